@@ -1,0 +1,76 @@
+#include "error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int fy_err_ret(const struct fy_error *err)
+{
+	return err->errnum > 0 ? -err->errnum : -1;
+}
+
+static void fy_err_vset(struct fy_error *err, int errnum, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+
+	if (n < 0)
+		n = 0;
+	if (errnum > 0 && (size_t)n < sizeof(err->msg))
+		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", strerror(errnum));
+	err->errnum = errnum;
+}
+
+int fy_err(struct fy_error *err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return errnum > 0 ? -errnum : -1;
+	va_start(ap, fmt);
+	fy_err_vset(err, errnum, fmt, ap);
+	va_end(ap);
+	err->exit_code = FY_EXIT_FAILURE;
+	return fy_err_ret(err);
+}
+
+int fy_err_code(struct fy_error *err, int exit_code, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return errnum > 0 ? -errnum : -1;
+	va_start(ap, fmt);
+	fy_err_vset(err, errnum, fmt, ap);
+	va_end(ap);
+	err->exit_code = exit_code;
+	return fy_err_ret(err);
+}
+
+int fy_err_prefix(struct fy_error *err, const char *fmt, ...)
+{
+	char prefix[FY_ERR_MSG_MAX], old[FY_ERR_MSG_MAX];
+	va_list ap;
+
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	return fy_err_ret(err);
+}
+
+void fy_err_clear(struct fy_error *err)
+{
+	if (!err)
+		return;
+	err->errnum = 0;
+	err->exit_code = FY_EXIT_OK;
+	err->msg[0] = '\0';
+}
+
+int fy_err_isset(const struct fy_error *err)
+{
+	return err && err->msg[0] != '\0';
+}

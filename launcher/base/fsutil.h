@@ -1,0 +1,30 @@
+/* fsutil: small file and path helpers shared by every module.
+ * Path helpers are lexical (no filesystem access) so they are safe on untrusted names;
+ * file helpers are fd-relative and open with O_CLOEXEC. */
+#ifndef FERRY_FSUTIL_H
+#define FERRY_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct fy_error;
+
+/* Read a whole (regular or proc) file, at most max bytes, NUL-terminated. */
+int fy_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
+		    struct fy_error *err);
+/* Create or truncate path and write buf to it. */
+int fy_write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+		     struct fy_error *err);
+/* mkdir -p; returns 0 or -errno. */
+int fy_mkdir_p(const char *path, mode_t mode);
+/* Lexically normalise to an absolute path: collapse "//", ".", and ".." (never above "/").
+ * Relative input is taken relative to "/". Returns a new string or NULL on allocation failure. */
+char *fy_path_clean(const char *path);
+/* Join a and b with exactly one '/'; NULL on allocation failure. */
+char *fy_path_join(const char *a, const char *b);
+/* asprintf that returns the string (NULL on failure). */
+char *fy_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Write all of buf, retrying on EINTR and short writes; 0 or -errno. */
+int fy_write_all(int fd, const void *buf, size_t len);
+
+#endif

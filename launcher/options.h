@@ -1,0 +1,51 @@
+/* options: the ferry command line, parsed into data.
+ * Every option can also be given as FERRY_<OPTION> in the environment (dashes become
+ * underscores, upper case: FERRY_BIND, FERRY_CONTAIN=1, FERRY_WRITABLE_TMPFS=yes), so job
+ * scripts can set them once. List options (bind, mount, env, env-file) take the environment's
+ * values first and the command line's after; for single-valued options the command line wins.
+ * Parsing never prints: --help and --version are reported in opts->action. */
+#ifndef FERRY_OPTIONS_H
+#define FERRY_OPTIONS_H
+
+#include <stdbool.h>
+
+#include "bind.h"
+
+struct fy_error;
+
+enum fy_cmd { FY_CMD_NONE, FY_CMD_EXEC, FY_CMD_RUN, FY_CMD_SHELL, FY_CMD_VERSION, FY_CMD_HELP };
+enum fy_action { FY_ACT_RUN, FY_ACT_HELP, FY_ACT_VERSION };
+
+struct fy_opts {
+	enum fy_cmd cmd;
+	enum fy_action action; /* FY_ACT_HELP: print fy_opts_help(cmd) and exit 0 */
+	char *image;	       /* IMAGE argument as given */
+	char **argv;	       /* exec: CMD ARG...; run: extra args; shell: NULL */
+
+	struct fy_bind_list binds; /* -B and --mount, environment first */
+	char **env;		   /* --env K=V */
+	char **env_files;	   /* --env-file PATH */
+	char *pwd;		   /* --pwd DIR */
+	char *home;		   /* --home SRC[:DST] */
+	bool no_home;
+	bool contain;	 /* --contain: minimal /dev, private /tmp, /var/tmp, no host home or cwd */
+	bool containall; /* --containall: --contain + --cleanenv + --pid + private IPC */
+	bool cleanenv;
+	bool writable_tmpfs;
+	char *hostname;
+	bool pid;      /* new PID namespace with a small init */
+	bool net_none; /* --net=none: new, empty network namespace (loopback only) */
+	bool fakeroot; /* map the caller to uid/gid 0 */
+	bool dry_run;  /* print the plan, do not run */
+	int verbosity; /* 0 normal, 1 --verbose, 2 --debug; -1 --quiet */
+};
+
+/* Parse argv (argv[0] is the program). environ supplies FERRY_<OPTION> defaults. */
+int fy_opts_parse(int argc, char *const argv[], char *const *environ, struct fy_opts *opts,
+		  struct fy_error *err);
+void fy_opts_release(struct fy_opts *opts);
+/* The help text for a command (FY_CMD_NONE: the top-level help). Static storage. */
+const char *fy_opts_help(enum fy_cmd cmd);
+const char *fy_cmd_name(enum fy_cmd cmd);
+
+#endif

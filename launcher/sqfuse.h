@@ -1,0 +1,32 @@
+/* sqfuse: serve a squashfs image over FUSE from inside this process (no squashfuse or
+ * fusermount binary). Call after entering a user+mount namespace that the caller owns: the
+ * mount is made with mount(2) on an fd opened from the FUSE device and lives in that namespace
+ * only. Requests are served on background threads; because the image is read-only, entries,
+ * attributes, directory listings and pages are cached by the kernel for the mount's lifetime.
+ * When this process dies (even by SIGKILL) the FUSE connection closes with it. */
+#ifndef FERRY_SQFUSE_H
+#define FERRY_SQFUSE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct fy_error;
+struct fy_log;
+struct fy_sqfuse;
+
+struct fy_sqfuse_opts {
+	const char *image;    /* squashfs file */
+	uint64_t offset;      /* byte offset of the filesystem in it */
+	const char *fuse_dev; /* normally "/dev/fuse" */
+	unsigned threads;     /* worker threads; 0: one per online CPU, capped */
+	uid_t uid;	      /* owner of the mount as seen from the namespace (user_id=) */
+	gid_t gid;
+};
+
+/* Mount the image read-only at mountpoint and start serving. On success *out owns the server. */
+int fy_sqfuse_mount(const struct fy_sqfuse_opts *opts, const char *mountpoint,
+		    struct fy_sqfuse **out, const struct fy_log *log, struct fy_error *err);
+/* Stop serving and free; accepts NULL. The caller unmounts (or lets the namespace die). */
+void fy_sqfuse_stop(struct fy_sqfuse *fs);
+
+#endif
