@@ -7,6 +7,7 @@
 #define FERRY_ENVIRON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct fy_error;
 

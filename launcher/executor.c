@@ -1,1 +1,374 @@
-/* stub: to be written */
+#include "executor.h"
+
+#include "cleanup.h"
+#include "error.h"
+#include "fsutil.h"
+#include "environ.h"
+#include "log.h"
+#include "mounts.h"
+#include "plan.h"
+#include "sqfuse.h"
+#include "supervise.h"
+#include "syscalls.h"
+#include "userns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Staging layout (see mounts.h). BASE is a private tmpfs mounted over the host's /tmp in our new
+ * mount namespace (the host's /tmp itself stays reachable at HOST/tmp after the pivot, because
+ * the tmpfs moves away from it to become the root). */
+#define BASE	"/tmp"
+#define HOST	"/oldroot"
+#define ROOT	"/newroot"
+#define LOWER	"/lower"
+#define STAGING "/files"
+
+/* ---- setup errors travel from the child to ferry over a CLOEXEC pipe ---- */
+
+static void report(int fd, const struct fy_error *err)
+{
+	/* One write below PIPE_BUF is atomic: the reader gets all or nothing. */
+	if (fd >= 0 && fy_write_all(fd, err, sizeof(*err)) < 0)
+		return;
+}
+
+static __attribute__((noreturn)) void child_fail(int fd, struct fy_error *err)
+{
+	report(fd, err);
+	_exit(err->exit_code ? err->exit_code : FY_EXIT_FAILURE);
+}
+
+/* ---- the root filesystem, mounted by ferry itself (it serves FUSE) ---- */
+
+static int mount_root(const struct fy_plan *plan, struct fy_sqfuse **fuse, const struct fy_log *log,
+		      struct fy_error *err)
+{
+	const char *target = plan->root.writable_tmpfs ? LOWER : ROOT;
+	_cleanup_free_ char *src = fy_path_join(HOST, plan->root.path);
+	_cleanup_free_ char *dev = fy_path_join(HOST, plan->fuse_dev ? plan->fuse_dev : "/dev/fuse");
+
+	if (!src || !dev)
+		return fy_err(err, ENOMEM, "root filesystem");
+	if (plan->root.writable_tmpfs && mkdir(target, 0755) < 0)
+		return fy_err(err, errno, "cannot create %s", target);
+	if (plan->root.kind == FY_ROOT_SQUASHFS) {
+		struct fy_sqfuse_opts o = {
+			.image = src,
+			.offset = plan->root.offset,
+			.fuse_dev = dev,
+			.threads = plan->fuse_threads,
+			.uid = plan->ns_uid,
+			.gid = plan->ns_gid,
+		};
+		if (fy_sqfuse_mount(&o, target, fuse, log, err) < 0)
+			return -1;
+	} else if (fy_mnt_bind(src, target, true, err) < 0) {
+		return fy_err_prefix(err, "image directory %s", plan->root.path);
+	}
+	fy_debug(log, "root filesystem mounted");
+	if (plan->root.writable_tmpfs) {
+		_cleanup_free_ char *opts = NULL;
+
+		/* Overlay upper and work dirs must share one filesystem: a tmpfs of their own. */
+		if (mount("tmpfs", "/overlay", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0 &&
+		    (mkdir("/overlay", 0755) < 0 ||
+		     mount("tmpfs", "/overlay", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0))
+			return fy_err(err, errno, "--writable-tmpfs: cannot mount tmpfs");
+		if (mkdir("/overlay/upper", 0755) < 0 || mkdir("/overlay/work", 0755) < 0)
+			return fy_err(err, errno, "--writable-tmpfs: cannot create overlay directories");
+		opts = fy_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", target,
+				   "/overlay/upper", "/overlay/work");
+		if (!opts)
+			return fy_err(err, ENOMEM, "--writable-tmpfs");
+		if (mount("overlay", ROOT, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+			return fy_err_code(err, FY_EXIT_SYSTEM, errno,
+					   "--writable-tmpfs: this kernel cannot mount overlayfs in "
+					   "a user namespace (needs Linux >= 5.11)");
+		fy_debug(log, "writable tmpfs overlay mounted");
+	}
+	return 0;
+}
+
+/* ---- in the child: the rest of the tree, then the command ---- */
+
+static int bring_up_loopback(struct fy_error *err)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+
+	if (s < 0)
+		return fy_err(err, errno, "--net=none: socket");
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return fy_err(err, errno, "--net=none: cannot read loopback flags");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return fy_err(err, errno, "--net=none: cannot bring loopback up");
+	return 0;
+}
+
+static int finish_root(const struct fy_plan *plan, const struct fy_log *log, struct fy_error *err)
+{
+	struct fy_mnt_ctx ctx = {
+		.host = HOST, .root = ROOT, .staging = STAGING, .fresh_proc = plan->new_pid, .log = log};
+
+	for (size_t i = 0; i < plan->n_mounts; i++)
+		if (fy_mnt_apply(&ctx, &plan->mounts[i], err) < 0)
+			return -1;
+	if (plan->hostname && sethostname(plan->hostname, strlen(plan->hostname)) < 0)
+		return fy_err(err, errno, "cannot set hostname '%s'", plan->hostname);
+	if (plan->new_net && bring_up_loopback(err) < 0)
+		return -1;
+	/* Make the new root the root: pivot_root(".", ".") stacks the old root on top of the new
+	 * one, and the lazy unmount takes the whole host tree away from this namespace
+	 * (pivot_root(2), NOTES). */
+	if (chdir(ROOT) < 0)
+		return fy_err(err, errno, "cannot enter %s", ROOT);
+	if (fy_pivot_root(".", ".") < 0)
+		return fy_err(err, errno, "pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return fy_err(err, errno, "cannot detach the host root");
+	if (chdir("/") < 0)
+		return fy_err(err, errno, "chdir /");
+	fy_debug(log, "container root ready (%zu mounts, %u spliced directories)", plan->n_mounts,
+		 ctx.splices);
+	return 0;
+}
+
+/* Mark every inherited descriptor but 0-2 (and PMI_FD, which PMI-2 hands to MPI ranks and
+ * which must reach them) close-on-exec. */
+static void close_extra_fds(char *const *envp)
+{
+	const char *pmi = fy_env_get(envp, "PMI_FD");
+	long keep = pmi ? strtol(pmi, NULL, 10) : -1;
+
+	if (keep < 3) {
+		if (fy_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+			return;
+	} else if (fy_close_range(3, (unsigned)keep - 1, CLOSE_RANGE_CLOEXEC) == 0 &&
+		   fy_close_range((unsigned)keep + 1, ~0U, CLOSE_RANGE_CLOEXEC) == 0) {
+		return;
+	}
+	/* Older kernels: walk the descriptors. */
+	for (int fd = 3; fd < 65536; fd++)
+		if (fd != keep)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* execvpe(3) with the container's PATH, telling "not found" (127) from "not executable" (126). */
+static __attribute__((noreturn)) void exec_command(const struct fy_plan *plan, const sigset_t *old,
+						   int errfd)
+{
+	struct fy_error err;
+	const char *cmd = plan->argv[0];
+	const char *path = fy_env_get(plan->envp, "PATH");
+	int saw_eacces = 0, last = ENOENT;
+	char **argv = plan->argv;
+	char *sh_argv[] = {"/bin/sh", NULL};
+
+	fy_err_clear(&err);
+	if (plan->shell && access(cmd, X_OK) < 0) {
+		argv = sh_argv;
+		cmd = argv[0];
+	}
+	close_extra_fds(plan->envp);
+	fy_sup_restore(old);
+	if (strchr(cmd, '/')) {
+		execve(cmd, argv, plan->envp);
+		last = errno;
+		saw_eacces = last == EACCES;
+	} else {
+		const char *p = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
+
+		while (*p) {
+			size_t len = strcspn(p, ":");
+			char full[PATH_MAX];
+
+			if (len == 0) {
+				p += *p ? 1 : 0;
+				continue;
+			}
+			snprintf(full, sizeof(full), "%.*s/%s", (int)len, p, cmd);
+			execve(full, argv, plan->envp);
+			if (errno == EACCES)
+				saw_eacces = 1;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				last = errno;
+			p += len;
+			if (*p)
+				p++;
+		}
+	}
+	if (saw_eacces)
+		fy_err_code(&err, FY_EXIT_NOEXEC, EACCES, "%s: cannot execute", cmd);
+	else if (last == ENOENT)
+		fy_err_code(&err, FY_EXIT_NOTFOUND, 0, "%s: command not found in the image%s%s",
+			    cmd, strchr(cmd, '/') ? "" : " (PATH=",
+			    strchr(cmd, '/') ? "" : (path ? path : ""));
+	else
+		fy_err_code(&err, FY_EXIT_NOEXEC, last, "%s: cannot execute", cmd);
+	if (!strchr(cmd, '/') && last == ENOENT && !saw_eacces) {
+		size_t n = strlen(err.msg);
+		if (n + 1 < sizeof(err.msg))
+			snprintf(err.msg + n, sizeof(err.msg) - n, ")");
+	}
+	child_fail(errfd, &err);
+}
+
+static __attribute__((noreturn)) void child_main(const struct fy_plan *plan, const struct fy_log *log,
+						 pid_t parent, int syncfd, int errfd,
+						 const sigset_t *old)
+{
+	struct fy_error err;
+	char go;
+
+	fy_err_clear(&err);
+	/* Die with ferry: it serves our root filesystem. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(FY_EXIT_FAILURE);
+	if (read(syncfd, &go, 1) != 1)
+		_exit(FY_EXIT_FAILURE); /* ferry failed to mount the root and reported it */
+	close(syncfd);
+	if (finish_root(plan, log, &err) < 0)
+		child_fail(errfd, &err);
+	if (chdir(plan->cwd ? plan->cwd : "/") < 0) {
+		fy_err_code(&err, FY_EXIT_FAILURE, errno, "cannot change to working directory %s",
+			    plan->cwd);
+		child_fail(errfd, &err);
+	}
+	/* No privilege can be gained by exec from here on: setuid bits and file capabilities in
+	 * the image are inert (prctl(2), PR_SET_NO_NEW_PRIVS). */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		fy_err(&err, errno, "cannot set no_new_privs");
+		child_fail(errfd, &err);
+	}
+	fy_debug(log, "exec %s", plan->argv[0]);
+	if (plan->new_pid) {
+		/* We are PID 1 of the new namespace: fork the command and stay as its init. */
+		pid_t cmd;
+
+		fy_sup_init_handlers();
+		cmd = fork();
+		if (cmd < 0) {
+			fy_err(&err, errno, "fork");
+			child_fail(errfd, &err);
+		}
+		if (cmd == 0)
+			exec_command(plan, old, errfd);
+		close(errfd);
+		_exit(fy_sup_exit_code(fy_sup_wait(cmd, false, NULL)));
+	}
+	exec_command(plan, old, errfd);
+}
+
+/* fork(2) as a raw clone so the child can start in a new PID namespace without this process
+ * switching its own pid_for_children (which would make later pthread_create fail with EINVAL).
+ * Called while single-threaded, so skipping glibc's fork handlers is safe. */
+static pid_t clone_child(bool new_pid)
+{
+	return (pid_t)syscall(SYS_clone, SIGCHLD | (new_pid ? CLONE_NEWPID : 0), NULL, NULL, NULL,
+			      NULL);
+}
+
+int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_error *err)
+{
+	_cleanup_close_ int sync_r = -1, sync_w = -1, err_r = -1, err_w = -1;
+	struct fy_sqfuse *fuse = NULL;
+	struct fy_error cerr;
+	sigset_t old;
+	int fds[2], flags = CLONE_NEWNS, st, r;
+	ssize_t n;
+	pid_t child, self;
+
+	fy_err_clear(&cerr);
+	if (fy_sup_block(&old) < 0)
+		return fy_err(err, errno, "cannot block signals");
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return fy_err(err, errno, "pipe");
+	sync_r = fds[0], sync_w = fds[1];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return fy_err(err, errno, "pipe");
+	err_r = fds[0], err_w = fds[1];
+
+	flags |= plan->new_uts ? CLONE_NEWUTS : 0;
+	flags |= plan->new_net ? CLONE_NEWNET : 0;
+	flags |= plan->new_ipc ? CLONE_NEWIPC : 0;
+	if (fy_userns_enter(plan->host_uid, plan->host_gid, plan->ns_uid, plan->ns_gid, flags, err) <
+	    0)
+		return -1;
+	fy_debug(log, "user namespace entered");
+	/* Orphans of the command are re-parented to us, reaped, and killed when it ends. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return fy_err_code(err, FY_EXIT_SYSTEM, errno, "cannot make mounts private");
+	if (mount("tmpfs", BASE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		return fy_err_code(err, FY_EXIT_SYSTEM, errno, "cannot mount a tmpfs on " BASE);
+	if (mkdir(BASE ROOT, 0755) < 0 || mkdir(BASE HOST, 0755) < 0 ||
+	    mkdir(BASE STAGING, 0755) < 0)
+		return fy_err(err, errno, "cannot create the staging directories");
+
+	self = getpid();
+	child = clone_child(plan->new_pid);
+	if (child < 0)
+		return fy_err(err, errno, "cannot start the container process");
+	if (child == 0) {
+		close(sync_w);
+		close(err_r);
+		/* In a new PID namespace the parent is outside it and getppid() reads 0. */
+		child_main(plan, log, plan->new_pid ? 0 : self, sync_r, err_w, &old);
+	}
+	close(TAKE_FD(sync_r));
+	close(TAKE_FD(err_w));
+
+	/* Pivot into the staging tmpfs first: from here on the host is visible only under HOST,
+	 * so an image that lives under the host's /tmp is not hidden by the staging tmpfs. */
+	r = fy_pivot_root(BASE, BASE HOST) < 0 ? fy_err(err, errno, "pivot_root") : 0;
+	if (r == 0 && chdir("/") < 0)
+		r = fy_err(err, errno, "chdir /");
+	if (r == 0)
+		r = mount_root(plan, &fuse, log, err);
+	if (r < 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		fy_sqfuse_stop(fuse);
+		return -1;
+	}
+	if (write(sync_w, "g", 1) != 1) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		fy_sqfuse_stop(fuse);
+		return fy_err(err, errno, "cannot start the container process");
+	}
+	close(TAKE_FD(sync_w));
+
+	/* EOF here means the command was exec'd (the pipe is close-on-exec). */
+	do
+		n = read(err_r, &cerr, sizeof(cerr));
+	while (n < 0 && errno == EINTR);
+	st = fy_sup_wait(child, !plan->new_pid, log);
+	fy_sup_kill_children(log);
+	fy_sqfuse_stop(fuse);
+	if (n == (ssize_t)sizeof(cerr) && fy_err_isset(&cerr)) {
+		cerr.msg[sizeof(cerr.msg) - 1] = '\0';
+		*err = cerr;
+		return -1;
+	}
+	fy_debug(log, "command ended with status %d", fy_sup_exit_code(st));
+	return fy_sup_exit_code(st);
+}

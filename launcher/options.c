@@ -1,1 +1,772 @@
-/* stub: to be written */
+/* options: a small hand parser for the ferry command line (no getopt: no hidden global state,
+ * so it can run many times in one process, and FERRY_<OPTION> defaults share one table).
+ * Rules (ferry(1), OPTIONS):
+ *  - global options (--debug, -v, -q, -h, --version) before the command, also accepted
+ *    among a command's options;
+ *  - a command's options stop at IMAGE: everything after IMAGE belongs to the container
+ *    ("ferry exec img ls -l", "ferry run img --help"); a single "--" right after IMAGE is
+ *    dropped, and "--" before IMAGE ends options (for an image whose name starts with '-');
+ *  - long options take "--opt VALUE" or "--opt=VALUE", short ones "-B VALUE" or "-BVALUE",
+ *    short flags cluster ("-cp"); no abbreviations, so new options never break scripts. */
+#include "options.h"
+
+#include "cleanup.h"
+#include "error.h"
+#include "strv.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef HOST_NAME_MAX
+#define HOST_NAME_MAX 64
+#endif
+
+enum opt_id {
+	O_BIND,
+	O_MOUNT,
+	O_PWD,
+	O_HOME,
+	O_NO_HOME,
+	O_CONTAIN,
+	O_CONTAINALL,
+	O_CLEANENV,
+	O_ENV,
+	O_ENV_FILE,
+	O_WRITABLE_TMPFS,
+	O_HOSTNAME,
+	O_PID,
+	O_NET,
+	O_FAKEROOT,
+	O_DRY_RUN,
+	O_VERBOSE,
+	O_QUIET,
+	O_DEBUG,
+	O_HELP,
+};
+
+struct opt_def {
+	const char *lng;
+	char shrt;
+	bool arg;
+	const char *env;  /* FERRY_<OPTION>, NULL: none */
+	const char *seps; /* list options from the environment: entry separators */
+	enum opt_id id;
+};
+
+/* FERRY_ENV entries are separated by newlines only, because values may hold ';' and ','
+ * (FERRYENV_NAME=value is the simpler way to pass one variable). */
+static const struct opt_def opt_defs[] = {
+        {"bind", 'B', true, "FERRY_BIND", "\n", O_BIND},
+        {"mount", 0, true, "FERRY_MOUNT", ";\n", O_MOUNT},
+        {"pwd", 0, true, "FERRY_PWD", NULL, O_PWD},
+        {"home", 0, true, "FERRY_HOME", NULL, O_HOME},
+        {"no-home", 0, false, "FERRY_NO_HOME", NULL, O_NO_HOME},
+        {"contain", 'c', false, "FERRY_CONTAIN", NULL, O_CONTAIN},
+        {"containall", 'C', false, "FERRY_CONTAINALL", NULL, O_CONTAINALL},
+        {"cleanenv", 'e', false, "FERRY_CLEANENV", NULL, O_CLEANENV},
+        {"env", 0, true, "FERRY_ENV", "\n", O_ENV},
+        {"env-file", 0, true, "FERRY_ENV_FILE", ";\n", O_ENV_FILE},
+        {"writable-tmpfs", 0, false, "FERRY_WRITABLE_TMPFS", NULL, O_WRITABLE_TMPFS},
+        {"hostname", 0, true, "FERRY_HOSTNAME", NULL, O_HOSTNAME},
+        {"pid", 'p', false, "FERRY_PID", NULL, O_PID},
+        {"net", 0, true, "FERRY_NET", NULL, O_NET},
+        {"fakeroot", 0, false, "FERRY_FAKEROOT", NULL, O_FAKEROOT},
+        {"dry-run", 0, false, "FERRY_DRY_RUN", NULL, O_DRY_RUN},
+        {"verbose", 'v', false, "FERRY_VERBOSE", NULL, O_VERBOSE},
+        {"quiet", 'q', false, "FERRY_QUIET", NULL, O_QUIET},
+        {"debug", 0, false, "FERRY_DEBUG", NULL, O_DEBUG},
+        {"help", 'h', false, NULL, NULL, O_HELP},
+};
+#define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+
+static const char *const cmd_names[] = {
+        [FY_CMD_NONE] = "ferry",  [FY_CMD_EXEC] = "exec",       [FY_CMD_RUN] = "run",
+        [FY_CMD_SHELL] = "shell", [FY_CMD_VERSION] = "version", [FY_CMD_HELP] = "help",
+};
+
+/* State that only matters while parsing: where conflicting settings came from. */
+struct parse {
+	struct fy_opts *o;
+	const char *cmd;   /* for messages */
+	int env_verbosity; /* from FERRY_DEBUG / FERRY_VERBOSE / FERRY_QUIET */
+	int cl_verbosity;  /* from the command line */
+	bool cl_verbosity_set;
+	bool cl_home, cl_no_home; /* given on the command line */
+};
+
+const char *fy_cmd_name(enum fy_cmd cmd)
+{
+	if ((unsigned)cmd < sizeof(cmd_names) / sizeof(cmd_names[0]))
+		return cmd_names[cmd];
+	return "?";
+}
+
+/* ---- suggestions ("did you mean") ---- */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+
+	if (la >= 63 || lb >= 63)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(size_t));
+	}
+	return prev[lb];
+}
+
+/* The closest candidate within two edits (one for very short words), or NULL. */
+static const char *closest(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = strlen(word) <= 3 ? 2 : 3;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d;
+
+		if (!cands[i])
+			continue;
+		d = edit_distance(word, cands[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = cands[i];
+		}
+	}
+	return best;
+}
+
+static int usage_err(struct fy_error *err, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static int usage_err(struct fy_error *err, const char *fmt, ...)
+{
+	char msg[FY_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return fy_err_code(err, FY_EXIT_USAGE, 0, "%s", msg);
+}
+
+/* ---- applying one option ---- */
+
+static int parse_bool(const char *var, const char *val, bool *out, struct fy_error *err)
+{
+	static const char *const yes[] = {"1", "yes", "true", "on", NULL};
+	static const char *const no[] = {"0", "no", "false", "off", NULL};
+
+	if (fy_strv_contains((char *const *)yes, val))
+		*out = true;
+	else if (fy_strv_contains((char *const *)no, val))
+		*out = false;
+	else
+		return usage_err(err,
+		                 "%s: invalid boolean '%s' (use 1/0, yes/no, true/false, on/off)",
+		                 var, val);
+	return 0;
+}
+
+static int set_str(char **slot, const char *val, struct fy_error *err)
+{
+	char *s = strdup(val);
+
+	if (!s)
+		return fy_err(err, ENOMEM, "options");
+	free(*slot);
+	*slot = s;
+	return 0;
+}
+
+static int check_value(const struct opt_def *d, const char *where, const char *val,
+                       struct fy_error *err)
+{
+	switch (d->id) {
+	case O_PWD:
+		if (val[0] != '/')
+			return usage_err(err, "%s: '%s' is not an absolute path", where, val);
+		break;
+	case O_HOME: {
+		const char *colon = strchr(val, ':');
+
+		if (!*val || colon == val || (colon && (colon[1] != '/' || strchr(colon + 1, ':'))))
+			return usage_err(err,
+			                 "%s: invalid '%s' (expected SRC or SRC:DST, DST absolute)",
+			                 where, val);
+		break;
+	}
+	case O_HOSTNAME:
+		if (!*val || strlen(val) > HOST_NAME_MAX)
+			return usage_err(err, "%s: invalid hostname '%s' (1 to %d characters)",
+			                 where, val, HOST_NAME_MAX);
+		break;
+	case O_NET:
+		/* Only an empty network namespace for now: anything else would need a helper to
+		 * plumb interfaces, which ferry does not have. */
+		if (strcmp(val, "none") != 0)
+			return usage_err(err,
+			                 "%s: unsupported network '%s' (only 'none' is supported)",
+			                 where, val);
+		break;
+	case O_ENV: {
+		const char *eq = strchr(val, '=');
+
+		if (!eq || eq == val)
+			return usage_err(err, "%s: '%s' is not NAME=VALUE", where, val);
+		for (const char *c = val; c < eq; c++)
+			if (!(*c == '_' || (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+			      (c > val && *c >= '0' && *c <= '9')))
+				return usage_err(err, "%s: invalid variable name '%.*s'", where,
+				                 (int)(eq - val), val);
+		break;
+	}
+	case O_ENV_FILE:
+		if (!*val)
+			return usage_err(err, "%s: empty file name", where);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Apply an option with a value (val NULL for a flag given on the command line). */
+static int apply(struct parse *ps, const struct opt_def *d, const char *where, const char *val,
+                 bool from_env, struct fy_error *err)
+{
+	struct fy_opts *o = ps->o;
+	bool on = true;
+	int r;
+
+	if (!d->arg && val) {
+		r = parse_bool(where, val, &on, err);
+		if (r < 0)
+			return r;
+	}
+	if (d->arg) {
+		r = check_value(d, where, val, err);
+		if (r < 0)
+			return r;
+	}
+	switch (d->id) {
+	case O_BIND:
+		r = fy_bind_parse(val, &o->binds, err);
+		return r < 0 ? fy_err_prefix(err, "%s", where) : 0;
+	case O_MOUNT:
+		r = fy_bind_parse_mount(val, &o->binds, err);
+		return r < 0 ? fy_err_prefix(err, "%s", where) : 0;
+	case O_ENV:
+		return fy_strv_push(&o->env, val) < 0 ? fy_err(err, ENOMEM, "options") : 0;
+	case O_ENV_FILE:
+		return fy_strv_push(&o->env_files, val) < 0 ? fy_err(err, ENOMEM, "options") : 0;
+	case O_PWD:
+		return set_str(&o->pwd, val, err);
+	case O_HOSTNAME:
+		return set_str(&o->hostname, val, err);
+	case O_HOME:
+		if (!from_env)
+			ps->cl_home = true;
+		return set_str(&o->home, val, err);
+	case O_NET:
+		o->net_none = true;
+		return 0;
+	case O_NO_HOME:
+		if (!from_env)
+			ps->cl_no_home = true;
+		o->no_home = on;
+		return 0;
+	case O_CONTAIN:
+		o->contain = on;
+		return 0;
+	case O_CONTAINALL:
+		o->containall = on;
+		return 0;
+	case O_CLEANENV:
+		o->cleanenv = on;
+		return 0;
+	case O_WRITABLE_TMPFS:
+		o->writable_tmpfs = on;
+		return 0;
+	case O_PID:
+		o->pid = on;
+		return 0;
+	case O_FAKEROOT:
+		o->fakeroot = on;
+		return 0;
+	case O_DRY_RUN:
+		o->dry_run = on;
+		return 0;
+	case O_VERBOSE:
+	case O_QUIET:
+	case O_DEBUG: {
+		int level = d->id == O_DEBUG ? 2 : d->id == O_VERBOSE ? 1 : -1;
+		int *cur = from_env ? &ps->env_verbosity : &ps->cl_verbosity;
+
+		if (!on)
+			return 0;
+		/* --debug beats --verbose in any order; between -v and -q the last wins. */
+		if (level == 2 || *cur != 2)
+			*cur = level;
+		if (!from_env)
+			ps->cl_verbosity_set = true;
+		return 0;
+	}
+	case O_HELP:
+		o->action = FY_ACT_HELP;
+		return 0;
+	}
+	return 0;
+}
+
+/* ---- the environment: FERRY_<OPTION> ---- */
+
+static int apply_env(struct parse *ps, char *const *environ, struct fy_error *err)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt_def *d = &opt_defs[i];
+		const char *val = NULL;
+		size_t len;
+
+		if (!d->env)
+			continue;
+		len = strlen(d->env);
+		for (size_t j = 0; environ && environ[j]; j++)
+			if (strncmp(environ[j], d->env, len) == 0 && environ[j][len] == '=')
+				val = environ[j] + len + 1;
+		/* Empty means unset, as for most shell-configured tools. */
+		if (!val || !*val)
+			continue;
+		if (d->seps) {
+			_cleanup_strv_ char **parts = fy_strv_split(val, d->seps);
+
+			if (!parts)
+				return fy_err(err, ENOMEM, "options");
+			for (char **p = parts; *p; p++) {
+				int r = apply(ps, d, d->env, *p, true, err);
+
+				if (r < 0)
+					return r;
+			}
+		} else {
+			int r = apply(ps, d, d->env, val, true, err);
+
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* ---- the command line ---- */
+
+static const struct opt_def *find_long(const char *name, size_t len)
+{
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (strlen(opt_defs[i].lng) == len && strncmp(opt_defs[i].lng, name, len) == 0)
+			return &opt_defs[i];
+	return NULL;
+}
+
+static const struct opt_def *find_short(char c)
+{
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (opt_defs[i].shrt == c)
+			return &opt_defs[i];
+	return NULL;
+}
+
+static int unknown_option(const struct parse *ps, const char *arg, struct fy_error *err)
+{
+	const char *cands[N_OPTS];
+	const char *best = NULL;
+	char help[64];
+
+	if (arg[1] == '-') {
+		char word[64];
+
+		snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+		for (size_t i = 0; i < N_OPTS; i++)
+			cands[i] = opt_defs[i].lng;
+		best = closest(word, cands, N_OPTS);
+	}
+	/* Before the command ps->cmd is "ferry" itself. */
+	snprintf(help, sizeof(help), "ferry%s%s --help", strcmp(ps->cmd, "ferry") ? " " : "",
+	         strcmp(ps->cmd, "ferry") ? ps->cmd : "");
+	if (best)
+		return usage_err(err, "%s: unknown option '%s' (did you mean '--%s'? see '%s')",
+		                 ps->cmd, arg, best, help);
+	return usage_err(err, "%s: unknown option '%s' (see '%s')", ps->cmd, arg, help);
+}
+
+/* Parse one argument starting with '-' at argv[*i]; advances *i past what it consumed. */
+static int parse_option(struct parse *ps, int argc, char *const argv[], int *i,
+                        struct fy_error *err)
+{
+	const char *arg = argv[*i];
+	char where[128];
+
+	(*i)++;
+	if (arg[1] == '-') {
+		const char *name = arg + 2, *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		const struct opt_def *d = find_long(name, len);
+		const char *val = eq ? eq + 1 : NULL;
+
+		if (!d)
+			return unknown_option(ps, arg, err);
+		snprintf(where, sizeof(where), "%s: --%s", ps->cmd, d->lng);
+		if (!d->arg && eq)
+			return usage_err(err, "%s takes no value", where);
+		if (d->arg && !val) {
+			if (*i >= argc)
+				return usage_err(err, "%s needs an argument", where);
+			val = argv[(*i)++];
+		}
+		return apply(ps, d, where, d->arg ? val : NULL, false, err);
+	}
+	for (const char *c = arg + 1; *c; c++) {
+		const struct opt_def *d = find_short(*c);
+		int r;
+
+		if (!d) {
+			char one[3] = {'-', *c, '\0'};
+
+			return unknown_option(ps, one, err);
+		}
+		snprintf(where, sizeof(where), "%s: -%c", ps->cmd, *c);
+		if (!d->arg) {
+			r = apply(ps, d, where, NULL, false, err);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		/* "-Bsrc" or "-B src"; a value-taking option ends the cluster. */
+		if (c[1])
+			return apply(ps, d, where, c + 1, false, err);
+		if (*i >= argc)
+			return usage_err(err, "%s needs an argument", where);
+		return apply(ps, d, where, argv[(*i)++], false, err);
+	}
+	return 0;
+}
+
+static int take_args(char ***out, int argc, char *const argv[], int i, struct fy_error *err)
+{
+	for (; i < argc; i++)
+		if (fy_strv_push(out, argv[i]) < 0)
+			return fy_err(err, ENOMEM, "options");
+	return 0;
+}
+
+static int finish_container(struct parse *ps, struct fy_error *err)
+{
+	struct fy_opts *o = ps->o;
+
+	/* The command line beats the environment: --home drops FERRY_NO_HOME and the other way
+	 * round; given together in one place they contradict each other. */
+	if (ps->cl_home && ps->cl_no_home)
+		return usage_err(err, "%s: --home and --no-home cannot be used together", ps->cmd);
+	if (ps->cl_home)
+		o->no_home = false;
+	else if (ps->cl_no_home) {
+		free(o->home);
+		o->home = NULL;
+	} else if (o->home && o->no_home)
+		return usage_err(err, "FERRY_HOME and FERRY_NO_HOME cannot be used together");
+	if (o->containall)
+		o->contain = o->cleanenv = o->pid = true;
+	o->verbosity = ps->cl_verbosity_set ? ps->cl_verbosity : ps->env_verbosity;
+	return 0;
+}
+
+static int parse_container(struct parse *ps, int argc, char *const argv[], int i,
+                           char *const *environ, struct fy_error *err)
+{
+	struct fy_opts *o = ps->o;
+	int r;
+
+	r = apply_env(ps, environ, err);
+	if (r < 0)
+		return r;
+	while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		r = parse_option(ps, argc, argv, &i, err);
+		if (r < 0)
+			return r;
+		if (o->action == FY_ACT_HELP)
+			return 0;
+	}
+	if (i >= argc)
+		return usage_err(err, "%s: missing IMAGE (see 'ferry %s --help')", ps->cmd,
+		                 ps->cmd);
+	if (!argv[i][0])
+		return usage_err(err, "%s: empty IMAGE", ps->cmd);
+	o->image = strdup(argv[i++]);
+	if (!o->image)
+		return fy_err(err, ENOMEM, "options");
+	if (i < argc && strcmp(argv[i], "--") == 0)
+		i++;
+	switch (o->cmd) {
+	case FY_CMD_EXEC:
+		if (i >= argc)
+			return usage_err(err,
+			                 "exec: missing CMD after IMAGE (see 'ferry exec --help')");
+		break;
+	case FY_CMD_SHELL:
+		if (i < argc)
+			return usage_err(err,
+			                 "shell: unexpected argument '%s' (to run a command use "
+			                 "'ferry exec IMAGE CMD')",
+			                 argv[i]);
+		break;
+	default:
+		break;
+	}
+	r = take_args(&o->argv, argc, argv, i, err);
+	if (r < 0)
+		return r;
+	return finish_container(ps, err);
+}
+
+static enum fy_cmd lookup_cmd(const char *name)
+{
+	for (size_t c = FY_CMD_EXEC; c < sizeof(cmd_names) / sizeof(cmd_names[0]); c++)
+		if (strcmp(cmd_names[c], name) == 0)
+			return (enum fy_cmd)c;
+	return FY_CMD_NONE;
+}
+
+static int unknown_cmd(const char *name, struct fy_error *err)
+{
+	const char *best =
+	        closest(name, cmd_names + 1, sizeof(cmd_names) / sizeof(cmd_names[0]) - 1);
+
+	if (best)
+		return usage_err(err,
+		                 "unknown command '%s' (did you mean '%s'? see 'ferry --help')",
+		                 name, best);
+	return usage_err(err, "unknown command '%s' (see 'ferry --help')", name);
+}
+
+/* "ferry help [COMMAND]" and "ferry version": no options but --help. */
+static int parse_simple(struct parse *ps, int argc, char *const argv[], int i, struct fy_error *err)
+{
+	struct fy_opts *o = ps->o;
+
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			o->action = FY_ACT_HELP;
+			return 0;
+		}
+		if (a[0] == '-' && a[1])
+			return unknown_option(ps, a, err);
+		if (o->cmd == FY_CMD_HELP && o->action == FY_ACT_RUN) {
+			enum fy_cmd target = lookup_cmd(a);
+
+			if (target == FY_CMD_NONE)
+				return unknown_cmd(a, err);
+			o->action = FY_ACT_HELP;
+			o->cmd = target;
+			continue;
+		}
+		return usage_err(err, "%s: unexpected argument '%s'", ps->cmd, a);
+	}
+	if (o->cmd == FY_CMD_VERSION)
+		o->action = FY_ACT_VERSION;
+	else if (o->cmd == FY_CMD_HELP && o->action == FY_ACT_RUN) {
+		o->action = FY_ACT_HELP;
+		o->cmd = FY_CMD_NONE;
+	}
+	return 0;
+}
+
+static int parse_all(struct parse *ps, int argc, char *const argv[], char *const *environ,
+                     struct fy_error *err)
+{
+	struct fy_opts *o = ps->o;
+	int i = 1, r;
+
+	/* Global options before the command. */
+	while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(a, "--version")) {
+			o->cmd = FY_CMD_VERSION;
+			o->action = FY_ACT_VERSION;
+			return 0;
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			o->action = FY_ACT_HELP;
+			return 0;
+		}
+		if (strcmp(a, "--debug") && strcmp(a, "--verbose") && strcmp(a, "--quiet") &&
+		    !(a[1] != '-' && strspn(a + 1, "vq") == strlen(a + 1))) {
+			if ((a[1] == '-' && find_long(a + 2, strcspn(a + 2, "="))) ||
+			    (a[1] != '-' && find_short(a[1])))
+				return usage_err(err,
+				                 "option '%s' goes after the command (ferry exec "
+				                 "[OPTIONS] IMAGE CMD)",
+				                 a);
+			return unknown_option(ps, a, err);
+		}
+		r = parse_option(ps, argc, argv, &i, err);
+		if (r < 0)
+			return r;
+	}
+	if (i >= argc)
+		return usage_err(err, "missing command (see 'ferry --help')");
+	o->cmd = lookup_cmd(argv[i]);
+	if (o->cmd == FY_CMD_NONE)
+		return unknown_cmd(argv[i], err);
+	ps->cmd = cmd_names[o->cmd];
+	i++;
+	if (o->cmd == FY_CMD_HELP || o->cmd == FY_CMD_VERSION)
+		return parse_simple(ps, argc, argv, i, err);
+	return parse_container(ps, argc, argv, i, environ, err);
+}
+
+int fy_opts_parse(int argc, char *const argv[], char *const *environ, struct fy_opts *opts,
+                  struct fy_error *err)
+{
+	struct parse ps = {.o = opts, .cmd = "ferry"};
+	int r;
+
+	memset(opts, 0, sizeof(*opts));
+	r = parse_all(&ps, argc, argv, environ, err);
+	if (r < 0) {
+		/* Leave nothing half-parsed behind; release is idempotent anyway. */
+		fy_opts_release(opts);
+		return r;
+	}
+	if (opts->action != FY_ACT_RUN || opts->cmd == FY_CMD_VERSION)
+		opts->verbosity = ps.cl_verbosity_set ? ps.cl_verbosity : 0;
+	return 0;
+}
+
+void fy_opts_release(struct fy_opts *opts)
+{
+	if (!opts)
+		return;
+	free(opts->image);
+	fy_strv_free(opts->argv);
+	fy_bind_list_release(&opts->binds);
+	fy_strv_free(opts->env);
+	fy_strv_free(opts->env_files);
+	free(opts->pwd);
+	free(opts->home);
+	free(opts->hostname);
+	memset(opts, 0, sizeof(*opts));
+}
+
+/* ---- help texts: keep in step with doc/ferry.1 ---- */
+
+#define CONTAINER_OPTIONS                                                                          \
+	"Options (each also settable as FERRY_<OPTION>: FERRY_BIND=/data, FERRY_PID=1):\n"         \
+	"  -B, --bind SRC[:DST[:ro|rw]]  bind host SRC at DST (repeatable; comma lists)\n"         \
+	"      --mount type=bind,src=SRC,dst=DST[,ro]\n"                                           \
+	"                                bind, key=value form (repeatable)\n"                      \
+	"      --pwd DIR                 start in DIR inside the container\n"                      \
+	"      --home SRC[:DST]          use host SRC as the home directory (at DST)\n"            \
+	"      --no-home                 do not mount the home directory\n"                        \
+	"  -c, --contain                 minimal /dev, private /tmp, no host home or cwd\n"        \
+	"  -C, --containall              --contain, --cleanenv and --pid together\n"               \
+	"  -e, --cleanenv                drop the host environment (but TERM, LANG, ...)\n"        \
+	"      --env NAME=VALUE          set a variable inside (repeatable)\n"                     \
+	"      --env-file FILE           read NAME=VALUE lines from FILE (repeatable)\n"           \
+	"      --writable-tmpfs          writable root; changes live in memory\n"                  \
+	"      --hostname NAME           set the hostname (new UTS namespace)\n"                   \
+	"  -p, --pid                     new PID namespace\n"                                      \
+	"      --net=none                no network but loopback\n"                                \
+	"      --fakeroot                appear as root (uid 0) inside\n"                          \
+	"      --dry-run                 print the plan, do not run it\n"                          \
+	"  -v, --verbose, -q, --quiet, --debug\n"                                                  \
+	"  -h, --help                    show this help\n"                                         \
+	"\n"                                                                                       \
+	"IMAGE is a squashfs file, a SIF file or a directory. Options end at IMAGE:\n"             \
+	"what follows belongs to the container. See ferry(1).\n"
+
+static const char help_top[] =
+        "usage: ferry [--debug | -v | -q] COMMAND [ARGS]\n"
+        "\n"
+        "Run programs from container images, as yourself, without privileges.\n"
+        "\n"
+        "Commands:\n"
+        "  exec      run a command in an image\n"
+        "  run       run an image's entrypoint and command\n"
+        "  shell     start an interactive shell in an image\n"
+        "  version   print the version\n"
+        "  help      show help for a command\n"
+        "\n"
+        "Global options:\n"
+        "      --debug      trace start-up with timings\n"
+        "  -v, --verbose    say more about what ferry does\n"
+        "  -q, --quiet      print errors only\n"
+        "  -h, --help       show this help\n"
+        "      --version    print the version\n"
+        "\n"
+        "See 'ferry help COMMAND' or 'ferry COMMAND --help', and ferry(1).\n";
+
+static const char help_exec[] = "usage: ferry exec [OPTIONS] IMAGE CMD [ARG...]\n"
+                                "\n"
+                                "Run CMD inside IMAGE.\n"
+                                "\n" CONTAINER_OPTIONS;
+
+static const char help_run[] = "usage: ferry run [OPTIONS] IMAGE [ARG...]\n"
+                               "\n"
+                               "Run the image's entrypoint and command; ARGs replace its command.\n"
+                               "\n" CONTAINER_OPTIONS;
+
+static const char help_shell[] = "usage: ferry shell [OPTIONS] IMAGE\n"
+                                 "\n"
+                                 "Start an interactive shell (/bin/bash, else /bin/sh) in IMAGE.\n"
+                                 "\n" CONTAINER_OPTIONS;
+
+static const char help_version[] = "usage: ferry version\n"
+                                   "\n"
+                                   "Print ferry's version.\n";
+
+static const char help_help[] = "usage: ferry help [COMMAND]\n"
+                                "\n"
+                                "Show help for COMMAND, or the list of commands.\n";
+
+const char *fy_opts_help(enum fy_cmd cmd)
+{
+	switch (cmd) {
+	case FY_CMD_EXEC:
+		return help_exec;
+	case FY_CMD_RUN:
+		return help_run;
+	case FY_CMD_SHELL:
+		return help_shell;
+	case FY_CMD_VERSION:
+		return help_version;
+	case FY_CMD_HELP:
+		return help_help;
+	case FY_CMD_NONE:
+		break;
+	}
+	return help_top;
+}

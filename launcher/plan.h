@@ -55,12 +55,13 @@ struct fy_plan {
 	struct fy_mount *mounts; /* in execution order: parents before children */
 	size_t n_mounts;
 
-	bool new_uts, new_pid, new_net;
+	bool new_uts, new_pid, new_net, new_ipc;
 	uid_t host_uid, host_gid; /* mapped from ... */
 	uid_t ns_uid, ns_gid;	  /* ... to these inside (0 with --fakeroot) */
 	char *hostname;		  /* NULL: keep the host's */
 
 	char **argv; /* argv[0] is looked up in the container's PATH unless it has a '/' */
+	bool shell;  /* argv is an interactive shell: /bin/sh stands in when argv[0] is missing */
 	char **envp;
 	char *cwd;	  /* inside the container */
 	char *fuse_dev;	  /* the FUSE device to open, normally /dev/fuse */

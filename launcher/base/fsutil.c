@@ -17,7 +17,7 @@ int fy_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	_cleanup_free_ char *buf = NULL;
-	size_t cap = 4096, n = 0;
+	size_t cap = max < 4096 ? max + 1 : 4096, n = 0;
 
 	if (fd < 0)
 		return fy_err(err, errno, "cannot open %s", path);
@@ -30,9 +30,10 @@ int fy_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
 		if (n == cap) {
 			char *nb;
 
-			if (cap >= max)
+			/* Room for max + 1 bytes: reading that extra byte proves the file too big. */
+			if (cap > max)
 				return fy_err(err, EFBIG, "%s is larger than %zu bytes", path, max);
-			cap = cap * 2 > max ? max : cap * 2;
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
 			nb = realloc(buf, cap + 1);
 			if (!nb)
 				return fy_err(err, ENOMEM, "reading %s", path);

@@ -1,0 +1,43 @@
+/* mounts: the mount operations of a plan, applied under a staging layout built by the executor:
+ * the host's root at ctx->host ("/oldroot"), the container's root at ctx->root ("/newroot"),
+ * and a private tmpfs directory ctx->staging for generated files and splices.
+ * Destinations are resolved inside the container root (symlinks in the image are followed as the
+ * container would see them and can never lead out of it). A destination missing from a
+ * read-only image is created by "splicing" its nearest existing parent: a tmpfs copy of that
+ * directory whose entries are bind mounts of the originals, so nothing of the image is hidden. */
+#ifndef FERRY_MOUNTS_H
+#define FERRY_MOUNTS_H
+
+#include <stdbool.h>
+
+struct fy_error;
+struct fy_log;
+struct fy_mount;
+
+struct fy_mnt_ctx {
+	const char *host;    /* where the host root is visible, e.g. "/oldroot" */
+	const char *root;    /* the container root being built, e.g. "/newroot" */
+	const char *staging; /* writable private directory, e.g. "/files" */
+	bool fresh_proc;     /* this process may mount a new procfs (own PID namespace) */
+	unsigned counter;    /* names staging entries */
+	unsigned splices;    /* how many directories were spliced (for the debug trace) */
+	const struct fy_log *log;
+};
+
+/* Resolve an absolute container path inside root: returns the existing, symlink-free prefix and
+ * the missing rest (empty string when the whole path exists). Both are new strings. */
+int fy_mnt_resolve(const char *root, const char *path, char **existing, char **missing,
+		   struct fy_error *err);
+/* Make sure dst exists in the container as a directory (dir) or non-directory, creating it (and
+ * splicing read-only parents) when needed; *target receives the host-side path to mount on. */
+int fy_mnt_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, char **target,
+		  struct fy_error *err);
+/* Apply one plan mount. */
+int fy_mnt_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_error *err);
+/* Bind src on target (recursively), read-only if ro; new mount API with mount(2) fallback. */
+int fy_mnt_bind(const char *src, const char *target, bool ro, struct fy_error *err);
+/* Merge passwd/group style text: image lines whose name (field 1) or id (field 3) collide with
+ * a line of ours are dropped, ours are appended. Returns a new string or NULL. */
+char *fy_mnt_merge_db(const char *image_text, const char *ours);
+
+#endif

@@ -1,0 +1,498 @@
+/* Unit tests for launcher/options.c: every option, FERRY_<OPTION> defaults, precedence,
+ * "--" handling, help/version actions and error messages. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "error.h"
+#include "options.h"
+#include "strv.h"
+
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		if (!strstr((hay), (needle)))                                                      \
+			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
+	} while (0)
+
+/* Parse a NULL-terminated argument list (without argv[0]) against env. */
+static int parse_env(struct fy_opts *o, struct fy_error *err, char *const *env, ...)
+{
+	char *argv[64] = {"ferry"};
+	int argc = 1;
+	va_list ap;
+
+	va_start(ap, env);
+	for (char *a; (a = va_arg(ap, char *)) != NULL;)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	fy_err_clear(err);
+	return fy_opts_parse(argc, argv, env, o, err);
+}
+
+#define PARSE(o, err, ...)          parse_env((o), (err), NULL, __VA_ARGS__, (char *)NULL)
+#define PARSE_ENV(o, err, env, ...) parse_env((o), (err), (env), __VA_ARGS__, (char *)NULL)
+
+static void expect_error(char *const *env, const char *msg, ...)
+{
+	char *argv[64] = {"ferry"};
+	int argc = 1;
+	struct fy_opts o;
+	struct fy_error err = {0};
+	va_list ap;
+
+	va_start(ap, msg);
+	for (char *a; (a = va_arg(ap, char *)) != NULL;)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	assert_true(fy_opts_parse(argc, argv, env, &o, &err) < 0);
+	assert_int_equal(err.exit_code, FY_EXIT_USAGE);
+	assert_contains(err.msg, msg);
+	/* Nothing is left allocated on failure. */
+	assert_null(o.image);
+	assert_null(o.argv);
+	assert_null(o.binds.v);
+	fy_opts_release(&o);
+}
+
+#define EXPECT_ERROR(msg, ...)          expect_error(NULL, (msg), __VA_ARGS__, (char *)NULL)
+#define EXPECT_ENV_ERROR(env, msg, ...) expect_error((env), (msg), __VA_ARGS__, (char *)NULL)
+
+static void test_exec_basic(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+
+	assert_int_equal(PARSE(&o, &err, "exec", "img.sqfs", "ls", "-l", "--color"), 0);
+	assert_int_equal(o.cmd, FY_CMD_EXEC);
+	assert_int_equal(o.action, FY_ACT_RUN);
+	assert_string_equal(o.image, "img.sqfs");
+	assert_int_equal(fy_strv_len(o.argv), 3);
+	assert_string_equal(o.argv[0], "ls");
+	assert_string_equal(o.argv[1], "-l");
+	assert_string_equal(o.argv[2], "--color");
+	assert_int_equal(o.binds.n, 0);
+	assert_false(o.contain || o.containall || o.cleanenv || o.pid || o.net_none || o.fakeroot ||
+	             o.dry_run || o.no_home || o.writable_tmpfs);
+	assert_int_equal(o.verbosity, 0);
+	fy_opts_release(&o);
+	assert_null(o.image);
+	fy_opts_release(&o); /* twice is fine */
+}
+
+static void test_every_option(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+
+	assert_int_equal(PARSE(&o, &err, "exec", "-B", "/a", "--bind", "/b:/c:ro",
+	                       "--bind=/d,/e:/f", "-B/g", "--mount", "type=bind,src=/h,dst=/i,ro",
+	                       "--mount=src=/j,dst=/k", "--pwd", "/work", "--home", "/h/u:/home/u",
+	                       "-c", "-e", "--env", "A=1", "--env=B=x=y", "--env-file", "f1",
+	                       "--env-file=f2", "--writable-tmpfs", "--hostname", "node", "-p",
+	                       "--net=none", "--fakeroot", "--dry-run", "img", "true"),
+	                 0);
+	assert_int_equal(o.binds.n, 7);
+	assert_string_equal(o.binds.v[0].src, "/a");
+	assert_string_equal(o.binds.v[1].dst, "/c");
+	assert_true(o.binds.v[1].ro);
+	assert_string_equal(o.binds.v[2].src, "/d");
+	assert_string_equal(o.binds.v[3].dst, "/f");
+	assert_string_equal(o.binds.v[4].src, "/g");
+	assert_string_equal(o.binds.v[5].dst, "/i");
+	assert_true(o.binds.v[5].ro);
+	assert_string_equal(o.binds.v[6].src, "/j");
+	assert_string_equal(o.binds.v[6].dst, "/k");
+	assert_false(o.binds.v[6].ro);
+	assert_string_equal(o.pwd, "/work");
+	assert_string_equal(o.home, "/h/u:/home/u");
+	assert_true(o.contain);
+	assert_true(o.cleanenv);
+	assert_false(o.containall);
+	assert_int_equal(fy_strv_len(o.env), 2);
+	assert_string_equal(o.env[0], "A=1");
+	assert_string_equal(o.env[1], "B=x=y");
+	assert_int_equal(fy_strv_len(o.env_files), 2);
+	assert_string_equal(o.env_files[0], "f1");
+	assert_string_equal(o.env_files[1], "f2");
+	assert_true(o.writable_tmpfs);
+	assert_string_equal(o.hostname, "node");
+	assert_true(o.pid);
+	assert_true(o.net_none);
+	assert_true(o.fakeroot);
+	assert_true(o.dry_run);
+	assert_string_equal(o.image, "img");
+	assert_string_equal(o.argv[0], "true");
+	fy_opts_release(&o);
+
+	/* Long spellings of the short flags, and --no-home, --net as two words. */
+	assert_int_equal(PARSE(&o, &err, "run", "--contain", "--cleanenv", "--pid", "--no-home",
+	                       "--net", "none", "img"),
+	                 0);
+	assert_true(o.contain && o.cleanenv && o.pid && o.no_home && o.net_none);
+	assert_null(o.argv); /* run without ARGs keeps the image's Cmd */
+	fy_opts_release(&o);
+}
+
+static void test_short_clusters(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+
+	assert_int_equal(PARSE(&o, &err, "exec", "-cpB", "/x:/y", "-eB/z", "img", "sh"), 0);
+	assert_true(o.contain && o.pid && o.cleanenv);
+	assert_int_equal(o.binds.n, 2);
+	assert_string_equal(o.binds.v[0].dst, "/y");
+	assert_string_equal(o.binds.v[1].src, "/z");
+	fy_opts_release(&o);
+}
+
+static void test_containall(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+
+	assert_int_equal(PARSE(&o, &err, "shell", "-C", "img"), 0);
+	assert_int_equal(o.cmd, FY_CMD_SHELL);
+	assert_true(o.containall && o.contain && o.cleanenv && o.pid);
+	assert_null(o.argv);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "shell", "--containall", "img"), 0);
+	assert_true(o.containall && o.contain && o.cleanenv && o.pid);
+	fy_opts_release(&o);
+}
+
+static void test_double_dash(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+
+	/* "--" before IMAGE ends options: an image named like an option. */
+	assert_int_equal(PARSE(&o, &err, "exec", "-c", "--", "-img-", "ls"), 0);
+	assert_true(o.contain);
+	assert_string_equal(o.image, "-img-");
+	assert_string_equal(o.argv[0], "ls");
+	fy_opts_release(&o);
+	/* One "--" right after IMAGE is dropped; a second one belongs to CMD. */
+	assert_int_equal(PARSE(&o, &err, "exec", "img", "--", "echo", "--", "-c"), 0);
+	assert_int_equal(fy_strv_len(o.argv), 3);
+	assert_string_equal(o.argv[0], "echo");
+	assert_string_equal(o.argv[1], "--");
+	assert_string_equal(o.argv[2], "-c");
+	assert_false(o.contain);
+	fy_opts_release(&o);
+	/* Options after IMAGE go to the container, also for run. */
+	assert_int_equal(PARSE(&o, &err, "run", "img", "--help", "-B", "x"), 0);
+	assert_int_equal(o.action, FY_ACT_RUN);
+	assert_int_equal(o.binds.n, 0);
+	assert_int_equal(fy_strv_len(o.argv), 3);
+	assert_string_equal(o.argv[0], "--help");
+	fy_opts_release(&o);
+	/* "-" alone is a non-option: an IMAGE here. */
+	assert_int_equal(PARSE(&o, &err, "exec", "-", "cat"), 0);
+	assert_string_equal(o.image, "-");
+	fy_opts_release(&o);
+}
+
+static void test_help_version(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+
+	assert_int_equal(PARSE(&o, &err, "--help"), 0);
+	assert_int_equal(o.action, FY_ACT_HELP);
+	assert_int_equal(o.cmd, FY_CMD_NONE);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "-h"), 0);
+	assert_int_equal(o.action, FY_ACT_HELP);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "--version"), 0);
+	assert_int_equal(o.action, FY_ACT_VERSION);
+	assert_int_equal(o.cmd, FY_CMD_VERSION);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "version"), 0);
+	assert_int_equal(o.action, FY_ACT_VERSION);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "version", "--help"), 0);
+	assert_int_equal(o.action, FY_ACT_HELP);
+	assert_int_equal(o.cmd, FY_CMD_VERSION);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "help"), 0);
+	assert_int_equal(o.action, FY_ACT_HELP);
+	assert_int_equal(o.cmd, FY_CMD_NONE);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "help", "exec"), 0);
+	assert_int_equal(o.action, FY_ACT_HELP);
+	assert_int_equal(o.cmd, FY_CMD_EXEC);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "help", "help"), 0);
+	assert_int_equal(o.cmd, FY_CMD_HELP);
+	fy_opts_release(&o);
+	/* "ferry CMD --help" needs no IMAGE, and wins over later errors. */
+	assert_int_equal(PARSE(&o, &err, "exec", "--help"), 0);
+	assert_int_equal(o.action, FY_ACT_HELP);
+	assert_int_equal(o.cmd, FY_CMD_EXEC);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "shell", "-c", "-h", "--bogus"), 0);
+	assert_int_equal(o.action, FY_ACT_HELP);
+	assert_int_equal(o.cmd, FY_CMD_SHELL);
+	fy_opts_release(&o);
+
+	assert_contains(fy_opts_help(FY_CMD_NONE), "usage: ferry [--debug | -v | -q] COMMAND");
+	assert_contains(fy_opts_help(FY_CMD_EXEC),
+	                "usage: ferry exec [OPTIONS] IMAGE CMD [ARG...]");
+	assert_contains(fy_opts_help(FY_CMD_EXEC), "--bind SRC[:DST[:ro|rw]]");
+	assert_contains(fy_opts_help(FY_CMD_RUN), "usage: ferry run [OPTIONS] IMAGE [ARG...]");
+	assert_contains(fy_opts_help(FY_CMD_SHELL), "usage: ferry shell [OPTIONS] IMAGE\n");
+	assert_contains(fy_opts_help(FY_CMD_VERSION), "usage: ferry version");
+	assert_contains(fy_opts_help(FY_CMD_HELP), "usage: ferry help [COMMAND]");
+	assert_string_equal(fy_cmd_name(FY_CMD_EXEC), "exec");
+	assert_string_equal(fy_cmd_name(FY_CMD_SHELL), "shell");
+	assert_string_equal(fy_cmd_name(FY_CMD_NONE), "ferry");
+}
+
+static void test_verbosity(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+	char *debug_env[] = {"FERRY_DEBUG=1", NULL};
+	char *quiet_env[] = {"FERRY_QUIET=yes", NULL};
+
+	assert_int_equal(PARSE(&o, &err, "--debug", "exec", "i", "c"), 0);
+	assert_int_equal(o.verbosity, 2);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "-v", "exec", "i", "c"), 0);
+	assert_int_equal(o.verbosity, 1);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "-q", "exec", "i", "c"), 0);
+	assert_int_equal(o.verbosity, -1);
+	fy_opts_release(&o);
+	/* Also among a command's options; --debug beats -v; last of -v/-q wins. */
+	assert_int_equal(PARSE(&o, &err, "exec", "--verbose", "--debug", "-v", "i", "c"), 0);
+	assert_int_equal(o.verbosity, 2);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "-vq", "exec", "i", "c"), 0);
+	assert_int_equal(o.verbosity, -1);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "-q", "exec", "-v", "i", "c"), 0);
+	assert_int_equal(o.verbosity, 1);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE_ENV(&o, &err, debug_env, "exec", "i", "c"), 0);
+	assert_int_equal(o.verbosity, 2);
+	fy_opts_release(&o);
+	/* The command line beats the environment. */
+	assert_int_equal(PARSE_ENV(&o, &err, debug_env, "-q", "exec", "i", "c"), 0);
+	assert_int_equal(o.verbosity, -1);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE_ENV(&o, &err, quiet_env, "exec", "i", "c"), 0);
+	assert_int_equal(o.verbosity, -1);
+	fy_opts_release(&o);
+}
+
+static void test_env_defaults(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+	char *env[] = {
+	        "PATH=/bin",
+	        "FERRY_BIND=/e1,/e2:/x\n/e3",
+	        "FERRY_MOUNT=src=/m1,dst=/n1;src=/m2,dst=/n2,ro",
+	        "FERRY_ENV=A=1;2,3\nB=two",
+	        "FERRY_ENV_FILE=/f1;/f2",
+	        "FERRY_PWD=/envpwd",
+	        "FERRY_HOME=/envhome",
+	        "FERRY_CONTAIN=1",
+	        "FERRY_CLEANENV=true",
+	        "FERRY_WRITABLE_TMPFS=yes",
+	        "FERRY_HOSTNAME=envhost",
+	        "FERRY_PID=on",
+	        "FERRY_NET=none",
+	        "FERRY_FAKEROOT=1",
+	        "FERRY_DRY_RUN=1",
+	        "FERRY_CONTAINALL=0",
+	        "FERRY_BINDX=/ignored",
+	        NULL,
+	};
+
+	assert_int_equal(PARSE_ENV(&o, &err, env, "exec", "img", "id"), 0);
+	assert_int_equal(o.binds.n, 5);
+	assert_string_equal(o.binds.v[0].src, "/e1");
+	assert_string_equal(o.binds.v[1].dst, "/x");
+	assert_string_equal(o.binds.v[2].src, "/e3");
+	assert_string_equal(o.binds.v[3].dst, "/n1");
+	assert_string_equal(o.binds.v[4].dst, "/n2");
+	assert_true(o.binds.v[4].ro);
+	assert_int_equal(fy_strv_len(o.env), 2);
+	assert_string_equal(o.env[0], "A=1;2,3"); /* FERRY_ENV splits on newlines only */
+	assert_string_equal(o.env[1], "B=two");
+	assert_int_equal(fy_strv_len(o.env_files), 2);
+	assert_string_equal(o.env_files[1], "/f2");
+	assert_string_equal(o.pwd, "/envpwd");
+	assert_string_equal(o.home, "/envhome");
+	assert_true(o.contain && o.cleanenv && o.writable_tmpfs && o.pid && o.net_none &&
+	            o.fakeroot && o.dry_run);
+	assert_false(o.containall);
+	assert_string_equal(o.hostname, "envhost");
+	fy_opts_release(&o);
+
+	/* Lists: environment first, then the command line; scalars: the command line wins. */
+	assert_int_equal(PARSE_ENV(&o, &err, env, "exec", "-B", "/cl", "--env", "C=3", "--pwd",
+	                           "/clpwd", "--hostname", "clhost", "--env-file", "/f3", "img",
+	                           "id"),
+	                 0);
+	assert_int_equal(o.binds.n, 6);
+	assert_string_equal(o.binds.v[5].src, "/cl");
+	assert_int_equal(fy_strv_len(o.env), 3);
+	assert_string_equal(o.env[2], "C=3");
+	assert_string_equal(o.env_files[2], "/f3");
+	assert_string_equal(o.pwd, "/clpwd");
+	assert_string_equal(o.hostname, "clhost");
+	fy_opts_release(&o);
+}
+
+static void test_env_booleans(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+	char *off[] = {"FERRY_CONTAIN=no", "FERRY_PID=false", "FERRY_FAKEROOT=off",
+	               "FERRY_NO_HOME=0",  "FERRY_CLEANENV=", NULL};
+	char *on[] = {"FERRY_CONTAINALL=YES", NULL};
+
+	assert_int_equal(PARSE_ENV(&o, &err, off, "exec", "i", "c"), 0);
+	assert_false(o.contain || o.pid || o.fakeroot || o.no_home || o.cleanenv);
+	fy_opts_release(&o);
+	/* Booleans are case-sensitive words: "YES" is an error naming the variable. */
+	EXPECT_ENV_ERROR(on,
+	                 "FERRY_CONTAINALL: invalid boolean 'YES' (use 1/0, yes/no, true/false, "
+	                 "on/off)",
+	                 "exec", "i", "c");
+}
+
+static void test_home_conflicts(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+	char *env_home[] = {"FERRY_HOME=/eh", NULL};
+	char *env_nohome[] = {"FERRY_NO_HOME=1", NULL};
+	char *env_both[] = {"FERRY_HOME=/eh", "FERRY_NO_HOME=1", NULL};
+
+	assert_int_equal(PARSE_ENV(&o, &err, env_home, "exec", "--no-home", "i", "c"), 0);
+	assert_true(o.no_home);
+	assert_null(o.home);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE_ENV(&o, &err, env_nohome, "exec", "--home", "/x", "i", "c"), 0);
+	assert_false(o.no_home);
+	assert_string_equal(o.home, "/x");
+	fy_opts_release(&o);
+	EXPECT_ERROR("exec: --home and --no-home cannot be used together", "exec", "--home", "/x",
+	             "--no-home", "i", "c");
+	EXPECT_ENV_ERROR(env_both, "FERRY_HOME and FERRY_NO_HOME cannot be used together", "exec",
+	                 "i", "c");
+}
+
+static void test_errors(void **state)
+{
+	char *bad_bind[] = {"FERRY_BIND=/a::/b", NULL};
+	char *bad_net[] = {"FERRY_NET=host", NULL};
+	char *bad_pwd[] = {"FERRY_PWD=rel", NULL};
+
+	EXPECT_ERROR("exec: unknown option '--foo' (see 'ferry exec --help')", "exec", "--foo",
+	             "img", "c");
+	EXPECT_ERROR("run: unknown option '--bnd' (did you mean '--bind'? see 'ferry run --help')",
+	             "run", "--bnd", "/x", "img");
+	EXPECT_ERROR("shell: unknown option '-Z' (see 'ferry shell --help')", "shell", "-cZ",
+	             "img");
+	EXPECT_ERROR("ferry: unknown option '--frob' (see 'ferry --help')", "--frob", "exec");
+	EXPECT_ERROR("option '--bind' goes after the command", "--bind", "/x", "exec", "i", "c");
+	EXPECT_ERROR("exec: --bind needs an argument", "exec", "--bind");
+	EXPECT_ERROR("exec: -B needs an argument", "exec", "-cB");
+	EXPECT_ERROR("exec: --pwd needs an argument", "exec", "--pwd");
+	EXPECT_ERROR("exec: --contain takes no value", "exec", "--contain=1", "i", "c");
+	EXPECT_ERROR("exec: missing IMAGE (see 'ferry exec --help')", "exec", "-c");
+	EXPECT_ERROR("run: missing IMAGE", "run");
+	EXPECT_ERROR("exec: missing CMD after IMAGE", "exec", "img");
+	EXPECT_ERROR("exec: missing CMD after IMAGE", "exec", "img", "--");
+	EXPECT_ERROR("exec: empty IMAGE", "exec", "", "c");
+	EXPECT_ERROR("shell: unexpected argument 'ls'", "shell", "img", "ls");
+	EXPECT_ERROR("missing command (see 'ferry --help')", "-v");
+	EXPECT_ERROR("unknown command 'exce' (did you mean 'exec'? see 'ferry --help')", "exce");
+	EXPECT_ERROR("unknown command 'shel' (did you mean 'shell'?", "shel");
+	EXPECT_ERROR("unknown command 'frobnicate' (see 'ferry --help')", "frobnicate");
+	EXPECT_ERROR("unknown command 'bogus'", "help", "bogus");
+	EXPECT_ERROR("version: unexpected argument 'x'", "version", "x");
+	EXPECT_ERROR("exec: --net: unsupported network 'host' (only 'none' is supported)", "exec",
+	             "--net=host", "i", "c");
+	EXPECT_ERROR("exec: --net: unsupported network 'bridge'", "exec", "--net", "bridge", "i",
+	             "c");
+	EXPECT_ERROR("exec: -B: invalid bind '/a::ro': empty destination", "exec", "-B", "/a::ro",
+	             "i", "c");
+	EXPECT_ERROR("exec: --bind: invalid bind '/a:/b:xx': unknown option 'xx'", "exec",
+	             "--bind=/a:/b:xx", "i", "c");
+	EXPECT_ERROR("exec: --mount: invalid mount 'type=tmpfs,dst=/t': type 'tmpfs'", "exec",
+	             "--mount", "type=tmpfs,dst=/t", "i", "c");
+	EXPECT_ERROR("exec: --pwd: 'work' is not an absolute path", "exec", "--pwd", "work", "i",
+	             "c");
+	EXPECT_ERROR("exec: --env: 'NOEQUALS' is not NAME=VALUE", "exec", "--env", "NOEQUALS", "i",
+	             "c");
+	EXPECT_ERROR("exec: --env: invalid variable name '1X'", "exec", "--env", "1X=2", "i", "c");
+	EXPECT_ERROR("exec: --env: '=v' is not NAME=VALUE", "exec", "--env==v", "i", "c");
+	EXPECT_ERROR("exec: --hostname: invalid hostname ''", "exec", "--hostname=", "i", "c");
+	EXPECT_ERROR("exec: --home: invalid 'a:rel'", "exec", "--home", "a:rel", "i", "c");
+	EXPECT_ERROR("exec: --home: invalid ':/x'", "exec", "--home", ":/x", "i", "c");
+	EXPECT_ENV_ERROR(bad_bind, "FERRY_BIND: invalid bind '/a::/b': empty destination", "exec",
+	                 "i", "c");
+	EXPECT_ENV_ERROR(bad_net, "FERRY_NET: unsupported network 'host'", "exec", "i", "c");
+	EXPECT_ENV_ERROR(bad_pwd, "FERRY_PWD: 'rel' is not an absolute path", "exec", "i", "c");
+}
+
+static void test_env_errors_skip_help(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+	char *bad[] = {"FERRY_CONTAIN=maybe", NULL};
+
+	/* A broken FERRY_ variable must not stop 'ferry --help' or 'ferry version'. */
+	assert_int_equal(PARSE_ENV(&o, &err, bad, "--help"), 0);
+	assert_int_equal(o.action, FY_ACT_HELP);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE_ENV(&o, &err, bad, "version"), 0);
+	assert_int_equal(o.action, FY_ACT_VERSION);
+	fy_opts_release(&o);
+	EXPECT_ENV_ERROR(bad, "FERRY_CONTAIN: invalid boolean 'maybe'", "run", "i");
+}
+
+static void test_reentrant(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+
+	/* Many parses in one process, interleaving failures, give the same result. */
+	for (int i = 0; i < 50; i++) {
+		assert_true(PARSE(&o, &err, "exec", "--bogus", "i", "c") < 0);
+		assert_int_equal(PARSE(&o, &err, "exec", "-cB", "/a", "i", "c", "d"), 0);
+		assert_true(o.contain);
+		assert_int_equal(o.binds.n, 1);
+		assert_int_equal(fy_strv_len(o.argv), 2);
+		fy_opts_release(&o);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_exec_basic),     cmocka_unit_test(test_every_option),
+	        cmocka_unit_test(test_short_clusters), cmocka_unit_test(test_containall),
+	        cmocka_unit_test(test_double_dash),    cmocka_unit_test(test_help_version),
+	        cmocka_unit_test(test_verbosity),      cmocka_unit_test(test_env_defaults),
+	        cmocka_unit_test(test_env_booleans),   cmocka_unit_test(test_home_conflicts),
+	        cmocka_unit_test(test_errors),         cmocka_unit_test(test_env_errors_skip_help),
+	        cmocka_unit_test(test_reentrant),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
