@@ -692,7 +692,7 @@ void fy_opts_release(struct fy_opts *opts)
 	"      --home SRC[:DST]          use host SRC as the home directory (at DST)\n"            \
 	"      --no-home                 do not mount the home directory\n"                        \
 	"  -c, --contain                 minimal /dev, private /tmp, no host home or cwd\n"        \
-	"  -C, --containall              --contain, --cleanenv and --pid together\n"               \
+	"  -C, --containall              --contain, --cleanenv, --pid and private IPC\n"               \
 	"  -e, --cleanenv                drop the host environment (but TERM, LANG, ...)\n"        \
 	"      --env NAME=VALUE          set a variable inside (repeatable)\n"                     \
 	"      --env-file FILE           read NAME=VALUE lines from FILE (repeatable)\n"           \
