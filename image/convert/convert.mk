@@ -1,0 +1,1 @@
+# image conversion (issue 3): sources and tests of image/convert/
