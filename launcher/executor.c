@@ -32,10 +32,10 @@
 /* Staging layout (see mounts.h). BASE is a private tmpfs mounted over the host's /tmp in our new
  * mount namespace (the host's /tmp itself stays reachable at HOST/tmp after the pivot, because
  * the tmpfs moves away from it to become the root). */
-#define BASE	"/tmp"
-#define HOST	"/oldroot"
-#define ROOT	"/newroot"
-#define LOWER	"/lower"
+#define BASE    "/tmp"
+#define HOST    "/oldroot"
+#define ROOT    "/newroot"
+#define LOWER   "/lower"
 #define STAGING "/files"
 
 /* ---- setup errors travel from the child to ferry over a CLOEXEC pipe ---- */
@@ -56,11 +56,12 @@ static __attribute__((noreturn)) void child_fail(int fd, struct fy_error *err)
 /* ---- the root filesystem, mounted by ferry itself (it serves FUSE) ---- */
 
 static int mount_root(const struct fy_plan *plan, struct fy_sqfuse **fuse, const struct fy_log *log,
-		      struct fy_error *err)
+                      struct fy_error *err)
 {
 	const char *target = plan->root.writable_tmpfs ? LOWER : ROOT;
 	_cleanup_free_ char *src = fy_path_join(HOST, plan->root.path);
-	_cleanup_free_ char *dev = fy_path_join(HOST, plan->fuse_dev ? plan->fuse_dev : "/dev/fuse");
+	_cleanup_free_ char *dev =
+	        fy_path_join(HOST, plan->fuse_dev ? plan->fuse_dev : "/dev/fuse");
 
 	if (!src || !dev)
 		return fy_err(err, ENOMEM, "root filesystem");
@@ -68,12 +69,12 @@ static int mount_root(const struct fy_plan *plan, struct fy_sqfuse **fuse, const
 		return fy_err(err, errno, "cannot create %s", target);
 	if (plan->root.kind == FY_ROOT_SQUASHFS) {
 		struct fy_sqfuse_opts o = {
-			.image = src,
-			.offset = plan->root.offset,
-			.fuse_dev = dev,
-			.threads = plan->fuse_threads,
-			.uid = plan->ns_uid,
-			.gid = plan->ns_gid,
+		        .image = src,
+		        .offset = plan->root.offset,
+		        .fuse_dev = dev,
+		        .threads = plan->fuse_threads,
+		        .uid = plan->ns_uid,
+		        .gid = plan->ns_gid,
 		};
 		if (fy_sqfuse_mount(&o, target, fuse, log, err) < 0)
 			return -1;
@@ -90,18 +91,30 @@ static int mount_root(const struct fy_plan *plan, struct fy_sqfuse **fuse, const
 		     mount("tmpfs", "/overlay", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0))
 			return fy_err(err, errno, "--writable-tmpfs: cannot mount tmpfs");
 		if (mkdir("/overlay/upper", 0755) < 0 || mkdir("/overlay/work", 0755) < 0)
-			return fy_err(err, errno, "--writable-tmpfs: cannot create overlay directories");
-		opts = fy_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", target,
-				   "/overlay/upper", "/overlay/work");
+			return fy_err(err, errno,
+			              "--writable-tmpfs: cannot create overlay directories");
+		opts = fy_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", target, "/overlay/upper",
+		                   "/overlay/work");
 		if (!opts)
 			return fy_err(err, ENOMEM, "--writable-tmpfs");
 		if (mount("overlay", ROOT, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
-			return fy_err_code(err, FY_EXIT_SYSTEM, errno,
-					   "--writable-tmpfs: this kernel cannot mount overlayfs in "
-					   "a user namespace (needs Linux >= 5.11)");
+			return fy_err_code(
+			        err, FY_EXIT_SYSTEM, errno,
+			        "--writable-tmpfs: this kernel cannot mount overlayfs in "
+			        "a user namespace (needs Linux >= 5.11)");
 		fy_debug(log, "writable tmpfs overlay mounted");
 	}
 	return 0;
+}
+
+/* Unmount the root in ferry's namespace, then stop serving it. Once the container's namespace
+ * is gone too, the kernel ends the FUSE connection and the server threads leave by themselves. */
+static void stop_root(const struct fy_plan *plan, struct fy_sqfuse *fuse)
+{
+	umount2(ROOT, MNT_DETACH);
+	if (plan->root.writable_tmpfs)
+		umount2(LOWER, MNT_DETACH);
+	fy_sqfuse_stop(fuse);
 }
 
 /* ---- in the child: the rest of the tree, then the command ---- */
@@ -125,8 +138,11 @@ static int bring_up_loopback(struct fy_error *err)
 
 static int finish_root(const struct fy_plan *plan, const struct fy_log *log, struct fy_error *err)
 {
-	struct fy_mnt_ctx ctx = {
-		.host = HOST, .root = ROOT, .staging = STAGING, .fresh_proc = plan->new_pid, .log = log};
+	struct fy_mnt_ctx ctx = {.host = HOST,
+	                         .root = ROOT,
+	                         .staging = STAGING,
+	                         .fresh_proc = plan->new_pid,
+	                         .log = log};
 
 	for (size_t i = 0; i < plan->n_mounts; i++)
 		if (fy_mnt_apply(&ctx, &plan->mounts[i], err) < 0)
@@ -147,7 +163,7 @@ static int finish_root(const struct fy_plan *plan, const struct fy_log *log, str
 	if (chdir("/") < 0)
 		return fy_err(err, errno, "chdir /");
 	fy_debug(log, "container root ready (%zu mounts, %u spliced directories)", plan->n_mounts,
-		 ctx.splices);
+	         ctx.splices);
 	return 0;
 }
 
@@ -162,7 +178,7 @@ static void close_extra_fds(char *const *envp)
 		if (fy_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
 			return;
 	} else if (fy_close_range(3, (unsigned)keep - 1, CLOSE_RANGE_CLOEXEC) == 0 &&
-		   fy_close_range((unsigned)keep + 1, ~0U, CLOSE_RANGE_CLOEXEC) == 0) {
+	           fy_close_range((unsigned)keep + 1, ~0U, CLOSE_RANGE_CLOEXEC) == 0) {
 		return;
 	}
 	/* Older kernels: walk the descriptors. */
@@ -173,7 +189,7 @@ static void close_extra_fds(char *const *envp)
 
 /* execvpe(3) with the container's PATH, telling "not found" (127) from "not executable" (126). */
 static __attribute__((noreturn)) void exec_command(const struct fy_plan *plan, const sigset_t *old,
-						   int errfd)
+                                                   int errfd)
 {
 	struct fy_error err;
 	const char *cmd = plan->argv[0];
@@ -219,8 +235,8 @@ static __attribute__((noreturn)) void exec_command(const struct fy_plan *plan, c
 		fy_err_code(&err, FY_EXIT_NOEXEC, EACCES, "%s: cannot execute", cmd);
 	else if (last == ENOENT)
 		fy_err_code(&err, FY_EXIT_NOTFOUND, 0, "%s: command not found in the image%s%s",
-			    cmd, strchr(cmd, '/') ? "" : " (PATH=",
-			    strchr(cmd, '/') ? "" : (path ? path : ""));
+		            cmd, strchr(cmd, '/') ? "" : " (PATH=",
+		            strchr(cmd, '/') ? "" : (path ? path : ""));
 	else
 		fy_err_code(&err, FY_EXIT_NOEXEC, last, "%s: cannot execute", cmd);
 	if (!strchr(cmd, '/') && last == ENOENT && !saw_eacces) {
@@ -231,9 +247,9 @@ static __attribute__((noreturn)) void exec_command(const struct fy_plan *plan, c
 	child_fail(errfd, &err);
 }
 
-static __attribute__((noreturn)) void child_main(const struct fy_plan *plan, const struct fy_log *log,
-						 pid_t parent, int syncfd, int errfd,
-						 const sigset_t *old)
+static __attribute__((noreturn)) void child_main(const struct fy_plan *plan,
+                                                 const struct fy_log *log, pid_t parent, int syncfd,
+                                                 int errfd, const sigset_t *old)
 {
 	struct fy_error err;
 	char go;
@@ -245,11 +261,18 @@ static __attribute__((noreturn)) void child_main(const struct fy_plan *plan, con
 	if (read(syncfd, &go, 1) != 1)
 		_exit(FY_EXIT_FAILURE); /* ferry failed to mount the root and reported it */
 	close(syncfd);
+	/* A mount namespace of the container's own: its mounts and its final pivot stay out of
+	 * ferry's namespace, so ferry's root never moves onto the FUSE mount it serves (a path
+	 * lookup there from ferry itself, once its server threads stop, would never return). */
+	if (unshare(CLONE_NEWNS) < 0) {
+		fy_err(&err, errno, "cannot create the container's mount namespace");
+		child_fail(errfd, &err);
+	}
 	if (finish_root(plan, log, &err) < 0)
 		child_fail(errfd, &err);
 	if (chdir(plan->cwd ? plan->cwd : "/") < 0) {
 		fy_err_code(&err, FY_EXIT_FAILURE, errno, "cannot change to working directory %s",
-			    plan->cwd);
+		            plan->cwd);
 		child_fail(errfd, &err);
 	}
 	/* No privilege can be gained by exec from here on: setuid bits and file capabilities in
@@ -283,7 +306,7 @@ static __attribute__((noreturn)) void child_main(const struct fy_plan *plan, con
 static pid_t clone_child(bool new_pid)
 {
 	return (pid_t)syscall(SYS_clone, SIGCHLD | (new_pid ? CLONE_NEWPID : 0), NULL, NULL, NULL,
-			      NULL);
+	                      NULL);
 }
 
 int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_error *err)
@@ -309,8 +332,8 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	flags |= plan->new_uts ? CLONE_NEWUTS : 0;
 	flags |= plan->new_net ? CLONE_NEWNET : 0;
 	flags |= plan->new_ipc ? CLONE_NEWIPC : 0;
-	if (fy_userns_enter(plan->host_uid, plan->host_gid, plan->ns_uid, plan->ns_gid, flags, err) <
-	    0)
+	if (fy_userns_enter(plan->host_uid, plan->host_gid, plan->ns_uid, plan->ns_gid, flags,
+	                    err) < 0)
 		return -1;
 	fy_debug(log, "user namespace entered");
 	/* Orphans of the command are re-parented to us, reaped, and killed when it ends. */
@@ -346,13 +369,13 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	if (r < 0) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
-		fy_sqfuse_stop(fuse);
+		stop_root(plan, fuse);
 		return -1;
 	}
 	if (write(sync_w, "g", 1) != 1) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
-		fy_sqfuse_stop(fuse);
+		stop_root(plan, fuse);
 		return fy_err(err, errno, "cannot start the container process");
 	}
 	close(TAKE_FD(sync_w));
@@ -362,8 +385,9 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 		n = read(err_r, &cerr, sizeof(cerr));
 	while (n < 0 && errno == EINTR);
 	st = fy_sup_wait(child, !plan->new_pid, log);
-	fy_sup_kill_children(log);
-	fy_sqfuse_stop(fuse);
+	fy_debug(log, "container process ended");
+	fy_sup_kill_children(HOST "/proc", log);
+	stop_root(plan, fuse);
 	if (n == (ssize_t)sizeof(cerr) && fy_err_isset(&cerr)) {
 		cerr.msg[sizeof(cerr.msg) - 1] = '\0';
 		*err = cerr;

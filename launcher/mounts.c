@@ -28,7 +28,7 @@ static char *under(const char *root, const char *path)
 }
 
 int fy_mnt_resolve(const char *root, const char *path, char **existing, char **missing,
-		   struct fy_error *err)
+                   struct fy_error *err)
 {
 	_cleanup_free_ char *cur = fy_path_clean(path);
 	int hops = 0;
@@ -49,7 +49,8 @@ restart:
 			return fy_err(err, ENOMEM, "resolving %s", path);
 		if (lstat(full, &st) < 0) {
 			if (errno != ENOENT)
-				return fy_err(err, errno, "cannot resolve %s in the container", path);
+				return fy_err(err, errno, "cannot resolve %s in the container",
+				              path);
 			*existing = strndup(cur, pos > 1 ? pos - 1 : 1);
 			*missing = strdup(cur + pos);
 			if (!*existing || !*missing)
@@ -63,10 +64,11 @@ restart:
 
 			if (n < 0)
 				return fy_err(err, errno, "cannot read symlink %s in the container",
-					      prefix);
+				              prefix);
 			target[n] = '\0';
 			if (++hops > MAX_SYMLINK_HOPS)
-				return fy_err(err, ELOOP, "cannot resolve %s in the container", path);
+				return fy_err(err, ELOOP, "cannot resolve %s in the container",
+				              path);
 			/* Absolute targets restart at the container root; relative ones at the
 			 * link's directory. Lexical ".." is right because the prefix has no
 			 * symlinks left, and it is clamped at the container root. */
@@ -118,7 +120,7 @@ static unsigned long locked_flags(const char *path)
 int fy_mnt_bind(const char *src, const char *target, bool ro, struct fy_error *err)
 {
 	_cleanup_close_ int tree =
-		fy_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	        fy_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 
 	if (tree >= 0) {
 		/* New mount API: clone the tree detached, make it read-only recursively in one
@@ -145,7 +147,7 @@ classic:
 		return fy_err(err, errno, "cannot bind %s", src);
 	/* Without mount_setattr only the top mount can be made read-only. */
 	if (ro && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(target),
-			NULL) < 0)
+	                NULL) < 0)
 		return fy_err(err, errno, "cannot make bind of %s read-only", src);
 	return 0;
 }
@@ -245,7 +247,7 @@ static int create_missing(const char *base, const char *missing, bool dir, struc
 }
 
 int fy_mnt_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, char **target,
-		  struct fy_error *err)
+                  struct fy_error *err)
 {
 	_cleanup_free_ char *existing = NULL, *missing = NULL, *base = NULL;
 	struct stat st;
@@ -352,7 +354,8 @@ static int apply_file(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct f
 
 			/* An unreadable image file is as good as none: we only add to it. */
 			if (path)
-				fy_read_file_at(AT_FDCWD, path, 16 << 20, &image_text, NULL, &ignored);
+				fy_read_file_at(AT_FDCWD, path, 16 << 20, &image_text, NULL,
+				                &ignored);
 		}
 		merged = fy_mnt_merge_db(image_text, content);
 		if (!merged)
@@ -387,7 +390,7 @@ static int apply_bind(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct f
 }
 
 static int mount_fs(const char *what, const char *type, const char *target, unsigned long flags,
-		    const char *data, struct fy_error *err)
+                    const char *data, struct fy_error *err)
 {
 	if (mount(what, target, type, flags, data) < 0)
 		return fy_err(err, errno, "cannot mount %s on %s", type, target);
@@ -396,13 +399,13 @@ static int mount_fs(const char *what, const char *type, const char *target, unsi
 
 /* A minimal /dev: a tmpfs with the harmless host device nodes bound in (a user namespace cannot
  * mknod), a private devpts instance, and a private /dev/shm. */
-static int apply_dev_minimal(struct fy_mnt_ctx *ctx, const struct fy_mount *m,
-			     struct fy_error *err)
+static int apply_dev_minimal(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_error *err)
 {
 	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
-	static const char *const links[][2] = {{"fd", "/proc/self/fd"},	  {"stdin", "/proc/self/fd/0"},
-					       {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
-					       {"ptmx", "pts/ptmx"},	  {"core", "/proc/kcore"}};
+	static const char *const links[][2] = {
+	        {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"},
+	        {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
+	        {"ptmx", "pts/ptmx"},          {"core", "/proc/kcore"}};
 	_cleanup_free_ char *dev = NULL;
 
 	if (fy_mnt_ensure(ctx, m->dst, true, &dev, err) < 0)
@@ -429,7 +432,8 @@ static int apply_dev_minimal(struct fy_mnt_ctx *ctx, const struct fy_mount *m,
 		_cleanup_free_ char *to = fy_path_join(dev, links[i][0]);
 
 		if (!to || symlink(links[i][1], to) < 0)
-			return fy_err(err, to ? errno : ENOMEM, "cannot create /dev/%s", links[i][0]);
+			return fy_err(err, to ? errno : ENOMEM, "cannot create /dev/%s",
+			              links[i][0]);
 	}
 	{
 		_cleanup_free_ char *pts = fy_path_join(dev, "pts");
@@ -441,7 +445,7 @@ static int apply_dev_minimal(struct fy_mnt_ctx *ctx, const struct fy_mount *m,
 		if (mkdir(pts, 0755) < 0 || mkdir(shm, 01777) < 0)
 			return fy_err(err, errno, "cannot create /dev/pts or /dev/shm");
 		if (mount_fs("devpts", "devpts", pts, MS_NOSUID | MS_NOEXEC,
-			     "newinstance,ptmxmode=0666,mode=0620", err) < 0)
+		             "newinstance,ptmxmode=0666,mode=0620", err) < 0)
 			return -1;
 		if (mount_fs("tmpfs", "tmpfs", shm, MS_NOSUID | MS_NODEV, "mode=1777", err) < 0)
 			return -1;
@@ -468,7 +472,7 @@ int fy_mnt_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_err
 		r = fy_mnt_ensure(ctx, m->dst, true, &target, err);
 		if (r == 0)
 			r = mount_fs("tmpfs", "tmpfs", target, MS_NOSUID | MS_NODEV,
-				     m->data ? m->data : "mode=1777", err);
+			             m->data ? m->data : "mode=1777", err);
 		break;
 	case FY_MNT_PROC:
 		r = fy_mnt_ensure(ctx, m->dst, true, &target, err);
@@ -476,13 +480,14 @@ int fy_mnt_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_err
 			break;
 		if (ctx->fresh_proc) {
 			r = mount_fs("proc", "proc", target, MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
-				     err);
+			             err);
 		} else {
 			/* The host's PID namespace is not ours to mount a procfs for: bind the
 			 * host's /proc instead. */
 			_cleanup_free_ char *src = fy_path_join(ctx->host, "/proc");
 
-			r = src ? fy_mnt_bind(src, target, false, err) : fy_err(err, ENOMEM, "/proc");
+			r = src ? fy_mnt_bind(src, target, false, err)
+			        : fy_err(err, ENOMEM, "/proc");
 		}
 		break;
 	}

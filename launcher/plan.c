@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fy_plan_add_mount(struct fy_plan *plan, enum fy_mount_kind kind, const char *src, const char *dst,
-		      const char *data, unsigned flags, struct fy_error *err)
+int fy_plan_add_mount(struct fy_plan *plan, enum fy_mount_kind kind, const char *src,
+                      const char *dst, const char *data, unsigned flags, struct fy_error *err)
 {
 	struct fy_mount *v = realloc(plan->mounts, (plan->n_mounts + 1) * sizeof(*v));
 	struct fy_mount *m;
@@ -72,9 +72,10 @@ static bool path_under(const char *path, const char *dir)
  * over one of them would replace part of the container's system. */
 static bool is_system_dir(const char *path)
 {
-	static const char *const sys[] = {"/bin", "/boot", "/dev", "/etc", "/lib", "/lib32",
-					  "/lib64", "/libx32", "/proc", "/run", "/sbin", "/sys",
-					  "/usr", "/var/lib", "/var/cache", "/var/log", "/.ferry"};
+	static const char *const sys[] = {"/bin",     "/boot",  "/dev",    "/etc",     "/lib",
+	                                  "/lib32",   "/lib64", "/libx32", "/proc",    "/run",
+	                                  "/sbin",    "/sys",   "/usr",    "/var/lib", "/var/cache",
+	                                  "/var/log", "/.ferry"};
 
 	if (strcmp(path, "/") == 0 || strcmp(path, "/var") == 0)
 		return true;
@@ -94,7 +95,7 @@ static char *tmpfs_opts(const struct fy_conf *conf, const char *mode)
 
 /* --home SRC[:DST] */
 static int parse_home(const char *spec, const char *cwd, char **src, char **dst,
-		      struct fy_error *err)
+                      struct fy_error *err)
 {
 	const char *colon = strchr(spec, ':');
 	_cleanup_free_ char *s = colon ? strndup(spec, (size_t)(colon - spec)) : strdup(spec);
@@ -107,8 +108,8 @@ static int parse_home(const char *spec, const char *cwd, char **src, char **dst,
 		_cleanup_free_ char *abs = cwd ? fy_path_join(cwd, s) : NULL;
 		if (!abs)
 			return fy_err_code(err, FY_EXIT_USAGE, 0,
-					   "--home '%s': relative path and no current directory",
-					   spec);
+			                   "--home '%s': relative path and no current directory",
+			                   spec);
 		*src = fy_path_clean(abs);
 	} else {
 		*src = fy_path_clean(s);
@@ -117,13 +118,14 @@ static int parse_home(const char *spec, const char *cwd, char **src, char **dst,
 	if (!*src || !*dst)
 		return fy_err(err, ENOMEM, "--home");
 	if (colon && colon[1] != '/')
-		return fy_err_code(err, FY_EXIT_USAGE, 0, "--home '%s': DST must be absolute", spec);
+		return fy_err_code(err, FY_EXIT_USAGE, 0, "--home '%s': DST must be absolute",
+		                   spec);
 	return 0;
 }
 
 static int add_system_mounts(struct fy_plan *plan, const struct fy_opts *opts,
-			     const struct fy_conf *conf, const struct fy_host *host, bool contain,
-			     char **home_dst, bool *cwd_visible, struct fy_error *err)
+                             const struct fy_conf *conf, const struct fy_host *host, bool contain,
+                             char **home_dst, bool *cwd_visible, struct fy_error *err)
 {
 	_cleanup_free_ char *tmpopts = tmpfs_opts(conf, "1777");
 	bool tmp_private = contain || !conf->mount_tmp;
@@ -145,8 +147,8 @@ static int add_system_mounts(struct fy_plan *plan, const struct fy_opts *opts,
 		    fy_plan_add_mount(plan, FY_MNT_TMPFS, NULL, "/var/tmp", tmpopts, 0, err) < 0)
 			return -1;
 	} else if (fy_plan_add_mount(plan, FY_MNT_BIND, "/tmp", "/tmp", NULL, 0, err) < 0 ||
-		   fy_plan_add_mount(plan, FY_MNT_BIND, "/var/tmp", "/var/tmp", NULL,
-				     FY_MNT_F_OPTIONAL, err) < 0) {
+	           fy_plan_add_mount(plan, FY_MNT_BIND, "/var/tmp", "/var/tmp", NULL,
+	                             FY_MNT_F_OPTIONAL, err) < 0) {
 		return -1;
 	}
 
@@ -167,11 +169,12 @@ static int add_system_mounts(struct fy_plan *plan, const struct fy_opts *opts,
 			/* nothing */
 		} else if (contain) {
 			_cleanup_free_ char *o = tmpfs_opts(conf, "0700");
-			if (!o || fy_plan_add_mount(plan, FY_MNT_TMPFS, NULL, *home_dst, o, 0, err) < 0)
+			if (!o ||
+			    fy_plan_add_mount(plan, FY_MNT_TMPFS, NULL, *home_dst, o, 0, err) < 0)
 				return o ? -1 : fy_err(err, ENOMEM, "plan");
 		} else if (conf->mount_home && !is_system_dir(host->home)) {
 			if (fy_plan_add_mount(plan, FY_MNT_BIND, host->home, *home_dst, NULL,
-					      FY_MNT_F_OPTIONAL, err) < 0)
+			                      FY_MNT_F_OPTIONAL, err) < 0)
 				return -1;
 		}
 	}
@@ -180,24 +183,28 @@ static int add_system_mounts(struct fy_plan *plan, const struct fy_opts *opts,
 	*cwd_visible = false;
 	if (host->cwd && !contain) {
 		bool home_bound = !opts->no_home && (opts->home || conf->mount_home) &&
-				  strcmp(*home_dst, host->home) == 0 && path_under(host->cwd, host->home);
+		                  strcmp(*home_dst, host->home) == 0 &&
+		                  path_under(host->cwd, host->home);
 
-		if ((!tmp_private && (path_under(host->cwd, "/tmp") || path_under(host->cwd, "/var/tmp"))) ||
+		if ((!tmp_private &&
+		     (path_under(host->cwd, "/tmp") || path_under(host->cwd, "/var/tmp"))) ||
 		    home_bound)
 			*cwd_visible = true;
 		else if (conf->mount_cwd && !is_system_dir(host->cwd)) {
-			if (fy_plan_add_mount(plan, FY_MNT_BIND, host->cwd, host->cwd, NULL, 0, err) < 0)
+			if (fy_plan_add_mount(plan, FY_MNT_BIND, host->cwd, host->cwd, NULL, 0,
+			                      err) < 0)
 				return -1;
 			*cwd_visible = true;
 		}
 	}
 
 	if (conf->mount_hostfiles) {
-		static const char *const files[] = {"/etc/hosts", "/etc/resolv.conf", "/etc/localtime"};
+		static const char *const files[] = {"/etc/hosts", "/etc/resolv.conf",
+		                                    "/etc/localtime"};
 
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 			if (fy_plan_add_mount(plan, FY_MNT_BIND, files[i], files[i], NULL,
-					      FY_MNT_F_OPTIONAL | FY_MNT_F_RO, err) < 0)
+			                      FY_MNT_F_OPTIONAL | FY_MNT_F_RO, err) < 0)
 				return -1;
 	}
 	return 0;
@@ -205,36 +212,37 @@ static int add_system_mounts(struct fy_plan *plan, const struct fy_opts *opts,
 
 /* passwd and group entries for the caller, merged into the image's own files. */
 static int add_identity(struct fy_plan *plan, const struct fy_host *host, const char *home,
-			struct fy_error *err)
+                        struct fy_error *err)
 {
 	_cleanup_free_ char *pw = NULL, *gr = NULL;
 
 	if (plan->ns_uid == 0)
 		return 0; /* --fakeroot: the image's own root entry is right */
 	pw = fy_asprintf("%s:x:%u:%u:%s:%s:%s\n", host->user, (unsigned)plan->ns_uid,
-			 (unsigned)plan->ns_gid, host->gecos ? host->gecos : "", home,
-			 host->shell ? host->shell : "/bin/sh");
+	                 (unsigned)plan->ns_gid, host->gecos ? host->gecos : "", home,
+	                 host->shell ? host->shell : "/bin/sh");
 	gr = fy_asprintf("%s:x:%u:\n", host->group, (unsigned)plan->ns_gid);
 	if (!pw || !gr)
 		return fy_err(err, ENOMEM, "plan");
-	if (fy_plan_add_mount(plan, FY_MNT_FILE, NULL, "/etc/passwd", pw, FY_MNT_F_MERGE, err) < 0 ||
+	if (fy_plan_add_mount(plan, FY_MNT_FILE, NULL, "/etc/passwd", pw, FY_MNT_F_MERGE, err) <
+	            0 ||
 	    fy_plan_add_mount(plan, FY_MNT_FILE, NULL, "/etc/group", gr, FY_MNT_F_MERGE, err) < 0)
 		return -1;
 	return 0;
 }
 
 static int add_binds(struct fy_plan *plan, const struct fy_bind_list *l, unsigned flags,
-		     struct fy_error *err)
+                     struct fy_error *err)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (fy_plan_add_mount(plan, FY_MNT_BIND, l->v[i].src, l->v[i].dst, NULL,
-				      flags | (l->v[i].ro ? FY_MNT_F_RO : 0), err) < 0)
+		                      flags | (l->v[i].ro ? FY_MNT_F_RO : 0), err) < 0)
 			return -1;
 	return 0;
 }
 
 static int build_argv(struct fy_plan *plan, const struct fy_opts *opts,
-		      const struct fy_imgcfg *icfg, const char *image, struct fy_error *err)
+                      const struct fy_imgcfg *icfg, const char *image, struct fy_error *err)
 {
 	switch (opts->cmd) {
 	case FY_CMD_EXEC:
@@ -245,18 +253,19 @@ static int build_argv(struct fy_plan *plan, const struct fy_opts *opts,
 	case FY_CMD_RUN:
 		if (!icfg || !icfg->present)
 			return fy_err_code(err, FY_EXIT_USAGE, 0,
-					   "run: image %s carries no OCI config (%s), so it has no "
-					   "entrypoint: use 'ferry exec %s CMD'",
-					   image, FY_IMGCFG_CONFIG, image);
+			                   "run: image %s carries no OCI config (%s), so it has no "
+			                   "entrypoint: use 'ferry exec %s CMD'",
+			                   image, FY_IMGCFG_CONFIG, image);
 		plan->argv = fy_strv_dup(icfg->entrypoint);
 		if (plan->argv &&
-		    fy_strv_extend(&plan->argv, fy_strv_len(opts->argv) ? opts->argv : icfg->cmd) < 0)
+		    fy_strv_extend(&plan->argv, fy_strv_len(opts->argv) ? opts->argv : icfg->cmd) <
+		            0)
 			return fy_err(err, ENOMEM, "plan");
 		if (plan->argv && fy_strv_len(plan->argv) == 0)
 			return fy_err_code(err, FY_EXIT_USAGE, 0,
-					   "run: image %s has neither Entrypoint nor Cmd and no "
-					   "arguments were given",
-					   image);
+			                   "run: image %s has neither Entrypoint nor Cmd and no "
+			                   "arguments were given",
+			                   image);
 		break;
 	case FY_CMD_SHELL:
 		plan->shell = true;
@@ -268,9 +277,9 @@ static int build_argv(struct fy_plan *plan, const struct fy_opts *opts,
 	return plan->argv ? 0 : fy_err(err, ENOMEM, "plan");
 }
 
-int fy_plan_build(const struct fy_opts *opts, const struct fy_conf *conf, const struct fy_host *host,
-		  const struct fy_image *img, const struct fy_imgcfg *icfg, struct fy_plan *plan,
-		  struct fy_error *err)
+int fy_plan_build(const struct fy_opts *opts, const struct fy_conf *conf,
+                  const struct fy_host *host, const struct fy_image *img,
+                  const struct fy_imgcfg *icfg, struct fy_plan *plan, struct fy_error *err)
 {
 	bool contain = opts->contain || opts->containall;
 	bool cwd_visible = false;
@@ -283,13 +292,13 @@ int fy_plan_build(const struct fy_opts *opts, const struct fy_conf *conf, const 
 		return -1;
 	if (opts->writable_tmpfs && !conf->allow_writable_tmpfs)
 		return fy_err_code(err, FY_EXIT_CONFIG, 0,
-				   "--writable-tmpfs is disabled by the site (allow_writable_tmpfs "
-				   "= no in %s)",
-				   conf_name);
+		                   "--writable-tmpfs is disabled by the site (allow_writable_tmpfs "
+		                   "= no in %s)",
+		                   conf_name);
 	if (opts->fakeroot && !conf->allow_fakeroot)
 		return fy_err_code(err, FY_EXIT_CONFIG, 0,
-				   "--fakeroot is disabled by the site (allow_fakeroot = no in %s)",
-				   conf_name);
+		                   "--fakeroot is disabled by the site (allow_fakeroot = no in %s)",
+		                   conf_name);
 
 	plan->root.kind = img->kind == FY_IMAGE_DIR ? FY_ROOT_DIR : FY_ROOT_SQUASHFS;
 	plan->root.path = strdup(img->path);
@@ -344,12 +353,12 @@ int fy_plan_build(const struct fy_opts *opts, const struct fy_conf *conf, const 
 		_cleanup_free_ char *i = fy_asprintf("FERRY_IMAGE=%s", img->path);
 		_cleanup_free_ char *p = fy_asprintf("PWD=%s", plan->cwd);
 		struct fy_env_input in = {
-			.host = host->environ,
-			.deny_extra = conf->env_deny,
-			.cleanenv = opts->cleanenv || opts->containall,
-			.image = icfg ? icfg->env : NULL,
-			.env_files = opts->env_files,
-			.env_opts = opts->env,
+		        .host = host->environ,
+		        .deny_extra = conf->env_deny,
+		        .cleanenv = opts->cleanenv || opts->containall,
+		        .image = icfg ? icfg->env : NULL,
+		        .env_files = opts->env_files,
+		        .env_opts = opts->env,
 		};
 
 		if (!h || !i || !p || fy_strv_push(&ferry_set, h) < 0 ||
@@ -389,14 +398,16 @@ char *fy_plan_describe(const struct fy_plan *plan)
 	if (!f)
 		return NULL;
 	fprintf(f, "root: %s %s", plan->root.kind == FY_ROOT_DIR ? "directory" : "squashfs",
-		plan->root.path);
+	        plan->root.path);
 	if (plan->root.offset)
 		fprintf(f, " (offset %llu)", (unsigned long long)plan->root.offset);
-	fprintf(f, "%s\n", plan->root.writable_tmpfs ? " + writable tmpfs overlay" : " (read-only)");
+	fprintf(f, "%s\n",
+	        plan->root.writable_tmpfs ? " + writable tmpfs overlay" : " (read-only)");
 	fprintf(f, "ids: uid %u -> %u, gid %u -> %u\n", (unsigned)plan->host_uid,
-		(unsigned)plan->ns_uid, (unsigned)plan->host_gid, (unsigned)plan->ns_gid);
+	        (unsigned)plan->ns_uid, (unsigned)plan->host_gid, (unsigned)plan->ns_gid);
 	fprintf(f, "namespaces: user mount%s%s%s%s\n", plan->new_pid ? " pid" : "",
-		plan->new_uts ? " uts" : "", plan->new_net ? " net" : "", plan->new_ipc ? " ipc" : "");
+	        plan->new_uts ? " uts" : "", plan->new_net ? " net" : "",
+	        plan->new_ipc ? " ipc" : "");
 	if (plan->hostname)
 		fprintf(f, "hostname: %s\n", plan->hostname);
 	for (size_t i = 0; i < plan->n_mounts; i++) {
@@ -408,8 +419,8 @@ char *fy_plan_describe(const struct fy_plan *plan)
 		if (m->kind == FY_MNT_TMPFS && m->data)
 			fprintf(f, " (%s)", m->data);
 		fprintf(f, "%s%s%s\n", m->flags & FY_MNT_F_RO ? " ro" : "",
-			m->flags & FY_MNT_F_OPTIONAL ? " optional" : "",
-			m->flags & FY_MNT_F_MERGE ? " merged" : "");
+		        m->flags & FY_MNT_F_OPTIONAL ? " optional" : "",
+		        m->flags & FY_MNT_F_MERGE ? " merged" : "");
 	}
 	fprintf(f, "cwd: %s\n", plan->cwd);
 	fprintf(f, "argv:");

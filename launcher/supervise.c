@@ -54,7 +54,8 @@ void fy_sup_restore(const sigset_t *old)
 	for (size_t i = 0; i < N_FORWARDED; i++) {
 		struct sigaction sa;
 
-		/* Keep SIG_IGN the caller chose (nohup); anything we installed goes back to default. */
+		/* Keep SIG_IGN the caller chose (nohup); anything we installed goes back to
+		 * default. */
 		if (sigaction(forwarded[i], NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
 			signal(forwarded[i], SIG_DFL);
 	}
@@ -105,8 +106,8 @@ int fy_sup_wait(pid_t child, bool job_control, const struct fy_log *log)
 			if (p != child)
 				continue; /* an orphan we inherited as subreaper or init: reaped */
 			if (WIFSTOPPED(st)) {
-				/* The command was stopped (^Z): stop ourselves too so the shell sees
-				 * the job stop; when continued, continue the command. */
+				/* The command was stopped (^Z): stop ourselves too so the shell
+				 * sees the job stop; when continued, continue the command. */
 				raise(SIGSTOP);
 				kill(child, SIGCONT);
 				continue;
@@ -117,19 +118,22 @@ int fy_sup_wait(pid_t child, bool job_control, const struct fy_log *log)
 }
 
 /* Children of this process, from /proc/self/task/TID/children (Linux >= 3.5). */
-static size_t list_children(pid_t *out, size_t max)
+static size_t list_children(const char *proc, pid_t *out, size_t max)
 {
-	_cleanup_closedir_ DIR *d = opendir("/proc/self/task");
+	char dir[256];
+	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
 	size_t n = 0;
 
+	snprintf(dir, sizeof(dir), "%s/self/task", proc);
+	d = opendir(dir);
 	while (d && (de = readdir(d)) && n < max) {
-		char path[300], buf[4096];
+		char path[600], buf[4096];
 		FILE *f;
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/children", de->d_name);
+		snprintf(path, sizeof(path), "%s/%s/children", dir, de->d_name);
 		f = fopen(path, "re");
 		if (!f)
 			continue;
@@ -143,12 +147,12 @@ static size_t list_children(pid_t *out, size_t max)
 	return n;
 }
 
-void fy_sup_kill_children(const struct fy_log *log)
+void fy_sup_kill_children(const char *proc, const struct fy_log *log)
 {
 	/* Killing a child re-parents its own children to us, so repeat until none is left. */
 	for (int round = 0; round < 64; round++) {
 		pid_t kids[256];
-		size_t n = list_children(kids, 256);
+		size_t n = list_children(proc, kids, 256);
 
 		if (n == 0)
 			break;

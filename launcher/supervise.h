@@ -26,8 +26,9 @@ void fy_sup_init_handlers(void);
  * as child is gone. job_control: stop ourselves when child stops (so the shell sees the job
  * stop) and continue it with us. Returns child's wait status. */
 int fy_sup_wait(pid_t child, bool job_control, const struct fy_log *log);
-/* Kill (SIGKILL) and reap every remaining child of this process (subreaper leftovers). */
-void fy_sup_kill_children(const struct fy_log *log);
+/* Kill (SIGKILL) and reap every remaining child of this process (subreaper leftovers), found
+ * through the procfs mounted at proc (normally "/proc"). */
+void fy_sup_kill_children(const char *proc, const struct fy_log *log);
 /* Wait status -> ferry exit status: the exit code, or 128+N for signal N. */
 int fy_sup_exit_code(int wstatus);
 

@@ -27,40 +27,43 @@ int fy_userns_explain(int errnum, const char *procroot, struct fy_error *err)
 {
 	long v;
 
-	/* Debian and older Ubuntu kernels: a boolean that turns unprivileged user namespaces off. */
+	/* Debian and older Ubuntu kernels: a boolean that turns unprivileged user namespaces off.
+	 */
 	if (errnum == EPERM && (v = read_sysctl(procroot, "kernel/unprivileged_userns_clone")) == 0)
-		return fy_err_code(err, FY_EXIT_SYSTEM, 0,
-				   "cannot create a user namespace: unprivileged user namespaces are "
-				   "disabled (sysctl kernel.unprivileged_userns_clone = 0; an admin "
-				   "can set it to 1)");
+		return fy_err_code(
+		        err, FY_EXIT_SYSTEM, 0,
+		        "cannot create a user namespace: unprivileged user namespaces are "
+		        "disabled (sysctl kernel.unprivileged_userns_clone = 0; an admin "
+		        "can set it to 1)");
 	/* Ubuntu 23.10+: AppArmor confines unprivileged user namespaces unless a profile allows. */
 	if (errnum == EPERM &&
 	    (v = read_sysctl(procroot, "kernel/apparmor_restrict_unprivileged_userns")) == 1)
-		return fy_err_code(err, FY_EXIT_SYSTEM, 0,
-				   "cannot create a user namespace: AppArmor restricts unprivileged "
-				   "user namespaces (sysctl "
-				   "kernel.apparmor_restrict_unprivileged_userns = 1; an admin can "
-				   "add an AppArmor profile for ferry with 'userns,' or set it to 0)");
+		return fy_err_code(
+		        err, FY_EXIT_SYSTEM, 0,
+		        "cannot create a user namespace: AppArmor restricts unprivileged "
+		        "user namespaces (sysctl "
+		        "kernel.apparmor_restrict_unprivileged_userns = 1; an admin can "
+		        "add an AppArmor profile for ferry with 'userns,' or set it to 0)");
 	/* RHEL/CentOS 7 style: the per-user-namespace limit is 0 (also settable inside a parent
 	 * namespace, which is how the tests exercise this path). */
 	if (errnum == ENOSPC && (v = read_sysctl(procroot, "user/max_user_namespaces")) == 0)
 		return fy_err_code(err, FY_EXIT_SYSTEM, 0,
-				   "cannot create a user namespace: user namespaces are disabled "
-				   "(sysctl user.max_user_namespaces = 0; an admin can raise it, "
-				   "e.g. to 15000)");
+		                   "cannot create a user namespace: user namespaces are disabled "
+		                   "(sysctl user.max_user_namespaces = 0; an admin can raise it, "
+		                   "e.g. to 15000)");
 	if (errnum == ENOSPC)
 		return fy_err_code(err, FY_EXIT_SYSTEM, errnum,
-				   "cannot create a user namespace: the limit of user namespaces "
-				   "(user.max_user_namespaces = %ld) or of nesting (32) is reached",
-				   read_sysctl(procroot, "user/max_user_namespaces"));
+		                   "cannot create a user namespace: the limit of user namespaces "
+		                   "(user.max_user_namespaces = %ld) or of nesting (32) is reached",
+		                   read_sysctl(procroot, "user/max_user_namespaces"));
 	if (errnum == EPERM)
 		return fy_err_code(err, FY_EXIT_SYSTEM, errnum,
-				   "cannot create a user namespace (running inside a chroot, a "
-				   "seccomp filter, or a container that forbids it?)");
+		                   "cannot create a user namespace (running inside a chroot, a "
+		                   "seccomp filter, or a container that forbids it?)");
 	if (errnum == EINVAL)
 		return fy_err_code(err, FY_EXIT_SYSTEM, errnum,
-				   "cannot create a user namespace: the kernel lacks "
-				   "CONFIG_USER_NS, or this process is threaded");
+		                   "cannot create a user namespace: the kernel lacks "
+		                   "CONFIG_USER_NS, or this process is threaded");
 	return fy_err_code(err, FY_EXIT_SYSTEM, errnum, "cannot create a user namespace");
 }
 
@@ -78,12 +81,12 @@ static int write_proc_self(const char *file, const char *text, struct fy_error *
 	r = fy_write_all(fd, text, strlen(text));
 	if (r < 0)
 		return fy_err_code(err, FY_EXIT_SYSTEM, -r, "cannot write '%.*s' to %s",
-				   (int)strcspn(text, "\n"), text, path);
+		                   (int)strcspn(text, "\n"), text, path);
 	return 0;
 }
 
 int fy_userns_enter(uid_t host_uid, gid_t host_gid, uid_t ns_uid, gid_t ns_gid, int extra_flags,
-		    struct fy_error *err)
+                    struct fy_error *err)
 {
 	char map[64];
 
@@ -94,8 +97,8 @@ int fy_userns_enter(uid_t host_uid, gid_t host_gid, uid_t ns_uid, gid_t ns_gid, 
 		 * say, a network namespace refusal. */
 		if (extra_flags && unshare(CLONE_NEWUSER) == 0)
 			return fy_err_code(err, FY_EXIT_SYSTEM, e,
-					   "cannot create the requested namespaces (flags 0x%x)",
-					   (unsigned)extra_flags);
+			                   "cannot create the requested namespaces (flags 0x%x)",
+			                   (unsigned)extra_flags);
 		return fy_userns_explain(e, "/proc", err);
 	}
 	/* An unprivileged process may map only its own ids, and only after giving up setgroups(2)
