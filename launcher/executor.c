@@ -55,23 +55,22 @@ static __attribute__((noreturn)) void child_fail(int fd, struct fy_error *err)
 
 /* ---- the root filesystem, mounted by ferry itself (it serves FUSE) ---- */
 
-static int mount_root(const struct fy_plan *plan, struct fy_sqfuse **fuse, const struct fy_log *log,
-                      struct fy_error *err)
+static int mount_root(const struct fy_plan *plan, int image_fd, int fuse_fd,
+                      struct fy_sqfuse **fuse, const struct fy_log *log, struct fy_error *err)
 {
 	const char *target = plan->root.writable_tmpfs ? LOWER : ROOT;
 	_cleanup_free_ char *src = fy_path_join(HOST, plan->root.path);
-	_cleanup_free_ char *dev =
-	        fy_path_join(HOST, plan->fuse_dev ? plan->fuse_dev : "/dev/fuse");
 
-	if (!src || !dev)
+	if (!src)
 		return fy_err(err, ENOMEM, "root filesystem");
 	if (plan->root.writable_tmpfs && mkdir(target, 0755) < 0)
 		return fy_err(err, errno, "cannot create %s", target);
 	if (plan->root.kind == FY_ROOT_SQUASHFS) {
 		struct fy_sqfuse_opts o = {
-		        .image = src,
+		        .image = plan->root.path,
+		        .image_fd = image_fd,
+		        .fuse_fd = fuse_fd,
 		        .offset = plan->root.offset,
-		        .fuse_dev = dev,
 		        .threads = plan->fuse_threads,
 		        .uid = plan->ns_uid,
 		        .gid = plan->ns_gid,
@@ -312,6 +311,7 @@ static pid_t clone_child(bool new_pid)
 int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_error *err)
 {
 	_cleanup_close_ int sync_r = -1, sync_w = -1, err_r = -1, err_w = -1;
+	_cleanup_close_ int image_fd = -1, fuse_fd = -1;
 	struct fy_sqfuse *fuse = NULL;
 	struct fy_error cerr;
 	sigset_t old;
@@ -320,6 +320,14 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	pid_t child, self;
 
 	fy_err_clear(&cerr);
+	/* Open what the root needs while paths are still the caller's, so errors name them. */
+	if (plan->root.kind == FY_ROOT_SQUASHFS) {
+		image_fd = open(plan->root.path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (image_fd < 0)
+			return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open image %s",
+			                   plan->root.path);
+	}
+
 	if (fy_sup_block(&old) < 0)
 		return fy_err(err, errno, "cannot block signals");
 	if (pipe2(fds, O_CLOEXEC) < 0)
@@ -336,6 +344,13 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	                    err) < 0)
 		return -1;
 	fy_debug(log, "user namespace entered");
+	/* The FUSE kernel side accepts only a device fd opened inside the mount's user namespace
+	 * (fuse_fill_super() compares f_cred->user_ns), so open it now, before /tmp is covered. */
+	if (plan->root.kind == FY_ROOT_SQUASHFS) {
+		fuse_fd = fy_sqfuse_open_device(plan->fuse_dev ? plan->fuse_dev : "/dev/fuse", err);
+		if (fuse_fd < 0)
+			return -1;
+	}
 	/* Orphans of the command are re-parented to us, reaped, and killed when it ends. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
@@ -365,7 +380,7 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	if (r == 0 && chdir("/") < 0)
 		r = fy_err(err, errno, "chdir /");
 	if (r == 0)
-		r = mount_root(plan, &fuse, log, err);
+		r = mount_root(plan, image_fd, fuse_fd, &fuse, log, err);
 	if (r < 0) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);

@@ -729,7 +729,8 @@ static int sqfuse_open_image(struct fy_sqfuse *srv, const struct fy_sqfuse_opts 
 	sqfs_inode root;
 	sqfs_err r;
 
-	srv->image_fd = open(opts->image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	srv->image_fd = opts->image_fd >= 0 ? fcntl(opts->image_fd, F_DUPFD_CLOEXEC, 3)
+	                                    : open(opts->image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (srv->image_fd < 0)
 		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open image %s", opts->image);
 	r = sqfs_init(&srv->probe, srv->image_fd, opts->offset);
@@ -773,13 +774,13 @@ static int sqfuse_open_image(struct fy_sqfuse *srv, const struct fy_sqfuse_opts 
 	return 0;
 }
 
-static int sqfuse_open_dev(struct fy_sqfuse *srv, const char *dev, struct fy_error *err)
+int fy_sqfuse_open_device(const char *dev, struct fy_error *err)
 {
 	struct stat st;
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
 
-	srv->fuse_fd = open(dev, O_RDWR | O_CLOEXEC);
-	if (srv->fuse_fd >= 0)
-		return 0;
+	if (fd >= 0)
+		return fd;
 	if (errno == ENOENT)
 		return fy_err_code(
 		        err, FY_EXIT_SYSTEM, 0,
@@ -1018,8 +1019,15 @@ int fy_sqfuse_mount(const struct fy_sqfuse_opts *opts, const char *mountpoint,
 	         opts->image, srv->probe.sb.inodes, srv->probe.sb.block_size,
 	         sqfs_compression_name(sqfs_compression(&srv->probe)) ?: "?",
 	         srv->has_xattrs ? ", xattrs" : "");
-	if (sqfuse_open_dev(srv, opts->fuse_dev ? opts->fuse_dev : "/dev/fuse", err) < 0)
+	srv->fuse_fd =
+	        opts->fuse_fd >= 0
+	                ? fcntl(opts->fuse_fd, F_DUPFD_CLOEXEC, 3)
+	                : fy_sqfuse_open_device(opts->fuse_dev ? opts->fuse_dev : "/dev/fuse", err);
+	if (srv->fuse_fd < 0) {
+		if (opts->fuse_fd >= 0)
+			fy_err(err, errno, "cannot duplicate the FUSE device fd");
 		goto fail;
+	}
 	srv->se = fuse_session_new(&args, &sqfuse_ops, sizeof(sqfuse_ops), srv);
 	if (!srv->se) {
 		fy_err(err, ENOMEM, "cannot create a FUSE session");

@@ -15,7 +15,9 @@ struct fy_log;
 struct fy_sqfuse;
 
 struct fy_sqfuse_opts {
-	const char *image;    /* squashfs file */
+	const char *image;    /* squashfs file (opened unless image_fd >= 0; named in errors) */
+	int image_fd;	      /* an open fd of it, or -1; duplicated, the caller keeps its own */
+	int fuse_fd;	      /* an open FUSE device fd (fy_sqfuse_open_device), or -1 */
 	uint64_t offset;      /* byte offset of the filesystem in it */
 	const char *fuse_dev; /* normally "/dev/fuse" */
 	unsigned threads;     /* worker threads; 0: one per online CPU, capped */
@@ -23,6 +25,9 @@ struct fy_sqfuse_opts {
 	gid_t gid;
 };
 
+/* Open the FUSE device, with errors that say what an admin must fix. Returns an fd or <0.
+ * Callers open it before changing their view of the filesystem, so errors name the real path. */
+int fy_sqfuse_open_device(const char *dev, struct fy_error *err);
 /* Mount the image read-only at mountpoint and start serving. On success *out owns the server. */
 int fy_sqfuse_mount(const struct fy_sqfuse_opts *opts, const char *mountpoint,
 		    struct fy_sqfuse **out, const struct fy_log *log, struct fy_error *err);
