@@ -53,6 +53,19 @@ static __attribute__((noreturn)) void child_fail(int fd, struct fy_error *err)
 	_exit(err->exit_code ? err->exit_code : FY_EXIT_FAILURE);
 }
 
+/* Host-resolved bind sources, one slot per plan mount (NULL where none). */
+struct bind_srcs {
+	char **v;
+	size_t n;
+};
+
+static void free_srcs(struct bind_srcs *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->v[i]);
+	free(b->v);
+}
+
 /* ---- the root filesystem, mounted by ferry itself (it serves FUSE) ---- */
 
 static int mount_root(const struct fy_plan *plan, int image_fd, int fuse_fd,
@@ -135,7 +148,8 @@ static int bring_up_loopback(struct fy_error *err)
 	return 0;
 }
 
-static int finish_root(const struct fy_plan *plan, const struct fy_log *log, struct fy_error *err)
+static int finish_root(const struct fy_plan *plan, char *const *srcs, const struct fy_log *log,
+                       struct fy_error *err)
 {
 	struct fy_mnt_ctx ctx = {.host = HOST,
 	                         .root = ROOT,
@@ -144,7 +158,7 @@ static int finish_root(const struct fy_plan *plan, const struct fy_log *log, str
 	                         .log = log};
 
 	for (size_t i = 0; i < plan->n_mounts; i++)
-		if (fy_mnt_apply(&ctx, &plan->mounts[i], err) < 0)
+		if (fy_mnt_apply(&ctx, &plan->mounts[i], srcs[i], err) < 0)
 			return -1;
 	if (plan->hostname && sethostname(plan->hostname, strlen(plan->hostname)) < 0)
 		return fy_err(err, errno, "cannot set hostname '%s'", plan->hostname);
@@ -166,26 +180,6 @@ static int finish_root(const struct fy_plan *plan, const struct fy_log *log, str
 	return 0;
 }
 
-/* Mark every inherited descriptor but 0-2 (and PMI_FD, which PMI-2 hands to MPI ranks and
- * which must reach them) close-on-exec. */
-static void close_extra_fds(char *const *envp)
-{
-	const char *pmi = fy_env_get(envp, "PMI_FD");
-	long keep = pmi ? strtol(pmi, NULL, 10) : -1;
-
-	if (keep < 3) {
-		if (fy_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-			return;
-	} else if (fy_close_range(3, (unsigned)keep - 1, CLOSE_RANGE_CLOEXEC) == 0 &&
-	           fy_close_range((unsigned)keep + 1, ~0U, CLOSE_RANGE_CLOEXEC) == 0) {
-		return;
-	}
-	/* Older kernels: walk the descriptors. */
-	for (int fd = 3; fd < 65536; fd++)
-		if (fd != keep)
-			fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
 /* execvpe(3) with the container's PATH, telling "not found" (127) from "not executable" (126). */
 static __attribute__((noreturn)) void exec_command(const struct fy_plan *plan, const sigset_t *old,
                                                    int errfd)
@@ -202,7 +196,8 @@ static __attribute__((noreturn)) void exec_command(const struct fy_plan *plan, c
 		argv = sh_argv;
 		cmd = argv[0];
 	}
-	close_extra_fds(plan->envp);
+	/* Descriptors the caller handed to ferry pass on to the command, as with any exec (MPI's
+	 * PMI_FD among them); every descriptor ferry opens itself is close-on-exec. */
 	fy_sup_restore(old);
 	if (strchr(cmd, '/')) {
 		execve(cmd, argv, plan->envp);
@@ -246,7 +241,7 @@ static __attribute__((noreturn)) void exec_command(const struct fy_plan *plan, c
 	child_fail(errfd, &err);
 }
 
-static __attribute__((noreturn)) void child_main(const struct fy_plan *plan,
+static __attribute__((noreturn)) void child_main(const struct fy_plan *plan, char *const *srcs,
                                                  const struct fy_log *log, pid_t parent, int syncfd,
                                                  int errfd, const sigset_t *old)
 {
@@ -267,7 +262,7 @@ static __attribute__((noreturn)) void child_main(const struct fy_plan *plan,
 		fy_err(&err, errno, "cannot create the container's mount namespace");
 		child_fail(errfd, &err);
 	}
-	if (finish_root(plan, log, &err) < 0)
+	if (finish_root(plan, srcs, log, &err) < 0)
 		child_fail(errfd, &err);
 	if (chdir(plan->cwd ? plan->cwd : "/") < 0) {
 		fy_err_code(&err, FY_EXIT_FAILURE, errno, "cannot change to working directory %s",
@@ -312,6 +307,8 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 {
 	_cleanup_close_ int sync_r = -1, sync_w = -1, err_r = -1, err_w = -1;
 	_cleanup_close_ int image_fd = -1, fuse_fd = -1;
+	_cleanup_(free_srcs) struct bind_srcs bs = {NULL, 0};
+	char **srcs;
 	struct fy_sqfuse *fuse = NULL;
 	struct fy_error cerr;
 	sigset_t old;
@@ -320,6 +317,17 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	pid_t child, self;
 
 	fy_err_clear(&cerr);
+	/* Bind sources are resolved in the caller's view, before any namespace: a symlink such as
+	 * /etc/localtime -> /usr/share/zoneinfo/... must be followed on the host, and a missing
+	 * source is reported before anything is set up. */
+	srcs = bs.v = calloc(plan->n_mounts + 1, sizeof(*srcs));
+	if (!srcs)
+		return fy_err(err, ENOMEM, "plan");
+	bs.n = plan->n_mounts;
+	for (size_t i = 0; i < plan->n_mounts; i++)
+		if (plan->mounts[i].kind == FY_MNT_BIND &&
+		    fy_mnt_resolve_source(&plan->mounts[i], &srcs[i], err) < 0)
+			return -1;
 	/* Open what the root needs while paths are still the caller's, so errors name them. */
 	if (plan->root.kind == FY_ROOT_SQUASHFS) {
 		image_fd = open(plan->root.path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -369,7 +377,7 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 		close(sync_w);
 		close(err_r);
 		/* In a new PID namespace the parent is outside it and getppid() reads 0. */
-		child_main(plan, log, plan->new_pid ? 0 : self, sync_r, err_w, &old);
+		child_main(plan, srcs, log, plan->new_pid ? 0 : self, sync_r, err_w, &old);
 	}
 	close(TAKE_FD(sync_r));
 	close(TAKE_FD(err_w));

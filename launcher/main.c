@@ -31,7 +31,7 @@ static int fail(const struct fy_error *err)
 	return err->exit_code ? err->exit_code : FY_EXIT_FAILURE;
 }
 
-static int run_container(const struct fy_opts *opts, const struct fy_log *log)
+static int run_container(struct fy_opts *opts, const struct fy_log *log)
 {
 	struct fy_conf conf;
 	struct fy_host host;
@@ -51,6 +51,8 @@ static int run_container(const struct fy_opts *opts, const struct fy_log *log)
 	r = fy_conf_load(NULL, SYSCONFDIR "/ferry/ferry.conf", environ, &conf, &err);
 	if (r == 0)
 		r = fy_host_gather(&host, environ, &err);
+	if (r == 0)
+		r = fy_bind_resolve(&opts->binds, host.cwd, &err);
 	if (r == 0)
 		r = fy_image_open(opts->image, &img, &err);
 	if (r == 0)

@@ -369,21 +369,31 @@ static int apply_file(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct f
 	return fy_mnt_bind(stage, target, true, err);
 }
 
-static int apply_bind(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_error *err)
+int fy_mnt_resolve_source(const struct fy_mount *m, char **out, struct fy_error *err)
 {
-	_cleanup_free_ char *src = fy_path_join(ctx->host, m->src);
-	_cleanup_free_ char *target = NULL;
+	*out = realpath(m->src, NULL);
+	if (*out)
+		return 0;
+	if (errno == ENOENT && (m->flags & FY_MNT_F_OPTIONAL))
+		return 0;
+	if (m->flags & FY_MNT_F_USER)
+		return fy_err_code(err, FY_EXIT_USAGE, errno, "%s: bind source %s", m->dst, m->src);
+	return fy_err(err, errno, "%s: bind source %s", m->dst, m->src);
+}
+
+static int apply_bind(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const char *resolved,
+                      struct fy_error *err)
+{
+	_cleanup_free_ char *src = NULL, *target = NULL;
 	struct stat st;
 
+	if (!resolved)
+		return 0; /* optional and missing on the host */
+	src = fy_path_join(ctx->host, resolved);
 	if (!src)
 		return fy_err(err, ENOMEM, "binding %s", m->src);
-	if (stat(src, &st) < 0) {
-		if (errno == ENOENT && (m->flags & FY_MNT_F_OPTIONAL))
-			return 0;
-		if (m->flags & FY_MNT_F_USER)
-			return fy_err_code(err, FY_EXIT_USAGE, errno, "bind source %s", m->src);
+	if (stat(src, &st) < 0)
 		return fy_err(err, errno, "bind source %s", m->src);
-	}
 	if (fy_mnt_ensure(ctx, m->dst, S_ISDIR(st.st_mode), &target, err) < 0)
 		return -1;
 	return fy_mnt_bind(src, target, m->flags & FY_MNT_F_RO, err);
@@ -453,14 +463,15 @@ static int apply_dev_minimal(struct fy_mnt_ctx *ctx, const struct fy_mount *m, s
 	return 0;
 }
 
-int fy_mnt_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_error *err)
+int fy_mnt_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const char *src,
+                 struct fy_error *err)
 {
 	_cleanup_free_ char *target = NULL;
 	int r = 0;
 
 	switch (m->kind) {
 	case FY_MNT_BIND:
-		r = apply_bind(ctx, m, err);
+		r = apply_bind(ctx, m, src, err);
 		break;
 	case FY_MNT_FILE:
 		r = apply_file(ctx, m, err);
@@ -484,10 +495,10 @@ int fy_mnt_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_err
 		} else {
 			/* The host's PID namespace is not ours to mount a procfs for: bind the
 			 * host's /proc instead. */
-			_cleanup_free_ char *src = fy_path_join(ctx->host, "/proc");
+			_cleanup_free_ char *proc = fy_path_join(ctx->host, "/proc");
 
-			r = src ? fy_mnt_bind(src, target, false, err)
-			        : fy_err(err, ENOMEM, "/proc");
+			r = proc ? fy_mnt_bind(proc, target, false, err)
+			         : fy_err(err, ENOMEM, "/proc");
 		}
 		break;
 	}

@@ -32,8 +32,13 @@ int fy_mnt_resolve(const char *root, const char *path, char **existing, char **m
  * splicing read-only parents) when needed; *target receives the host-side path to mount on. */
 int fy_mnt_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, char **target,
 		  struct fy_error *err);
-/* Apply one plan mount. */
-int fy_mnt_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_error *err);
+/* Apply one plan mount. For BIND, src is the source resolved on the host beforehand (symlinks
+ * followed in the host's view; NULL: an optional source that is missing, skip). */
+int fy_mnt_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const char *src,
+		 struct fy_error *err);
+/* Resolve a BIND source in the caller's (host) view: *out is the canonical path, or NULL for a
+ * missing optional source. Errors name the mount and use FY_EXIT_USAGE for user binds. */
+int fy_mnt_resolve_source(const struct fy_mount *m, char **out, struct fy_error *err);
 /* Bind src on target (recursively), read-only if ro; new mount API with mount(2) fallback. */
 int fy_mnt_bind(const char *src, const char *target, bool ro, struct fy_error *err);
 /* Merge passwd/group style text: image lines whose name (field 1) or id (field 3) collide with

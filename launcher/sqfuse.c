@@ -496,6 +496,7 @@ static void sqfuse_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		t->buf = nbuf;
 		t->cap = size;
 	}
+	if (getenv("SQTRACE")) fprintf(stderr, "READ ino %llu off %lld size %zu fsize %llu\n", (unsigned long long)ino, (long long)off, size, (unsigned long long)fsize);
 	n = (sqfs_off_t)size;
 	if (sqfs_read_range(&t->fs, inode, off, &n, t->buf) != SQFS_OK) {
 		fuse_reply_err(req, EIO);
@@ -936,8 +937,11 @@ static void *sqfuse_worker(void *arg)
 		{
 			uint64_t t0 = fy_now_ns();
 
+			const uint32_t *h = t->fbuf.mem;
+			const uint64_t *h64 = t->fbuf.mem;
 			fuse_session_process_buf(se, &t->fbuf);
 			t->busy_ns += fy_now_ns() - t0;
+			if (getenv("SQTRACE")) fprintf(stderr, "TRACE t%u op %u ino %llu %.0f us\n", (unsigned)(t - t->srv->workers), h[1], (unsigned long long)h64[2], (double)(fy_now_ns()-t0)/1e3);
 			t->requests++;
 		}
 	}
