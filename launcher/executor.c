@@ -157,6 +157,8 @@ static int finish_root(const struct fy_plan *plan, char *const *srcs, const stru
 	                         .fresh_proc = plan->new_pid,
 	                         .log = log};
 
+	if (fy_mnt_presplice(&ctx, plan->mounts, plan->n_mounts, err) < 0)
+		return -1;
 	for (size_t i = 0; i < plan->n_mounts; i++)
 		if (fy_mnt_apply(&ctx, &plan->mounts[i], srcs[i], err) < 0)
 			return -1;

@@ -117,6 +117,14 @@ static unsigned long locked_flags(const char *path)
 	return f;
 }
 
+/* True unless the filesystem holding path is mounted read-only. */
+static bool statvfs_writable(const char *path)
+{
+	struct statvfs sv;
+
+	return statvfs(path, &sv) == 0 && !(sv.f_flag & ST_RDONLY);
+}
+
 int fy_mnt_bind(const char *src, const char *target, bool ro, struct fy_error *err)
 {
 	_cleanup_close_ int tree =
@@ -210,6 +218,77 @@ static int splice_dir(struct fy_mnt_ctx *ctx, const char *dir, struct fy_error *
 		return -1;
 	ctx->splices++;
 	fy_debug(ctx->log, "spliced %s to create mount points in it", dir);
+	return 0;
+}
+
+/* Splice dir with one overlay mount: the directory itself as the lower layer, an empty upper
+ * layer on the staging tmpfs. One mount instead of one per entry, so a large /etc costs the
+ * same as an empty one; but submounts below dir would be hidden, so this is used only before
+ * any mount exists there (fy_mnt_presplice). Needs overlayfs in a user namespace (5.11). */
+static int splice_overlay(struct fy_mnt_ctx *ctx, const char *dir)
+{
+	_cleanup_free_ char *top = fy_asprintf("%s/ovl%u", ctx->staging, ctx->counter++);
+	_cleanup_free_ char *upper = NULL, *work = NULL, *opts = NULL;
+	struct stat st;
+
+	/* Overlay options are comma and colon separated: such names need the bind splice. */
+	if (!top || strpbrk(dir, ",:\\") || stat(dir, &st) < 0)
+		return -1;
+	upper = fy_path_join(top, "u");
+	work = fy_path_join(top, "w");
+	opts = fy_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", dir, upper ? upper : "",
+	                   work ? work : "");
+	if (!upper || !work || !opts)
+		return -1;
+	if (mkdir(top, 0700) < 0 || mkdir(upper, st.st_mode & 07777) < 0 || mkdir(work, 0700) < 0)
+		return -1;
+	if (mount("overlay", dir, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+		return -1;
+	ctx->splices++;
+	fy_debug(ctx->log, "spliced %s (overlay) to create mount points in it", dir);
+	return 0;
+}
+
+static bool under_dir(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+int fy_mnt_presplice(struct fy_mnt_ctx *ctx, const struct fy_mount *mounts, size_t n,
+                     struct fy_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *existing = NULL, *missing = NULL, *base = NULL;
+		bool nested = false;
+		struct stat st;
+
+		/* Destinations inside another mount of the plan are created when that mount is
+		 * in place; the others live in the image itself. */
+		for (size_t j = 0; j < i && !nested; j++)
+			nested = under_dir(mounts[i].dst, mounts[j].dst);
+		if (nested)
+			continue;
+		if (fy_mnt_resolve(ctx->root, mounts[i].dst, &existing, &missing, err) < 0)
+			return -1;
+		if (missing[0] == '\0')
+			continue;
+		base = under(ctx->root, existing);
+		if (!base)
+			return fy_err(err, ENOMEM, "splicing %s", existing);
+		/* Writable already (a writable-tmpfs root, or spliced for an earlier one)? */
+		if (faccessat(AT_FDCWD, base, W_OK, AT_EACCESS) == 0 && statvfs_writable(base))
+			continue;
+		if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue; /* the main pass reports it */
+		if (splice_overlay(ctx, base) == 0)
+			continue;
+		if (splice_dir(ctx, base, err) < 0)
+			return fy_err_prefix(err, "cannot create mount point %s", mounts[i].dst);
+	}
 	return 0;
 }
 

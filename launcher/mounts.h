@@ -9,6 +9,7 @@
 #define FERRY_MOUNTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct fy_error;
 struct fy_log;
@@ -32,6 +33,11 @@ int fy_mnt_resolve(const char *root, const char *path, char **existing, char **m
  * splicing read-only parents) when needed; *target receives the host-side path to mount on. */
 int fy_mnt_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, char **target,
 		  struct fy_error *err);
+/* Before any mount: splice the image directories that must hold missing mount points of the
+ * plan (those not inside another plan mount), each with a single overlay mount where the
+ * kernel allows, so later mounts below them are not hidden. */
+int fy_mnt_presplice(struct fy_mnt_ctx *ctx, const struct fy_mount *mounts, size_t n,
+		     struct fy_error *err);
 /* Apply one plan mount. For BIND, src is the source resolved on the host beforehand (symlinks
  * followed in the host's view; NULL: an optional source that is missing, skip). */
 int fy_mnt_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const char *src,

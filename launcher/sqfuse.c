@@ -844,7 +844,9 @@ static sqfs_err zstd_decompress_tls(void *in, size_t insz, void *out, size_t *ou
 
 	if (!tls_zstd && !(tls_zstd = ZSTD_createDCtx()))
 		return SQFS_ERR;
+	uint64_t t0 = fy_now_ns();
 	r = ZSTD_decompressDCtx(tls_zstd, out, *outsz, in, insz);
+	if (getenv("SQTRACE")) fprintf(stderr, "ZSTD %zu -> %zu %.0f us\n", insz, r, (double)(fy_now_ns()-t0)/1e3);
 	if (ZSTD_isError(r))
 		return SQFS_ERR;
 	*outsz = r;
