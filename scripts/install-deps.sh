@@ -9,7 +9,7 @@ build="build-essential autoconf automake libtool pkg-config
   libfuse3-dev fuse3 libsquashfuse-dev libzstd-dev liblz4-dev liblzma-dev zlib1g-dev
   libssl-dev libjansson-dev busybox-static squashfs-tools
   libsquashfs-dev libarchive-dev libcurl4-openssl-dev libisal-dev libseccomp-dev"
-test="libcmocka-dev util-linux passwd procps psmisc mmdebstrap squashfs-tools-ng
+test="libcmocka-dev util-linux passwd procps psmisc mmdebstrap squashfs-tools-ng umoci skopeo zstd attr libcap2-bin
   squashfuse file python3 bsdextrautils"
 bench="hyperfine charliecloud-runtime bubblewrap crun runc gnuplot-nox"
 

@@ -1,1 +1,19 @@
 # image conversion (issue 3): sources and tests of image/convert/
+libferry_la_SOURCES += \
+	image/convert/merge.c image/convert/merge.h \
+	image/convert/layer.c image/convert/layer.h \
+	image/convert/sqfswriter.c image/convert/sqfswriter.h \
+	image/convert/ocilayout.c image/convert/ocilayout.h \
+	image/convert/convert.c image/convert/convert.h
+
+# A small driver for tests/convert/*.sh and measurements, not installed.
+noinst_PROGRAMS += tests/convert/fy-convert
+tests_convert_fy_convert_SOURCES = tests/convert/fy-convert.c
+tests_convert_fy_convert_LDADD = libferry.la
+
+unit_tests += tests/unit/test_merge tests/unit/test_layer
+tests_unit_test_merge_CFLAGS = $(unit_cflags)
+tests_unit_test_merge_LDADD = $(unit_ldadd)
+tests_unit_test_layer_CFLAGS = $(unit_cflags) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
+tests_unit_test_layer_LDADD = $(unit_ldadd) $(ZLIB_LIBS) $(ZSTD_LIBS)
+EXTRA_DIST += tests/convert/roundtrip.sh tests/convert/treelist.py

@@ -1,0 +1,87 @@
+/* convert: an OCI image (its config and layer blobs) into one ferry squashfs image file.
+ * Layers are streamed upper first through decompression, the in-memory merge and the
+ * multi-threaded squashfs writer; nothing of the image is extracted to disk. The output is
+ * renamed into place only when complete. Library code: errors go to err, progress to a callback. */
+#ifndef FERRY_CV_CONVERT_H
+#define FERRY_CV_CONVERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layer.h"
+#include "sqfswriter.h"
+
+struct fy_error;
+
+/* One layer blob: where it comes from is the open callback's business (an OCI layout dir
+ * today, a registry blob cache later). open fills *out with a reader of the raw blob. */
+struct fy_cv_layer {
+	char *digest;     /* "sha256:<hex>", checked while streaming */
+	uint64_t size;    /* descriptor size, checked too */
+	char *media_type; /* informational: compression is detected from the bytes */
+	int (*open)(void *ctx, const struct fy_cv_layer *layer, struct fy_cv_reader *out,
+	            struct fy_error *err);
+	void *ctx;
+};
+
+/* A resolved image. Layers are in manifest order (base first). Owned strings; released by
+ * fy_cv_image_release(), which also calls ctx_free(ctx) for the layers' shared context. */
+struct fy_cv_image {
+	struct fy_cv_layer *layers;
+	size_t nlayers;
+	char *config; /* the config blob, verbatim */
+	size_t config_len;
+	char *manifest_digest;
+	char *source;
+	void *ctx;
+	void (*ctx_free)(void *ctx);
+};
+
+void fy_cv_image_release(struct fy_cv_image *img);
+
+enum fy_cv_stage {
+	FY_CV_LAYER_BEGIN,
+	FY_CV_LAYER_END,
+	FY_CV_WRITE_TABLES,
+	FY_CV_DONE,
+};
+
+struct fy_cv_progress {
+	enum fy_cv_stage stage;
+	size_t layer, nlayers;      /* layer: index in manifest order */
+	const char *digest;         /* of that layer */
+	const char *compression;    /* "gzip", "zstd", "uncompressed" */
+	uint64_t blob_bytes;        /* compressed bytes read from that layer */
+	uint64_t tar_bytes;         /* decompressed bytes */
+	uint64_t entries, kept;     /* tar entries seen, entries that survived the merge */
+	uint64_t files, data_bytes; /* totals so far, stored regular files and their bytes */
+};
+
+enum fy_cv_flags {
+	FY_CV_GZIP_ZLIB = 1, /* inflate with zlib instead of ISA-L (comparisons) */
+};
+
+struct fy_cv_opts {
+	/* Source: an OCI image layout directory and optional tag (ref.name annotation)... */
+	const char *oci_dir;
+	const char *tag;
+	/* ...or an image resolved elsewhere (used when oci_dir is NULL). Borrowed. */
+	const struct fy_cv_image *image;
+	const char *source_ref; /* recorded in /.ferry/image.json; default "oci:DIR[:TAG]" */
+	const char *output;
+	enum fy_sw_comp comp; /* default zstd */
+	int level;            /* 0: compressor default (zstd 3) */
+	uint32_t block_size;  /* 0: 128 KiB */
+	unsigned threads;     /* 0: online CPUs */
+	int64_t mkfs_time;    /* <0: the config's "created" time, or 0 without one */
+	unsigned flags;       /* enum fy_cv_flags */
+	void (*progress)(void *ctx, const struct fy_cv_progress *p);
+	void *progress_ctx;
+};
+
+int fy_cv_convert(const struct fy_cv_opts *opts, struct fy_error *err);
+
+/* RFC 3339 time ("2024-05-01T10:00:00.5Z", "...+02:00") to seconds; <0 when unparsable. */
+int fy_cv_parse_time(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,404 @@
+/* ocilayout: OCI image layout source. See ocilayout.h.
+ * References: image-spec image-layout.md (oci-layout, index.json, blobs/<alg>/<hex>),
+ * image-index.md, manifest.md, descriptor.md (digest and size must match the content),
+ * annotations.md (org.opencontainers.image.ref.name). Docker schema 2 media types are
+ * accepted too since skopeo and registries still produce them. */
+#include "ocilayout.h"
+
+#include "cleanup.h"
+#include "error.h"
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#define JSON_MAX    (4 * 1024 * 1024)
+#define NEST_MAX    4
+#define REF_NAME    "org.opencontainers.image.ref.name"
+#define MT_OCI_IDX  "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_MAN  "application/vnd.oci.image.manifest.v1+json"
+#define MT_DKR_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DKR_MAN  "application/vnd.docker.distribution.manifest.v2+json"
+
+struct ol_ctx {
+	int dirfd;
+};
+
+static void json_decref_p(json_t **j)
+{
+	if (*j)
+		json_decref(*j);
+}
+#define _cleanup_json_ _cleanup_(json_decref_p)
+
+static void ctx_free(void *p)
+{
+	struct ol_ctx *c = p;
+
+	if (c && c->dirfd >= 0)
+		close(c->dirfd);
+	free(c);
+}
+
+int fy_ol_digest_valid(const char *d)
+{
+	if (strncmp(d, "sha256:", 7) != 0 || strlen(d) != 7 + 64)
+		return 0;
+	for (const char *p = d + 7; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int sha256_hex(const void *buf, size_t len, char hex[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		return -1;
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/* Read a small blob and check it against its descriptor. */
+static int read_blob(int dirfd, const char *digest, json_int_t size, char **out, size_t *len,
+                     struct fy_error *err)
+{
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	char hex[65];
+	size_t n;
+
+	if (!fy_ol_digest_valid(digest))
+		return fy_err_code(err, FY_EXIT_IMAGE, 0,
+		                   "unsupported or malformed digest '%s' (only sha256 is read)",
+		                   digest);
+	path = fy_asprintf("blobs/sha256/%s", digest + 7);
+	if (!path)
+		return fy_err(err, ENOMEM, "blob %s", digest);
+	if (fy_read_file_at(dirfd, path, JSON_MAX, &buf, &n, err) < 0)
+		return fy_err_prefix(err, "blob %s", digest);
+	if (size >= 0 && (json_int_t)n != size)
+		return fy_err_code(
+		        err, FY_EXIT_IMAGE, 0,
+		        "blob %s: size mismatch: descriptor says %lld bytes, blob has %zu", digest,
+		        (long long)size, n);
+	if (sha256_hex(buf, n, hex) < 0)
+		return fy_err(err, 0, "blob %s: sha256 failed", digest);
+	if (strcmp(hex, digest + 7) != 0)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0,
+		                   "blob %s: digest mismatch: content is sha256:%s", digest, hex);
+	*out = TAKE_PTR(buf);
+	*len = n;
+	return 0;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int desc_fields(const json_t *d, const char **digest, json_int_t *size, struct fy_error *err)
+{
+	json_t *s = json_object_get(d, "size");
+
+	*digest = jstr(d, "digest");
+	if (!json_is_object(d) || !*digest || !json_is_integer(s) || json_integer_value(s) < 0)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0,
+		                   "malformed descriptor (digest and size are required)");
+	*size = json_integer_value(s);
+	return 0;
+}
+
+static json_t *parse(const char *buf, size_t len, const char *what, struct fy_error *err)
+{
+	json_error_t je;
+	json_t *j = json_loadb(buf, len, 0, &je);
+
+	if (!j)
+		fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: invalid JSON at line %d: %s", what, je.line,
+		            je.text);
+	else if (!json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+		fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: not a JSON object", what);
+	}
+	return j;
+}
+
+static const char *host_arch(void)
+{
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		return "";
+	/* GOARCH names, as image-index.md's platform.architecture uses. */
+	if (strcmp(u.machine, "x86_64") == 0)
+		return "amd64";
+	if (strcmp(u.machine, "aarch64") == 0)
+		return "arm64";
+	if (strcmp(u.machine, "ppc64le") == 0)
+		return "ppc64le";
+	if (strcmp(u.machine, "s390x") == 0)
+		return "s390x";
+	return "";
+}
+
+/* Pick a manifest of an index: by tag at the top level, by platform in nested indexes. */
+static int select_desc(json_t *index, const char *tag, int top, json_t **out, struct fy_error *err)
+{
+	json_t *ms = json_object_get(index, "manifests"), *d, *pick = NULL;
+	const char *arch = host_arch();
+	size_t i;
+
+	if (!json_is_array(ms) || json_array_size(ms) == 0)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "index lists no manifests");
+	if (top && tag) {
+		json_array_foreach(ms, i, d)
+		{
+			const char *rn = jstr(json_object_get(d, "annotations"), REF_NAME);
+
+			if (rn && strcmp(rn, tag) == 0) {
+				*out = d;
+				return 0;
+			}
+		}
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "no image tagged '%s' in index.json",
+		                   tag);
+	}
+	if (json_array_size(ms) == 1) {
+		*out = json_array_get(ms, 0);
+		return 0;
+	}
+	if (top)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0,
+		                   "index.json lists %zu images: give a tag (oci:DIR:TAG)",
+		                   json_array_size(ms));
+	json_array_foreach(ms, i, d)
+	{
+		json_t *p = json_object_get(d, "platform");
+		const char *os = jstr(p, "os"), *a = jstr(p, "architecture");
+
+		if (os && a && strcmp(os, "linux") == 0 && strcmp(a, arch) == 0) {
+			pick = d;
+			break;
+		}
+	}
+	if (!pick)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "no manifest for linux/%s in the index",
+		                   *arch ? arch : "(unknown)");
+	*out = pick;
+	return 0;
+}
+
+static int layer_open(void *ctx, const struct fy_cv_layer *l, struct fy_cv_reader *out,
+                      struct fy_error *err);
+
+static int add_layers(struct fy_cv_image *img, json_t *layers, struct ol_ctx *c,
+                      struct fy_error *err)
+{
+	json_t *d;
+	size_t i;
+
+	if (!json_is_array(layers))
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest has no layers array");
+	img->layers = calloc(json_array_size(layers) + 1, sizeof(*img->layers));
+	if (!img->layers)
+		return fy_err(err, ENOMEM, "manifest");
+	json_array_foreach(layers, i, d)
+	{
+		struct fy_cv_layer *l = &img->layers[img->nlayers];
+		const char *digest, *mt = jstr(d, "mediaType");
+		json_int_t size;
+
+		if (desc_fields(d, &digest, &size, err) < 0)
+			return fy_err_prefix(err, "layer %zu", i);
+		if (!fy_ol_digest_valid(digest))
+			return fy_err_code(err, FY_EXIT_IMAGE, 0,
+			                   "layer %zu: unsupported digest '%s' (only sha256)", i,
+			                   digest);
+		/* image-spec layer.md: tar, tar+gzip, tar+zstd, and the (deprecated)
+		 * nondistributable variants; Docker's rootfs.diff and foreign types are gzip. */
+		if (!mt || (strncmp(mt, "application/vnd.oci.image.layer.", 32) != 0 &&
+		            strncmp(mt, "application/vnd.docker.image.rootfs.", 36) != 0))
+			return fy_err_code(err, FY_EXIT_IMAGE, 0,
+			                   "layer %zu (%s): unsupported media type '%s'", i, digest,
+			                   mt ? mt : "(none)");
+		if (!strstr(mt, ".tar") && !strstr(mt, "diff.tar"))
+			return fy_err_code(err, FY_EXIT_IMAGE, 0,
+			                   "layer %zu (%s): unsupported media type '%s'", i, digest,
+			                   mt);
+		l->digest = strdup(digest);
+		l->media_type = strdup(mt);
+		l->size = (uint64_t)size;
+		l->open = layer_open;
+		l->ctx = c;
+		img->nlayers++;
+		if (!l->digest || !l->media_type)
+			return fy_err(err, ENOMEM, "manifest");
+	}
+	return 0;
+}
+
+static int load_manifest(struct fy_cv_image *img, struct ol_ctx *c, json_t *desc,
+                         struct fy_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_json_ json_t *m = NULL;
+	const char *digest, *cdigest, *mt;
+	json_int_t size, csize;
+	json_t *cfg;
+	size_t len;
+
+	if (desc_fields(desc, &digest, &size, err) < 0 ||
+	    read_blob(c->dirfd, digest, size, &buf, &len, err) < 0)
+		return fy_err_prefix(err, "manifest");
+	m = parse(buf, len, "manifest", err);
+	if (!m)
+		return -1;
+	mt = jstr(m, "mediaType");
+	if (!mt)
+		mt = jstr(desc, "mediaType");
+	if (mt && strcmp(mt, MT_OCI_MAN) != 0 && strcmp(mt, MT_DKR_MAN) != 0)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0,
+		                   "manifest %s: unsupported media type '%s'", digest, mt);
+	cfg = json_object_get(m, "config");
+	if (desc_fields(cfg, &cdigest, &csize, err) < 0)
+		return fy_err_prefix(err, "manifest %s: config", digest);
+	mt = jstr(cfg, "mediaType");
+	if (mt && strcmp(mt, "application/vnd.oci.image.config.v1+json") != 0 &&
+	    strcmp(mt, "application/vnd.docker.container.image.v1+json") != 0)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0,
+		                   "manifest %s: unsupported config media type '%s' (not a "
+		                   "container image?)",
+		                   digest, mt);
+	if (read_blob(c->dirfd, cdigest, csize, &img->config, &img->config_len, err) < 0)
+		return fy_err_prefix(err, "config");
+	img->manifest_digest = strdup(digest);
+	if (!img->manifest_digest)
+		return fy_err(err, ENOMEM, "manifest");
+	return add_layers(img, json_object_get(m, "layers"), c, err);
+}
+
+static int resolve(struct fy_cv_image *img, struct ol_ctx *c, json_t *index, const char *tag,
+                   int depth, struct fy_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_json_ json_t *sub = NULL;
+	json_t *d = NULL;
+	const char *mt, *digest;
+	json_int_t size;
+	size_t len;
+
+	if (depth > NEST_MAX)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "indexes nested too deeply");
+	if (select_desc(index, tag, depth == 0, &d, err) < 0)
+		return -1;
+	mt = jstr(d, "mediaType");
+	if (mt && (strcmp(mt, MT_OCI_IDX) == 0 || strcmp(mt, MT_DKR_LIST) == 0)) {
+		if (desc_fields(d, &digest, &size, err) < 0 ||
+		    read_blob(c->dirfd, digest, size, &buf, &len, err) < 0)
+			return fy_err_prefix(err, "nested index");
+		sub = parse(buf, len, "nested index", err);
+		if (!sub)
+			return -1;
+		return resolve(img, c, sub, NULL, depth + 1, err);
+	}
+	if (mt && strcmp(mt, MT_OCI_MAN) != 0 && strcmp(mt, MT_DKR_MAN) != 0)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "unsupported manifest media type '%s'",
+		                   mt);
+	return load_manifest(img, c, d, err);
+}
+
+int fy_ol_load(const char *dir, const char *tag, struct fy_cv_image *img, struct fy_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_json_ json_t *index = NULL;
+	struct ol_ctx *c;
+	size_t len;
+
+	memset(img, 0, sizeof(*img));
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return fy_err(err, ENOMEM, "%s", dir);
+	img->ctx = c;
+	img->ctx_free = ctx_free;
+	c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->dirfd < 0) {
+		fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open OCI layout %s", dir);
+		goto fail;
+	}
+	if (faccessat(c->dirfd, "oci-layout", F_OK, 0) < 0) {
+		fy_err_code(err, FY_EXIT_IMAGE, 0,
+		            "%s is not an OCI image layout (no oci-layout file)", dir);
+		goto fail;
+	}
+	if (fy_read_file_at(c->dirfd, "index.json", JSON_MAX, &buf, &len, err) < 0)
+		goto fail_prefix;
+	index = parse(buf, len, "index.json", err);
+	if (!index || resolve(img, c, index, tag, 0, err) < 0)
+		goto fail_prefix;
+	img->source = tag ? fy_asprintf("oci:%s:%s", dir, tag) : fy_asprintf("oci:%s", dir);
+	if (!img->source) {
+		fy_err(err, ENOMEM, "%s", dir);
+		goto fail;
+	}
+	return 0;
+fail_prefix:
+	fy_err_prefix(err, "OCI layout %s", dir);
+fail:
+	fy_cv_image_release(img);
+	return -1;
+}
+
+struct fd_reader {
+	int fd;
+};
+
+static ssize_t fd_read(void *ctx, void *buf, size_t len, struct fy_error *err)
+{
+	struct fd_reader *r = ctx;
+
+	for (;;) {
+		ssize_t n = read(r->fd, buf, len);
+
+		if (n >= 0)
+			return n;
+		if (errno != EINTR)
+			return fy_err(err, errno, "read");
+	}
+}
+
+static void fd_close(void *ctx)
+{
+	struct fd_reader *r = ctx;
+
+	close(r->fd);
+	free(r);
+}
+
+static int layer_open(void *ctx, const struct fy_cv_layer *l, struct fy_cv_reader *out,
+                      struct fy_error *err)
+{
+	struct ol_ctx *c = ctx;
+	_cleanup_free_ char *path = fy_asprintf("blobs/sha256/%s", l->digest + 7);
+	_cleanup_free_ struct fd_reader *r = calloc(1, sizeof(*r));
+
+	if (!path || !r)
+		return fy_err(err, ENOMEM, "layer %s", l->digest);
+	r->fd = openat(c->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (r->fd < 0)
+		return fy_err_code(err, FY_EXIT_IMAGE, errno, "layer %s: cannot open blob",
+		                   l->digest);
+	out->read = fd_read;
+	out->close = fd_close;
+	out->ctx = TAKE_PTR(r);
+	return 0;
+}
