@@ -97,10 +97,12 @@ static int mount_root(const struct fy_plan *plan, int image_fd, int fuse_fd,
 	if (plan->root.writable_tmpfs) {
 		_cleanup_free_ char *opts = NULL;
 
-		/* Overlay upper and work dirs must share one filesystem: a tmpfs of their own. */
-		if (mount("tmpfs", "/overlay", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0 &&
-		    (mkdir("/overlay", 0755) < 0 ||
-		     mount("tmpfs", "/overlay", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0))
+		/* Overlay upper and work dirs must share one filesystem: a tmpfs of their own,
+		 * sized by the site (tmpfs_size). */
+		const char *topts = plan->root.tmpfs_opts ? plan->root.tmpfs_opts : "mode=0755";
+
+		if (mkdir("/overlay", 0755) < 0 ||
+		    mount("tmpfs", "/overlay", "tmpfs", MS_NOSUID | MS_NODEV, topts) < 0)
 			return fy_err(err, errno, "--writable-tmpfs: cannot mount tmpfs");
 		if (mkdir("/overlay/upper", 0755) < 0 || mkdir("/overlay/work", 0755) < 0)
 			return fy_err(err, errno,

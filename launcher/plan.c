@@ -44,6 +44,7 @@ void fy_plan_release(struct fy_plan *plan)
 	if (!plan)
 		return;
 	free(plan->root.path);
+	free(plan->root.tmpfs_opts);
 	for (size_t i = 0; i < plan->n_mounts; i++) {
 		free(plan->mounts[i].src);
 		free(plan->mounts[i].dst);
@@ -304,6 +305,7 @@ int fy_plan_build(const struct fy_opts *opts, const struct fy_conf *conf,
 	plan->root.path = strdup(img->path);
 	plan->root.offset = img->offset;
 	plan->root.writable_tmpfs = opts->writable_tmpfs;
+	plan->root.tmpfs_opts = opts->writable_tmpfs ? tmpfs_opts(conf, "0755") : NULL;
 	plan->host_uid = host->uid;
 	plan->host_gid = host->gid;
 	plan->ns_uid = opts->fakeroot ? 0 : host->uid;
@@ -315,7 +317,8 @@ int fy_plan_build(const struct fy_opts *opts, const struct fy_conf *conf,
 	plan->hostname = opts->hostname ? strdup(opts->hostname) : NULL;
 	plan->fuse_dev = strdup(conf->fuse_device ? conf->fuse_device : "/dev/fuse");
 	plan->fuse_threads = conf->fuse_threads;
-	if (!plan->root.path || !plan->fuse_dev || (opts->hostname && !plan->hostname))
+	if (!plan->root.path || !plan->fuse_dev || (opts->hostname && !plan->hostname) ||
+	    (opts->writable_tmpfs && !plan->root.tmpfs_opts))
 		return fy_err(err, ENOMEM, "plan");
 
 	if (build_argv(plan, opts, icfg, img->path, err) < 0)

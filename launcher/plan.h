@@ -25,6 +25,7 @@ struct fy_root {
 	char *path;	     /* host path of the directory or image file */
 	uint64_t offset;     /* squashfs: byte offset of the filesystem in the file (SIF) */
 	bool writable_tmpfs; /* overlay a tmpfs upper layer over the read-only root */
+	char *tmpfs_opts;    /* options of that tmpfs (mode, the site's size limit) */
 };
 
 enum fy_mount_kind {

@@ -246,6 +246,12 @@ static void test_writable_tmpfs(void **state)
 	f->opts.writable_tmpfs = true;
 	assert_int_equal(build(f), 0);
 	assert_true(f->plan.root.writable_tmpfs);
+	assert_string_equal(f->plan.root.tmpfs_opts, "mode=0755");
+	fy_plan_release(&f->plan);
+	/* The site's size limit applies to the overlay's upper layer too. */
+	f->conf.tmpfs_size = strdup("2m");
+	assert_int_equal(build(f), 0);
+	assert_string_equal(f->plan.root.tmpfs_opts, "mode=0755,size=2m");
 	fy_plan_release(&f->plan);
 	f->conf.allow_writable_tmpfs = false;
 	assert_true(build(f) < 0);
