@@ -249,6 +249,18 @@ static int splice_overlay(struct fy_mnt_ctx *ctx, const char *dir)
 	return 0;
 }
 
+#define SPLICE_BIND_MAX 32
+
+static size_t count_entries(const char *dir)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	size_t n = 0;
+
+	while (d && readdir(d))
+		n++;
+	return n > 2 ? n - 2 : 0;
+}
+
 static bool under_dir(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
@@ -284,7 +296,9 @@ int fy_mnt_presplice(struct fy_mnt_ctx *ctx, const struct fy_mount *mounts, size
 			continue;
 		if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue; /* the main pass reports it */
-		if (splice_overlay(ctx, base) == 0)
+		/* Small directories (the root, /home, /mnt) keep their filesystem identity with
+		 * a bind per entry; only large ones (/etc) are worth an overlay layer. */
+		if (count_entries(base) > SPLICE_BIND_MAX && splice_overlay(ctx, base) == 0)
 			continue;
 		if (splice_dir(ctx, base, err) < 0)
 			return fy_err_prefix(err, "cannot create mount point %s", mounts[i].dst);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/utsname.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 static void os_release(char *buf, size_t len)
@@ -29,43 +30,68 @@ static void os_release(char *buf, size_t len)
 	fclose(f);
 }
 
-/* The root mount's filesystem type, from the mountinfo line whose mount point is "/". */
-static void root_fstype(char *buf, size_t len)
+/* The filesystem this very program was loaded from: the image itself. */
+static const char *image_fstype(void)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
+	struct statfs sf;
 
-	snprintf(buf, len, "unknown");
+	if (statfs("/proc/self/exe", &sf) < 0)
+		return "unknown";
+	switch ((unsigned long)sf.f_type) {
+	case 0x65735546UL:
+		return "squashfs image served over FUSE by ferry, read-only";
+	case 0x73717368UL:
+		return "squashfs (kernel)";
+	case 0x794c7630UL:
+		return "overlay";
+	case 0x01021994UL:
+		return "tmpfs";
+	case 0xEF53UL:
+		return "ext4 (a directory image)";
+	case 0x58465342UL:
+		return "xfs (a directory image)";
+	default:
+		return "other";
+	}
+}
+
+/* The user's name from the container's /etc/passwd (a static binary cannot use NSS). */
+static void user_name(unsigned uid, char *buf, size_t len)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	char line[512];
+
+	snprintf(buf, len, "no passwd entry");
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		char mnt[1024], type[256];
-		const char *sep = strstr(line, " - ");
+		char name[256];
+		unsigned id;
 
-		if (sscanf(line, "%*s %*s %*s %*s %1023s", mnt) == 1 && strcmp(mnt, "/") == 0 &&
-		    sep && sscanf(sep + 3, "%255s", type) == 1)
-			snprintf(buf, len, "%s", type);
+		if (sscanf(line, "%255[^:]:%*[^:]:%u:", name, &id) == 2 && id == uid) {
+			snprintf(buf, len, "%s", name);
+			break;
+		}
 	}
 	fclose(f);
 }
 
 int main(int argc, char **argv)
 {
-	char host[256] = "?", osr[256], fstype[256], cwd[4096] = "?";
+	char host[256] = "?", osr[256], cwd[4096] = "?", user[256];
 	struct utsname u;
-	const char *user = getenv("USER");
 
 	gethostname(host, sizeof(host));
 	os_release(osr, sizeof(osr));
-	root_fstype(fstype, sizeof(fstype));
 	if (!getcwd(cwd, sizeof(cwd)))
 		snprintf(cwd, sizeof(cwd), "?");
 	uname(&u);
+	user_name((unsigned)getuid(), user, sizeof(user));
 	printf("Hello from inside a ferry container!\n");
 	printf("  image os      : %s\n", osr);
-	printf("  root fs       : %s (read-only image, mounted without privileges)\n", fstype);
+	printf("  image fs      : %s\n", image_fstype());
 	printf("  user          : uid=%u gid=%u (%s)\n", (unsigned)getuid(), (unsigned)getgid(),
-	       user ? user : "?");
+	       user);
 	printf("  hostname      : %s\n", host);
 	printf("  kernel        : %s %s\n", u.sysname, u.release);
 	printf("  working dir   : %s\n", cwd);

@@ -29,6 +29,6 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 : >"$root/etc/resolv.conf"
 cp "$src/config.json" "$root/.ferry/config.json"
 printf '{"source": "builtin:demo", "manifest_digest": ""}\n' >"$root/.ferry/image.json"
-"$MKSQUASHFS" "$root" "$tmp/demo.sqfs" -noappend -all-root -no-progress -quiet \
+"$MKSQUASHFS" "$root" "$tmp/demo.sqfs" -comp zstd -noappend -all-root -no-progress -quiet \
 	-mkfs-time 0 -all-time 0 >/dev/null
 mv -f "$tmp/demo.sqfs" "$out"
