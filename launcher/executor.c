@@ -121,14 +121,17 @@ static int mount_root(const struct fy_plan *plan, int image_fd, int fuse_fd,
 	return 0;
 }
 
-/* Unmount the root in ferry's namespace, then stop serving it. Once the container's namespace
- * is gone too, the kernel ends the FUSE connection and the server threads leave by themselves. */
-static void stop_root(const struct fy_plan *plan, struct fy_sqfuse *fuse)
+/* Stop serving the root, then unmount it in ferry's namespace. Stopping first closes the FUSE
+ * connection, so the kernel evicts the (many) cached inodes without a FORGET round trip each;
+ * the other order made tearing down a tree walk's mount cost tens of milliseconds. */
+static void stop_root(const struct fy_plan *plan, struct fy_sqfuse *fuse, const struct fy_log *log)
 {
+	fy_sqfuse_stop(fuse);
+	fy_debug(log, "FUSE server stopped");
 	umount2(ROOT, MNT_DETACH);
+	fy_debug(log, "root unmounted");
 	if (plan->root.writable_tmpfs)
 		umount2(LOWER, MNT_DETACH);
-	fy_sqfuse_stop(fuse);
 }
 
 /* ---- in the child: the rest of the tree, then the command ---- */
@@ -153,11 +156,14 @@ static int bring_up_loopback(struct fy_error *err)
 static int finish_root(const struct fy_plan *plan, char *const *srcs, const struct fy_log *log,
                        struct fy_error *err)
 {
-	struct fy_mnt_ctx ctx = {.host = HOST,
-	                         .root = ROOT,
-	                         .staging = STAGING,
-	                         .fresh_proc = plan->new_pid,
-	                         .log = log};
+	struct fy_mnt_ctx ctx = {
+	        .host = HOST,
+	        .root = ROOT,
+	        .staging = STAGING,
+	        .fresh_proc = plan->new_pid,
+	        .writable_root = plan->root.writable_tmpfs,
+	        .log = log,
+	};
 
 	if (fy_mnt_presplice(&ctx, plan->mounts, plan->n_mounts, err) < 0)
 		return -1;
@@ -396,13 +402,13 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	if (r < 0) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
-		stop_root(plan, fuse);
+		stop_root(plan, fuse, log);
 		return -1;
 	}
 	if (write(sync_w, "g", 1) != 1) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
-		stop_root(plan, fuse);
+		stop_root(plan, fuse, log);
 		return fy_err(err, errno, "cannot start the container process");
 	}
 	close(TAKE_FD(sync_w));
@@ -414,7 +420,7 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	st = fy_sup_wait(child, !plan->new_pid, log);
 	fy_debug(log, "container process ended");
 	fy_sup_kill_children(HOST "/proc", log);
-	stop_root(plan, fuse);
+	stop_root(plan, fuse, log);
 	if (n == (ssize_t)sizeof(cerr) && fy_err_isset(&cerr)) {
 		cerr.msg[sizeof(cerr.msg) - 1] = '\0';
 		*err = cerr;

@@ -298,7 +298,8 @@ int fy_mnt_presplice(struct fy_mnt_ctx *ctx, const struct fy_mount *mounts, size
 			continue; /* the main pass reports it */
 		/* Small directories (the root, /home, /mnt) keep their filesystem identity with
 		 * a bind per entry; only large ones (/etc) are worth an overlay layer. */
-		if (count_entries(base) > SPLICE_BIND_MAX && splice_overlay(ctx, base) == 0)
+		if ((ctx->writable_root || count_entries(base) > SPLICE_BIND_MAX) &&
+		    splice_overlay(ctx, base) == 0)
 			continue;
 		if (splice_dir(ctx, base, err) < 0)
 			return fy_err_prefix(err, "cannot create mount point %s", mounts[i].dst);

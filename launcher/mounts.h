@@ -20,6 +20,8 @@ struct fy_mnt_ctx {
 	const char *root;    /* the container root being built, e.g. "/newroot" */
 	const char *staging; /* writable private directory, e.g. "/files" */
 	bool fresh_proc;     /* this process may mount a new procfs (own PID namespace) */
+	bool writable_root;  /* --writable-tmpfs: splice with overlays only, so entries stay
+	                        removable */
 	unsigned counter;    /* names staging entries */
 	unsigned splices;    /* how many directories were spliced (for the debug trace) */
 	const struct fy_log *log;
@@ -28,20 +30,20 @@ struct fy_mnt_ctx {
 /* Resolve an absolute container path inside root: returns the existing, symlink-free prefix and
  * the missing rest (empty string when the whole path exists). Both are new strings. */
 int fy_mnt_resolve(const char *root, const char *path, char **existing, char **missing,
-		   struct fy_error *err);
+                   struct fy_error *err);
 /* Make sure dst exists in the container as a directory (dir) or non-directory, creating it (and
  * splicing read-only parents) when needed; *target receives the host-side path to mount on. */
 int fy_mnt_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, char **target,
-		  struct fy_error *err);
+                  struct fy_error *err);
 /* Before any mount: splice the image directories that must hold missing mount points of the
  * plan (those not inside another plan mount), each with a single overlay mount where the
  * kernel allows, so later mounts below them are not hidden. */
 int fy_mnt_presplice(struct fy_mnt_ctx *ctx, const struct fy_mount *mounts, size_t n,
-		     struct fy_error *err);
+                     struct fy_error *err);
 /* Apply one plan mount. For BIND, src is the source resolved on the host beforehand (symlinks
  * followed in the host's view; NULL: an optional source that is missing, skip). */
 int fy_mnt_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const char *src,
-		 struct fy_error *err);
+                 struct fy_error *err);
 /* Resolve a BIND source in the caller's (host) view: *out is the canonical path, or NULL for a
  * missing optional source. Errors name the mount and use FY_EXIT_USAGE for user binds. */
 int fy_mnt_resolve_source(const struct fy_mount *m, char **out, struct fy_error *err);

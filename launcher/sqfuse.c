@@ -9,9 +9,14 @@
  * bits) already names an inode uniquely and for the image's lifetime, so the FUSE node id is
  * derived from it arithmetically (root_id <-> FUSE_ROOT_ID, any other id <-> id + 2) and
  * forget() has nothing to drop. Because no request depends on a shared table, every worker
- * thread can own a private `sqfs` (libsquashfuse's caches are not thread safe, see cache.h) and
- * serve requests without any lock: the only shared state is the image fd, read with pread(2),
- * which does not touch the file offset and is safe from any number of threads.
+ * thread can own a private `sqfs` (libsquashfuse's caches are not thread safe, see cache.h) for
+ * inodes, directories and block lists. What is expensive to decode is shared instead, each
+ * behind one short mutex that is never held while decompressing: file data goes through our
+ * own read path and a block cache common to all threads (sqfuse_cache_get), metadata blocks
+ * through a memo of decompressed blocks (sqfuse_md_decompress). The image fd is read with
+ * pread(2), which does not touch the file offset and is safe from any number of threads. One
+ * helper thread copies decompressed blocks into the page cache ahead of the kernel's requests
+ * (sqfuse_store_main).
  *
  * The kernel caches everything it can: the image never changes while mounted, so entries,
  * negative entries and attributes get a practically infinite timeout, open files keep their
@@ -33,10 +38,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -55,6 +62,75 @@
 
 struct sqfuse_thread;
 
+/* A block in the shared cache (see sqfuse_cache_get). */
+struct sqfuse_slot {
+	char *data;
+	size_t size;   /* bytes of data */
+	unsigned refs; /* readers, the loader included */
+	bool loading;
+	bool private;  /* a thread's own, outside the cache (see sqfuse_cache_get) */
+	uint32_t hdr;  /* size word it was read with: a corrupt image may give one position two */
+	uint64_t used; /* cache tick of the last use: least recently used goes first */
+};
+
+/* A block a READ reply was taken from: the file's bytes [start, start + avail) are at data. */
+struct sqfuse_piece {
+	struct sqfuse_slot *slot; /* held; NULL for a sparse block */
+	const char *data;
+	uint64_t start;
+	size_t avail;
+};
+
+/* Decompressed data and fragment blocks, shared by all worker threads (see sqfuse_cache_get). */
+struct sqfuse_cache {
+	pthread_mutex_t lock;
+	pthread_cond_t changed; /* a slot finished loading */
+	uint64_t *keys;         /* per slot: image position of the block + 1, or 0 when empty */
+	struct sqfuse_slot *slots;
+	char *mem; /* nslots * block_size bytes, touched lazily */
+	unsigned nslots;
+	uint64_t tick;
+	bool lock_ok, cond_ok;
+};
+
+/* Parts of decompressed blocks waiting to be copied into the kernel's page cache. */
+struct sqfuse_store_job {
+	fuse_ino_t ino;
+	uint64_t start; /* file offset of data[0] */
+	size_t len;
+	size_t skip_from, skip_to; /* [from, to) of data was just sent as the READ reply */
+	const char *data;
+	struct sqfuse_slot *slot;
+};
+
+#define SQFUSE_STORE_QUEUE 64u
+
+struct sqfuse_store {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct sqfuse_store_job jobs[SQFUSE_STORE_QUEUE];
+	unsigned head, count;
+	bool stop;
+	pthread_t tid;
+	bool lock_ok, cond_ok, started;
+	unsigned long stored;
+};
+
+/* Metadata blocks decompressed by any thread (see sqfuse_md_decompress). */
+struct sqfuse_md_entry {
+	size_t insz, outsz; /* insz 0: empty */
+	char in[SQUASHFS_METADATA_SIZE];
+	char out[SQUASHFS_METADATA_SIZE];
+};
+
+struct sqfuse_md_memo {
+	pthread_mutex_t lock;
+	bool lock_ok;
+	struct sqfuse_md_entry *entries;
+	sqfs_decompressor raw; /* the thread-local decompressor it saves calls to */
+	unsigned long hits, misses;
+};
+
 struct fy_sqfuse {
 	int image_fd;
 	uint64_t offset;
@@ -65,6 +141,11 @@ struct fy_sqfuse {
 	bool has_xattrs;
 	bool no_open; /* the kernel handles opens itself (see sqfuse_init) */
 	bool no_opendir;
+	size_t block_size;
+	char *zeros; /* one block of zeros: the data of sparse blocks */
+	struct sqfuse_cache cache;
+	struct sqfuse_store store;
+	struct sqfuse_md_memo memo;
 	int fuse_fd; /* owned here until fuse_session_mount() hands it to the session */
 	struct fuse_session *se;
 	pthread_key_t key; /* worker thread -> its struct sqfuse_thread */
@@ -83,11 +164,19 @@ struct sqfuse_thread {
 	bool started;
 	sqfs fs;
 	bool fs_ok;
-	char *buf;
+	sqfs_decompressor raw_decompressor; /* fs.decompressor goes through the memo */
+	char *cbuf;                         /* one compressed block, as read from the image */
+	char *buf;                          /* replies assembled by copying (see sqfuse_read) */
 	size_t cap;
+	struct iovec *iov; /* zero-copy replies: pieces of cached blocks, and their blocks */
+	struct sqfuse_piece *held;
+	size_t iov_cap;
+	struct sqfuse_slot scratch; /* when every cache slot is held */
 	struct fuse_buf fbuf;
 	unsigned long requests; /* served, and time spent serving: for the --debug trace */
 	uint64_t busy_ns;
+	unsigned long loads; /* blocks read into the cache, and time spent on them */
+	uint64_t load_ns;
 };
 
 static struct sqfuse_thread *sqfuse_thread_get(struct fy_sqfuse *srv)
@@ -184,7 +273,9 @@ static void sqfuse_init(void *userdata, struct fuse_conn_info *conn)
 	 * AUTO_INVAL_DATA is turned off: nothing ever changes, so never drop the page cache.
 	 * Splice is left off: replies come from a decompression buffer, not from an fd, so
 	 * splicing would only add a pipe copy. max_readahead keeps libfuse's default, which is
-	 * already the kernel's maximum for the connection. */
+	 * already the kernel's maximum for the connection (128 KiB, one block of a default
+	 * image): 64, 32 and 16 KiB made starting a program slower, one round trip per window
+	 * costing more than the pages read in vain. */
 	const uint64_t want = FUSE_CAP_READDIRPLUS | FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_ASYNC_READ |
 	                      FUSE_CAP_PARALLEL_DIROPS;
 
@@ -456,6 +547,497 @@ static void sqfuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		free(copy); /* the opener was interrupted: no release will come */
 }
 
+/* ---- file data: a block cache shared by all threads ----
+ *
+ * A data block is up to block_size (128 KiB by default) of compressed data, ~200 us of zstd
+ * on a slow core, and the kernel asks for file pages in windows (max_readahead, mmap fault
+ * read-around) that seldom line up with blocks, so neighbouring READs of one file, often
+ * served by different threads, need the same block again. libsquashfuse keeps one data block
+ * and three fragment blocks per instance, and our instances are per thread: starting
+ * /bin/true from a Debian image decompressed 26 blocks of which only 14 were distinct. This
+ * cache, keyed by the block's position in the image, decompresses each block once for all
+ * threads.
+ *
+ * One mutex guards the slot table and is held only to find, claim or release a slot, never
+ * while reading or decompressing. A slot being loaded is marked, and a thread that wants the
+ * same block waits for it rather than decompressing it a second time. A slot with references
+ * is never evicted, so a READ hands slot memory straight to writev(2) (fuse_reply_iov) with no
+ * copy in between. */
+
+/* How many slots. Small on purpose: the helper copies each block into the page cache (see
+ * sqfuse_store_main), so a slot only has to live as long as the READs that straddle it, and
+ * every slot first touched costs page faults (~50 us per 128 KiB block here; python3 -c pass
+ * ran 3.5 ms faster with a 4 MiB cache than with 16 MiB, and faster again with 1 MiB). So:
+ * about SQFUSE_CACHE_BYTES, and at least 8 and 4 per worker so that concurrent READs rarely
+ * find every slot held; at most 256 (the lookup scans the keys, ~100 ns for 256). */
+#define SQFUSE_CACHE_BYTES     (1u << 20)
+#define SQFUSE_CACHE_MIN_SLOTS 8u
+#define SQFUSE_CACHE_MAX_SLOTS 256u
+/* The helper touches up to this much of the cache while the container is being set up, so
+ * that the first blocks are decompressed into memory that is already mapped. */
+#define SQFUSE_CACHE_PREFAULT (2u << 20)
+/* A READ that touches more blocks than this is assembled by copying, one block at a time, so
+ * that no thread ever holds more than this many slots. */
+#define SQFUSE_MAX_HELD 4u
+
+static int sqfuse_cache_init(struct sqfuse_cache *c, size_t block_size, unsigned threads)
+{
+	size_t n = SQFUSE_CACHE_BYTES / block_size;
+
+	if (n < SQFUSE_CACHE_MIN_SLOTS)
+		n = SQFUSE_CACHE_MIN_SLOTS;
+	if (n < 4 * (size_t)threads)
+		n = 4 * (size_t)threads;
+	if (n > SQFUSE_CACHE_MAX_SLOTS)
+		n = SQFUSE_CACHE_MAX_SLOTS;
+	if (pthread_mutex_init(&c->lock, NULL))
+		return ENOMEM;
+	c->lock_ok = true;
+	if (pthread_cond_init(&c->changed, NULL))
+		return ENOMEM;
+	c->cond_ok = true;
+	c->keys = calloc(n, sizeof(*c->keys));
+	c->slots = calloc(n, sizeof(*c->slots));
+	/* Untouched pages cost nothing: memory is used as blocks are actually cached. */
+	c->mem = malloc(n * block_size);
+	if (!c->keys || !c->slots || !c->mem)
+		return ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		c->slots[i].data = c->mem + i * block_size;
+	c->nslots = (unsigned)n;
+	return 0;
+}
+
+static void sqfuse_cache_destroy(struct sqfuse_cache *c)
+{
+	free(c->keys);
+	free(c->slots);
+	free(c->mem);
+	if (c->cond_ok)
+		pthread_cond_destroy(&c->changed);
+	if (c->lock_ok)
+		pthread_mutex_destroy(&c->lock);
+}
+
+static int sqfuse_pread_full(int fd, char *buf, size_t size, uint64_t pos)
+{
+	while (size > 0) {
+		ssize_t n = pread(fd, buf, size, (off_t)pos);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		size -= (size_t)n;
+		pos += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Read and decompress the block at image position pos, whose size word (squashfs data block
+ * format: bit 24 set means stored uncompressed) is hdr, into s. Returns 0 or EIO. */
+static int sqfuse_cache_load(struct sqfuse_thread *t, uint64_t pos, uint32_t hdr,
+                             struct sqfuse_slot *s)
+{
+	struct fy_sqfuse *srv = t->srv;
+	bool compressed = !(hdr & SQUASHFS_COMPRESSED_BIT_BLOCK);
+	size_t csize = hdr & ~(uint32_t)SQUASHFS_COMPRESSED_BIT_BLOCK;
+	size_t out = srv->block_size;
+
+	/* A writer stores a block raw when compressing does not make it smaller, so no stored
+	 * block is larger than block_size: anything else is a corrupt image. */
+	if (csize == 0 || csize > srv->block_size || pos > UINT64_MAX - srv->offset)
+		return EIO;
+	if (sqfuse_pread_full(srv->image_fd, compressed ? t->cbuf : s->data, csize,
+	                      srv->offset + pos) < 0)
+		return EIO;
+	if (!compressed) {
+		s->size = csize;
+		return 0;
+	}
+	if (t->raw_decompressor(t->cbuf, csize, s->data, &out) != SQFS_OK)
+		return EIO;
+	s->size = out;
+	return 0;
+}
+
+/* Every slot is held: load into the thread's own slot, allocated on first need. */
+static int sqfuse_private_get(struct sqfuse_thread *t, uint64_t pos, uint32_t hdr,
+                              struct sqfuse_slot **out)
+{
+	struct sqfuse_slot *s = &t->scratch;
+	int r;
+
+	if (!s->data && !(s->data = malloc(t->srv->block_size)))
+		return ENOMEM;
+	s->private = true;
+	r = sqfuse_cache_load(t, pos, hdr, s);
+	if (r)
+		return r;
+	*out = s;
+	return 0;
+}
+
+/* Get the block at image position pos with a reference held (drop it with sqfuse_cache_put).
+ * Returns 0, EIO, or EAGAIN when every slot is held. With use_private, that last case loads
+ * the block into the thread's private slot instead, which stays valid until the thread's next
+ * call. The only wait is for a block that another thread is loading, and loading never waits
+ * for anything, so no thread can wait forever. */
+static int sqfuse_cache_get(struct sqfuse_thread *t, uint64_t pos, uint32_t hdr, bool use_private,
+                            struct sqfuse_slot **out)
+{
+	struct sqfuse_cache *c = &t->srv->cache;
+	uint64_t key = pos + 1; /* 0 marks an empty slot */
+	struct sqfuse_slot *s;
+	unsigned i, victim;
+	uint64_t t0;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		uint64_t oldest = UINT64_MAX;
+
+		victim = c->nslots;
+		for (i = 0; i < c->nslots && (c->keys[i] != key || c->slots[i].hdr != hdr); i++) {
+			if (!c->slots[i].refs && c->slots[i].used < oldest) {
+				oldest = c->slots[i].used;
+				victim = i;
+			}
+		}
+		if (i < c->nslots) {
+			s = &c->slots[i];
+			if (s->loading) {
+				/* Loaded by another thread: wait, then look again (it may have
+				 * failed and left the slot empty). */
+				pthread_cond_wait(&c->changed, &c->lock);
+				continue;
+			}
+			s->refs++;
+			s->used = ++c->tick;
+			pthread_mutex_unlock(&c->lock);
+			*out = s;
+			return 0;
+		}
+		if (victim < c->nslots)
+			break;
+		pthread_mutex_unlock(&c->lock);
+		if (!use_private)
+			return EAGAIN;
+		return sqfuse_private_get(t, pos, hdr, out);
+	}
+	s = &c->slots[victim];
+	c->keys[victim] = key;
+	s->hdr = hdr;
+	s->refs = 1;
+	s->loading = true;
+	s->used = ++c->tick;
+	pthread_mutex_unlock(&c->lock);
+
+	t0 = fy_now_ns();
+	r = sqfuse_cache_load(t, pos, hdr, s);
+	t->load_ns += fy_now_ns() - t0;
+	t->loads++;
+
+	pthread_mutex_lock(&c->lock);
+	s->loading = false;
+	if (r) {
+		c->keys[victim] = 0;
+		s->refs = 0;
+		s->used = 0;
+	}
+	pthread_cond_broadcast(&c->changed); /* for threads waiting for this block */
+	pthread_mutex_unlock(&c->lock);
+	if (r)
+		return r;
+	*out = s;
+	return 0;
+}
+
+static void sqfuse_cache_put(struct sqfuse_cache *c, struct sqfuse_slot *s)
+{
+	if (!s || s->private)
+		return;
+	pthread_mutex_lock(&c->lock);
+	s->refs--;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Where the file's bytes of block b come from: a cached slot (held, *sp set) or, for a sparse
+ * block, the shared zeros. *avail is how many bytes of the file the block holds. */
+static int sqfuse_file_block(struct sqfuse_thread *t, sqfs_inode *inode, sqfs_blocklist *bl,
+                             uint64_t b, bool use_private, const char **data, size_t *avail,
+                             struct sqfuse_slot **sp)
+{
+	struct fy_sqfuse *srv = t->srv;
+	uint64_t bs = srv->block_size, fsize = inode->xtra.reg.file_size;
+	struct squashfs_fragment_entry frag;
+	size_t offset = 0;
+	int r;
+
+	*sp = NULL;
+	*avail = fsize - b * bs < bs ? (size_t)(fsize - b * bs) : (size_t)bs;
+	if (b < sqfs_blocklist_count(&t->fs, inode)) {
+		/* Walk the list of block sizes (fast-forwarded by sqfs_blockidx_blocklist) up to
+		 * block b; bl->pos is the file offset of the block bl->block points at. */
+		do {
+			if (sqfs_blocklist_next(bl) != SQFS_OK)
+				return EIO;
+		} while (bl->pos < b * bs);
+		if (bl->pos != b * bs)
+			return EIO;
+		if (bl->input_size == 0) {
+			*data = srv->zeros;
+			return 0;
+		}
+		r = sqfuse_cache_get(t, bl->block, bl->header, use_private, sp);
+	} else {
+		/* The tail lives in a fragment block shared with other small files. libsquashfuse
+		 * does not check the index against the table's length. */
+		uint32_t idx = inode->xtra.reg.frag_idx;
+
+		if (idx == SQUASHFS_INVALID_FRAG || idx >= t->fs.sb.fragments ||
+		    sqfs_frag_entry(&t->fs, &frag, idx) != SQFS_OK)
+			return EIO;
+		offset = inode->xtra.reg.frag_off;
+		r = sqfuse_cache_get(t, frag.start_block, frag.size, use_private, sp);
+	}
+	if (r)
+		return r;
+	if (offset > (*sp)->size || (*sp)->size - offset < *avail) {
+		sqfuse_cache_put(&srv->cache, *sp);
+		*sp = NULL;
+		return EIO; /* the block is shorter than the inode says */
+	}
+	*data = (*sp)->data + offset;
+	return 0;
+}
+
+static void sqfuse_release_held(struct sqfuse_thread *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sqfuse_cache_put(&t->srv->cache, t->held[i].slot);
+}
+
+/* Collect bytes [off, off + size) of the file, which the caller clipped to the file's size:
+ * either as *n pieces of cached blocks in t->iov, held in t->held (copy false), or copied
+ * into t->buf (copy true). */
+static int sqfuse_gather(struct sqfuse_thread *t, sqfs_inode *inode, uint64_t off, size_t size,
+                         bool copy, size_t *n)
+{
+	uint64_t bs = t->srv->block_size;
+	sqfs_blocklist bl;
+	size_t done = 0;
+
+	*n = 0;
+	if (sqfs_blockidx_blocklist(&t->fs, inode, &bl, (sqfs_off_t)off) != SQFS_OK)
+		return EIO;
+	while (done < size) {
+		uint64_t pos = off + done;
+		size_t in_block = (size_t)(pos % bs), avail, take;
+		struct sqfuse_slot *s;
+		const char *data;
+		int r = sqfuse_file_block(t, inode, &bl, pos / bs, copy, &data, &avail, &s);
+
+		if (r) {
+			sqfuse_release_held(t, *n);
+			*n = 0;
+			return r;
+		}
+		take = avail - in_block < size - done ? avail - in_block : size - done;
+		if (copy) {
+			memcpy(t->buf + done, data + in_block, take);
+			sqfuse_cache_put(&t->srv->cache, s);
+		} else {
+			t->iov[*n] = (struct iovec){.iov_base = (char *)data + in_block,
+			                            .iov_len = take};
+			t->held[(*n)++] = (struct sqfuse_piece){
+			        .slot = s, .data = data, .start = pos - in_block, .avail = avail};
+		}
+		done += take;
+	}
+	return 0;
+}
+
+static int sqfuse_grow(struct sqfuse_thread *t, size_t size, size_t pieces)
+{
+	if (size > t->cap) {
+		char *nbuf = realloc(t->buf, size);
+
+		if (!nbuf)
+			return ENOMEM;
+		t->buf = nbuf;
+		t->cap = size;
+	}
+	if (pieces > t->iov_cap) {
+		struct iovec *iov = realloc(t->iov, pieces * sizeof(*iov));
+		struct sqfuse_piece *held;
+
+		if (!iov)
+			return ENOMEM;
+		t->iov = iov;
+		held = realloc(t->held, pieces * sizeof(*held));
+		if (!held)
+			return ENOMEM;
+		t->held = held;
+		t->iov_cap = pieces;
+	}
+	return 0;
+}
+
+/* ---- pushing whole blocks into the page cache ----
+ *
+ * The kernel reads a file in windows of at most 128 KiB (the readahead of a FUSE mount) that do
+ * not line up with squashfs blocks, and a program that maps a library faults in scattered
+ * windows: ld.so alone sends eight READs for its two blocks. Once a block is decompressed,
+ * every later READ inside it is a round trip (~50 us of wake-ups and copies) for data we
+ * already have. So after replying, the rest of each block the READ touched is handed to one
+ * helper thread that copies it into the page cache with FUSE_NOTIFY_STORE
+ * (fuse_lowlevel_notify_store, protocol 7.15): later faults in that range find their pages
+ * and never reach us.
+ *
+ * Why a separate thread: the kernel locks each page it stores into, and a page under a pending
+ * READ stays locked until a worker answers that READ. A worker storing itself could wait for a
+ * READ that only a (likewise waiting) worker would answer; the helper only ever waits for
+ * workers, and workers never wait for it (a full queue drops the job). */
+static int sqfuse_store_init(struct sqfuse_store *st)
+{
+	if (pthread_mutex_init(&st->lock, NULL))
+		return ENOMEM;
+	st->lock_ok = true;
+	if (pthread_cond_init(&st->wake, NULL))
+		return ENOMEM;
+	st->cond_ok = true;
+	return 0;
+}
+
+/* Queue a job, handing over its slot reference; drops it when the queue is full. */
+static void sqfuse_store_push(struct fy_sqfuse *srv, const struct sqfuse_store_job *job)
+{
+	struct sqfuse_store *st = &srv->store;
+	bool queued = false;
+
+	pthread_mutex_lock(&st->lock);
+	/* Queued jobs hold slots: leave at least half of them to READs. */
+	if (st->started && !st->stop && st->count < SQFUSE_STORE_QUEUE &&
+	    st->count < srv->cache.nslots / 2) {
+		st->jobs[(st->head + st->count++) % SQFUSE_STORE_QUEUE] = *job;
+		queued = true;
+		pthread_cond_signal(&st->wake);
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (!queued)
+		sqfuse_cache_put(&srv->cache, job->slot);
+}
+
+static void sqfuse_store_range(struct fy_sqfuse *srv, fuse_ino_t ino, uint64_t start,
+                               const char *data, size_t len)
+{
+	struct fuse_bufvec bufv = FUSE_BUFVEC_INIT(len);
+
+	if (!len)
+		return;
+	bufv.buf[0].mem = (void *)data;
+	/* -ENOENT: the kernel forgot the inode meanwhile; nothing else to do on errors either,
+	 * the next READ simply reaches us. */
+	(void)fuse_lowlevel_notify_store(srv->se, ino, (off_t)start, &bufv, 0);
+}
+
+/* Map the first pages of the cache while the container is set up (the helper is idle then).
+ * MADV_POPULATE_WRITE (Linux >= 5.14, madvise(2)) faults pages in without writing to them: a
+ * worker may already be decompressing into a slot, so touching the memory by writing to it
+ * would corrupt that block (seen as programs crashing under load). Older kernels answer
+ * EINVAL and the pages are faulted in on first use, as before. */
+static void sqfuse_cache_prefault(struct sqfuse_cache *c, size_t block_size)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = ((uintptr_t)c->mem + page - 1) & ~(page - 1);
+	uintptr_t end = (uintptr_t)c->mem + (size_t)c->nslots * block_size;
+
+	if (end - (uintptr_t)c->mem > SQFUSE_CACHE_PREFAULT)
+		end = (uintptr_t)c->mem + SQFUSE_CACHE_PREFAULT;
+	end &= ~(page - 1);
+	if (end > start)
+		(void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+}
+
+static void *sqfuse_store_main(void *arg)
+{
+	struct fy_sqfuse *srv = arg;
+	struct sqfuse_store *st = &srv->store;
+
+	sqfuse_cache_prefault(&srv->cache, srv->block_size);
+
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		struct sqfuse_store_job job;
+
+		while (!st->count && !st->stop)
+			pthread_cond_wait(&st->wake, &st->lock);
+		if (st->stop)
+			break;
+		job = st->jobs[st->head];
+		st->head = (st->head + 1) % SQFUSE_STORE_QUEUE;
+		st->count--;
+		pthread_mutex_unlock(&st->lock);
+		sqfuse_store_range(srv, job.ino, job.start, job.data, job.skip_from);
+		sqfuse_store_range(srv, job.ino, job.start + job.skip_to, job.data + job.skip_to,
+		                   job.len - job.skip_to);
+		sqfuse_cache_put(&srv->cache, job.slot);
+		pthread_mutex_lock(&st->lock);
+		st->stored++;
+	}
+	/* Stopping: drop what is left. */
+	while (st->count) {
+		sqfuse_cache_put(&srv->cache, st->jobs[st->head].slot);
+		st->head = (st->head + 1) % SQFUSE_STORE_QUEUE;
+		st->count--;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+/* Stop the helper; must run while the workers still serve READs (see above). From then on,
+ * workers drop their jobs. */
+static void sqfuse_store_stop(struct sqfuse_store *st)
+{
+	bool started;
+
+	if (!st->cond_ok)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->stop = true;
+	started = st->started;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+	if (!started)
+		return;
+	/* It finishes the store in progress first, which only waits for workers; should none
+	 * be left to answer the READ it waits for, give up after a few seconds as for them. */
+	for (int tries = 0; tries < 200; tries++) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(st->tid, NULL, &ts) == 0)
+			return;
+	}
+	pthread_detach(st->tid);
+}
+
+/* Once the workers are gone too. */
+static void sqfuse_store_destroy(struct sqfuse_store *st)
+{
+	if (st->cond_ok)
+		pthread_cond_destroy(&st->wake);
+	if (st->lock_ok)
+		pthread_mutex_destroy(&st->lock);
+}
+
 static void sqfuse_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                         struct fuse_file_info *fi)
 {
@@ -463,13 +1045,14 @@ static void sqfuse_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	sqfs_inode *inode = (sqfs_inode *)(uintptr_t)fi->fh;
 	sqfs_inode fresh;
 	struct sqfuse_thread *t;
-	uint64_t fsize;
-	sqfs_off_t n;
+	uint64_t fsize, bs = srv->block_size;
+	size_t blocks, n;
+	bool copy;
+	int r;
 
 	if (!inode) {
 		/* no_open: no handle, decode the inode (its metadata block is cached) */
-		int r = sqfuse_inode(req, ino, &t, &fresh);
-
+		r = sqfuse_inode(req, ino, &t, &fresh);
 		if (r) {
 			fuse_reply_err(req, r);
 			return;
@@ -479,30 +1062,56 @@ static void sqfuse_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EIO);
 		return;
 	}
+	if (!S_ISREG(inode->base.mode)) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
 	fsize = inode->xtra.reg.file_size;
-	if (off < 0 || (uint64_t)off >= fsize) {
+	if (off < 0 || (uint64_t)off >= fsize || size == 0) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
 	if (size > fsize - (uint64_t)off)
-		size = fsize - (uint64_t)off;
-	if (size > t->cap) {
-		char *nbuf = realloc(t->buf, size);
-
-		if (!nbuf) {
-			fuse_reply_err(req, ENOMEM);
-			return;
+		size = (size_t)(fsize - (uint64_t)off);
+	blocks = (size_t)(((uint64_t)off + size - 1) / bs - (uint64_t)off / bs + 1);
+	copy = blocks > SQFUSE_MAX_HELD;
+	r = sqfuse_grow(t, copy ? size : 0, copy ? 0 : blocks);
+	if (!r && !copy) {
+		r = sqfuse_gather(t, inode, (uint64_t)off, size, false, &n);
+		if (r == EAGAIN) {
+			copy = true; /* every slot is held: fall back to one block at a time */
+			r = sqfuse_grow(t, size, 0);
 		}
-		t->buf = nbuf;
-		t->cap = size;
 	}
-	if (getenv("SQTRACE")) fprintf(stderr, "READ ino %llu off %lld size %zu fsize %llu\n", (unsigned long long)ino, (long long)off, size, (unsigned long long)fsize);
-	n = (sqfs_off_t)size;
-	if (sqfs_read_range(&t->fs, inode, off, &n, t->buf) != SQFS_OK) {
-		fuse_reply_err(req, EIO);
+	if (!r && copy)
+		r = sqfuse_gather(t, inode, (uint64_t)off, size, true, &n);
+	if (r) {
+		fuse_reply_err(req, r);
 		return;
 	}
-	fuse_reply_buf(req, t->buf, (size_t)n);
+	if (copy) {
+		fuse_reply_buf(req, t->buf, size);
+		return;
+	}
+	r = fuse_reply_iov(req, t->iov, (int)n);
+	for (size_t i = 0; i < n; i++) {
+		const struct sqfuse_piece *p = &t->held[i];
+		size_t from = (size_t)((const char *)t->iov[i].iov_base - p->data);
+		struct sqfuse_store_job job = {
+		        .ino = ino,
+		        .start = p->start,
+		        .len = p->avail,
+		        .skip_from = from,
+		        .skip_to = from + t->iov[i].iov_len,
+		        .data = p->data,
+		        .slot = p->slot,
+		};
+
+		if (p->slot && !r && (job.skip_from > 0 || job.skip_to < job.len))
+			sqfuse_store_push(srv, &job);
+		else
+			sqfuse_cache_put(&srv->cache, p->slot);
+	}
 }
 
 static void sqfuse_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -772,6 +1381,17 @@ static int sqfuse_open_image(struct fy_sqfuse *srv, const struct fy_sqfuse_opts 
 		                   opts->image);
 	srv->has_xattrs = (int64_t)srv->probe.sb.xattr_id_table_start != SQUASHFS_INVALID_BLK &&
 	                  srv->probe.xattr_info.xattr_ids > 0;
+	/* squashfs 4.0 blocks are powers of two from 4 KiB to 1 MiB (mksquashfs(1) -b). */
+	srv->block_size = srv->probe.sb.block_size;
+	if (srv->block_size < 4096 || srv->block_size > (1u << 20) ||
+	    (srv->block_size & (srv->block_size - 1)))
+		return fy_err_code(err, FY_EXIT_IMAGE, 0,
+		                   "image %s is corrupt: invalid block size %zu", opts->image,
+		                   srv->block_size);
+	srv->zeros = calloc(1, srv->block_size);
+	if (!srv->zeros || sqfuse_cache_init(&srv->cache, srv->block_size, srv->threads) ||
+	    sqfuse_store_init(&srv->store))
+		return fy_err(err, ENOMEM, "cannot allocate a block cache for %s", opts->image);
 	return 0;
 }
 
@@ -844,9 +1464,7 @@ static sqfs_err zstd_decompress_tls(void *in, size_t insz, void *out, size_t *ou
 
 	if (!tls_zstd && !(tls_zstd = ZSTD_createDCtx()))
 		return SQFS_ERR;
-	uint64_t t0 = fy_now_ns();
 	r = ZSTD_decompressDCtx(tls_zstd, out, *outsz, in, insz);
-	if (getenv("SQTRACE")) fprintf(stderr, "ZSTD %zu -> %zu %.0f us\n", insz, r, (double)(fy_now_ns()-t0)/1e3);
 	if (ZSTD_isError(r))
 		return SQFS_ERR;
 	*outsz = r;
@@ -888,6 +1506,85 @@ static void use_tls_decompressor(sqfs *fs)
 		fs->decompressor = zlib_decompress_tls;
 }
 
+/* Metadata blocks (inodes, directories, block lists: 8 KiB each) are read through
+ * libsquashfuse, whose cache belongs to one instance and so to one thread: every thread
+ * decompressed the same directory and inode blocks again (40 metadata decompressions for 16
+ * distinct blocks when starting /bin/true). libsquashfuse does not tell the decompressor which
+ * block it reads, so this memo is keyed by the compressed bytes themselves: the same input
+ * always gives the same output, and a hit is a compare and a copy of 8 KiB (~1 us) instead of
+ * a decompression (~20 us). Entries are direct-mapped by a hash of the input; a full compare
+ * makes collisions harmless. */
+#define SQFUSE_MD_MEMO_ENTRIES 512u
+/* Per-thread libsquashfuse metadata cache, in blocks (its default is 8): hits there need no
+ * lock at all. */
+#define SQFUSE_MD_THREAD_CACHE 64u
+
+static __thread struct sqfuse_md_memo *tls_memo;
+
+static int sqfuse_md_memo_init(struct sqfuse_md_memo *m, sqfs_decompressor raw)
+{
+	if (pthread_mutex_init(&m->lock, NULL))
+		return ENOMEM;
+	m->lock_ok = true;
+	/* calloc: pages are only touched as entries fill */
+	m->entries = calloc(SQFUSE_MD_MEMO_ENTRIES, sizeof(*m->entries));
+	m->raw = raw;
+	return m->entries ? 0 : ENOMEM;
+}
+
+static void sqfuse_md_memo_destroy(struct sqfuse_md_memo *m)
+{
+	free(m->entries);
+	if (m->lock_ok)
+		pthread_mutex_destroy(&m->lock);
+}
+
+/* FNV-1a over the size and the first and last bytes: cheap, and enough to spread entries. */
+static unsigned sqfuse_md_hash(const unsigned char *in, size_t insz)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ insz;
+	size_t head = insz < 64 ? insz : 64;
+
+	for (size_t i = 0; i < head; i++)
+		h = (h ^ in[i]) * 0x100000001b3ull;
+	for (size_t i = insz > 128 ? insz - 64 : head; i < insz; i++)
+		h = (h ^ in[i]) * 0x100000001b3ull;
+	return (unsigned)(h ^ (h >> 32)) % SQFUSE_MD_MEMO_ENTRIES;
+}
+
+static sqfs_err sqfuse_md_decompress(void *in, size_t insz, void *out, size_t *outsz)
+{
+	struct sqfuse_md_memo *m = tls_memo;
+	struct sqfuse_md_entry *e;
+	sqfs_err r;
+
+	if (!m)
+		return SQFS_ERR;
+	if (insz == 0 || insz > SQUASHFS_METADATA_SIZE || *outsz > SQUASHFS_METADATA_SIZE)
+		return m->raw(in, insz, out, outsz);
+	e = &m->entries[sqfuse_md_hash(in, insz)];
+	pthread_mutex_lock(&m->lock);
+	if (e->insz == insz && e->outsz <= *outsz && memcmp(e->in, in, insz) == 0) {
+		memcpy(out, e->out, e->outsz);
+		*outsz = e->outsz;
+		m->hits++;
+		pthread_mutex_unlock(&m->lock);
+		return SQFS_OK;
+	}
+	m->misses++;
+	pthread_mutex_unlock(&m->lock);
+	r = m->raw(in, insz, out, outsz);
+	if (r != SQFS_OK)
+		return r;
+	pthread_mutex_lock(&m->lock);
+	e->insz = insz;
+	e->outsz = *outsz;
+	memcpy(e->in, in, insz);
+	memcpy(e->out, out, *outsz);
+	pthread_mutex_unlock(&m->lock);
+	return SQFS_OK;
+}
+
 static void free_tls_decompressors(void)
 {
 	ZSTD_freeDCtx(tls_zstd);
@@ -916,6 +1613,19 @@ static void sqfuse_wake_handler(int sig)
 	(void)sig;
 }
 
+/* Workers start while the container is still being set up, idle: map what the first requests
+ * would otherwise fault in on the container's critical path (the compressed-block buffer and
+ * the zstd context). */
+static void sqfuse_thread_warm(struct sqfuse_thread *t)
+{
+	volatile char *buf = t->cbuf;
+
+	for (size_t i = 0; i < t->srv->block_size; i += 4096)
+		buf[i] = 0;
+	if (t->srv->block_size && t->fs.sb.compression == ZSTD_COMPRESSION && !tls_zstd)
+		tls_zstd = ZSTD_createDCtx();
+}
+
 static void *sqfuse_worker(void *arg)
 {
 	struct sqfuse_thread *t = arg;
@@ -926,6 +1636,8 @@ static void *sqfuse_worker(void *arg)
 	sigaddset(&wake, SQFUSE_WAKE);
 	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 	pthread_setspecific(t->srv->key, t);
+	tls_memo = &t->srv->memo;
+	sqfuse_thread_warm(t);
 	while (!fuse_session_exited(se)) {
 		int r = fuse_session_receive_buf(se, &t->fbuf);
 
@@ -939,11 +1651,8 @@ static void *sqfuse_worker(void *arg)
 		{
 			uint64_t t0 = fy_now_ns();
 
-			const uint32_t *h = t->fbuf.mem;
-			const uint64_t *h64 = t->fbuf.mem;
 			fuse_session_process_buf(se, &t->fbuf);
 			t->busy_ns += fy_now_ns() - t0;
-			if (getenv("SQTRACE")) fprintf(stderr, "TRACE t%u op %u ino %llu %.0f us\n", (unsigned)(t - t->srv->workers), h[1], (unsigned long long)h64[2], (double)(fy_now_ns()-t0)/1e3);
 			t->requests++;
 		}
 	}
@@ -965,6 +1674,7 @@ static int sqfuse_start(struct fy_sqfuse *srv, struct fy_error *err)
 		return fy_err(err, ENOMEM, "cannot start %u FUSE threads", srv->threads);
 	for (unsigned i = 0; i < srv->threads; i++) {
 		struct sqfuse_thread *t = &srv->workers[i];
+		sqfs_cache md;
 
 		t->srv = srv;
 		/* Same fd for every instance: libsquashfuse only ever pread()s it. */
@@ -972,6 +1682,17 @@ static int sqfuse_start(struct fy_sqfuse *srv, struct fy_error *err)
 			return fy_err(err, ENOMEM, "cannot open the image for FUSE thread %u", i);
 		t->fs_ok = true;
 		use_tls_decompressor(&t->fs);
+		t->raw_decompressor = t->fs.decompressor;
+		if (i == 0 && sqfuse_md_memo_init(&srv->memo, t->fs.decompressor))
+			return fy_err(err, ENOMEM, "cannot allocate a metadata cache");
+		t->fs.decompressor = sqfuse_md_decompress;
+		if (sqfs_block_cache_init(&md, SQFUSE_MD_THREAD_CACHE) != SQFS_OK)
+			return fy_err(err, ENOMEM, "cannot allocate a metadata cache");
+		sqfs_cache_destroy(&t->fs.md_cache); /* still empty */
+		t->fs.md_cache = md;
+		t->cbuf = malloc(srv->block_size);
+		if (!t->cbuf)
+			return fy_err(err, ENOMEM, "cannot start FUSE thread %u", i);
 	}
 	/* Our threads must never take the process's signals: the supervisor waits for them
 	 * (e.g. with signalfd), and a signal delivered to a FUSE thread would be lost to it. They
@@ -987,6 +1708,8 @@ static int sqfuse_start(struct fy_sqfuse *srv, struct fy_error *err)
 	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&srv->store.tid, NULL, sqfuse_store_main, srv);
+	srv->store.started = !r;
 	for (unsigned i = 0; i < srv->threads && !r; i++) {
 		r = pthread_create(&srv->workers[i].tid, NULL, sqfuse_worker, &srv->workers[i]);
 		srv->workers[i].started = !r;
@@ -1068,6 +1791,7 @@ void fy_sqfuse_stop(struct fy_sqfuse *srv)
 {
 	if (!srv)
 		return;
+	sqfuse_store_stop(&srv->store);
 	if (srv->se)
 		fuse_session_exit(srv->se);
 	for (unsigned i = 0; srv->workers && i < srv->threads; i++) {
@@ -1092,11 +1816,18 @@ void fy_sqfuse_stop(struct fy_sqfuse *srv)
 			pthread_detach(t->tid);
 			continue;
 		}
-		fy_debug(srv->log, "sqfuse: thread %u served %lu requests in %.3f ms", i,
-		         t->requests, (double)t->busy_ns / 1e6);
+		fy_debug(srv->log,
+		         "sqfuse: thread %u served %lu requests in %.3f ms, read %lu blocks in "
+		         "%.3f ms",
+		         i, t->requests, (double)t->busy_ns / 1e6, t->loads,
+		         (double)t->load_ns / 1e6);
 		if (t->fs_ok)
 			sqfs_destroy(&t->fs);
+		free(t->cbuf);
+		free(t->scratch.data);
 		free(t->buf);
+		free(t->iov);
+		free(t->held);
 		free(t->fbuf.mem);
 	}
 	free(srv->workers);
@@ -1108,6 +1839,16 @@ void fy_sqfuse_stop(struct fy_sqfuse *srv)
 		pthread_key_delete(srv->key);
 	if (srv->probe_ok)
 		sqfs_destroy(&srv->probe);
+	sqfuse_cache_destroy(&srv->cache);
+	if (srv->memo.entries)
+		fy_debug(srv->log, "sqfuse: metadata blocks: %lu decompressed, %lu shared",
+		         srv->memo.misses, srv->memo.hits);
+	sqfuse_md_memo_destroy(&srv->memo);
+	if (srv->store.cond_ok)
+		fy_debug(srv->log, "sqfuse: helper stored %lu block parts in the page cache",
+		         srv->store.stored);
+	sqfuse_store_destroy(&srv->store);
+	free(srv->zeros);
 	if (srv->image_fd >= 0)
 		close(srv->image_fd);
 	free(srv->mountpoint);
