@@ -1,0 +1,67 @@
+/* client: an HTTP client for one repository of an OCI distribution registry, on libcurl.
+ * Manifest and blob GETs with the token (Bearer) and Basic flows, a per-registry CA directory,
+ * redirects that never carry the registry's Authorization to another origin, retries with
+ * exponential backoff (5xx, 429 with Retry-After, dropped connections) and Range resumes.
+ * Thread-safe: several threads may fetch blobs through one client at once. */
+#ifndef FERRY_RC_CLIENT_H
+#define FERRY_RC_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct fy_error;
+struct fy_auth_env;
+
+struct fy_rc_opts {
+	const char *registry; /* credentials and certs.d key: "docker.io", "127.0.0.1:5000" */
+	const char *endpoint; /* host[:port] to contact; NULL: registry */
+	const char *repo;     /* "library/busybox" */
+	int insecure; /* plain HTTP (no TLS); also when FERRY_INSECURE_REGISTRIES lists it */
+	const struct fy_auth_env *auth; /* NULL: anonymous only */
+	/* Directories holding REGISTRY/ *.crt CA files; NULL-terminated; NULL: the defaults
+	 * $XDG_CONFIG_HOME/containers/certs.d (~/.config/...) and /etc/containers/certs.d. */
+	const char *const *certs_dirs;
+	unsigned retries;         /* retries after the first attempt; 0: 5 */
+	unsigned backoff_ms;      /* first backoff, doubled each retry; 0: 500 */
+	unsigned retry_after_max; /* cap on a server's Retry-After in seconds; 0: 120 */
+	uint64_t max_recv_speed;  /* bytes per second per transfer, 0: unlimited (for tests) */
+};
+
+/* Receives a blob's bytes. write returns 0 or -errno; restart (the server ignored a Range
+ * request, so bytes start again at 0) returns 0 or -errno. */
+struct fy_rc_sink {
+	void *ctx;
+	int (*write)(void *ctx, const void *buf, size_t len);
+	int (*restart)(void *ctx);
+};
+
+struct fy_rc;
+
+int fy_rc_new(struct fy_rc **out, const struct fy_rc_opts *opts, struct fy_error *err);
+void fy_rc_free(struct fy_rc *rc);
+/* "https" or "http" as chosen for this registry. */
+const char *fy_rc_scheme(const struct fy_rc *rc);
+
+/* GET /v2/REPO/manifests/REFERENCE (a tag or a digest) with all manifest types accepted.
+ * *buf (NUL-terminated), *content_type and *digest are owned by the caller. *digest is
+ * "sha256:..." of the bytes received; when reference is a digest it was checked against it,
+ * and a Docker-Content-Digest header is checked too. */
+int fy_rc_manifest(struct fy_rc *rc, const char *reference, char **buf, size_t *len,
+                   char **content_type, char **digest, struct fy_error *err);
+
+/* GET /v2/REPO/blobs/DIGEST from byte offset (Range) into sink; resumes after dropped
+ * connections. *resumes counts the Range requests made (may be NULL). The caller verifies
+ * the content. */
+int fy_rc_blob(struct fy_rc *rc, const char *digest, uint64_t offset, const struct fy_rc_sink *sink,
+               unsigned *resumes, struct fy_error *err);
+
+/* Retry-After (RFC 9110 10.2.3): delay-seconds or an HTTP-date, in seconds from now;
+ * -1 when unparsable. */
+long fy_rc_retry_after(const char *value, time_t now);
+
+/* Whether registry ("host:port") is listed in a comma-separated FERRY_INSECURE_REGISTRIES
+ * value (NULL: none). */
+int fy_rc_insecure_listed(const char *list, const char *registry);
+
+#endif
