@@ -16,12 +16,12 @@ struct fy_sqfuse;
 
 struct fy_sqfuse_opts {
 	const char *image;    /* squashfs file (opened unless image_fd >= 0; named in errors) */
-	int image_fd;	      /* an open fd of it, or -1; duplicated, the caller keeps its own */
-	int fuse_fd;	      /* an open FUSE device fd (fy_sqfuse_open_device), or -1 */
+	int image_fd;         /* an open fd of it, or -1; duplicated, the caller keeps its own */
+	int fuse_fd;          /* an open FUSE device fd (fy_sqfuse_open_device), or -1 */
 	uint64_t offset;      /* byte offset of the filesystem in it */
 	const char *fuse_dev; /* normally "/dev/fuse" */
 	unsigned threads;     /* worker threads; 0: one per online CPU, capped */
-	uid_t uid;	      /* owner of the mount as seen from the namespace (user_id=) */
+	uid_t uid;            /* owner of the mount as seen from the namespace (user_id=) */
 	gid_t gid;
 };
 
@@ -30,7 +30,7 @@ struct fy_sqfuse_opts {
 int fy_sqfuse_open_device(const char *dev, struct fy_error *err);
 /* Mount the image read-only at mountpoint and start serving. On success *out owns the server. */
 int fy_sqfuse_mount(const struct fy_sqfuse_opts *opts, const char *mountpoint,
-		    struct fy_sqfuse **out, const struct fy_log *log, struct fy_error *err);
+                    struct fy_sqfuse **out, const struct fy_log *log, struct fy_error *err);
 /* Stop serving and free; accepts NULL. The caller unmounts (or lets the namespace die). */
 void fy_sqfuse_stop(struct fy_sqfuse *fs);
 

@@ -1,0 +1,69 @@
+/* sqfuse_int: the server and worker-thread state shared by sqfuse.c (set-up, threads),
+ * sqfuse_ops.c (FUSE operations) and sqfuse_cache.c (shared caches). Not for other modules. */
+#ifndef FERRY_SQFUSE_INT_H
+#define FERRY_SQFUSE_INT_H
+
+#include "sqfuse.h"
+#include "sqfuse_cache.h"
+
+#include <sys/uio.h>
+
+struct fy_log;
+
+/* A block a READ reply was taken from: the file's bytes [start, start + avail) are at data. */
+struct sqfuse_piece {
+	struct fy_sqc_slot *slot; /* held; NULL for a sparse block */
+	const char *data;
+	uint64_t start;
+	size_t avail;
+};
+
+struct fy_sqfuse {
+	int image_fd;
+	uint64_t offset;
+	char *mountpoint;
+	sqfs probe; /* checked at mount time; afterwards only its superblock is read (statfs) */
+	bool probe_ok;
+	sqfs_inode_id root_id;
+	bool has_xattrs;
+	bool no_open; /* the kernel handles opens itself (see sqfuse_init, sqfuse_ops.c) */
+	bool no_opendir;
+	size_t block_size;
+	char *zeros; /* one block of zeros: the data of sparse blocks */
+	struct fy_sqc_cache cache;
+	struct fy_sqc_store store;
+	struct fy_sqc_md_memo memo;
+	int fuse_fd; /* owned here until fuse_session_mount() hands it to the session */
+	struct fuse_session *se;
+	pthread_key_t key; /* worker thread -> its struct sqfuse_thread */
+	bool key_ok;
+	struct sqfuse_thread *workers;
+	unsigned threads;
+	const struct fy_log *log;
+};
+
+/* What one worker thread owns: its own libsquashfuse instance (caches included), a read buffer
+ * that grows to the largest read seen, and libfuse's request buffer. Built before the thread
+ * starts (so a failure is reported by fy_sqfuse_mount), freed after it is joined. */
+struct sqfuse_thread {
+	struct fy_sqfuse *srv;
+	pthread_t tid;
+	bool started;
+	sqfs fs;
+	bool fs_ok;
+	sqfs_decompressor raw_decompressor; /* fs.decompressor goes through the memo */
+	char *cbuf;                         /* one compressed block, as read from the image */
+	char *buf; /* replies assembled by copying (see sqfuse_read, sqfuse_ops.c) */
+	size_t cap;
+	struct iovec *iov; /* zero-copy replies: pieces of cached blocks, and their blocks */
+	struct sqfuse_piece *held;
+	size_t iov_cap;
+	struct fy_sqc_slot scratch; /* when every cache slot is held */
+	struct fuse_buf fbuf;
+	unsigned long requests; /* served, and time spent serving: for the --debug trace */
+	uint64_t busy_ns;
+	unsigned long loads; /* blocks read into the cache, and time spent on them */
+	uint64_t load_ns;
+};
+
+#endif
