@@ -4,16 +4,27 @@
 #include "siteconf.h"
 #include "error.h"
 #include "executor.h"
+#include "fsutil.h"
 #include "host.h"
 #include "image.h"
 #include "imgcfg.h"
 #include "log.h"
 #include "options.h"
 #include "plan.h"
+#include "pull.h"
+#include "registry/ref.h"
+#include "registry/registry.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -30,6 +41,272 @@ static int fail(const struct fy_error *err)
 	fprintf(stderr, "ferry: %s\n", line);
 	return err->exit_code ? err->exit_code : FY_EXIT_FAILURE;
 }
+
+/* ---- ferry pull ---- */
+
+/* Progress on one redrawn stderr line, only for a terminal; redrawn at most every 100 ms so a
+ * slow terminal or a remote session never slows the pull down. */
+struct progress {
+	bool on;
+	bool drawn;
+	uint64_t last_ns;
+	size_t count, finished;
+	uint64_t *done, *total; /* per blob, by index */
+};
+
+static void progress_draw(struct progress *pg, bool force, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void progress_draw(struct progress *pg, bool force, const char *fmt, ...)
+{
+	uint64_t now = fy_now_ns();
+	char line[160];
+	va_list ap;
+
+	if (!force && pg->drawn && now - pg->last_ns < 100000000ull)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* \r and "erase to end of line" (ECMA-48 EL, CSI K) redraw in place. */
+	fprintf(stderr, "\r%s\033[K", line);
+	fflush(stderr);
+	pg->drawn = true;
+	pg->last_ns = now;
+}
+
+static void progress_end(struct progress *pg)
+{
+	if (pg->drawn)
+		fputs("\r\033[K", stderr);
+	pg->drawn = false;
+	free(pg->done);
+	free(pg->total);
+	pg->done = pg->total = NULL;
+}
+
+static void on_blob(void *ctx, const struct fy_reg_progress *p)
+{
+	struct progress *pg = ctx;
+	uint64_t done = 0, total = 0;
+
+	if (!pg->done && p->count) {
+		pg->done = calloc(p->count, sizeof(*pg->done));
+		pg->total = calloc(p->count, sizeof(*pg->total));
+		if (!pg->done || !pg->total)
+			return;
+		pg->count = p->count;
+	}
+	if (!pg->done || p->index >= pg->count)
+		return;
+	pg->done[p->index] = p->blob->done;
+	pg->total[p->index] = p->blob->total;
+	if (p->blob->event == FY_BC_DONE) {
+		pg->done[p->index] = p->blob->total;
+		pg->finished++;
+	}
+	for (size_t i = 0; i < pg->count; i++) {
+		done += pg->done[i];
+		total += pg->total[i];
+	}
+	progress_draw(pg, p->blob->event == FY_BC_DONE, "fetching: %zu/%zu blobs, %.1f/%.1f MiB",
+	              pg->finished, pg->count, (double)done / 1048576.0, (double)total / 1048576.0);
+}
+
+static void on_convert(void *ctx, const struct fy_cv_progress *p)
+{
+	struct progress *pg = ctx;
+
+	if (p->stage == FY_CV_LAYER_BEGIN || p->stage == FY_CV_LAYER_END)
+		progress_draw(pg, true, "converting: layer %zu/%zu, %.1f MiB of file data",
+		              p->nlayers - p->layer, p->nlayers, (double)p->data_bytes / 1048576.0);
+	else if (p->stage == FY_CV_WRITE_TABLES)
+		progress_draw(pg, true, "converting: writing the squashfs tables");
+}
+
+/* Pull with progress drawn on a terminal (stderr), nothing otherwise. */
+static int pull(const struct fy_opts *o, char **path, struct fy_error *err)
+{
+	struct progress pg = {.on = isatty(STDERR_FILENO) && o->verbosity >= 0};
+	struct fy_pull_hooks hooks = {.blob = on_blob, .convert = on_convert, .ctx = &pg};
+	int r = fy_pull(o, pg.on ? &hooks : NULL, path, err);
+
+	progress_end(&pg);
+	return r;
+}
+
+static int cmd_pull(const struct fy_opts *opts)
+{
+	_cleanup_free_ char *path = NULL;
+	struct fy_error err;
+
+	fy_err_clear(&err);
+	if (pull(opts, &path, &err) < 0)
+		return fail(&err);
+	printf("%s\n", path);
+	return fflush(stdout) == 0 ? 0 : FY_EXIT_FAILURE;
+}
+
+/* ---- ferry inspect ---- */
+
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *jstrv(char *const *v)
+{
+	json_t *a;
+
+	if (!v)
+		return json_null();
+	a = json_array();
+	for (; a && *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
+/* Labels are stored as sorted "K=V" strings: back into an object. */
+static json_t *jlabels(char *const *v)
+{
+	json_t *o = json_object();
+
+	for (; o && v && *v; v++) {
+		const char *eq = strchr(*v, '=');
+		_cleanup_free_ char *k = eq ? strndup(*v, (size_t)(eq - *v)) : NULL;
+
+		if (k)
+			json_object_set_new(o, k, json_string(eq + 1));
+	}
+	return o;
+}
+
+static json_t *inspect_json(const struct fy_image *img, const struct fy_imgcfg *cfg,
+                            long long file_size)
+{
+	bool sq = img->kind != FY_IMAGE_DIR;
+	json_t *j = json_object(), *c;
+
+	if (!j)
+		return NULL;
+	json_object_set_new(j, "path", json_string(img->path));
+	json_object_set_new(j, "kind", json_string(fy_image_kind_name(img->kind)));
+	json_object_set_new(j, "size", sq ? json_integer((json_int_t)img->size) : json_null());
+	json_object_set_new(j, "file_size", file_size >= 0 ? json_integer(file_size) : json_null());
+	json_object_set_new(j, "compression", jstr(sq ? img->compression : NULL));
+	json_object_set_new(j, "signature", json_string("unsigned"));
+	json_object_set_new(j, "source", jstr(cfg->source));
+	json_object_set_new(j, "manifest_digest", jstr(cfg->manifest_digest));
+	if (!cfg->present) {
+		json_object_set_new(j, "config", json_null());
+		return j;
+	}
+	c = json_object();
+	if (c) {
+		json_object_set_new(c, "Env", jstrv(cfg->env));
+		json_object_set_new(c, "Entrypoint", jstrv(cfg->entrypoint));
+		json_object_set_new(c, "Cmd", jstrv(cfg->cmd));
+		json_object_set_new(c, "WorkingDir", jstr(cfg->workdir));
+		json_object_set_new(c, "User", jstr(cfg->user));
+		json_object_set_new(c, "Labels", jlabels(cfg->labels));
+	}
+	json_object_set_new(j, "config", c ? c : json_null());
+	return j;
+}
+
+static void print_field(const char *name, const char *value)
+{
+	printf("%-16s %s\n", name, value && *value ? value : "-");
+}
+
+static void print_list(const char *name, char *const *v)
+{
+	if (!v || !*v) {
+		print_field(name, NULL);
+		return;
+	}
+	for (size_t i = 0; v[i]; i++)
+		printf("%-16s %s\n", i ? "" : name, v[i]);
+}
+
+/* Entrypoint and Cmd as JSON arrays: the words' boundaries stay visible. */
+static void print_argv(const char *name, char *const *v)
+{
+	json_t *a = v ? jstrv(v) : NULL;
+	_cleanup_free_ char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+
+	print_field(name, s);
+	json_decref(a);
+}
+
+static void inspect_text(const struct fy_image *img, const struct fy_imgcfg *cfg,
+                         long long file_size)
+{
+	char num[64];
+
+	print_field("path:", img->path);
+	print_field("kind:", fy_image_kind_name(img->kind));
+	if (img->kind != FY_IMAGE_DIR) {
+		snprintf(num, sizeof(num), "%llu bytes (file %lld bytes)",
+		         (unsigned long long)img->size, file_size);
+		print_field("size:", num);
+		print_field("compression:", img->compression);
+	}
+	print_field("signature:", "unsigned");
+	print_field("source:", cfg->source);
+	print_field("manifest digest:", cfg->manifest_digest);
+	if (!cfg->present) {
+		print_field("config:", "none (not made by ferry pull)");
+		return;
+	}
+	print_argv("entrypoint:", cfg->entrypoint);
+	print_argv("cmd:", cfg->cmd);
+	print_field("workdir:", cfg->workdir);
+	print_field("user:", cfg->user);
+	print_list("env:", cfg->env);
+	print_list("labels:", cfg->labels);
+}
+
+static int cmd_inspect(const struct fy_opts *opts)
+{
+	struct fy_image img;
+	struct fy_imgcfg cfg;
+	struct fy_error err;
+	struct stat st;
+	long long file_size = -1;
+	int r;
+
+	memset(&img, 0, sizeof(img));
+	memset(&cfg, 0, sizeof(cfg));
+	fy_err_clear(&err);
+	r = fy_image_open(opts->image, &img, &err);
+	if (r == 0)
+		r = fy_imgcfg_load(&img, &cfg, &err);
+	if (r == 0 && img.kind != FY_IMAGE_DIR && stat(img.path, &st) == 0)
+		file_size = (long long)st.st_size;
+	if (r == 0 && opts->json) {
+		json_t *j = inspect_json(&img, &cfg, file_size);
+		_cleanup_free_ char *s =
+		        j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+
+		json_decref(j);
+		if (s)
+			printf("%s\n", s);
+		else
+			r = fy_err(&err, ENOMEM, "cannot format JSON");
+	} else if (r == 0) {
+		inspect_text(&img, &cfg, file_size);
+	}
+	if (r < 0) {
+		fy_err_prefix(&err, "inspect");
+		r = fail(&err);
+	}
+	fy_imgcfg_release(&cfg);
+	fy_image_release(&img);
+	return r;
+}
+
+/* ---- exec, run, shell ---- */
 
 static int run_container(struct fy_opts *opts, const struct fy_log *log)
 {
@@ -48,6 +325,16 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 	memset(&plan, 0, sizeof(plan));
 	fy_err_clear(&err);
 
+	/* docker:// and oci: sources run from the image cache, pulled there first. */
+	if (fy_pull_is_source(opts->image)) {
+		char *path = NULL;
+
+		if (pull(opts, &path, &err) < 0)
+			return fail(&err);
+		fy_debug(log, "%s: cached as %s", opts->image, path);
+		free(opts->image);
+		opts->image = path;
+	}
 	r = fy_conf_load(NULL, SYSCONFDIR "/ferry/ferry.conf", environ, &conf, &err);
 	if (r == 0)
 		r = fy_host_gather(&host, environ, &err);
@@ -110,6 +397,10 @@ int main(int argc, char **argv)
 	} else if (opts.action == FY_ACT_VERSION || opts.cmd == FY_CMD_VERSION) {
 		printf("ferry %s\n", FERRY_VERSION);
 		r = 0;
+	} else if (opts.cmd == FY_CMD_PULL) {
+		r = cmd_pull(&opts);
+	} else if (opts.cmd == FY_CMD_INSPECT) {
+		r = cmd_inspect(&opts);
 	} else {
 		r = run_container(&opts, &log);
 	}

@@ -47,7 +47,24 @@ enum opt_id {
 	O_QUIET,
 	O_DEBUG,
 	O_HELP,
+	O_INSECURE,
+	O_CREDS,
+	O_PLATFORM,
+	O_DEST,
+	O_COMPRESSION,
+	O_LEVEL,
+	O_BLOCK_SIZE,
+	O_FORCE,
+	O_JSON,
 };
+
+/* Which commands take an option (bits of enum fy_cmd); FY_CMD_NONE: before the command. */
+#define CMD_BIT(c) (1u << (c))
+#define M_CONT     (CMD_BIT(FY_CMD_EXEC) | CMD_BIT(FY_CMD_RUN) | CMD_BIT(FY_CMD_SHELL))
+#define M_REG      (M_CONT | CMD_BIT(FY_CMD_PULL))
+#define M_PULL     CMD_BIT(FY_CMD_PULL)
+#define M_INSPECT  CMD_BIT(FY_CMD_INSPECT)
+#define M_ALL      (M_REG | M_INSPECT | CMD_BIT(FY_CMD_NONE))
 
 struct opt_def {
 	const char *lng;
@@ -56,37 +73,50 @@ struct opt_def {
 	const char *env;  /* FERRY_<OPTION>, NULL: none */
 	const char *seps; /* list options from the environment: entry separators */
 	enum opt_id id;
+	unsigned cmds; /* CMD_BIT()s of the commands that take it */
 };
 
 /* FERRY_ENV entries are separated by newlines only, because values may hold ';' and ','
  * (FERRYENV_NAME=value is the simpler way to pass one variable). */
 static const struct opt_def opt_defs[] = {
-        {"bind", 'B', true, "FERRY_BIND", "\n", O_BIND},
-        {"mount", 0, true, "FERRY_MOUNT", ";\n", O_MOUNT},
-        {"pwd", 0, true, "FERRY_PWD", NULL, O_PWD},
-        {"home", 0, true, "FERRY_HOME", NULL, O_HOME},
-        {"no-home", 0, false, "FERRY_NO_HOME", NULL, O_NO_HOME},
-        {"contain", 'c', false, "FERRY_CONTAIN", NULL, O_CONTAIN},
-        {"containall", 'C', false, "FERRY_CONTAINALL", NULL, O_CONTAINALL},
-        {"cleanenv", 'e', false, "FERRY_CLEANENV", NULL, O_CLEANENV},
-        {"env", 0, true, "FERRY_ENV", "\n", O_ENV},
-        {"env-file", 0, true, "FERRY_ENV_FILE", ";\n", O_ENV_FILE},
-        {"writable-tmpfs", 0, false, "FERRY_WRITABLE_TMPFS", NULL, O_WRITABLE_TMPFS},
-        {"hostname", 0, true, "FERRY_HOSTNAME", NULL, O_HOSTNAME},
-        {"pid", 'p', false, "FERRY_PID", NULL, O_PID},
-        {"net", 0, true, "FERRY_NET", NULL, O_NET},
-        {"fakeroot", 0, false, "FERRY_FAKEROOT", NULL, O_FAKEROOT},
-        {"dry-run", 0, false, "FERRY_DRY_RUN", NULL, O_DRY_RUN},
-        {"verbose", 'v', false, "FERRY_VERBOSE", NULL, O_VERBOSE},
-        {"quiet", 'q', false, "FERRY_QUIET", NULL, O_QUIET},
-        {"debug", 0, false, "FERRY_DEBUG", NULL, O_DEBUG},
-        {"help", 'h', false, NULL, NULL, O_HELP},
+        {"bind", 'B', true, "FERRY_BIND", "\n", O_BIND, M_CONT},
+        {"mount", 0, true, "FERRY_MOUNT", ";\n", O_MOUNT, M_CONT},
+        {"pwd", 0, true, "FERRY_PWD", NULL, O_PWD, M_CONT},
+        {"home", 0, true, "FERRY_HOME", NULL, O_HOME, M_CONT},
+        {"no-home", 0, false, "FERRY_NO_HOME", NULL, O_NO_HOME, M_CONT},
+        {"contain", 'c', false, "FERRY_CONTAIN", NULL, O_CONTAIN, M_CONT},
+        {"containall", 'C', false, "FERRY_CONTAINALL", NULL, O_CONTAINALL, M_CONT},
+        {"cleanenv", 'e', false, "FERRY_CLEANENV", NULL, O_CLEANENV, M_CONT},
+        {"env", 0, true, "FERRY_ENV", "\n", O_ENV, M_CONT},
+        {"env-file", 0, true, "FERRY_ENV_FILE", ";\n", O_ENV_FILE, M_CONT},
+        {"writable-tmpfs", 0, false, "FERRY_WRITABLE_TMPFS", NULL, O_WRITABLE_TMPFS, M_CONT},
+        {"hostname", 0, true, "FERRY_HOSTNAME", NULL, O_HOSTNAME, M_CONT},
+        {"pid", 'p', false, "FERRY_PID", NULL, O_PID, M_CONT},
+        {"net", 0, true, "FERRY_NET", NULL, O_NET, M_CONT},
+        {"fakeroot", 0, false, "FERRY_FAKEROOT", NULL, O_FAKEROOT, M_CONT},
+        {"dry-run", 0, false, "FERRY_DRY_RUN", NULL, O_DRY_RUN, M_CONT},
+        {"verbose", 'v', false, "FERRY_VERBOSE", NULL, O_VERBOSE, M_ALL},
+        {"quiet", 'q', false, "FERRY_QUIET", NULL, O_QUIET, M_ALL},
+        {"debug", 0, false, "FERRY_DEBUG", NULL, O_DEBUG, M_ALL},
+        {"help", 'h', false, NULL, NULL, O_HELP, M_ALL},
+        /* Registry options: credentials only on the command line (or FERRY_REGISTRY_USER and
+         * FERRY_REGISTRY_PASSWORD, read by the registry client), never FERRY_CREDS. */
+        {"insecure", 0, false, "FERRY_INSECURE", NULL, O_INSECURE, M_REG},
+        {"creds", 0, true, NULL, NULL, O_CREDS, M_REG},
+        {"platform", 0, true, "FERRY_PLATFORM", NULL, O_PLATFORM, M_REG},
+        {"dest", 0, true, NULL, NULL, O_DEST, M_PULL},
+        {"compression", 0, true, "FERRY_COMPRESSION", NULL, O_COMPRESSION, M_PULL},
+        {"level", 0, true, "FERRY_LEVEL", NULL, O_LEVEL, M_PULL},
+        {"block-size", 0, true, "FERRY_BLOCK_SIZE", NULL, O_BLOCK_SIZE, M_PULL},
+        {"force", 0, false, NULL, NULL, O_FORCE, M_PULL},
+        {"json", 0, false, NULL, NULL, O_JSON, M_INSPECT},
 };
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
 
 static const char *const cmd_names[] = {
         [FY_CMD_NONE] = "ferry",  [FY_CMD_EXEC] = "exec",       [FY_CMD_RUN] = "run",
         [FY_CMD_SHELL] = "shell", [FY_CMD_VERSION] = "version", [FY_CMD_HELP] = "help",
+        [FY_CMD_PULL] = "pull",   [FY_CMD_INSPECT] = "inspect",
 };
 
 /* State that only matters while parsing: where conflicting settings came from. */
@@ -97,6 +127,7 @@ struct parse {
 	int cl_verbosity;  /* from the command line */
 	bool cl_verbosity_set;
 	bool cl_home, cl_no_home; /* given on the command line */
+	bool level_set;           /* --level or FERRY_LEVEL given */
 };
 
 const char *fy_cmd_name(enum fy_cmd cmd)
@@ -192,10 +223,117 @@ static int set_str(char **slot, const char *val, struct fy_error *err)
 	return 0;
 }
 
+/* Decimal digits only (strtoul would take signs, spaces and hex). */
+static int parse_decimal(const char *s, size_t len, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (len == 0 || len > 9)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* "131072", "128K", "128KiB", "1M": a power of two from 4 KiB to 1 MiB, the squashfs limits
+ * (squashfs_fs.h: SQUASHFS_FILE_MAX_SIZE; mksquashfs(1) -b). */
+static int parse_block_size(const char *val, unsigned *out)
+{
+	size_t digits = strspn(val, "0123456789");
+	const char *unit = val + digits;
+	unsigned long v, mul = 1;
+
+	if (parse_decimal(val, digits, &v) < 0)
+		return -1;
+	if (!strcmp(unit, "K") || !strcmp(unit, "k") || !strcmp(unit, "KiB"))
+		mul = 1024;
+	else if (!strcmp(unit, "M") || !strcmp(unit, "m") || !strcmp(unit, "MiB"))
+		mul = 1024 * 1024;
+	else if (*unit)
+		return -1;
+	v *= mul;
+	if (v < 4096 || v > 1024 * 1024 || (v & (v - 1)))
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* OS/ARCH[/VARIANT] as in the OCI image index "platform" object: two or three non-empty parts
+ * of lower-case letters, digits and '_' ("linux/amd64", "linux/arm/v7"). */
+static bool platform_valid(const char *val)
+{
+	size_t parts = 0;
+
+	for (const char *p = val;; p++) {
+		size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+
+		if (n == 0)
+			return false;
+		parts++;
+		p += n;
+		if (!*p)
+			break;
+		if (*p != '/')
+			return false;
+	}
+	return parts == 2 || parts == 3;
+}
+
 static int check_value(const struct opt_def *d, const char *where, const char *val,
                        struct fy_error *err)
 {
 	switch (d->id) {
+	case O_CREDS: {
+		const char *colon = strchr(val, ':');
+
+		/* Never echo the value: it holds a password. */
+		if (!colon || colon == val)
+			return usage_err(err, "%s: invalid credentials (expected USER:PASSWORD)",
+			                 where);
+		break;
+	}
+	case O_PLATFORM:
+		if (!platform_valid(val))
+			return usage_err(err,
+			                 "%s: invalid platform '%s' (expected OS/ARCH[/VARIANT], "
+			                 "e.g. linux/amd64)",
+			                 where, val);
+		break;
+	case O_DEST:
+		if (!*val)
+			return usage_err(err, "%s: empty file name", where);
+		break;
+	case O_COMPRESSION: {
+		static const char *const comps[] = {"zstd", "lz4", "gzip", "none", NULL};
+
+		if (!fy_strv_contains((char *const *)comps, val))
+			return usage_err(
+			        err, "%s: unknown compression '%s' (use zstd, lz4, gzip or none)",
+			        where, val);
+		break;
+	}
+	case O_LEVEL: {
+		unsigned long v;
+
+		if (parse_decimal(val, strlen(val), &v) < 0 || v < 1 || v > 22)
+			return usage_err(
+			        err, "%s: invalid level '%s' (1 to 22 for zstd, 1 to 9 for gzip)",
+			        where, val);
+		break;
+	}
+	case O_BLOCK_SIZE: {
+		unsigned bs;
+
+		if (parse_block_size(val, &bs) < 0)
+			return usage_err(
+			        err, "%s: invalid block size '%s' (a power of two from 4K to 1M)",
+			        where, val);
+		break;
+	}
 	case O_PWD:
 		if (val[0] != '/')
 			return usage_err(err, "%s: '%s' is not an absolute path", where, val);
@@ -328,6 +466,33 @@ static int apply(struct parse *ps, const struct opt_def *d, const char *where, c
 	case O_HELP:
 		o->action = FY_ACT_HELP;
 		return 0;
+	case O_INSECURE:
+		o->insecure = on;
+		return 0;
+	case O_CREDS:
+		return set_str(&o->creds, val, err);
+	case O_PLATFORM:
+		return set_str(&o->platform, val, err);
+	case O_DEST:
+		return set_str(&o->dest, val, err);
+	case O_COMPRESSION:
+		return set_str(&o->compression, val, err);
+	case O_LEVEL: {
+		unsigned long v = 0;
+
+		parse_decimal(val, strlen(val), &v); /* checked in check_value() */
+		o->level = (int)v;
+		ps->level_set = true;
+		return 0;
+	}
+	case O_BLOCK_SIZE:
+		return parse_block_size(val, &o->block_size) < 0 ? usage_err(err, "%s", where) : 0;
+	case O_FORCE:
+		o->force = on;
+		return 0;
+	case O_JSON:
+		o->json = on;
+		return 0;
 	}
 	return 0;
 }
@@ -341,7 +506,7 @@ static int apply_env(struct parse *ps, char *const *environ, struct fy_error *er
 		const char *val = NULL;
 		size_t len;
 
-		if (!d->env)
+		if (!d->env || !(d->cmds & CMD_BIT(ps->o->cmd)))
 			continue;
 		len = strlen(d->env);
 		for (size_t j = 0; environ && environ[j]; j++)
@@ -400,7 +565,10 @@ static int unknown_option(const struct parse *ps, const char *arg, struct fy_err
 
 		snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
 		for (size_t i = 0; i < N_OPTS; i++)
-			cands[i] = opt_defs[i].lng;
+			cands[i] =
+			        ps->o->cmd == FY_CMD_NONE || opt_defs[i].cmds & CMD_BIT(ps->o->cmd)
+			                ? opt_defs[i].lng
+			                : NULL;
 		best = closest(word, cands, N_OPTS);
 	}
 	/* Before the command ps->cmd is "ferry" itself. */
@@ -410,6 +578,12 @@ static int unknown_option(const struct parse *ps, const char *arg, struct fy_err
 		return usage_err(err, "%s: unknown option '%s' (did you mean '--%s'? see '%s')",
 		                 ps->cmd, arg, best, help);
 	return usage_err(err, "%s: unknown option '%s' (see '%s')", ps->cmd, arg, help);
+}
+
+static int not_for_cmd(const struct parse *ps, const char *opt, struct fy_error *err)
+{
+	return usage_err(err, "%s: option '%s' does not apply to %s (see 'ferry %s --help')",
+	                 ps->cmd, opt, ps->cmd, ps->cmd);
 }
 
 /* Parse one argument starting with '-' at argv[*i]; advances *i past what it consumed. */
@@ -428,6 +602,13 @@ static int parse_option(struct parse *ps, int argc, char *const argv[], int *i,
 
 		if (!d)
 			return unknown_option(ps, arg, err);
+		if (!(d->cmds & CMD_BIT(ps->o->cmd))) {
+			char nm[72];
+
+			/* The name only: a value may be a password (--creds=USER:PASS). */
+			snprintf(nm, sizeof(nm), "--%.*s", (int)(len < 64 ? len : 64), name);
+			return not_for_cmd(ps, nm, err);
+		}
 		snprintf(where, sizeof(where), "%s: --%s", ps->cmd, d->lng);
 		if (!d->arg && eq)
 			return usage_err(err, "%s takes no value", where);
@@ -446,6 +627,11 @@ static int parse_option(struct parse *ps, int argc, char *const argv[], int *i,
 			char one[3] = {'-', *c, '\0'};
 
 			return unknown_option(ps, one, err);
+		}
+		if (!(d->cmds & CMD_BIT(ps->o->cmd))) {
+			char one[3] = {'-', *c, '\0'};
+
+			return not_for_cmd(ps, one, err);
 		}
 		snprintf(where, sizeof(where), "%s: -%c", ps->cmd, *c);
 		if (!d->arg) {
@@ -545,6 +731,67 @@ static int parse_container(struct parse *ps, int argc, char *const argv[], int i
 	return finish_container(ps, err);
 }
 
+/* Check what only makes sense together: a level for the chosen compressor. */
+static int finish_pull(struct parse *ps, struct fy_error *err)
+{
+	struct fy_opts *o = ps->o;
+	const char *comp = o->compression ? o->compression : "zstd";
+
+	if (ps->level_set && (!strcmp(comp, "lz4") || !strcmp(comp, "none")))
+		return usage_err(err, "pull: --level does not apply to --compression %s", comp);
+	if (ps->level_set && !strcmp(comp, "gzip") && o->level > 9)
+		return usage_err(err, "pull: --level %d is out of range for gzip (1 to 9)",
+		                 o->level);
+	return 0;
+}
+
+/* "ferry pull [OPTIONS] SOURCE" and "ferry inspect [OPTIONS] IMAGE": one operand, and options
+ * may come before or after it (nothing runs inside a container, so nothing is passed on);
+ * "--" ends the options. */
+static int parse_source(struct parse *ps, int argc, char *const argv[], int i, char *const *environ,
+                        struct fy_error *err)
+{
+	struct fy_opts *o = ps->o;
+	const char *what = o->cmd == FY_CMD_PULL ? "SOURCE" : "IMAGE";
+	bool opts_done = false;
+	int r;
+
+	r = apply_env(ps, environ, err);
+	if (r < 0)
+		return r;
+	while (i < argc) {
+		const char *a = argv[i];
+
+		if (!opts_done && !strcmp(a, "--")) {
+			opts_done = true;
+			i++;
+			continue;
+		}
+		if (!opts_done && a[0] == '-' && a[1]) {
+			r = parse_option(ps, argc, argv, &i, err);
+			if (r < 0)
+				return r;
+			if (o->action == FY_ACT_HELP)
+				return 0;
+			continue;
+		}
+		if (o->image)
+			return usage_err(err, "%s: unexpected argument '%s' (only one %s)", ps->cmd,
+			                 a, what);
+		if (!a[0])
+			return usage_err(err, "%s: empty %s", ps->cmd, what);
+		o->image = strdup(a);
+		if (!o->image)
+			return fy_err(err, ENOMEM, "options");
+		i++;
+	}
+	if (!o->image)
+		return usage_err(err, "%s: missing %s (see 'ferry %s --help')", ps->cmd, what,
+		                 ps->cmd);
+	o->verbosity = ps->cl_verbosity_set ? ps->cl_verbosity : ps->env_verbosity;
+	return o->cmd == FY_CMD_PULL ? finish_pull(ps, err) : 0;
+}
+
 static enum fy_cmd lookup_cmd(const char *name)
 {
 	for (size_t c = FY_CMD_EXEC; c < sizeof(cmd_names) / sizeof(cmd_names[0]); c++)
@@ -627,9 +874,9 @@ static int parse_all(struct parse *ps, int argc, char *const argv[], char *const
 			if ((a[1] == '-' && find_long(a + 2, strcspn(a + 2, "="))) ||
 			    (a[1] != '-' && find_short(a[1])))
 				return usage_err(err,
-				                 "option '%s' goes after the command (ferry exec "
+				                 "option '%.*s' goes after the command (ferry exec "
 				                 "[OPTIONS] IMAGE CMD)",
-				                 a);
+				                 (int)strcspn(a, "="), a);
 			return unknown_option(ps, a, err);
 		}
 		r = parse_option(ps, argc, argv, &i, err);
@@ -645,6 +892,8 @@ static int parse_all(struct parse *ps, int argc, char *const argv[], char *const
 	i++;
 	if (o->cmd == FY_CMD_HELP || o->cmd == FY_CMD_VERSION)
 		return parse_simple(ps, argc, argv, i, err);
+	if (o->cmd == FY_CMD_PULL || o->cmd == FY_CMD_INSPECT)
+		return parse_source(ps, argc, argv, i, environ, err);
 	return parse_container(ps, argc, argv, i, environ, err);
 }
 
@@ -678,6 +927,10 @@ void fy_opts_release(struct fy_opts *opts)
 	free(opts->pwd);
 	free(opts->home);
 	free(opts->hostname);
+	free(opts->creds);
+	free(opts->platform);
+	free(opts->dest);
+	free(opts->compression);
 	memset(opts, 0, sizeof(*opts));
 }
 
@@ -692,7 +945,7 @@ void fy_opts_release(struct fy_opts *opts)
 	"      --home SRC[:DST]          use host SRC as the home directory (at DST)\n"            \
 	"      --no-home                 do not mount the home directory\n"                        \
 	"  -c, --contain                 minimal /dev, private /tmp, no host home or cwd\n"        \
-	"  -C, --containall              --contain, --cleanenv, --pid and private IPC\n"               \
+	"  -C, --containall              --contain, --cleanenv, --pid and private IPC\n"           \
 	"  -e, --cleanenv                drop the host environment (but TERM, LANG, ...)\n"        \
 	"      --env NAME=VALUE          set a variable inside (repeatable)\n"                     \
 	"      --env-file FILE           read NAME=VALUE lines from FILE (repeatable)\n"           \
@@ -702,11 +955,15 @@ void fy_opts_release(struct fy_opts *opts)
 	"      --net=none                no network but loopback\n"                                \
 	"      --fakeroot                appear as root (uid 0) inside\n"                          \
 	"      --dry-run                 print the plan, do not run it\n"                          \
+	"      --insecure                docker:// over plain HTTP\n"                              \
+	"      --creds USER:PASS         registry credentials\n"                                   \
+	"      --platform OS/ARCH[/VAR]  platform to pick from a multi-platform image\n"           \
 	"  -v, --verbose, -q, --quiet, --debug\n"                                                  \
 	"  -h, --help                    show this help\n"                                         \
 	"\n"                                                                                       \
-	"IMAGE is a squashfs file, a SIF file or a directory. Options end at IMAGE:\n"             \
-	"what follows belongs to the container. See ferry(1).\n"
+	"IMAGE is a squashfs file, a SIF file, a directory, or a docker:// or oci:\n"              \
+	"source, pulled into the image cache first (see 'ferry pull --help').\n"                   \
+	"Options end at IMAGE: what follows belongs to the container. See ferry(1).\n"
 
 static const char help_top[] =
         "usage: ferry [--debug | -v | -q] COMMAND [ARGS]\n"
@@ -717,6 +974,8 @@ static const char help_top[] =
         "  exec      run a command in an image\n"
         "  run       run an image's entrypoint and command\n"
         "  shell     start an interactive shell in an image\n"
+        "  pull      convert a docker:// or oci: image into a squashfs image\n"
+        "  inspect   show an image's format and configuration\n"
         "  version   print the version\n"
         "  help      show help for a command\n"
         "\n"
@@ -744,6 +1003,39 @@ static const char help_shell[] = "usage: ferry shell [OPTIONS] IMAGE\n"
                                  "Start an interactive shell (/bin/bash, else /bin/sh) in IMAGE.\n"
                                  "\n" CONTAINER_OPTIONS;
 
+static const char help_pull[] =
+        "usage: ferry pull [OPTIONS] SOURCE\n"
+        "\n"
+        "Fetch SOURCE (docker://[REGISTRY/]REPO[:TAG|@DIGEST] or oci:DIR[:TAG]) and convert it\n"
+        "into a squashfs image. Without --dest the image goes to the image cache (reused when\n"
+        "present); the image's path is printed on stdout.\n"
+        "\n"
+        "Options:\n"
+        "      --dest FILE               write the image to FILE instead of the cache\n"
+        "      --force                   convert again even if the cache has the image\n"
+        "      --insecure                plain HTTP to the registry (FERRY_INSECURE=1)\n"
+        "      --creds USER:PASS         registry credentials (else FERRY_REGISTRY_USER and\n"
+        "                                FERRY_REGISTRY_PASSWORD, auth.json, docker config)\n"
+        "      --platform OS/ARCH[/VAR]  platform to pick from a multi-platform image\n"
+        "      --compression ALGO        zstd (default), lz4, gzip or none\n"
+        "      --level N                 compression level (zstd 1-22, gzip 1-9)\n"
+        "      --block-size SIZE         squashfs block size, 4K to 1M (default 128K)\n"
+        "  -v, --verbose, -q, --quiet, --debug\n"
+        "  -h, --help                    show this help\n"
+        "\n"
+        "Cache: $FERRY_CACHEDIR, else $XDG_CACHE_HOME/ferry, else ~/.cache/ferry. See ferry(1).\n";
+
+static const char help_inspect[] =
+        "usage: ferry inspect [--json] IMAGE\n"
+        "\n"
+        "Show IMAGE's kind, path, size and compression, and the source, manifest digest and\n"
+        "OCI configuration that ferry pull stored in it.\n"
+        "\n"
+        "Options:\n"
+        "      --json                    print one JSON object\n"
+        "  -v, --verbose, -q, --quiet, --debug\n"
+        "  -h, --help                    show this help\n";
+
 static const char help_version[] = "usage: ferry version\n"
                                    "\n"
                                    "Print ferry's version.\n";
@@ -765,6 +1057,10 @@ const char *fy_opts_help(enum fy_cmd cmd)
 		return help_version;
 	case FY_CMD_HELP:
 		return help_help;
+	case FY_CMD_PULL:
+		return help_pull;
+	case FY_CMD_INSPECT:
+		return help_inspect;
 	case FY_CMD_NONE:
 		break;
 	}

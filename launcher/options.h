@@ -13,22 +13,31 @@
 
 struct fy_error;
 
-enum fy_cmd { FY_CMD_NONE, FY_CMD_EXEC, FY_CMD_RUN, FY_CMD_SHELL, FY_CMD_VERSION, FY_CMD_HELP };
+enum fy_cmd {
+	FY_CMD_NONE,
+	FY_CMD_EXEC,
+	FY_CMD_RUN,
+	FY_CMD_SHELL,
+	FY_CMD_VERSION,
+	FY_CMD_HELP,
+	FY_CMD_PULL,    /* ferry pull [OPTIONS] SOURCE: image is SOURCE */
+	FY_CMD_INSPECT, /* ferry inspect IMAGE [--json] */
+};
 enum fy_action { FY_ACT_RUN, FY_ACT_HELP, FY_ACT_VERSION };
 
 struct fy_opts {
 	enum fy_cmd cmd;
 	enum fy_action action; /* FY_ACT_HELP: print fy_opts_help(cmd) and exit 0 */
-	char *image;	       /* IMAGE argument as given */
-	char **argv;	       /* exec: CMD ARG...; run: extra args; shell: NULL */
+	char *image;           /* IMAGE argument as given */
+	char **argv;           /* exec: CMD ARG...; run: extra args; shell: NULL */
 
 	struct fy_bind_list binds; /* -B and --mount, environment first */
-	char **env;		   /* --env K=V */
-	char **env_files;	   /* --env-file PATH */
-	char *pwd;		   /* --pwd DIR */
-	char *home;		   /* --home SRC[:DST] */
+	char **env;                /* --env K=V */
+	char **env_files;          /* --env-file PATH */
+	char *pwd;                 /* --pwd DIR */
+	char *home;                /* --home SRC[:DST] */
 	bool no_home;
-	bool contain;	 /* --contain: minimal /dev, private /tmp, /var/tmp, no host home or cwd */
+	bool contain;    /* --contain: minimal /dev, private /tmp, /var/tmp, no host home or cwd */
 	bool containall; /* --containall: --contain + --cleanenv + --pid + private IPC */
 	bool cleanenv;
 	bool writable_tmpfs;
@@ -38,11 +47,24 @@ struct fy_opts {
 	bool fakeroot; /* map the caller to uid/gid 0 */
 	bool dry_run;  /* print the plan, do not run */
 	int verbosity; /* 0 normal, 1 --verbose, 2 --debug; -1 --quiet */
+
+	/* Registry access: pull, and exec/run/shell of docker:// and oci: sources. */
+	bool insecure;  /* --insecure: plain HTTP to the registry */
+	char *creds;    /* --creds USER:PASS */
+	char *platform; /* --platform OS/ARCH[/VARIANT] */
+	/* pull only */
+	char *dest;          /* --dest FILE, NULL: the image cache */
+	char *compression;   /* --compression zstd|lz4|gzip|none, NULL: zstd */
+	int level;           /* --level N, 0: the compressor's default */
+	unsigned block_size; /* --block-size SIZE in bytes, 0: 128 KiB */
+	bool force;          /* --force: convert again even if the cache has the image */
+	/* inspect only */
+	bool json; /* --json */
 };
 
 /* Parse argv (argv[0] is the program). environ supplies FERRY_<OPTION> defaults. */
 int fy_opts_parse(int argc, char *const argv[], char *const *environ, struct fy_opts *opts,
-		  struct fy_error *err);
+                  struct fy_error *err);
 void fy_opts_release(struct fy_opts *opts);
 /* The help text for a command (FY_CMD_NONE: the top-level help). Static storage. */
 const char *fy_opts_help(enum fy_cmd cmd);

@@ -482,16 +482,212 @@ static void test_reentrant(void **state)
 	}
 }
 
+static void test_pull(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+
+	assert_int_equal(PARSE(&o, &err, "pull", "docker://127.0.0.1:5000/a:b"), 0);
+	assert_int_equal(o.cmd, FY_CMD_PULL);
+	assert_string_equal(o.image, "docker://127.0.0.1:5000/a:b");
+	assert_null(o.dest);
+	assert_null(o.compression);
+	assert_int_equal(o.level, 0);
+	assert_int_equal(o.block_size, 0);
+	assert_false(o.insecure);
+	assert_false(o.force);
+	assert_null(o.argv);
+	fy_opts_release(&o);
+
+	/* Every pull option, before and after SOURCE, both value forms. */
+	assert_int_equal(PARSE(&o, &err, "pull", "--dest", "/tmp/x.sqfs", "--insecure",
+	                       "--creds=u:p:w", "--platform", "linux/arm/v7", "oci:/lay:v1",
+	                       "--compression=gzip", "--level", "9", "--block-size", "1M",
+	                       "--force", "-q"),
+	                 0);
+	assert_string_equal(o.image, "oci:/lay:v1");
+	assert_string_equal(o.dest, "/tmp/x.sqfs");
+	assert_true(o.insecure);
+	assert_string_equal(o.creds, "u:p:w");
+	assert_string_equal(o.platform, "linux/arm/v7");
+	assert_string_equal(o.compression, "gzip");
+	assert_int_equal(o.level, 9);
+	assert_int_equal(o.block_size, 1048576);
+	assert_true(o.force);
+	assert_int_equal(o.verbosity, -1);
+	fy_opts_release(&o);
+
+	/* Block size units; "--" ends the options, so SOURCE may start with '-'. */
+	assert_int_equal(PARSE(&o, &err, "pull", "--block-size=4K", "--", "-odd"), 0);
+	assert_int_equal(o.block_size, 4096);
+	assert_string_equal(o.image, "-odd");
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "pull", "--block-size", "131072", "oci:d"), 0);
+	assert_int_equal(o.block_size, 131072);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "pull", "--block-size", "256KiB", "oci:d"), 0);
+	assert_int_equal(o.block_size, 262144);
+	fy_opts_release(&o);
+
+	assert_int_equal(PARSE(&o, &err, "pull", "--help"), 0);
+	assert_int_equal(o.action, FY_ACT_HELP);
+	assert_int_equal(o.cmd, FY_CMD_PULL);
+	fy_opts_release(&o);
+}
+
+static void test_pull_env(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+	char *env[] = {"FERRY_COMPRESSION=lz4",
+	               "FERRY_BLOCK_SIZE=64K",
+	               "FERRY_INSECURE=1",
+	               "FERRY_PLATFORM=linux/arm64",
+	               "FERRY_BIND=/nonexistent:/x",
+	               "FERRY_CONTAIN=maybe",
+	               NULL};
+	char *bad_level[] = {"FERRY_LEVEL=30", NULL};
+
+	/* Container options from the environment do not apply to pull (even broken ones). */
+	assert_int_equal(PARSE_ENV(&o, &err, env, "pull", "--compression", "zstd", "oci:d"), 0);
+	assert_string_equal(o.compression, "zstd");
+	assert_int_equal(o.block_size, 65536);
+	assert_true(o.insecure);
+	assert_string_equal(o.platform, "linux/arm64");
+	assert_int_equal(o.binds.n, 0);
+	fy_opts_release(&o);
+	EXPECT_ENV_ERROR(bad_level, "FERRY_LEVEL: invalid level '30'", "pull", "oci:d");
+}
+
+static void test_registry_options_in_exec(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+
+	assert_int_equal(PARSE(&o, &err, "exec", "--insecure", "--creds", "a:b", "--platform",
+	                       "linux/amd64", "docker://r/i", "cat", "--insecure"),
+	                 0);
+	assert_true(o.insecure);
+	assert_string_equal(o.creds, "a:b");
+	assert_string_equal(o.platform, "linux/amd64");
+	assert_string_equal(o.image, "docker://r/i");
+	assert_string_equal(o.argv[1], "--insecure");
+	fy_opts_release(&o);
+	EXPECT_ERROR("exec: option '--dest' does not apply to exec (see 'ferry exec --help')",
+	             "exec", "--dest", "x", "i", "c");
+	EXPECT_ERROR("run: option '--json' does not apply to run", "run", "--json", "i");
+}
+
+static void test_inspect(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+
+	assert_int_equal(PARSE(&o, &err, "inspect", "img.sqfs", "--json"), 0);
+	assert_int_equal(o.cmd, FY_CMD_INSPECT);
+	assert_string_equal(o.image, "img.sqfs");
+	assert_true(o.json);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "inspect", "img.sqfs"), 0);
+	assert_false(o.json);
+	fy_opts_release(&o);
+	assert_int_equal(PARSE(&o, &err, "help", "inspect"), 0);
+	assert_int_equal(o.action, FY_ACT_HELP);
+	assert_int_equal(o.cmd, FY_CMD_INSPECT);
+	assert_contains(fy_opts_help(o.cmd), "usage: ferry inspect [--json] IMAGE");
+	fy_opts_release(&o);
+	assert_contains(fy_opts_help(FY_CMD_PULL), "usage: ferry pull [OPTIONS] SOURCE");
+	assert_contains(fy_opts_help(FY_CMD_PULL), "--block-size SIZE");
+	assert_contains(fy_opts_help(FY_CMD_NONE), "  pull ");
+	assert_contains(fy_opts_help(FY_CMD_NONE), "  inspect ");
+	assert_contains(fy_opts_help(FY_CMD_EXEC), "--insecure");
+	assert_string_equal(fy_cmd_name(FY_CMD_PULL), "pull");
+	assert_string_equal(fy_cmd_name(FY_CMD_INSPECT), "inspect");
+}
+
+static void test_pull_errors(void **state)
+{
+	EXPECT_ERROR("pull: missing SOURCE (see 'ferry pull --help')", "pull", "--force");
+	EXPECT_ERROR("inspect: missing IMAGE (see 'ferry inspect --help')", "inspect", "--json");
+	EXPECT_ERROR("pull: unexpected argument 'b' (only one SOURCE)", "pull", "a", "b");
+	EXPECT_ERROR("inspect: unexpected argument 'b' (only one IMAGE)", "inspect", "a", "b");
+	EXPECT_ERROR("pull: empty SOURCE", "pull", "");
+	EXPECT_ERROR("pull: --compression: unknown compression 'xz' (use zstd, lz4, gzip or none)",
+	             "pull", "--compression", "xz", "s");
+	EXPECT_ERROR("pull: --level: invalid level '0'", "pull", "--level=0", "s");
+	EXPECT_ERROR("pull: --level: invalid level '23'", "pull", "--level=23", "s");
+	EXPECT_ERROR("pull: --level: invalid level '-3'", "pull", "--level", "-3", "s");
+	EXPECT_ERROR("pull: --level: invalid level '3x'", "pull", "--level", "3x", "s");
+	EXPECT_ERROR("pull: --level 12 is out of range for gzip (1 to 9)", "pull",
+	             "--compression=gzip", "--level=12", "s");
+	EXPECT_ERROR("pull: --level does not apply to --compression lz4", "pull", "--level=3",
+	             "--compression=lz4", "s");
+	EXPECT_ERROR("pull: --level does not apply to --compression none", "pull",
+	             "--compression=none", "--level=1", "s");
+	EXPECT_ERROR("pull: --block-size: invalid block size '3000' (a power of two from 4K to 1M)",
+	             "pull", "--block-size=3000", "s");
+	EXPECT_ERROR("pull: --block-size: invalid block size '2M'", "pull", "--block-size=2M", "s");
+	EXPECT_ERROR("pull: --block-size: invalid block size '2K'", "pull", "--block-size=2K", "s");
+	EXPECT_ERROR("pull: --block-size: invalid block size '64KB'", "pull", "--block-size=64KB",
+	             "s");
+	EXPECT_ERROR("pull: --platform: invalid platform 'amd64' (expected OS/ARCH[/VARIANT]",
+	             "pull", "--platform", "amd64", "s");
+	EXPECT_ERROR("pull: --platform: invalid platform 'linux//v7'", "pull", "--platform",
+	             "linux//v7", "s");
+	EXPECT_ERROR("pull: --platform: invalid platform 'linux/arm/v7/x'", "pull",
+	             "--platform=linux/arm/v7/x", "s");
+	EXPECT_ERROR("pull: --creds: invalid credentials (expected USER:PASSWORD)", "pull",
+	             "--creds", ":secret", "s");
+	EXPECT_ERROR("pull: --dest: empty file name", "pull", "--dest=", "s");
+	EXPECT_ERROR("pull: --dest needs an argument", "pull", "s", "--dest");
+	EXPECT_ERROR("pull: --force takes no value", "pull", "--force=1", "s");
+	EXPECT_ERROR("pull: option '-B' does not apply to pull (see 'ferry pull --help')", "pull",
+	             "-B", "/x", "s");
+	EXPECT_ERROR("pull: option '--json' does not apply to pull", "pull", "--json", "s");
+	EXPECT_ERROR("inspect: option '--insecure' does not apply to inspect", "inspect",
+	             "--insecure", "i");
+	EXPECT_ERROR("pull: unknown option '--forse' (did you mean '--force'? see 'ferry pull "
+	             "--help')",
+	             "pull", "--forse", "s");
+	EXPECT_ERROR("unknown command 'pul' (did you mean 'pull'?", "pul", "s");
+}
+
+static void test_creds_never_echoed(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+
+	/* A password must not end up in an error message (they land in job logs). */
+	assert_true(PARSE(&o, &err, "inspect", "--creds=alice:hunter2", "i") < 0);
+	assert_null(strstr(err.msg, "hunter2"));
+	assert_contains(err.msg, "option '--creds' does not apply to inspect");
+	assert_true(PARSE(&o, &err, "pull", "--creds=hunter2", "s") < 0);
+	assert_null(strstr(err.msg, "hunter2"));
+	assert_contains(err.msg, "invalid credentials");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_exec_basic),     cmocka_unit_test(test_every_option),
-	        cmocka_unit_test(test_short_clusters), cmocka_unit_test(test_containall),
-	        cmocka_unit_test(test_double_dash),    cmocka_unit_test(test_help_version),
-	        cmocka_unit_test(test_verbosity),      cmocka_unit_test(test_env_defaults),
-	        cmocka_unit_test(test_env_booleans),   cmocka_unit_test(test_home_conflicts),
-	        cmocka_unit_test(test_errors),         cmocka_unit_test(test_env_errors_skip_help),
+	        cmocka_unit_test(test_exec_basic),
+	        cmocka_unit_test(test_every_option),
+	        cmocka_unit_test(test_short_clusters),
+	        cmocka_unit_test(test_containall),
+	        cmocka_unit_test(test_double_dash),
+	        cmocka_unit_test(test_help_version),
+	        cmocka_unit_test(test_verbosity),
+	        cmocka_unit_test(test_env_defaults),
+	        cmocka_unit_test(test_env_booleans),
+	        cmocka_unit_test(test_home_conflicts),
+	        cmocka_unit_test(test_errors),
+	        cmocka_unit_test(test_env_errors_skip_help),
 	        cmocka_unit_test(test_reentrant),
+	        cmocka_unit_test(test_pull),
+	        cmocka_unit_test(test_pull_env),
+	        cmocka_unit_test(test_registry_options_in_exec),
+	        cmocka_unit_test(test_inspect),
+	        cmocka_unit_test(test_pull_errors),
+	        cmocka_unit_test(test_creds_never_echoed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
