@@ -12,13 +12,14 @@
 struct fy_error;
 
 struct fy_env_input {
-	char *const *host;	 /* the caller's environ */
-	char *const *deny_extra; /* site-configured extra names to drop (exact, or prefix ending '*') */
+	char *const *host; /* the caller's environ */
+	char *const
+	        *deny_extra; /* site-configured extra names to drop (exact, or prefix ending '*') */
 	bool cleanenv;
-	char *const *image;	 /* image config Env, "K=V" */
-	char *const *ferry_set;	 /* "K=V" that ferry sets (HOME=..., FERRY_CONTAINER=1, ...) */
-	char *const *env_files;	 /* paths of --env-file, in order */
-	char *const *env_opts;	 /* --env values "K=V" in order */
+	char *const *image;     /* image config Env, "K=V" */
+	char *const *ferry_set; /* "K=V" that ferry sets (HOME=..., FERRY_CONTAINER=1, ...) */
+	char *const *env_files; /* paths of --env-file, in order */
+	char *const *env_opts;  /* --env values "K=V" in order */
 };
 
 /* Build the final "K=V" vector (each name once, later sources win; order: first appearance). */
@@ -26,7 +27,7 @@ int fy_env_build(const struct fy_env_input *in, char ***out, struct fy_error *er
 /* Parse an env file's text (NAME=VALUE lines, '#' comments, blank lines, optional "export ",
  * a bare NAME takes the host's value); appends "K=V" to *out. Errors name file and line. */
 int fy_env_parse_file(const char *text, const char *fname, char *const *host, char ***out,
-		      struct fy_error *err);
+                      struct fy_error *err);
 /* Look up NAME in a "K=V" vector; NULL if absent. */
 const char *fy_env_get(char *const *envp, const char *name);
 /* True if NAME is on the built-in deny list or matches deny_extra. */

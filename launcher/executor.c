@@ -68,8 +68,40 @@ static void free_srcs(struct bind_srcs *b)
 
 /* ---- the root filesystem, mounted by ferry itself (it serves FUSE) ---- */
 
+/* The mount points a squashfs root must present (see fy_sqfuse_extra): the destinations that
+ * live in the image itself, not inside another mount of the plan (the rule of
+ * fy_mnt_presplice), so that it finds them all and splices nothing. A bind takes the type of
+ * its source, resolved on the host in srcs; a missing optional source needs no mount point.
+ * Returns a list ended by a NULL path (pointing into plan), or NULL on ENOMEM. */
+static struct fy_sqfuse_extra *mount_points(const struct fy_plan *plan, char *const *srcs)
+{
+	struct fy_sqfuse_extra *v = calloc(plan->n_mounts + 1, sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < plan->n_mounts; i++) {
+		const struct fy_mount *m = &plan->mounts[i];
+		bool dir = true;
+		struct stat st;
+
+		if (fy_mnt_nested(plan->mounts, i))
+			continue;
+		if (m->kind == FY_MNT_FILE) {
+			dir = false;
+		} else if (m->kind == FY_MNT_BIND) {
+			if (!srcs[i] || stat(srcs[i], &st) < 0)
+				continue; /* nothing to mount, or fy_mnt_apply reports it */
+			dir = S_ISDIR(st.st_mode);
+		}
+		v[n++] = (struct fy_sqfuse_extra){.path = m->dst, .dir = dir};
+	}
+	return v;
+}
+
 static int mount_root(const struct fy_plan *plan, int image_fd, int fuse_fd,
-                      struct fy_sqfuse **fuse, const struct fy_log *log, struct fy_error *err)
+                      const struct fy_sqfuse_extra *extra, struct fy_sqfuse **fuse,
+                      const struct fy_log *log, struct fy_error *err)
 {
 	const char *target = plan->root.writable_tmpfs ? LOWER : ROOT;
 	_cleanup_free_ char *src = fy_path_join(HOST, plan->root.path);
@@ -87,6 +119,7 @@ static int mount_root(const struct fy_plan *plan, int image_fd, int fuse_fd,
 		        .threads = plan->fuse_threads,
 		        .uid = plan->ns_uid,
 		        .gid = plan->ns_gid,
+		        .extra = extra,
 		};
 		if (fy_sqfuse_mount(&o, target, fuse, log, err) < 0)
 			return -1;
@@ -318,6 +351,7 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	_cleanup_close_ int sync_r = -1, sync_w = -1, err_r = -1, err_w = -1;
 	_cleanup_close_ int image_fd = -1, fuse_fd = -1;
 	_cleanup_(free_srcs) struct bind_srcs bs = {NULL, 0};
+	_cleanup_free_ struct fy_sqfuse_extra *extra = NULL;
 	char **srcs;
 	struct fy_sqfuse *fuse = NULL;
 	struct fy_error cerr;
@@ -344,6 +378,11 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 		if (image_fd < 0)
 			return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open image %s",
 			                   plan->root.path);
+		/* The FUSE server presents the missing mount points itself: no splice, so /etc
+		 * and /home stay root's and on the image's filesystem. */
+		extra = mount_points(plan, srcs);
+		if (!extra)
+			return fy_err(err, ENOMEM, "plan");
 	}
 
 	if (fy_sup_block(&old) < 0)
@@ -398,7 +437,7 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	if (r == 0 && chdir("/") < 0)
 		r = fy_err(err, errno, "chdir /");
 	if (r == 0)
-		r = mount_root(plan, image_fd, fuse_fd, &fuse, log, err);
+		r = mount_root(plan, image_fd, fuse_fd, extra, &fuse, log, err);
 	if (r < 0) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);

@@ -10,12 +10,12 @@ struct fy_error;
 struct fy_host {
 	uid_t uid;
 	gid_t gid;
-	char *user;	/* login name ("uid<N>" if NSS has none) */
-	char *home;	/* home directory ($HOME if NSS has none) */
-	char *shell;	/* login shell, for the passwd entry */
+	char *user;  /* login name ("uid<N>" if NSS has none) */
+	char *home;  /* home directory ($HOME if NSS has none) */
+	char *shell; /* login shell, for the passwd entry */
 	char *gecos;
-	char *group;	/* name of the primary group ("gid<N>" if none) */
-	char *cwd;	/* current directory, NULL if unknown (deleted, unreachable) */
+	char *group; /* name of the primary group ("gid<N>" if none) */
+	char *cwd;   /* current directory, NULL if unknown (deleted, unreachable) */
 	char *hostname;
 	char **environ; /* copy of the caller's environment */
 };

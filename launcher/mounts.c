@@ -261,13 +261,12 @@ static size_t count_entries(const char *dir)
 	return n > 2 ? n - 2 : 0;
 }
 
-static bool under_dir(const char *path, const char *dir)
+bool fy_mnt_nested(const struct fy_mount *mounts, size_t i)
 {
-	size_t n = strlen(dir);
-
-	if (strcmp(dir, "/") == 0)
-		return true;
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+	for (size_t j = 0; j < i; j++)
+		if (fy_path_under(mounts[i].dst, mounts[j].dst))
+			return true;
+	return false;
 }
 
 int fy_mnt_presplice(struct fy_mnt_ctx *ctx, const struct fy_mount *mounts, size_t n,
@@ -275,14 +274,11 @@ int fy_mnt_presplice(struct fy_mnt_ctx *ctx, const struct fy_mount *mounts, size
 {
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *existing = NULL, *missing = NULL, *base = NULL;
-		bool nested = false;
 		struct stat st;
 
 		/* Destinations inside another mount of the plan are created when that mount is
 		 * in place; the others live in the image itself. */
-		for (size_t j = 0; j < i && !nested; j++)
-			nested = under_dir(mounts[i].dst, mounts[j].dst);
-		if (nested)
+		if (fy_mnt_nested(mounts, i))
 			continue;
 		if (fy_mnt_resolve(ctx->root, mounts[i].dst, &existing, &missing, err) < 0)
 			return -1;

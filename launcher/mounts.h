@@ -35,6 +35,9 @@ int fy_mnt_resolve(const char *root, const char *path, char **existing, char **m
  * splicing read-only parents) when needed; *target receives the host-side path to mount on. */
 int fy_mnt_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, char **target,
                   struct fy_error *err);
+/* True if mounts[i] lies inside an earlier mount of the list (its mount point is created once
+ * that mount is in place); otherwise its mount point lives in the image itself. */
+bool fy_mnt_nested(const struct fy_mount *mounts, size_t i);
 /* Before any mount: splice the image directories that must hold missing mount points of the
  * plan (those not inside another plan mount), each with a single overlay mount where the
  * kernel allows, so later mounts below them are not hidden. */

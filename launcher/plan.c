@@ -59,16 +59,6 @@ void fy_plan_release(struct fy_plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
-/* True if path is dir or below it (component-wise). */
-static bool path_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (strcmp(dir, "/") == 0)
-		return true;
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
 /* Host directories whose contents belong to the image: binding the host's current directory
  * over one of them would replace part of the container's system. */
 static bool is_system_dir(const char *path)
@@ -81,7 +71,7 @@ static bool is_system_dir(const char *path)
 	if (strcmp(path, "/") == 0 || strcmp(path, "/var") == 0)
 		return true;
 	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
-		if (path_under(path, sys[i]))
+		if (fy_path_under(path, sys[i]))
 			return true;
 	return false;
 }
@@ -185,10 +175,10 @@ static int add_system_mounts(struct fy_plan *plan, const struct fy_opts *opts,
 	if (host->cwd && !contain) {
 		bool home_bound = !opts->no_home && (opts->home || conf->mount_home) &&
 		                  strcmp(*home_dst, host->home) == 0 &&
-		                  path_under(host->cwd, host->home);
+		                  fy_path_under(host->cwd, host->home);
 
 		if ((!tmp_private &&
-		     (path_under(host->cwd, "/tmp") || path_under(host->cwd, "/var/tmp"))) ||
+		     (fy_path_under(host->cwd, "/tmp") || fy_path_under(host->cwd, "/var/tmp"))) ||
 		    home_bound)
 			*cwd_visible = true;
 		else if (conf->mount_cwd && !is_system_dir(host->cwd)) {
@@ -333,7 +323,7 @@ int fy_plan_build(const struct fy_opts *opts, const struct fy_conf *conf,
 	/* A user bind may make the current directory visible too. */
 	for (size_t i = 0; host->cwd && !cwd_visible && !contain && i < opts->binds.n; i++)
 		if (strcmp(opts->binds.v[i].src, opts->binds.v[i].dst) == 0 &&
-		    path_under(host->cwd, opts->binds.v[i].dst))
+		    fy_path_under(host->cwd, opts->binds.v[i].dst))
 			cwd_visible = true;
 
 	/* Working directory: --pwd > the image's WorkingDir for `run` > the caller's cwd when it

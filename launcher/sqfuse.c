@@ -22,8 +22,13 @@
  * negative entries and attributes get a practically infinite timeout, open files keep their
  * page cache, directory listings are cached (FOPEN_CACHE_DIR) and symlink targets too.
  *
+ * Mount points the image lacks (fy_sqfuse_opts.extra) are answered by the server itself as
+ * synthetic empty entries, with node ids and directory offsets above any the image can have, so
+ * the executor need not splice image directories to create them (sqfuse_extra.h).
+ *
  * Files: this one opens the image, mounts and runs the worker threads; sqfuse_ops.c answers
- * requests; sqfuse_cache.c holds what the threads share; sqfuse_int.h the state they all see. */
+ * requests; sqfuse_cache.c holds what the threads share; sqfuse_extra.c the synthetic entries;
+ * sqfuse_int.h the state they all see. */
 
 #include "sqfuse.h"
 #include "sqfuse_int.h"
@@ -408,6 +413,8 @@ int fy_sqfuse_mount(const struct fy_sqfuse_opts *opts, const char *mountpoint,
 	         opts->image, srv->probe.sb.inodes, srv->probe.sb.block_size,
 	         sqfs_compression_name(sqfs_compression(&srv->probe)) ?: "?",
 	         srv->has_xattrs ? ", xattrs" : "");
+	if (fy_sqx_build(&srv->extra, &srv->probe, srv->root_id, opts->extra, log, err) < 0)
+		goto fail;
 	srv->fuse_fd =
 	        opts->fuse_fd >= 0
 	                ? fcntl(opts->fuse_fd, F_DUPFD_CLOEXEC, 3)
@@ -509,6 +516,7 @@ void fy_sqfuse_stop(struct fy_sqfuse *srv)
 		         srv->store.stored);
 	fy_sqc_store_destroy(&srv->store);
 	free(srv->zeros);
+	fy_sqx_free(&srv->extra);
 	if (srv->image_fd >= 0)
 		close(srv->image_fd);
 	free(srv->mountpoint);

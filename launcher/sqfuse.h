@@ -7,12 +7,22 @@
 #ifndef FERRY_SQFUSE_H
 #define FERRY_SQFUSE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct fy_error;
 struct fy_log;
 struct fy_sqfuse;
+
+/* A mount point the caller will need and the image may lack: the server presents its missing
+ * components itself, as empty directories (0755) and, for the last one when !dir, an empty
+ * file (0644), owned by root. Skipped when the path crosses a symlink or a non-directory of
+ * the image. */
+struct fy_sqfuse_extra {
+	const char *path; /* absolute and lexically clean; NULL ends a list */
+	bool dir;
+};
 
 struct fy_sqfuse_opts {
 	const char *image;    /* squashfs file (opened unless image_fd >= 0; named in errors) */
@@ -23,6 +33,7 @@ struct fy_sqfuse_opts {
 	unsigned threads;     /* worker threads; 0: one per online CPU, capped */
 	uid_t uid;            /* owner of the mount as seen from the namespace (user_id=) */
 	gid_t gid;
+	const struct fy_sqfuse_extra *extra; /* NULL, or a list ended by a NULL path */
 };
 
 /* Open the FUSE device, with errors that say what an admin must fix. Returns an fd or <0.

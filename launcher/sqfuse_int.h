@@ -5,6 +5,7 @@
 
 #include "sqfuse.h"
 #include "sqfuse_cache.h"
+#include "sqfuse_extra.h"
 
 #include <sys/uio.h>
 
@@ -33,7 +34,8 @@ struct fy_sqfuse {
 	struct fy_sqc_cache cache;
 	struct fy_sqc_store store;
 	struct fy_sqc_md_memo memo;
-	int fuse_fd; /* owned here until fuse_session_mount() hands it to the session */
+	struct fy_sqx extra; /* synthetic mount points (sqfuse_extra.h), fixed once serving */
+	int fuse_fd;         /* owned here until fuse_session_mount() hands it to the session */
 	struct fuse_session *se;
 	pthread_key_t key; /* worker thread -> its struct sqfuse_thread */
 	bool key_ok;
@@ -41,6 +43,18 @@ struct fy_sqfuse {
 	unsigned threads;
 	const struct fy_log *log;
 };
+
+/* FUSE node ids are derived from squashfs inode ids (see sqfuse.c): the root is FUSE_ROOT_ID,
+ * any other inode id + 2; synthetic entries lie above FY_SQX_INO_BASE (sqfuse_extra.h). */
+static inline fuse_ino_t sqfuse_node_of(sqfs_inode_id root_id, sqfs_inode_id id)
+{
+	return id == root_id ? FUSE_ROOT_ID : (fuse_ino_t)id + 2;
+}
+
+static inline sqfs_inode_id sqfuse_id_of(sqfs_inode_id root_id, fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? root_id : (sqfs_inode_id)(ino - 2);
+}
 
 /* What one worker thread owns: its own libsquashfuse instance (caches included), a read buffer
  * that grows to the largest read seen, and libfuse's request buffer. Built before the thread

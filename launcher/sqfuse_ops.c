@@ -31,12 +31,12 @@ static struct sqfuse_thread *sqfuse_thread_get(struct fy_sqfuse *srv)
 
 static fuse_ino_t sqfuse_ino(const struct fy_sqfuse *srv, sqfs_inode_id id)
 {
-	return id == srv->root_id ? FUSE_ROOT_ID : (fuse_ino_t)id + 2;
+	return sqfuse_node_of(srv->root_id, id);
 }
 
 static sqfs_inode_id sqfuse_id(const struct fy_sqfuse *srv, fuse_ino_t ino)
 {
-	return ino == FUSE_ROOT_ID ? srv->root_id : (sqfs_inode_id)(ino - 2);
+	return sqfuse_id_of(srv->root_id, ino);
 }
 
 /* Resolve the request's thread instance and the inode behind ino; returns 0 or an errno. */
@@ -46,8 +46,8 @@ static int sqfuse_inode(fuse_req_t req, fuse_ino_t ino, struct sqfuse_thread **t
 	struct fy_sqfuse *srv = fuse_req_userdata(req);
 	struct sqfuse_thread *t = sqfuse_thread_get(srv);
 
-	if (!t)
-		return EIO;
+	if (!t || fy_sqx_is(ino))
+		return EIO; /* synthetic nodes are answered before (sqfuse_extra.h) */
 	if (sqfs_inode_get(&t->fs, inode, sqfuse_id(srv, ino)) != SQFS_OK)
 		return EIO;
 	*tp = t;
@@ -104,7 +104,32 @@ static int sqfuse_entry(struct fy_sqfuse *srv, sqfs *fs, sqfs_inode_id id,
 	e->ino = sqfuse_ino(srv, id);
 	e->attr_timeout = SQFUSE_TIMEOUT;
 	e->entry_timeout = SQFUSE_TIMEOUT;
-	return sqfuse_stat(fs, &inode, &e->attr);
+	if (sqfuse_stat(fs, &inode, &e->attr))
+		return EIO;
+	if (S_ISDIR(e->attr.st_mode))
+		e->attr.st_nlink += fy_sqx_subdirs(&srv->extra, e->ino);
+	return 0;
+}
+
+static void sqfuse_synth_entry(const struct fy_sqfuse *srv, fuse_ino_t ino,
+                               struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = ino;
+	e->attr_timeout = SQFUSE_TIMEOUT;
+	e->entry_timeout = SQFUSE_TIMEOUT;
+	fy_sqx_stat(&srv->extra, ino - FY_SQX_INO_BASE, &e->attr);
+}
+
+/* The synthetic node behind ino, or NULL after replying an error. */
+static const struct fy_sqx_node *sqfuse_synth(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fy_sqfuse *srv = fuse_req_userdata(req);
+	const struct fy_sqx_node *node = fy_sqx_get(&srv->extra, ino);
+
+	if (!node)
+		fuse_reply_err(req, ENOENT);
+	return node;
 }
 
 static void sqfuse_init(void *userdata, struct fuse_conn_info *conn)
@@ -138,6 +163,17 @@ static void sqfuse_init(void *userdata, struct fuse_conn_info *conn)
 	                FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_SPLICE_READ);
 }
 
+static void sqfuse_reply_synth(fuse_req_t req, const struct fy_sqfuse *srv, fuse_ino_t ino)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.entry_timeout = SQFUSE_TIMEOUT; /* ino 0: a negative entry, see sqfuse_lookup */
+	if (ino)
+		sqfuse_synth_entry(srv, ino, &e);
+	fuse_reply_entry(req, &e);
+}
+
 static void sqfuse_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fy_sqfuse *srv = fuse_req_userdata(req);
@@ -148,8 +184,20 @@ static void sqfuse_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e;
 	size_t len = strlen(name);
 	bool found = false;
-	int r = sqfuse_inode(req, parent, &t, &dir);
+	int r;
 
+	if (fy_sqx_is(parent)) {
+		const struct fy_sqx_node *node = sqfuse_synth(req, parent);
+
+		if (!node)
+			return;
+		if (!node->dir)
+			fuse_reply_err(req, ENOTDIR);
+		else
+			sqfuse_reply_synth(req, srv, fy_sqx_lookup(&srv->extra, parent, name));
+		return;
+	}
+	r = sqfuse_inode(req, parent, &t, &dir);
 	if (r) {
 		fuse_reply_err(req, r);
 		return;
@@ -166,10 +214,9 @@ static void sqfuse_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (!found) {
 		/* A negative entry with a timeout: the kernel remembers the miss, which matters for
-		 * PATH, LD_LIBRARY_PATH and Python import probing. */
-		memset(&e, 0, sizeof(e));
-		e.entry_timeout = SQFUSE_TIMEOUT;
-		fuse_reply_entry(req, &e);
+		 * PATH, LD_LIBRARY_PATH and Python import probing. A synthetic entry is answered
+		 * only here, where the image has no such name: it never hides a real one. */
+		sqfuse_reply_synth(req, srv, fy_sqx_lookup(&srv->extra, parent, name));
 		return;
 	}
 	r = sqfuse_entry(srv, &t->fs, sqfs_dentry_inode(&entry), &e);
@@ -196,14 +243,25 @@ static void sqfuse_forget_multi(fuse_req_t req, size_t count, struct fuse_forget
 
 static void sqfuse_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fy_sqfuse *srv = fuse_req_userdata(req);
 	struct sqfuse_thread *t;
 	sqfs_inode inode;
 	struct stat st;
-	int r = sqfuse_inode(req, ino, &t, &inode);
+	int r;
 
 	(void)fi;
+	if (fy_sqx_is(ino)) {
+		if (sqfuse_synth(req, ino)) {
+			fy_sqx_stat(&srv->extra, ino - FY_SQX_INO_BASE, &st);
+			fuse_reply_attr(req, &st, SQFUSE_TIMEOUT);
+		}
+		return;
+	}
+	r = sqfuse_inode(req, ino, &t, &inode);
 	if (!r)
 		r = sqfuse_stat(&t->fs, &inode, &st);
+	if (!r && S_ISDIR(st.st_mode))
+		st.st_nlink += fy_sqx_subdirs(&srv->extra, ino);
 	if (r)
 		fuse_reply_err(req, r);
 	else
@@ -221,8 +279,13 @@ static void sqfuse_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	r = sqfuse_inode(req, ino, &t, &inode);
-	if (r) {
+	if (fy_sqx_is(ino)) {
+		const struct fy_sqx_node *node = sqfuse_synth(req, ino);
+
+		if (!node)
+			return;
+		inode.base.mode = node->dir ? S_IFDIR : S_IFREG;
+	} else if ((r = sqfuse_inode(req, ino, &t, &inode))) {
 		fuse_reply_err(req, r);
 		return;
 	}
@@ -238,9 +301,11 @@ static void sqfuse_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 
 /* Directory offsets: 0 is the start, 1 follows ".", 2 follows ".."; an entry whose squashfs
  * listing ends at offset n (sqfs_dentry_next_offset, always > 0) gets n + 2, so resuming at
- * offset c >= 2 means fast-forwarding the squashfs listing to c - 2. */
+ * offset c >= 2 means fast-forwarding the squashfs listing to c - 2. Synthetic entries come
+ * after the image's: synthetic node i gets FY_SQX_OFF_BASE + i + 1, far above any squashfs
+ * offset, so resuming there skips the listing and continues with the nodes after i. */
 static size_t sqfuse_add_dot(fuse_req_t req, char *buf, size_t size, const char *name,
-                             const sqfs_inode *dir, off_t next, bool plus)
+                             uint64_t st_ino, off_t next, bool plus)
 {
 	struct fuse_entry_param e;
 
@@ -248,50 +313,27 @@ static size_t sqfuse_add_dot(fuse_req_t req, char *buf, size_t size, const char 
 	 * enough; only d_ino and d_type are used. */
 	memset(&e, 0, sizeof(e));
 	e.attr.st_mode = S_IFDIR;
-	e.attr.st_ino = dir->base.inode_number;
+	e.attr.st_ino = st_ino;
 	if (plus)
 		return fuse_add_direntry_plus(req, buf, size, name, &e, next);
 	return fuse_add_direntry(req, buf, size, name, &e.attr, next);
 }
 
-static void sqfuse_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+/* Append the image's entries of the directory inode from offset off; returns 0 or an errno,
+ * *full when the buffer could not take the next entry. */
+static int sqfuse_add_real(fuse_req_t req, struct sqfuse_thread *t, sqfs_inode *inode, char *buf,
+                           size_t size, size_t *used, off_t off, bool plus, bool *full)
 {
-	struct fy_sqfuse *srv = fuse_req_userdata(req);
-	struct sqfuse_thread *t;
-	sqfs_inode inode;
+	struct fy_sqfuse *srv = t->srv;
 	sqfs_dir dir;
 	sqfs_name namebuf;
 	sqfs_dir_entry entry;
 	sqfs_err serr = SQFS_OK;
-	_cleanup_free_ char *buf = NULL;
-	size_t used = 0, n;
-	int r = sqfuse_inode(req, ino, &t, &inode);
+	size_t n;
+	int r = 0;
 
-	if (r) {
-		fuse_reply_err(req, r);
-		return;
-	}
-	buf = malloc(size);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	if (off < 1) {
-		n = sqfuse_add_dot(req, buf + used, size - used, ".", &inode, 1, plus);
-		if (n > size - used)
-			goto out;
-		used += n;
-	}
-	if (off < 2) {
-		n = sqfuse_add_dot(req, buf + used, size - used, "..", &inode, 2, plus);
-		if (n > size - used)
-			goto out;
-		used += n;
-	}
-	if (sqfs_dir_open(&t->fs, &inode, &dir, off > 2 ? off - 2 : 0) != SQFS_OK) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
+	if (sqfs_dir_open(&t->fs, inode, &dir, off > 2 ? off - 2 : 0) != SQFS_OK)
+		return EIO;
 	sqfs_dentry_init(&entry, namebuf);
 	while (sqfs_dir_next(&t->fs, &dir, &entry, &serr)) {
 		off_t next = sqfs_dentry_next_offset(&entry) + 2;
@@ -301,8 +343,8 @@ static void sqfuse_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, o
 
 			r = sqfuse_entry(srv, &t->fs, sqfs_dentry_inode(&entry), &e);
 			if (r)
-				break;
-			n = fuse_add_direntry_plus(req, buf + used, size - used,
+				return r;
+			n = fuse_add_direntry_plus(req, buf + *used, size - *used,
 			                           sqfs_dentry_name(&entry), &e, next);
 		} else {
 			struct stat st = {
@@ -310,17 +352,95 @@ static void sqfuse_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, o
 			        .st_mode = sqfs_dentry_mode(&entry),
 			};
 
-			n = fuse_add_direntry(req, buf + used, size - used,
+			n = fuse_add_direntry(req, buf + *used, size - *used,
 			                      sqfs_dentry_name(&entry), &st, next);
 		}
-		if (n > size - used)
-			break; /* full: this entry starts the next reply */
-		used += n;
+		if (n > size - *used) {
+			*full = true; /* this entry starts the next reply */
+			return 0;
+		}
+		*used += n;
 	}
-	if ((serr != SQFS_OK || r) && used == 0) {
-		fuse_reply_err(req, r ? r : EIO);
+	return serr != SQFS_OK ? EIO : 0;
+}
+
+/* Append the synthetic children of directory ino from offset off. */
+static void sqfuse_add_synth(fuse_req_t req, const struct fy_sqfuse *srv, fuse_ino_t ino, char *buf,
+                             size_t size, size_t *used, off_t off, bool plus)
+{
+	size_t i = off > FY_SQX_OFF_BASE ? (size_t)(off - FY_SQX_OFF_BASE) : 0;
+
+	while ((i = fy_sqx_next_child(&srv->extra, ino, i)) < srv->extra.n) {
+		struct fuse_entry_param e;
+		off_t next = FY_SQX_OFF_BASE + (off_t)i + 1;
+		size_t n;
+
+		sqfuse_synth_entry(srv, FY_SQX_INO_BASE + i, &e);
+		if (plus)
+			n = fuse_add_direntry_plus(req, buf + *used, size - *used,
+			                           srv->extra.nodes[i].name, &e, next);
+		else
+			n = fuse_add_direntry(req, buf + *used, size - *used,
+			                      srv->extra.nodes[i].name, &e.attr, next);
+		if (n > size - *used)
+			return;
+		*used += n;
+		i++;
+	}
+}
+
+static void sqfuse_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+{
+	struct fy_sqfuse *srv = fuse_req_userdata(req);
+	struct sqfuse_thread *t = NULL;
+	sqfs_inode inode;
+	_cleanup_free_ char *buf = NULL;
+	uint64_t st_ino;
+	size_t used = 0, n;
+	bool full = false;
+	int r = 0;
+
+	if (fy_sqx_is(ino)) {
+		const struct fy_sqx_node *node = sqfuse_synth(req, ino);
+
+		if (!node)
+			return;
+		if (!node->dir) {
+			fuse_reply_err(req, ENOTDIR);
+			return;
+		}
+		st_ino = srv->extra.first_ino + (ino - FY_SQX_INO_BASE);
+	} else if ((r = sqfuse_inode(req, ino, &t, &inode))) {
+		fuse_reply_err(req, r);
+		return;
+	} else {
+		st_ino = inode.base.inode_number;
+	}
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	if (off < 1) {
+		n = sqfuse_add_dot(req, buf + used, size - used, ".", st_ino, 1, plus);
+		if (n > size - used)
+			goto out;
+		used += n;
+	}
+	if (off < 2) {
+		n = sqfuse_add_dot(req, buf + used, size - used, "..", st_ino, 2, plus);
+		if (n > size - used)
+			goto out;
+		used += n;
+	}
+	if (t && off < FY_SQX_OFF_BASE)
+		r = sqfuse_add_real(req, t, &inode, buf, size, &used, off, plus, &full);
+	if (r && used == 0) {
+		fuse_reply_err(req, r);
+		return;
+	}
+	if (!r && !full)
+		sqfuse_add_synth(req, srv, ino, buf, size, &used, off, plus);
 out:
 	fuse_reply_buf(req, buf, used);
 }
@@ -369,6 +489,19 @@ static void sqfuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	if (fy_sqx_is(ino)) {
+		const struct fy_sqx_node *node = sqfuse_synth(req, ino);
+
+		/* An empty file: no handle, sqfuse_read answers it without one. */
+		if (node && node->dir) {
+			fuse_reply_err(req, EISDIR);
+		} else if (node) {
+			fi->fh = 0;
+			fi->keep_cache = 1;
+			fuse_reply_open(req, fi);
+		}
+		return;
+	}
 	r = sqfuse_inode(req, ino, &t, &inode);
 	if (r) {
 		fuse_reply_err(req, r);
@@ -404,6 +537,10 @@ static void sqfuse_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	bool copy;
 	int r;
 
+	if (fy_sqx_is(ino)) {
+		fuse_reply_buf(req, NULL, 0); /* synthetic files are empty */
+		return;
+	}
 	if (!inode) {
 		/* no_open: no handle, decode the inode (its metadata block is cached) */
 		r = sqfuse_inode(req, ino, &t, &fresh);
@@ -474,7 +611,7 @@ static void sqfuse_readlink(fuse_req_t req, fuse_ino_t ino)
 	sqfs_inode inode;
 	_cleanup_free_ char *target = NULL;
 	size_t size;
-	int r = sqfuse_inode(req, ino, &t, &inode);
+	int r = fy_sqx_is(ino) ? EINVAL : sqfuse_inode(req, ino, &t, &inode);
 
 	if (r) {
 		fuse_reply_err(req, r);
@@ -516,8 +653,17 @@ static void sqfuse_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	sqfs_xattr x;
 	_cleanup_free_ char *buf = NULL;
 	size_t used = 0;
-	int r = sqfuse_inode(req, ino, &t, &inode);
+	int r;
 
+	if (fy_sqx_is(ino)) {
+		/* no attributes */
+		if (size)
+			fuse_reply_buf(req, NULL, 0);
+		else
+			fuse_reply_xattr(req, 0);
+		return;
+	}
+	r = sqfuse_inode(req, ino, &t, &inode);
 	if (r) {
 		fuse_reply_err(req, r);
 		return;
@@ -603,7 +749,7 @@ static void sqfuse_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, si
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	r = sqfuse_inode(req, ino, &t, &inode);
+	r = fy_sqx_is(ino) ? ENODATA : sqfuse_inode(req, ino, &t, &inode);
 	if (r) {
 		fuse_reply_err(req, r);
 		return;

@@ -10,7 +10,7 @@ struct fy_error;
 
 /* unshare(CLONE_NEWUSER | extra_flags) then write setgroups/uid_map/gid_map of this process. */
 int fy_userns_enter(uid_t host_uid, gid_t host_gid, uid_t ns_uid, gid_t ns_gid, int extra_flags,
-		    struct fy_error *err);
+                    struct fy_error *err);
 /* Fill err with the reason unshare(CLONE_NEWUSER) failed with errnum, reading the sysctls under
  * procroot (normally "/proc"; tests pass a fake tree). Always returns <0. */
 int fy_userns_explain(int errnum, const char *procroot, struct fy_error *err);

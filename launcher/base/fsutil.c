@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 int fy_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
-		    struct fy_error *err)
+                    struct fy_error *err)
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	_cleanup_free_ char *buf = NULL;
@@ -30,7 +30,8 @@ int fy_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
 		if (n == cap) {
 			char *nb;
 
-			/* Room for max + 1 bytes: reading that extra byte proves the file too big. */
+			/* Room for max + 1 bytes: reading that extra byte proves the file too big.
+			 */
 			if (cap > max)
 				return fy_err(err, EFBIG, "%s is larger than %zu bytes", path, max);
 			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
@@ -73,10 +74,10 @@ int fy_write_all(int fd, const void *buf, size_t len)
 }
 
 int fy_write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
-		     struct fy_error *err)
+                     struct fy_error *err)
 {
 	_cleanup_close_ int fd =
-		openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	        openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	int r;
 
 	if (fd < 0)
@@ -143,6 +144,15 @@ char *fy_path_clean(const char *path)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+bool fy_path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
 char *fy_path_join(const char *a, const char *b)

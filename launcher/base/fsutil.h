@@ -4,6 +4,7 @@
 #ifndef FERRY_FSUTIL_H
 #define FERRY_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -11,15 +12,18 @@ struct fy_error;
 
 /* Read a whole (regular or proc) file, at most max bytes, NUL-terminated. */
 int fy_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
-		    struct fy_error *err);
+                    struct fy_error *err);
 /* Create or truncate path and write buf to it. */
 int fy_write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
-		     struct fy_error *err);
+                     struct fy_error *err);
 /* mkdir -p; returns 0 or -errno. */
 int fy_mkdir_p(const char *path, mode_t mode);
 /* Lexically normalise to an absolute path: collapse "//", ".", and ".." (never above "/").
  * Relative input is taken relative to "/". Returns a new string or NULL on allocation failure. */
 char *fy_path_clean(const char *path);
+/* True if the clean absolute path is dir or lies below it, component-wise ("/a/bc" is not
+ * under "/a/b"). */
+bool fy_path_under(const char *path, const char *dir);
 /* Join a and b with exactly one '/'; NULL on allocation failure. */
 char *fy_path_join(const char *a, const char *b);
 /* asprintf that returns the string (NULL on failure). */
