@@ -11,6 +11,10 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+# The registries listen on fixed loopback ports: two runs of this test on one machine (two build
+# trees, or CI beside a developer) take turns instead of failing with "address already in use".
+exec 9>/var/tmp/ferry-registry-test.lock
+flock -w 900 9 || { echo "pull.sh: another run held the registry ports for 15 minutes"; echo "0 passed, 1 failed"; exit 1; }
 build=${FERRY_BUILDDIR:-$here/../../build}
 fetch=$build/tests/registry/fy-fetch
 pass=0
