@@ -63,6 +63,47 @@ enum fy_ls_comp fy_ls_comp(const struct fy_ls *ls)
 	return ls->comp;
 }
 
+struct fd_reader {
+	int fd;
+};
+
+static ssize_t fd_read(void *ctx, void *buf, size_t len, struct fy_error *err)
+{
+	struct fd_reader *r = ctx;
+
+	for (;;) {
+		ssize_t n = read(r->fd, buf, len);
+
+		if (n >= 0)
+			return n;
+		if (errno != EINTR)
+			return fy_err(err, errno, "read");
+	}
+}
+
+static void fd_close(void *ctx)
+{
+	struct fd_reader *r = ctx;
+
+	close(r->fd);
+	free(r);
+}
+
+int fy_cv_reader_fd(struct fy_cv_reader *out, int fd, struct fy_error *err)
+{
+	struct fd_reader *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		close(fd);
+		return fy_err(err, ENOMEM, "reader");
+	}
+	r->fd = fd;
+	out->read = fd_read;
+	out->close = fd_close;
+	out->ctx = r;
+	return 0;
+}
+
 void fy_ls_counts(const struct fy_ls *ls, uint64_t *in, uint64_t *out)
 {
 	*in = ls->nin;

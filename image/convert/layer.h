@@ -19,6 +19,10 @@ struct fy_cv_reader {
 	void (*close)(void *ctx);
 };
 
+/* A reader over an open file descriptor, which it takes over (closed by close(), also when this
+ * fails). Returns 0, or -ENOMEM with err set. */
+int fy_cv_reader_fd(struct fy_cv_reader *out, int fd, struct fy_error *err);
+
 enum fy_ls_comp {
 	FY_LS_NONE = 0,
 	FY_LS_GZIP,

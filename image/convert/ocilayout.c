@@ -358,47 +358,18 @@ fail:
 	return -1;
 }
 
-struct fd_reader {
-	int fd;
-};
-
-static ssize_t fd_read(void *ctx, void *buf, size_t len, struct fy_error *err)
-{
-	struct fd_reader *r = ctx;
-
-	for (;;) {
-		ssize_t n = read(r->fd, buf, len);
-
-		if (n >= 0)
-			return n;
-		if (errno != EINTR)
-			return fy_err(err, errno, "read");
-	}
-}
-
-static void fd_close(void *ctx)
-{
-	struct fd_reader *r = ctx;
-
-	close(r->fd);
-	free(r);
-}
-
 static int layer_open(void *ctx, const struct fy_cv_layer *l, struct fy_cv_reader *out,
                       struct fy_error *err)
 {
 	struct ol_ctx *c = ctx;
 	_cleanup_free_ char *path = fy_asprintf("blobs/sha256/%s", l->digest + 7);
-	_cleanup_free_ struct fd_reader *r = calloc(1, sizeof(*r));
+	int fd;
 
-	if (!path || !r)
+	if (!path)
 		return fy_err(err, ENOMEM, "layer %s", l->digest);
-	r->fd = openat(c->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (r->fd < 0)
+	fd = openat(c->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
 		return fy_err_code(err, FY_EXIT_IMAGE, errno, "layer %s: cannot open blob",
 		                   l->digest);
-	out->read = fd_read;
-	out->close = fd_close;
-	out->ctx = TAKE_PTR(r);
-	return 0;
+	return fy_cv_reader_fd(out, fd, err);
 }

@@ -39,47 +39,15 @@ static void ctx_free(void *p)
 
 /* ---- layer streams from the cache ---------------------------------------------------------- */
 
-struct fd_reader {
-	int fd;
-};
-
-static ssize_t fd_read(void *ctx, void *buf, size_t len, struct fy_error *err)
-{
-	struct fd_reader *r = ctx;
-
-	for (;;) {
-		ssize_t n = read(r->fd, buf, len);
-
-		if (n >= 0)
-			return n;
-		if (errno != EINTR)
-			return fy_err(err, errno, "read");
-	}
-}
-
-static void fd_close(void *ctx)
-{
-	struct fd_reader *r = ctx;
-
-	close(r->fd);
-	free(r);
-}
-
 static int layer_open(void *ctx, const struct fy_cv_layer *l, struct fy_cv_reader *out,
                       struct fy_error *err)
 {
 	struct reg_ctx *c = ctx;
-	_cleanup_free_ struct fd_reader *r = calloc(1, sizeof(*r));
+	int fd = fy_bc_open_blob(c->bc, l->digest, err);
 
-	if (!r)
-		return fy_err(err, ENOMEM, "layer %s", l->digest);
-	r->fd = fy_bc_open_blob(c->bc, l->digest, err);
-	if (r->fd < 0)
+	if (fd < 0)
 		return -1;
-	out->read = fd_read;
-	out->close = fd_close;
-	out->ctx = TAKE_PTR(r);
-	return 0;
+	return fy_cv_reader_fd(out, fd, err);
 }
 
 /* ---- parallel blob fetches ----------------------------------------------------------------- */
