@@ -8,10 +8,12 @@
 #include "host.h"
 #include "image.h"
 #include "imgcfg.h"
+#include "imgcache.h"
 #include "log.h"
 #include "options.h"
 #include "plan.h"
 #include "pull.h"
+#include "strv.h"
 #include "registry/ref.h"
 #include "registry/registry.h"
 
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -306,6 +309,135 @@ static int cmd_inspect(const struct fy_opts *opts)
 	return r;
 }
 
+/* ---- ferry images, ferry cache ---- */
+
+/* "1.5G" style, powers of 1024 as --max-size reads them. */
+static void human_size(uint64_t v, char *buf, size_t len)
+{
+	static const char units[] = "BKMGT";
+	double d = (double)v;
+	size_t u = 0;
+
+	while (d >= 1024.0 && u + 1 < sizeof(units) - 1) {
+		d /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%lluB", (unsigned long long)v);
+	else
+		snprintf(buf, len, "%.1f%c", d, units[u]);
+}
+
+static void local_time(int64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M", &tm))
+		snprintf(buf, len, "-");
+}
+
+static json_t *cache_json(const struct fy_ic_list *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < l->n; i++) {
+		const struct fy_ic_entry *e = &l->v[i];
+		json_t *j = json_object();
+
+		if (!j)
+			break;
+		json_object_set_new(j, "path", json_string(e->path));
+		json_object_set_new(j, "size", json_integer((json_int_t)e->size));
+		json_object_set_new(j, "last_used",
+		                    json_integer((json_int_t)(e->used / 1000000000)));
+		json_object_set_new(j, "source", jstr(e->source));
+		json_object_set_new(j, "manifest_digest", jstr(e->manifest_digest));
+		json_array_append_new(a, j);
+	}
+	return a;
+}
+
+static void cache_table(const struct fy_ic_list *l)
+{
+	char size[32], when[32], total[32], blobs[32];
+
+	printf("%-8s %-16s %-40s %-12s %s\n", "SIZE", "LAST USED", "SOURCE", "DIGEST", "PATH");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct fy_ic_entry *e = &l->v[i];
+		const char *hex = e->manifest_digest ? strchr(e->manifest_digest, ':') : NULL;
+
+		human_size(e->size, size, sizeof(size));
+		local_time(e->used, when, sizeof(when));
+		printf("%-8s %-16s %-40s %-12.12s %s\n", size, when, e->source ? e->source : "-",
+		       hex ? hex + 1 : "-", e->path);
+	}
+	human_size(l->images_bytes, total, sizeof(total));
+	human_size(l->blobs_bytes, blobs, sizeof(blobs));
+	printf("total: %zu image%s, %s; %zu blob%s, %s\n", l->n, l->n == 1 ? "" : "s", total,
+	       l->n_blobs, l->n_blobs == 1 ? "" : "s", blobs);
+}
+
+static int cache_list(const struct fy_opts *opts, struct fy_error *err)
+{
+	struct fy_ic_list l;
+	int r = fy_ic_list(NULL, &l, err);
+
+	if (r < 0)
+		return r;
+	if (opts->json) {
+		json_t *j = cache_json(&l);
+		_cleanup_free_ char *s =
+		        j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+
+		json_decref(j);
+		if (s)
+			printf("%s\n", s);
+		else
+			r = fy_err(err, ENOMEM, "cannot format JSON");
+	} else {
+		cache_table(&l);
+	}
+	fy_ic_list_release(&l);
+	return r;
+}
+
+static int cmd_cache(const struct fy_opts *opts)
+{
+	struct fy_ic_result res;
+	struct fy_error err;
+	char freed[32];
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	fy_err_clear(&err);
+	if (opts->cmd == FY_CMD_IMAGES || opts->cache_op == FY_CACHE_LIST)
+		r = cache_list(opts, &err);
+	else if (opts->cache_op == FY_CACHE_PRUNE)
+		r = fy_ic_prune(NULL, opts->max_size, opts->blobs, &res, &err);
+	else
+		r = fy_ic_clean(NULL, &res, &err);
+	/* What was done is reported even when a later removal failed. */
+	for (size_t i = 0; res.removed && res.removed[i]; i++)
+		printf("removed %s\n", res.removed[i]);
+	for (size_t i = 0; res.busy && res.busy[i]; i++)
+		fprintf(stderr, "ferry: cache %s: %s is in use by a running container, kept\n",
+		        opts->cache_op == FY_CACHE_PRUNE ? "prune" : "clean", res.busy[i]);
+	if (r == 0 && opts->cmd == FY_CMD_CACHE && opts->cache_op != FY_CACHE_LIST &&
+	    opts->verbosity >= 0) {
+		human_size(res.freed + res.blobs_freed, freed, sizeof(freed));
+		printf("freed %s: %zu image%s, %zu blob%s\n", freed, fy_strv_len(res.removed),
+		       fy_strv_len(res.removed) == 1 ? "" : "s", res.blobs_removed,
+		       res.blobs_removed == 1 ? "" : "s");
+	}
+	fy_ic_result_release(&res);
+	if (r < 0) {
+		fy_err_prefix(&err, "%s", opts->cmd == FY_CMD_IMAGES ? "images" : "cache");
+		return fail(&err);
+	}
+	return fflush(stdout) == 0 ? 0 : FY_EXIT_FAILURE;
+}
+
 /* ---- exec, run, shell ---- */
 
 static int run_container(struct fy_opts *opts, const struct fy_log *log)
@@ -316,6 +448,9 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 	struct fy_imgcfg icfg;
 	struct fy_plan plan;
 	struct fy_error err;
+	/* A shared lock on a cached image's .lock file while the container runs, so ferry cache
+	 * prune and clean leave the image alone; O_CLOEXEC keeps it out of the container. */
+	_cleanup_close_ int hold = -1;
 	int r;
 
 	memset(&conf, 0, sizeof(conf));
@@ -335,7 +470,9 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 		free(opts->image);
 		opts->image = path;
 	}
-	r = fy_conf_load(NULL, SYSCONFDIR "/ferry/ferry.conf", environ, &conf, &err);
+	r = fy_ic_hold(NULL, opts->image, &hold, &err);
+	if (r == 0)
+		r = fy_conf_load(NULL, SYSCONFDIR "/ferry/ferry.conf", environ, &conf, &err);
 	if (r == 0)
 		r = fy_host_gather(&host, environ, &err);
 	if (r == 0)
@@ -401,6 +538,8 @@ int main(int argc, char **argv)
 		r = cmd_pull(&opts);
 	} else if (opts.cmd == FY_CMD_INSPECT) {
 		r = cmd_inspect(&opts);
+	} else if (opts.cmd == FY_CMD_IMAGES || opts.cmd == FY_CMD_CACHE) {
+		r = cmd_cache(&opts);
 	} else {
 		r = run_container(&opts, &log);
 	}

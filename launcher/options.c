@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "imgcache.h"
 #include "strv.h"
 
 #include <errno.h>
@@ -56,6 +57,8 @@ enum opt_id {
 	O_BLOCK_SIZE,
 	O_FORCE,
 	O_JSON,
+	O_MAX_SIZE,
+	O_BLOBS,
 };
 
 /* Which commands take an option (bits of enum fy_cmd); FY_CMD_NONE: before the command. */
@@ -64,7 +67,8 @@ enum opt_id {
 #define M_REG      (M_CONT | CMD_BIT(FY_CMD_PULL))
 #define M_PULL     CMD_BIT(FY_CMD_PULL)
 #define M_INSPECT  CMD_BIT(FY_CMD_INSPECT)
-#define M_ALL      (M_REG | M_INSPECT | CMD_BIT(FY_CMD_NONE))
+#define M_CACHE    (CMD_BIT(FY_CMD_IMAGES) | CMD_BIT(FY_CMD_CACHE))
+#define M_ALL      (M_REG | M_INSPECT | M_CACHE | CMD_BIT(FY_CMD_NONE))
 
 struct opt_def {
 	const char *lng;
@@ -109,14 +113,17 @@ static const struct opt_def opt_defs[] = {
         {"level", 0, true, "FERRY_LEVEL", NULL, O_LEVEL, M_PULL},
         {"block-size", 0, true, "FERRY_BLOCK_SIZE", NULL, O_BLOCK_SIZE, M_PULL},
         {"force", 0, false, NULL, NULL, O_FORCE, M_PULL},
-        {"json", 0, false, NULL, NULL, O_JSON, M_INSPECT},
+        {"json", 0, false, NULL, NULL, O_JSON, M_INSPECT | M_CACHE},
+        {"max-size", 0, true, NULL, NULL, O_MAX_SIZE, CMD_BIT(FY_CMD_CACHE)},
+        {"blobs", 0, false, NULL, NULL, O_BLOBS, CMD_BIT(FY_CMD_CACHE)},
 };
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
 
 static const char *const cmd_names[] = {
         [FY_CMD_NONE] = "ferry",  [FY_CMD_EXEC] = "exec",       [FY_CMD_RUN] = "run",
         [FY_CMD_SHELL] = "shell", [FY_CMD_VERSION] = "version", [FY_CMD_HELP] = "help",
-        [FY_CMD_PULL] = "pull",   [FY_CMD_INSPECT] = "inspect",
+        [FY_CMD_PULL] = "pull",   [FY_CMD_INSPECT] = "inspect", [FY_CMD_IMAGES] = "images",
+        [FY_CMD_CACHE] = "cache",
 };
 
 /* State that only matters while parsing: where conflicting settings came from. */
@@ -128,6 +135,7 @@ struct parse {
 	bool cl_verbosity_set;
 	bool cl_home, cl_no_home; /* given on the command line */
 	bool level_set;           /* --level or FERRY_LEVEL given */
+	bool max_size_set, json_set, blobs_set;
 };
 
 const char *fy_cmd_name(enum fy_cmd cmd)
@@ -376,6 +384,13 @@ static int check_value(const struct opt_def *d, const char *where, const char *v
 		if (!*val)
 			return usage_err(err, "%s: empty file name", where);
 		break;
+	case O_MAX_SIZE: {
+		uint64_t v;
+
+		if (fy_ic_parse_size(val, &v, err) < 0)
+			return fy_err_prefix(err, "%s", where);
+		break;
+	}
 	default:
 		break;
 	}
@@ -492,6 +507,19 @@ static int apply(struct parse *ps, const struct opt_def *d, const char *where, c
 		return 0;
 	case O_JSON:
 		o->json = on;
+		ps->json_set = true;
+		return 0;
+	case O_MAX_SIZE: {
+		uint64_t v = 0;
+
+		(void)fy_ic_parse_size(val, &v, err); /* checked in check_value() */
+		o->max_size = v;
+		ps->max_size_set = true;
+		return 0;
+	}
+	case O_BLOBS:
+		o->blobs = on;
+		ps->blobs_set = true;
 		return 0;
 	}
 	return 0;
@@ -792,6 +820,79 @@ static int parse_source(struct parse *ps, int argc, char *const argv[], int i, c
 	return o->cmd == FY_CMD_PULL ? finish_pull(ps, err) : 0;
 }
 
+/* "ferry images [--json]" and "ferry cache list|prune|clean [OPTIONS]": options anywhere. */
+static int cache_operand(struct parse *ps, const char *a, bool *have_op, struct fy_error *err)
+{
+	static const char *const ops[] = {
+	        [FY_CACHE_LIST] = "list", [FY_CACHE_PRUNE] = "prune", [FY_CACHE_CLEAN] = "clean"};
+
+	if (ps->o->cmd == FY_CMD_IMAGES || *have_op)
+		return usage_err(err, "%s: unexpected argument '%s'", ps->cmd, a);
+	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
+		if (!strcmp(a, ops[k])) {
+			ps->o->cache_op = (enum fy_cache_op)k;
+			*have_op = true;
+			return 0;
+		}
+	return usage_err(err, "cache: unknown subcommand '%s' (use list, prune or clean)", a);
+}
+
+static int finish_cache(struct parse *ps, bool have_op, struct fy_error *err)
+{
+	enum fy_cache_op op = ps->o->cache_op;
+
+	if (ps->o->cmd == FY_CMD_IMAGES)
+		return 0;
+	if (!have_op)
+		return usage_err(err, "cache: missing subcommand: list, prune or clean (see "
+		                      "'ferry cache --help')");
+	if (ps->json_set && op != FY_CACHE_LIST)
+		return usage_err(err, "cache: --json applies to 'cache list' only");
+	if ((ps->max_size_set || ps->blobs_set) && op != FY_CACHE_PRUNE)
+		return usage_err(err, "cache: --%s applies to 'cache prune' only",
+		                 ps->max_size_set ? "max-size" : "blobs");
+	if (op == FY_CACHE_PRUNE && !ps->max_size_set)
+		return usage_err(err,
+		                 "cache prune: missing --max-size SIZE (e.g. 10G; 'ferry cache "
+		                 "clean' removes everything)");
+	return 0;
+}
+
+static int parse_cache(struct parse *ps, int argc, char *const argv[], int i, char *const *environ,
+                       struct fy_error *err)
+{
+	struct fy_opts *o = ps->o;
+	bool have_op = false, opts_done = false;
+	int r;
+
+	r = apply_env(ps, environ, err);
+	if (r < 0)
+		return r;
+	for (; i < argc;) {
+		const char *a = argv[i];
+
+		if (!opts_done && !strcmp(a, "--")) {
+			opts_done = true;
+			i++;
+			continue;
+		}
+		if (!opts_done && a[0] == '-' && a[1]) {
+			r = parse_option(ps, argc, argv, &i, err);
+			if (r < 0)
+				return r;
+			if (o->action == FY_ACT_HELP)
+				return 0;
+			continue;
+		}
+		r = cache_operand(ps, a, &have_op, err);
+		if (r < 0)
+			return r;
+		i++;
+	}
+	o->verbosity = ps->cl_verbosity_set ? ps->cl_verbosity : ps->env_verbosity;
+	return finish_cache(ps, have_op, err);
+}
+
 static enum fy_cmd lookup_cmd(const char *name)
 {
 	for (size_t c = FY_CMD_EXEC; c < sizeof(cmd_names) / sizeof(cmd_names[0]); c++)
@@ -894,6 +995,8 @@ static int parse_all(struct parse *ps, int argc, char *const argv[], char *const
 		return parse_simple(ps, argc, argv, i, err);
 	if (o->cmd == FY_CMD_PULL || o->cmd == FY_CMD_INSPECT)
 		return parse_source(ps, argc, argv, i, environ, err);
+	if (o->cmd == FY_CMD_IMAGES || o->cmd == FY_CMD_CACHE)
+		return parse_cache(ps, argc, argv, i, environ, err);
 	return parse_container(ps, argc, argv, i, environ, err);
 }
 
@@ -976,6 +1079,8 @@ static const char help_top[] =
         "  shell     start an interactive shell in an image\n"
         "  pull      convert a docker:// or oci: image into a squashfs image\n"
         "  inspect   show an image's format and configuration\n"
+        "  images    list the image cache (the same as 'ferry cache list')\n"
+        "  cache     list, prune or clean the image cache\n"
         "  version   print the version\n"
         "  help      show help for a command\n"
         "\n"
@@ -1036,6 +1141,43 @@ static const char help_inspect[] =
         "  -v, --verbose, -q, --quiet, --debug\n"
         "  -h, --help                    show this help\n";
 
+static const char help_images[] =
+        "usage: ferry images [--json]\n"
+        "\n"
+        "List the images in the image cache, most recently used first: size, last use (pull,\n"
+        "reuse or run), source, manifest digest and path, then the cache's totals. The same as\n"
+        "'ferry cache list'.\n"
+        "\n"
+        "Options:\n"
+        "      --json                    print one JSON array, one object per image\n"
+        "  -v, --verbose, -q, --quiet, --debug\n"
+        "  -h, --help                    show this help\n"
+        "\n"
+        "Cache: $FERRY_CACHEDIR, else $XDG_CACHE_HOME/ferry, else ~/.cache/ferry.\n";
+
+static const char help_cache[] =
+        "usage: ferry cache list [--json]\n"
+        "       ferry cache prune --max-size SIZE [--blobs]\n"
+        "       ferry cache clean\n"
+        "\n"
+        "Manage the image cache that ferry pull fills.\n"
+        "  list    list cached images (see 'ferry images --help')\n"
+        "  prune   remove least recently used images until the images take at most SIZE\n"
+        "  clean   remove every image and every cached blob\n"
+        "Images in use by a running ferry exec, run or shell are never removed: prune and\n"
+        "clean skip them and say so.\n"
+        "\n"
+        "Options:\n"
+        "      --json                    list: print one JSON array\n"
+        "      --max-size SIZE           prune: bytes, or with a K, M, G or T suffix (powers of\n"
+        "                                1024): 500M, 10G; 0 removes every image not in use\n"
+        "      --blobs                   prune: also remove every cached blob (layers are\n"
+        "                                only needed to convert again; pull fetches them anew)\n"
+        "  -v, --verbose, -q, --quiet, --debug\n"
+        "  -h, --help                    show this help\n"
+        "\n"
+        "Cache: $FERRY_CACHEDIR, else $XDG_CACHE_HOME/ferry, else ~/.cache/ferry. See ferry(1).\n";
+
 static const char help_version[] = "usage: ferry version\n"
                                    "\n"
                                    "Print ferry's version.\n";
@@ -1061,6 +1203,10 @@ const char *fy_opts_help(enum fy_cmd cmd)
 		return help_pull;
 	case FY_CMD_INSPECT:
 		return help_inspect;
+	case FY_CMD_IMAGES:
+		return help_images;
+	case FY_CMD_CACHE:
+		return help_cache;
 	case FY_CMD_NONE:
 		break;
 	}

@@ -22,7 +22,10 @@ enum fy_cmd {
 	FY_CMD_HELP,
 	FY_CMD_PULL,    /* ferry pull [OPTIONS] SOURCE: image is SOURCE */
 	FY_CMD_INSPECT, /* ferry inspect IMAGE [--json] */
+	FY_CMD_IMAGES,  /* ferry images [--json]: the same as ferry cache list */
+	FY_CMD_CACHE,   /* ferry cache list|prune|clean: see cache_op */
 };
+enum fy_cache_op { FY_CACHE_LIST, FY_CACHE_PRUNE, FY_CACHE_CLEAN };
 enum fy_action { FY_ACT_RUN, FY_ACT_HELP, FY_ACT_VERSION };
 
 struct fy_opts {
@@ -58,8 +61,12 @@ struct fy_opts {
 	int level;           /* --level N, 0: the compressor's default */
 	unsigned block_size; /* --block-size SIZE in bytes, 0: 128 KiB */
 	bool force;          /* --force: convert again even if the cache has the image */
-	/* inspect only */
+	/* inspect, images, cache list */
 	bool json; /* --json */
+	/* images and cache */
+	enum fy_cache_op cache_op;   /* images: FY_CACHE_LIST */
+	unsigned long long max_size; /* cache prune --max-size SIZE, in bytes (required) */
+	bool blobs;                  /* cache prune --blobs: remove cached blobs too */
 };
 
 /* Parse argv (argv[0] is the program). environ supplies FERRY_<OPTION> defaults. */

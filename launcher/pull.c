@@ -3,6 +3,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fsutil.h"
+#include "imgcache.h"
 #include "options.h"
 #include "convert/convert.h"
 #include "convert/sqfswriter.h"
@@ -104,8 +105,11 @@ static int convert_cached(const struct fy_opts *o, const struct fy_cv_image *img
 	r = fy_mkdir_p(dir, 0755);
 	if (r < 0)
 		return fy_err(err, -r, "cannot create %s", dir);
-	if (!o->force && access(file, F_OK) == 0)
+	if (!o->force && access(file, F_OK) == 0) {
+		/* Reused: mark it used, so ferry cache prune keeps it longer (best effort). */
+		(void)fy_ic_touch(file);
 		goto done;
+	}
 	lfd = lock_image(lock, err);
 	if (lfd < 0)
 		return lfd;

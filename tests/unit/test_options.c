@@ -652,6 +652,89 @@ static void test_pull_errors(void **state)
 	EXPECT_ERROR("unknown command 'pul' (did you mean 'pull'?", "pul", "s");
 }
 
+static void test_images_cache(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, &err, "images"), 0);
+	assert_int_equal(o.cmd, FY_CMD_IMAGES);
+	assert_int_equal(o.cache_op, FY_CACHE_LIST);
+	assert_false(o.json);
+	assert_null(o.image);
+	fy_opts_release(&o);
+
+	assert_int_equal(PARSE(&o, &err, "images", "--json"), 0);
+	assert_true(o.json);
+	fy_opts_release(&o);
+
+	assert_int_equal(PARSE(&o, &err, "cache", "--json", "list"), 0);
+	assert_int_equal(o.cmd, FY_CMD_CACHE);
+	assert_int_equal(o.cache_op, FY_CACHE_LIST);
+	assert_true(o.json);
+	fy_opts_release(&o);
+
+	assert_int_equal(PARSE(&o, &err, "cache", "prune", "--max-size", "10G", "--blobs"), 0);
+	assert_int_equal(o.cache_op, FY_CACHE_PRUNE);
+	assert_true(o.max_size == 10ull << 30);
+	assert_true(o.blobs);
+	fy_opts_release(&o);
+
+	assert_int_equal(PARSE(&o, &err, "cache", "--max-size=500M", "prune"), 0);
+	assert_true(o.max_size == 500ull << 20);
+	assert_false(o.blobs);
+	fy_opts_release(&o);
+
+	assert_int_equal(PARSE(&o, &err, "cache", "prune", "--max-size", "0"), 0);
+	assert_true(o.max_size == 0);
+	fy_opts_release(&o);
+
+	assert_int_equal(PARSE(&o, &err, "-q", "cache", "clean"), 0);
+	assert_int_equal(o.cache_op, FY_CACHE_CLEAN);
+	assert_int_equal(o.verbosity, -1);
+	fy_opts_release(&o);
+
+	assert_int_equal(PARSE(&o, &err, "cache", "--help"), 0);
+	assert_int_equal(o.action, FY_ACT_HELP);
+	assert_string_equal(fy_cmd_name(o.cmd), "cache");
+	assert_non_null(strstr(fy_opts_help(o.cmd), "ferry cache prune --max-size SIZE"));
+	assert_non_null(strstr(fy_opts_help(FY_CMD_IMAGES), "ferry images [--json]"));
+	assert_non_null(strstr(fy_opts_help(FY_CMD_NONE), "  cache "));
+	fy_opts_release(&o);
+}
+
+static void test_images_cache_errors(void **state)
+{
+	(void)state;
+	expect_error(NULL, "cache: missing subcommand: list, prune or clean", "cache", NULL);
+	expect_error(NULL, "cache: unknown subcommand 'purge' (use list, prune or clean)", "cache",
+	             "purge", NULL);
+	expect_error(NULL, "cache: unexpected argument 'clean'", "cache", "list", "clean", NULL);
+	expect_error(NULL, "images: unexpected argument 'foo'", "images", "foo", NULL);
+	expect_error(NULL, "cache prune: missing --max-size SIZE", "cache", "prune", NULL);
+	expect_error(NULL, "cache: --max-size applies to 'cache prune' only", "cache", "clean",
+	             "--max-size", "1G", NULL);
+	expect_error(NULL, "cache: --blobs applies to 'cache prune' only", "cache", "list",
+	             "--blobs", NULL);
+	expect_error(NULL, "cache: --json applies to 'cache list' only", "cache", "prune",
+	             "--max-size", "1G", "--json", NULL);
+	expect_error(NULL,
+	             "cache: --max-size: invalid size '10X' (a whole number of bytes, or with a K, "
+	             "M, G or T suffix",
+	             "cache", "prune", "--max-size", "10X", NULL);
+	expect_error(NULL, "cache: --max-size: invalid size '-1'", "cache", "prune",
+	             "--max-size=-1", NULL);
+	expect_error(NULL, "cache: --max-size: size '99999999T' is too large", "cache", "prune",
+	             "--max-size", "99999999T", NULL);
+	expect_error(NULL, "cache: --max-size needs an argument", "cache", "prune", "--max-size",
+	             NULL);
+	expect_error(NULL, "images: option '--max-size' does not apply to images", "images",
+	             "--max-size", "1G", NULL);
+	expect_error(NULL, "exec: option '--blobs' does not apply to exec", "exec", "--blobs",
+	             "img", "true", NULL);
+}
+
 static void test_creds_never_echoed(void **state)
 {
 	struct fy_opts o;
@@ -688,6 +771,8 @@ int main(void)
 	        cmocka_unit_test(test_inspect),
 	        cmocka_unit_test(test_pull_errors),
 	        cmocka_unit_test(test_creds_never_echoed),
+	        cmocka_unit_test(test_images_cache),
+	        cmocka_unit_test(test_images_cache_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
