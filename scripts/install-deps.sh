@@ -10,7 +10,7 @@ build="build-essential autoconf automake libtool pkg-config
   libssl-dev libjansson-dev busybox-static squashfs-tools
   libsquashfs-dev libarchive-dev libcurl4-openssl-dev libisal-dev libseccomp-dev"
 test="libcmocka-dev util-linux passwd procps psmisc mmdebstrap squashfs-tools-ng umoci skopeo zstd attr libcap2-bin
-  docker-registry apache2-utils openssl curl
+  docker-registry apache2-utils openssl curl clang libclang-rt-14-dev
   squashfuse file python3 bsdextrautils"
 bench="hyperfine charliecloud-runtime bubblewrap crun runc gnuplot-nox"
 

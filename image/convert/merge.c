@@ -308,6 +308,12 @@ static int walk_parent(struct fy_mg_tree *t, int layer, const char *clean, const
 		n = (size_t)(e - p);
 		memcpy(comp, p, n);
 		comp[n] = '\0';
+		/* A whiteout name is a marker, never a directory: "a/.wh.b/c" would otherwise put
+		 * ".wh.b" into the image (found by tests/fuzz/fuzz_merge). */
+		if (strncmp(comp, WH_PREFIX, strlen(WH_PREFIX)) == 0)
+			return fy_err(err, 0,
+			              "%s: entry '%s': whiteout name '%s' used as a directory",
+			              label, clean, comp);
 		c = find_child(t, cur, comp);
 		if (!c) {
 			c = new_node(t, cur, comp, FY_MG_DIR, layer);

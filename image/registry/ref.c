@@ -276,9 +276,11 @@ static int parse_archive_index(struct fy_ref *ref, char *suffix, struct fy_error
 	if (suffix[0] == '@' || isdigit((unsigned char)suffix[0])) {
 		errno = 0;
 		v = strtol(n, &end, 10);
-		if (!*n || *end || errno || v < 0 || v > 1000000)
-			return fy_err_code(err, FY_EXIT_USAGE, 0, "invalid image index '%s'",
-			                   suffix);
+		if (!*n || *end || errno || v < 0 || v > 1000000) {
+			fy_err_code(err, FY_EXIT_USAGE, 0, "invalid image index '%s'", suffix);
+			free(suffix); /* ours since split_path(): found by tests/fuzz/fuzz_ref */
+			return -1;
+		}
 		ref->index = (int)v;
 		free(suffix);
 		return 0;
