@@ -28,7 +28,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <limits.h>
 
 extern char **environ;
 
@@ -45,109 +47,116 @@ static int fail(const struct fy_error *err)
 	return err->exit_code ? err->exit_code : FY_EXIT_FAILURE;
 }
 
-/* ---- ferry pull ---- */
+/* ---- ferry pull: done by the ferry-pull helper (see launcher/pull_main.c for why) ---- */
 
-/* Progress on one redrawn stderr line, only for a terminal; redrawn at most every 100 ms so a
- * slow terminal or a remote session never slows the pull down. */
-struct progress {
-	bool on;
-	bool drawn;
-	uint64_t last_ns;
-	size_t count, finished;
-	uint64_t *done, *total; /* per blob, by index */
-};
-
-static void progress_draw(struct progress *pg, bool force, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void progress_draw(struct progress *pg, bool force, const char *fmt, ...)
+static char *pull_helper(void)
 {
-	uint64_t now = fy_now_ns();
-	char line[160];
-	va_list ap;
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-	if (!force && pg->drawn && now - pg->last_ns < 100000000ull)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	/* \r and "erase to end of line" (ECMA-48 EL, CSI K) redraw in place. */
-	fprintf(stderr, "\r%s\033[K", line);
-	fflush(stderr);
-	pg->drawn = true;
-	pg->last_ns = now;
-}
+	/* Next to ferry first (the build tree, a relocated install), then where make install
+	 * puts it. */
+	if (n > 0) {
+		char *slash, *p;
 
-static void progress_end(struct progress *pg)
-{
-	if (pg->drawn)
-		fputs("\r\033[K", stderr);
-	pg->drawn = false;
-	free(pg->done);
-	free(pg->total);
-	pg->done = pg->total = NULL;
-}
-
-static void on_blob(void *ctx, const struct fy_reg_progress *p)
-{
-	struct progress *pg = ctx;
-	uint64_t done = 0, total = 0;
-
-	if (!pg->done && p->count) {
-		pg->done = calloc(p->count, sizeof(*pg->done));
-		pg->total = calloc(p->count, sizeof(*pg->total));
-		if (!pg->done || !pg->total)
-			return;
-		pg->count = p->count;
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			p = fy_asprintf("%s/ferry-pull", self);
+			if (p && access(p, X_OK) == 0)
+				return p;
+			free(p);
+		}
 	}
-	if (!pg->done || p->index >= pg->count)
-		return;
-	pg->done[p->index] = p->blob->done;
-	pg->total[p->index] = p->blob->total;
-	if (p->blob->event == FY_BC_DONE) {
-		pg->done[p->index] = p->blob->total;
-		pg->finished++;
-	}
-	for (size_t i = 0; i < pg->count; i++) {
-		done += pg->done[i];
-		total += pg->total[i];
-	}
-	progress_draw(pg, p->blob->event == FY_BC_DONE, "fetching: %zu/%zu blobs, %.1f/%.1f MiB",
-	              pg->finished, pg->count, (double)done / 1048576.0, (double)total / 1048576.0);
+	return strdup(PKGLIBEXECDIR "/ferry-pull");
 }
 
-static void on_convert(void *ctx, const struct fy_cv_progress *p)
+/* `ferry pull ...`: become the helper, with the same command line. */
+static int cmd_pull(char **argv)
 {
-	struct progress *pg = ctx;
+	_cleanup_free_ char *helper = pull_helper();
 
-	if (p->stage == FY_CV_LAYER_BEGIN || p->stage == FY_CV_LAYER_END)
-		progress_draw(pg, true, "converting: layer %zu/%zu, %.1f MiB of file data",
-		              p->nlayers - p->layer, p->nlayers, (double)p->data_bytes / 1048576.0);
-	else if (p->stage == FY_CV_WRITE_TABLES)
-		progress_draw(pg, true, "converting: writing the squashfs tables");
+	if (!helper) {
+		fprintf(stderr, "ferry: pull: out of memory\n");
+		return FY_EXIT_FAILURE;
+	}
+	argv[0] = helper;
+	execv(helper, argv);
+	fprintf(stderr, "ferry: pull: cannot run the helper %s: %s\n", helper, strerror(errno));
+	return FY_EXIT_FAILURE;
 }
 
-/* Pull with progress drawn on a terminal (stderr), nothing otherwise. */
+/* Pull a source for exec/run/shell through the helper; *path gets the cached image. The
+ * helper draws progress on our stderr and prints only the path on stdout. */
 static int pull(const struct fy_opts *o, char **path, struct fy_error *err)
 {
-	struct progress pg = {.on = isatty(STDERR_FILENO) && o->verbosity >= 0};
-	struct fy_pull_hooks hooks = {.blob = on_blob, .convert = on_convert, .ctx = &pg};
-	int r = fy_pull(o, pg.on ? &hooks : NULL, path, err);
+	_cleanup_free_ char *helper = pull_helper(), *out = NULL;
+	char *argv[16];
+	size_t argc = 0, len = 0;
+	int fds[2], st;
+	pid_t pid;
+	FILE *f;
 
-	progress_end(&pg);
-	return r;
-}
-
-static int cmd_pull(const struct fy_opts *opts)
-{
-	_cleanup_free_ char *path = NULL;
-	struct fy_error err;
-
-	fy_err_clear(&err);
-	if (pull(opts, &path, &err) < 0)
-		return fail(&err);
-	printf("%s\n", path);
-	return fflush(stdout) == 0 ? 0 : FY_EXIT_FAILURE;
+	if (!helper)
+		return fy_err(err, ENOMEM, "pull");
+	argv[argc++] = helper;
+	argv[argc++] = "pull";
+	if (o->verbosity < 0)
+		argv[argc++] = "-q";
+	if (o->insecure)
+		argv[argc++] = "--insecure";
+	if (o->creds) {
+		argv[argc++] = "--creds";
+		argv[argc++] = o->creds;
+	}
+	if (o->platform) {
+		argv[argc++] = "--platform";
+		argv[argc++] = o->platform;
+	}
+	argv[argc++] = "--";
+	argv[argc++] = o->image;
+	argv[argc] = NULL;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return fy_err(err, errno, "pull %s", o->image);
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return fy_err(err, errno, "pull %s", o->image);
+	}
+	if (pid == 0) {
+		if (dup2(fds[1], STDOUT_FILENO) < 0)
+			_exit(FY_EXIT_FAILURE);
+		execv(helper, argv);
+		fprintf(stderr, "ferry: pull: cannot run the helper %s: %s\n", helper,
+		        strerror(errno));
+		_exit(FY_EXIT_FAILURE);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	if (f) {
+		if (getline(&out, &len, f) < 0) {
+			free(out);
+			out = NULL;
+		}
+		fclose(f);
+	} else {
+		close(fds[0]);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !out || !*out) {
+		/* The helper already said why on stderr. */
+		err->errnum = 0;
+		err->exit_code =
+		        WIFEXITED(st) && WEXITSTATUS(st) ? WEXITSTATUS(st) : FY_EXIT_FAILURE;
+		err->msg[0] = '\0';
+		return -1;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	*path = TAKE_PTR(out);
+	return 0;
 }
 
 /* ---- ferry inspect ---- */
@@ -465,7 +474,7 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 		char *path = NULL;
 
 		if (pull(opts, &path, &err) < 0)
-			return fail(&err);
+			return fy_err_isset(&err) ? fail(&err) : err.exit_code;
 		fy_debug(log, "%s: cached as %s", opts->image, path);
 		free(opts->image);
 		opts->image = path;
@@ -535,7 +544,7 @@ int main(int argc, char **argv)
 		printf("ferry %s\n", FERRY_VERSION);
 		r = 0;
 	} else if (opts.cmd == FY_CMD_PULL) {
-		r = cmd_pull(&opts);
+		r = cmd_pull(argv);
 	} else if (opts.cmd == FY_CMD_INSPECT) {
 		r = cmd_inspect(&opts);
 	} else if (opts.cmd == FY_CMD_IMAGES || opts.cmd == FY_CMD_CACHE) {

@@ -19,16 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-bool fy_pull_is_source(const char *image)
-{
-	static const char *const kinds[] = {"docker://", "oci:", "oci-archive:", "docker-archive:"};
-
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strncmp(image, kinds[i], strlen(kinds[i])) == 0)
-			return true;
-	return false;
-}
-
 /* The cache name's second half: a short hash (64-bit FNV-1a, not for security: only to tell
  * conversions apart) of everything that changes the bytes of the image for one manifest. */
 static void options_hash(const struct fy_opts *o, char out[17])

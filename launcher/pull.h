@@ -6,6 +6,7 @@
 #define FERRY_PULL_H
 
 #include <stdbool.h>
+#include <string.h>
 
 struct fy_error;
 struct fy_opts;
@@ -18,8 +19,17 @@ struct fy_pull_hooks {
 	void *ctx;
 };
 
-/* True if image names a source to pull (docker://, oci:, oci-archive:, docker-archive:). */
-bool fy_pull_is_source(const char *image);
+/* True if image names a source to pull (docker://, oci:, oci-archive:, docker-archive:).
+ * Inline: ferry itself needs it, and must not link the pull code (see pull_main.c). */
+static inline bool fy_pull_is_source(const char *image)
+{
+	static const char *const kinds[] = {"docker://", "oci:", "oci-archive:", "docker-archive:"};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strncmp(image, kinds[i], strlen(kinds[i])) == 0)
+			return true;
+	return false;
+}
 /* Pull o->image with o's pull options; *path gets the image file's path. hooks may be NULL. */
 int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, char **path,
             struct fy_error *err);
