@@ -773,18 +773,17 @@ static int finish_pull(struct parse *ps, struct fy_error *err)
 	return 0;
 }
 
-/* "ferry pull [OPTIONS] SOURCE" and "ferry inspect [OPTIONS] IMAGE": one operand, and options
- * may come before or after it (nothing runs inside a container, so nothing is passed on);
- * "--" ends the options. */
-static int parse_source(struct parse *ps, int argc, char *const argv[], int i, char *const *environ,
-                        struct fy_error *err)
+/* Commands whose options may come anywhere among their operands (nothing runs inside a
+ * container, so nothing is passed on): "--" ends the options, every other word goes to
+ * operand(). The environment's FERRY_<OPTION> values come first. */
+static int
+parse_interleaved(struct parse *ps, int argc, char *const argv[], int i, char *const *environ,
+                  int (*operand)(struct parse *ps, const char *a, void *ctx, struct fy_error *err),
+                  void *ctx, struct fy_error *err)
 {
-	struct fy_opts *o = ps->o;
-	const char *what = o->cmd == FY_CMD_PULL ? "SOURCE" : "IMAGE";
 	bool opts_done = false;
-	int r;
+	int r = apply_env(ps, environ, err);
 
-	r = apply_env(ps, environ, err);
 	if (r < 0)
 		return r;
 	while (i < argc) {
@@ -799,30 +798,52 @@ static int parse_source(struct parse *ps, int argc, char *const argv[], int i, c
 			r = parse_option(ps, argc, argv, &i, err);
 			if (r < 0)
 				return r;
-			if (o->action == FY_ACT_HELP)
-				return 0;
+			if (ps->o->action == FY_ACT_HELP)
+				return 1;
 			continue;
 		}
-		if (o->image)
-			return usage_err(err, "%s: unexpected argument '%s' (only one %s)", ps->cmd,
-			                 a, what);
-		if (!a[0])
-			return usage_err(err, "%s: empty %s", ps->cmd, what);
-		o->image = strdup(a);
-		if (!o->image)
-			return fy_err(err, ENOMEM, "options");
+		r = operand(ps, a, ctx, err);
+		if (r < 0)
+			return r;
 		i++;
 	}
+	ps->o->verbosity = ps->cl_verbosity_set ? ps->cl_verbosity : ps->env_verbosity;
+	return 0;
+}
+
+/* "ferry pull [OPTIONS] SOURCE" and "ferry inspect [OPTIONS] IMAGE": one operand. */
+static int source_operand(struct parse *ps, const char *a, void *ctx, struct fy_error *err)
+{
+	const char *what = ctx;
+
+	if (ps->o->image)
+		return usage_err(err, "%s: unexpected argument '%s' (only one %s)", ps->cmd, a,
+		                 what);
+	if (!a[0])
+		return usage_err(err, "%s: empty %s", ps->cmd, what);
+	ps->o->image = strdup(a);
+	return ps->o->image ? 0 : fy_err(err, ENOMEM, "options");
+}
+
+static int parse_source(struct parse *ps, int argc, char *const argv[], int i, char *const *environ,
+                        struct fy_error *err)
+{
+	struct fy_opts *o = ps->o;
+	const char *what = o->cmd == FY_CMD_PULL ? "SOURCE" : "IMAGE";
+	int r = parse_interleaved(ps, argc, argv, i, environ, source_operand, (void *)what, err);
+
+	if (r != 0)
+		return r < 0 ? r : 0;
 	if (!o->image)
 		return usage_err(err, "%s: missing %s (see 'ferry %s --help')", ps->cmd, what,
 		                 ps->cmd);
-	o->verbosity = ps->cl_verbosity_set ? ps->cl_verbosity : ps->env_verbosity;
 	return o->cmd == FY_CMD_PULL ? finish_pull(ps, err) : 0;
 }
 
 /* "ferry images [--json]" and "ferry cache list|prune|clean [OPTIONS]": options anywhere. */
-static int cache_operand(struct parse *ps, const char *a, bool *have_op, struct fy_error *err)
+static int cache_operand(struct parse *ps, const char *a, void *ctx, struct fy_error *err)
 {
+	bool *have_op = ctx;
 	static const char *const ops[] = {
 	        [FY_CACHE_LIST] = "list", [FY_CACHE_PRUNE] = "prune", [FY_CACHE_CLEAN] = "clean"};
 
@@ -861,35 +882,11 @@ static int finish_cache(struct parse *ps, bool have_op, struct fy_error *err)
 static int parse_cache(struct parse *ps, int argc, char *const argv[], int i, char *const *environ,
                        struct fy_error *err)
 {
-	struct fy_opts *o = ps->o;
-	bool have_op = false, opts_done = false;
-	int r;
+	bool have_op = false;
+	int r = parse_interleaved(ps, argc, argv, i, environ, cache_operand, &have_op, err);
 
-	r = apply_env(ps, environ, err);
-	if (r < 0)
-		return r;
-	for (; i < argc;) {
-		const char *a = argv[i];
-
-		if (!opts_done && !strcmp(a, "--")) {
-			opts_done = true;
-			i++;
-			continue;
-		}
-		if (!opts_done && a[0] == '-' && a[1]) {
-			r = parse_option(ps, argc, argv, &i, err);
-			if (r < 0)
-				return r;
-			if (o->action == FY_ACT_HELP)
-				return 0;
-			continue;
-		}
-		r = cache_operand(ps, a, &have_op, err);
-		if (r < 0)
-			return r;
-		i++;
-	}
-	o->verbosity = ps->cl_verbosity_set ? ps->cl_verbosity : ps->env_verbosity;
+	if (r != 0)
+		return r < 0 ? r : 0;
 	return finish_cache(ps, have_op, err);
 }
 
