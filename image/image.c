@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "fsutil.h"
 #include "sif.h"
 #include "sqfs_sb.h"
 
@@ -259,58 +260,6 @@ static int walk(const char *path, const struct walk_ops *ops, void *ctx, struct 
 	}
 }
 
-/* Read all of fd (at most max bytes) into a NUL-terminated buffer. */
-static int read_fd(int fd, const char *path, size_t max, char **out, size_t *len,
-                   struct fy_error *err)
-{
-	_cleanup_free_ char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			char *nb;
-
-			if (cap >= max && cap)
-				return fy_err_code(err, FY_EXIT_IMAGE, EFBIG,
-				                   "%s is larger than %zu bytes", path, max);
-			cap = cap ? cap * 2 : 4096;
-			if (cap > max)
-				cap = max;
-			nb = realloc(buf, cap + 1);
-			if (!nb)
-				return fy_err(err, ENOMEM, "reading %s", path);
-			buf = nb;
-			if (cap == 0) {
-				/* max == 0: only an empty file fits; probe one byte. */
-				char c;
-
-				r = read(fd, &c, 1);
-				if (r < 0)
-					return fy_err(err, errno, "cannot read %s", path);
-				if (r > 0)
-					return fy_err_code(err, FY_EXIT_IMAGE, EFBIG,
-					                   "%s is larger than 0 bytes", path);
-				break;
-			}
-		}
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return fy_err(err, errno, "cannot read %s", path);
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*out = TAKE_PTR(buf);
-	if (len)
-		*len = n;
-	return 0;
-}
-
 /* ---- directory images ---- */
 
 struct dir_walk {
@@ -454,7 +403,9 @@ static int dir_read_file(const struct fy_image *img, const char *path, size_t ma
 	}
 	if (r <= 0)
 		return r;
-	r = read_fd(fd, path, max, out, len, err);
+	r = fy_read_fd(fd, path, max, out, len, err);
+	if (r < 0 && err && err->errnum == EFBIG)
+		err->exit_code = FY_EXIT_IMAGE; /* an image file too big is the image's fault */
 	return r < 0 ? r : 1;
 }
 

@@ -1,6 +1,7 @@
 /* ferry: the command-line edge. The only place (with the plugin edges) that prints and exits:
  * everything below returns data or a struct fy_error. */
 #include "cleanup.h"
+#include "edge.h"
 #include "siteconf.h"
 #include "error.h"
 #include "executor.h"
@@ -33,19 +34,6 @@
 #include <limits.h>
 
 extern char **environ;
-
-static int fail(const struct fy_error *err)
-{
-	/* One line, whatever the inner layers wrote. */
-	char line[FY_ERR_MSG_MAX];
-
-	snprintf(line, sizeof(line), "%s", err->msg);
-	for (char *p = line; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-	fprintf(stderr, "ferry: %s\n", line);
-	return err->exit_code ? err->exit_code : FY_EXIT_FAILURE;
-}
 
 /* ---- ferry pull: done by the ferry-pull helper (see launcher/pull_main.c for why) ---- */
 
@@ -311,7 +299,7 @@ static int cmd_inspect(const struct fy_opts *opts)
 	}
 	if (r < 0) {
 		fy_err_prefix(&err, "inspect");
-		r = fail(&err);
+		r = fy_edge_fail(&err);
 	}
 	fy_imgcfg_release(&cfg);
 	fy_image_release(&img);
@@ -442,7 +430,7 @@ static int cmd_cache(const struct fy_opts *opts)
 	fy_ic_result_release(&res);
 	if (r < 0) {
 		fy_err_prefix(&err, "%s", opts->cmd == FY_CMD_IMAGES ? "images" : "cache");
-		return fail(&err);
+		return fy_edge_fail(&err);
 	}
 	return fflush(stdout) == 0 ? 0 : FY_EXIT_FAILURE;
 }
@@ -474,7 +462,7 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 		char *path = NULL;
 
 		if (pull(opts, &path, &err) < 0)
-			return fy_err_isset(&err) ? fail(&err) : err.exit_code;
+			return fy_err_isset(&err) ? fy_edge_fail(&err) : err.exit_code;
 		fy_debug(log, "%s: cached as %s", opts->image, path);
 		free(opts->image);
 		opts->image = path;
@@ -506,7 +494,7 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 		r = fy_exec_run(&plan, log, &err);
 	}
 	if (r < 0)
-		r = fail(&err);
+		r = fy_edge_fail(&err);
 	fy_plan_release(&plan);
 	fy_imgcfg_release(&icfg);
 	fy_image_release(&img);
@@ -526,7 +514,7 @@ int main(int argc, char **argv)
 	fy_err_clear(&err);
 	fy_log_init(&log, "ferry", FY_LOG_WARN);
 	if (fy_opts_parse(argc, argv, environ, &opts, &err) < 0) {
-		r = fail(&err);
+		r = fy_edge_fail(&err);
 		fy_opts_release(&opts);
 		return r;
 	}

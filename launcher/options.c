@@ -188,20 +188,6 @@ static const char *closest(const char *word, const char *const *cands, size_t n)
 	return best;
 }
 
-static int usage_err(struct fy_error *err, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-
-static int usage_err(struct fy_error *err, const char *fmt, ...)
-{
-	char msg[FY_ERR_MSG_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return fy_err_code(err, FY_EXIT_USAGE, 0, "%s", msg);
-}
-
 /* ---- applying one option ---- */
 
 static int parse_bool(const char *var, const char *val, bool *out, struct fy_error *err)
@@ -214,9 +200,9 @@ static int parse_bool(const char *var, const char *val, bool *out, struct fy_err
 	else if (fy_strv_contains((char *const *)no, val))
 		*out = false;
 	else
-		return usage_err(err,
-		                 "%s: invalid boolean '%s' (use 1/0, yes/no, true/false, on/off)",
-		                 var, val);
+		return fy_err_usage(
+		        err, "%s: invalid boolean '%s' (use 1/0, yes/no, true/false, on/off)", var,
+		        val);
 	return 0;
 }
 
@@ -300,26 +286,27 @@ static int check_value(const struct opt_def *d, const char *where, const char *v
 
 		/* Never echo the value: it holds a password. */
 		if (!colon || colon == val)
-			return usage_err(err, "%s: invalid credentials (expected USER:PASSWORD)",
-			                 where);
+			return fy_err_usage(err, "%s: invalid credentials (expected USER:PASSWORD)",
+			                    where);
 		break;
 	}
 	case O_PLATFORM:
 		if (!platform_valid(val))
-			return usage_err(err,
-			                 "%s: invalid platform '%s' (expected OS/ARCH[/VARIANT], "
-			                 "e.g. linux/amd64)",
-			                 where, val);
+			return fy_err_usage(
+			        err,
+			        "%s: invalid platform '%s' (expected OS/ARCH[/VARIANT], "
+			        "e.g. linux/amd64)",
+			        where, val);
 		break;
 	case O_DEST:
 		if (!*val)
-			return usage_err(err, "%s: empty file name", where);
+			return fy_err_usage(err, "%s: empty file name", where);
 		break;
 	case O_COMPRESSION: {
 		static const char *const comps[] = {"zstd", "lz4", "gzip", "none", NULL};
 
 		if (!fy_strv_contains((char *const *)comps, val))
-			return usage_err(
+			return fy_err_usage(
 			        err, "%s: unknown compression '%s' (use zstd, lz4, gzip or none)",
 			        where, val);
 		break;
@@ -328,7 +315,7 @@ static int check_value(const struct opt_def *d, const char *where, const char *v
 		unsigned long v;
 
 		if (parse_decimal(val, strlen(val), &v) < 0 || v < 1 || v > 22)
-			return usage_err(
+			return fy_err_usage(
 			        err, "%s: invalid level '%s' (1 to 22 for zstd, 1 to 9 for gzip)",
 			        where, val);
 		break;
@@ -337,52 +324,52 @@ static int check_value(const struct opt_def *d, const char *where, const char *v
 		unsigned bs;
 
 		if (parse_block_size(val, &bs) < 0)
-			return usage_err(
+			return fy_err_usage(
 			        err, "%s: invalid block size '%s' (a power of two from 4K to 1M)",
 			        where, val);
 		break;
 	}
 	case O_PWD:
 		if (val[0] != '/')
-			return usage_err(err, "%s: '%s' is not an absolute path", where, val);
+			return fy_err_usage(err, "%s: '%s' is not an absolute path", where, val);
 		break;
 	case O_HOME: {
 		const char *colon = strchr(val, ':');
 
 		if (!*val || colon == val || (colon && (colon[1] != '/' || strchr(colon + 1, ':'))))
-			return usage_err(err,
-			                 "%s: invalid '%s' (expected SRC or SRC:DST, DST absolute)",
-			                 where, val);
+			return fy_err_usage(
+			        err, "%s: invalid '%s' (expected SRC or SRC:DST, DST absolute)",
+			        where, val);
 		break;
 	}
 	case O_HOSTNAME:
 		if (!*val || strlen(val) > HOST_NAME_MAX)
-			return usage_err(err, "%s: invalid hostname '%s' (1 to %d characters)",
-			                 where, val, HOST_NAME_MAX);
+			return fy_err_usage(err, "%s: invalid hostname '%s' (1 to %d characters)",
+			                    where, val, HOST_NAME_MAX);
 		break;
 	case O_NET:
 		/* Only an empty network namespace for now: anything else would need a helper to
 		 * plumb interfaces, which ferry does not have. */
 		if (strcmp(val, "none") != 0)
-			return usage_err(err,
-			                 "%s: unsupported network '%s' (only 'none' is supported)",
-			                 where, val);
+			return fy_err_usage(
+			        err, "%s: unsupported network '%s' (only 'none' is supported)",
+			        where, val);
 		break;
 	case O_ENV: {
 		const char *eq = strchr(val, '=');
 
 		if (!eq || eq == val)
-			return usage_err(err, "%s: '%s' is not NAME=VALUE", where, val);
+			return fy_err_usage(err, "%s: '%s' is not NAME=VALUE", where, val);
 		for (const char *c = val; c < eq; c++)
 			if (!(*c == '_' || (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
 			      (c > val && *c >= '0' && *c <= '9')))
-				return usage_err(err, "%s: invalid variable name '%.*s'", where,
-				                 (int)(eq - val), val);
+				return fy_err_usage(err, "%s: invalid variable name '%.*s'", where,
+				                    (int)(eq - val), val);
 		break;
 	}
 	case O_ENV_FILE:
 		if (!*val)
-			return usage_err(err, "%s: empty file name", where);
+			return fy_err_usage(err, "%s: empty file name", where);
 		break;
 	case O_MAX_SIZE: {
 		uint64_t v;
@@ -501,7 +488,8 @@ static int apply(struct parse *ps, const struct opt_def *d, const char *where, c
 		return 0;
 	}
 	case O_BLOCK_SIZE:
-		return parse_block_size(val, &o->block_size) < 0 ? usage_err(err, "%s", where) : 0;
+		return parse_block_size(val, &o->block_size) < 0 ? fy_err_usage(err, "%s", where)
+		                                                 : 0;
 	case O_FORCE:
 		o->force = on;
 		return 0;
@@ -603,15 +591,15 @@ static int unknown_option(const struct parse *ps, const char *arg, struct fy_err
 	snprintf(help, sizeof(help), "ferry%s%s --help", strcmp(ps->cmd, "ferry") ? " " : "",
 	         strcmp(ps->cmd, "ferry") ? ps->cmd : "");
 	if (best)
-		return usage_err(err, "%s: unknown option '%s' (did you mean '--%s'? see '%s')",
-		                 ps->cmd, arg, best, help);
-	return usage_err(err, "%s: unknown option '%s' (see '%s')", ps->cmd, arg, help);
+		return fy_err_usage(err, "%s: unknown option '%s' (did you mean '--%s'? see '%s')",
+		                    ps->cmd, arg, best, help);
+	return fy_err_usage(err, "%s: unknown option '%s' (see '%s')", ps->cmd, arg, help);
 }
 
 static int not_for_cmd(const struct parse *ps, const char *opt, struct fy_error *err)
 {
-	return usage_err(err, "%s: option '%s' does not apply to %s (see 'ferry %s --help')",
-	                 ps->cmd, opt, ps->cmd, ps->cmd);
+	return fy_err_usage(err, "%s: option '%s' does not apply to %s (see 'ferry %s --help')",
+	                    ps->cmd, opt, ps->cmd, ps->cmd);
 }
 
 /* Parse one argument starting with '-' at argv[*i]; advances *i past what it consumed. */
@@ -639,10 +627,10 @@ static int parse_option(struct parse *ps, int argc, char *const argv[], int *i,
 		}
 		snprintf(where, sizeof(where), "%s: --%s", ps->cmd, d->lng);
 		if (!d->arg && eq)
-			return usage_err(err, "%s takes no value", where);
+			return fy_err_usage(err, "%s takes no value", where);
 		if (d->arg && !val) {
 			if (*i >= argc)
-				return usage_err(err, "%s needs an argument", where);
+				return fy_err_usage(err, "%s needs an argument", where);
 			val = argv[(*i)++];
 		}
 		return apply(ps, d, where, d->arg ? val : NULL, false, err);
@@ -672,7 +660,7 @@ static int parse_option(struct parse *ps, int argc, char *const argv[], int *i,
 		if (c[1])
 			return apply(ps, d, where, c + 1, false, err);
 		if (*i >= argc)
-			return usage_err(err, "%s needs an argument", where);
+			return fy_err_usage(err, "%s needs an argument", where);
 		return apply(ps, d, where, argv[(*i)++], false, err);
 	}
 	return 0;
@@ -693,14 +681,15 @@ static int finish_container(struct parse *ps, struct fy_error *err)
 	/* The command line beats the environment: --home drops FERRY_NO_HOME and the other way
 	 * round; given together in one place they contradict each other. */
 	if (ps->cl_home && ps->cl_no_home)
-		return usage_err(err, "%s: --home and --no-home cannot be used together", ps->cmd);
+		return fy_err_usage(err, "%s: --home and --no-home cannot be used together",
+		                    ps->cmd);
 	if (ps->cl_home)
 		o->no_home = false;
 	else if (ps->cl_no_home) {
 		free(o->home);
 		o->home = NULL;
 	} else if (o->home && o->no_home)
-		return usage_err(err, "FERRY_HOME and FERRY_NO_HOME cannot be used together");
+		return fy_err_usage(err, "FERRY_HOME and FERRY_NO_HOME cannot be used together");
 	if (o->containall)
 		o->contain = o->cleanenv = o->pid = true;
 	o->verbosity = ps->cl_verbosity_set ? ps->cl_verbosity : ps->env_verbosity;
@@ -728,10 +717,10 @@ static int parse_container(struct parse *ps, int argc, char *const argv[], int i
 			return 0;
 	}
 	if (i >= argc)
-		return usage_err(err, "%s: missing IMAGE (see 'ferry %s --help')", ps->cmd,
-		                 ps->cmd);
+		return fy_err_usage(err, "%s: missing IMAGE (see 'ferry %s --help')", ps->cmd,
+		                    ps->cmd);
 	if (!argv[i][0])
-		return usage_err(err, "%s: empty IMAGE", ps->cmd);
+		return fy_err_usage(err, "%s: empty IMAGE", ps->cmd);
 	o->image = strdup(argv[i++]);
 	if (!o->image)
 		return fy_err(err, ENOMEM, "options");
@@ -740,15 +729,15 @@ static int parse_container(struct parse *ps, int argc, char *const argv[], int i
 	switch (o->cmd) {
 	case FY_CMD_EXEC:
 		if (i >= argc)
-			return usage_err(err,
-			                 "exec: missing CMD after IMAGE (see 'ferry exec --help')");
+			return fy_err_usage(
+			        err, "exec: missing CMD after IMAGE (see 'ferry exec --help')");
 		break;
 	case FY_CMD_SHELL:
 		if (i < argc)
-			return usage_err(err,
-			                 "shell: unexpected argument '%s' (to run a command use "
-			                 "'ferry exec IMAGE CMD')",
-			                 argv[i]);
+			return fy_err_usage(err,
+			                    "shell: unexpected argument '%s' (to run a command use "
+			                    "'ferry exec IMAGE CMD')",
+			                    argv[i]);
 		break;
 	default:
 		break;
@@ -766,10 +755,10 @@ static int finish_pull(struct parse *ps, struct fy_error *err)
 	const char *comp = o->compression ? o->compression : "zstd";
 
 	if (ps->level_set && (!strcmp(comp, "lz4") || !strcmp(comp, "none")))
-		return usage_err(err, "pull: --level does not apply to --compression %s", comp);
+		return fy_err_usage(err, "pull: --level does not apply to --compression %s", comp);
 	if (ps->level_set && !strcmp(comp, "gzip") && o->level > 9)
-		return usage_err(err, "pull: --level %d is out of range for gzip (1 to 9)",
-		                 o->level);
+		return fy_err_usage(err, "pull: --level %d is out of range for gzip (1 to 9)",
+		                    o->level);
 	return 0;
 }
 
@@ -817,10 +806,10 @@ static int source_operand(struct parse *ps, const char *a, void *ctx, struct fy_
 	const char *what = ctx;
 
 	if (ps->o->image)
-		return usage_err(err, "%s: unexpected argument '%s' (only one %s)", ps->cmd, a,
-		                 what);
+		return fy_err_usage(err, "%s: unexpected argument '%s' (only one %s)", ps->cmd, a,
+		                    what);
 	if (!a[0])
-		return usage_err(err, "%s: empty %s", ps->cmd, what);
+		return fy_err_usage(err, "%s: empty %s", ps->cmd, what);
 	ps->o->image = strdup(a);
 	return ps->o->image ? 0 : fy_err(err, ENOMEM, "options");
 }
@@ -835,8 +824,8 @@ static int parse_source(struct parse *ps, int argc, char *const argv[], int i, c
 	if (r != 0)
 		return r < 0 ? r : 0;
 	if (!o->image)
-		return usage_err(err, "%s: missing %s (see 'ferry %s --help')", ps->cmd, what,
-		                 ps->cmd);
+		return fy_err_usage(err, "%s: missing %s (see 'ferry %s --help')", ps->cmd, what,
+		                    ps->cmd);
 	return o->cmd == FY_CMD_PULL ? finish_pull(ps, err) : 0;
 }
 
@@ -848,14 +837,14 @@ static int cache_operand(struct parse *ps, const char *a, void *ctx, struct fy_e
 	        [FY_CACHE_LIST] = "list", [FY_CACHE_PRUNE] = "prune", [FY_CACHE_CLEAN] = "clean"};
 
 	if (ps->o->cmd == FY_CMD_IMAGES || *have_op)
-		return usage_err(err, "%s: unexpected argument '%s'", ps->cmd, a);
+		return fy_err_usage(err, "%s: unexpected argument '%s'", ps->cmd, a);
 	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
 		if (!strcmp(a, ops[k])) {
 			ps->o->cache_op = (enum fy_cache_op)k;
 			*have_op = true;
 			return 0;
 		}
-	return usage_err(err, "cache: unknown subcommand '%s' (use list, prune or clean)", a);
+	return fy_err_usage(err, "cache: unknown subcommand '%s' (use list, prune or clean)", a);
 }
 
 static int finish_cache(struct parse *ps, bool have_op, struct fy_error *err)
@@ -865,17 +854,17 @@ static int finish_cache(struct parse *ps, bool have_op, struct fy_error *err)
 	if (ps->o->cmd == FY_CMD_IMAGES)
 		return 0;
 	if (!have_op)
-		return usage_err(err, "cache: missing subcommand: list, prune or clean (see "
-		                      "'ferry cache --help')");
+		return fy_err_usage(err, "cache: missing subcommand: list, prune or clean (see "
+		                         "'ferry cache --help')");
 	if (ps->json_set && op != FY_CACHE_LIST)
-		return usage_err(err, "cache: --json applies to 'cache list' only");
+		return fy_err_usage(err, "cache: --json applies to 'cache list' only");
 	if ((ps->max_size_set || ps->blobs_set) && op != FY_CACHE_PRUNE)
-		return usage_err(err, "cache: --%s applies to 'cache prune' only",
-		                 ps->max_size_set ? "max-size" : "blobs");
+		return fy_err_usage(err, "cache: --%s applies to 'cache prune' only",
+		                    ps->max_size_set ? "max-size" : "blobs");
 	if (op == FY_CACHE_PRUNE && !ps->max_size_set)
-		return usage_err(err,
-		                 "cache prune: missing --max-size SIZE (e.g. 10G; 'ferry cache "
-		                 "clean' removes everything)");
+		return fy_err_usage(err,
+		                    "cache prune: missing --max-size SIZE (e.g. 10G; 'ferry cache "
+		                    "clean' removes everything)");
 	return 0;
 }
 
@@ -904,10 +893,10 @@ static int unknown_cmd(const char *name, struct fy_error *err)
 	        closest(name, cmd_names + 1, sizeof(cmd_names) / sizeof(cmd_names[0]) - 1);
 
 	if (best)
-		return usage_err(err,
-		                 "unknown command '%s' (did you mean '%s'? see 'ferry --help')",
-		                 name, best);
-	return usage_err(err, "unknown command '%s' (see 'ferry --help')", name);
+		return fy_err_usage(err,
+		                    "unknown command '%s' (did you mean '%s'? see 'ferry --help')",
+		                    name, best);
+	return fy_err_usage(err, "unknown command '%s' (see 'ferry --help')", name);
 }
 
 /* "ferry help [COMMAND]" and "ferry version": no options but --help. */
@@ -933,7 +922,7 @@ static int parse_simple(struct parse *ps, int argc, char *const argv[], int i, s
 			o->cmd = target;
 			continue;
 		}
-		return usage_err(err, "%s: unexpected argument '%s'", ps->cmd, a);
+		return fy_err_usage(err, "%s: unexpected argument '%s'", ps->cmd, a);
 	}
 	if (o->cmd == FY_CMD_VERSION)
 		o->action = FY_ACT_VERSION;
@@ -971,10 +960,11 @@ static int parse_all(struct parse *ps, int argc, char *const argv[], char *const
 		    !(a[1] != '-' && strspn(a + 1, "vq") == strlen(a + 1))) {
 			if ((a[1] == '-' && find_long(a + 2, strcspn(a + 2, "="))) ||
 			    (a[1] != '-' && find_short(a[1])))
-				return usage_err(err,
-				                 "option '%.*s' goes after the command (ferry exec "
-				                 "[OPTIONS] IMAGE CMD)",
-				                 (int)strcspn(a, "="), a);
+				return fy_err_usage(
+				        err,
+				        "option '%.*s' goes after the command (ferry exec "
+				        "[OPTIONS] IMAGE CMD)",
+				        (int)strcspn(a, "="), a);
 			return unknown_option(ps, a, err);
 		}
 		r = parse_option(ps, argc, argv, &i, err);
@@ -982,7 +972,7 @@ static int parse_all(struct parse *ps, int argc, char *const argv[], char *const
 			return r;
 	}
 	if (i >= argc)
-		return usage_err(err, "missing command (see 'ferry --help')");
+		return fy_err_usage(err, "missing command (see 'ferry --help')");
 	o->cmd = lookup_cmd(argv[i]);
 	if (o->cmd == FY_CMD_NONE)
 		return unknown_cmd(argv[i], err);

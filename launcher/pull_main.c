@@ -4,6 +4,7 @@
  * would cost every `ferry exec` of a local image ~10 ms. ferry finds it next to itself or in
  * PKGLIBEXECDIR and passes its own command line; this is a CLI edge, so it prints. */
 #include "cleanup.h"
+#include "edge.h"
 #include "error.h"
 #include "log.h"
 #include "options.h"
@@ -21,18 +22,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-static int fail(const struct fy_error *err)
-{
-	char line[FY_ERR_MSG_MAX];
-
-	snprintf(line, sizeof(line), "%s", err->msg);
-	for (char *p = line; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-	fprintf(stderr, "ferry: %s\n", line);
-	return err->exit_code ? err->exit_code : FY_EXIT_FAILURE;
-}
 
 /* Progress on one redrawn stderr line, only for a terminal; redrawn at most every 100 ms so a
  * slow terminal or a remote session never slows the pull down. */
@@ -132,7 +121,7 @@ static int cmd_pull(const struct fy_opts *opts)
 
 	fy_err_clear(&err);
 	if (pull(opts, &path, &err) < 0)
-		return fail(&err);
+		return fy_edge_fail(&err);
 	printf("%s\n", path);
 	return fflush(stdout) == 0 ? 0 : FY_EXIT_FAILURE;
 }
@@ -146,7 +135,7 @@ int main(int argc, char **argv)
 	memset(&opts, 0, sizeof(opts));
 	fy_err_clear(&err);
 	if (fy_opts_parse(argc, argv, environ, &opts, &err) < 0) {
-		r = fail(&err);
+		r = fy_edge_fail(&err);
 	} else if (opts.cmd != FY_CMD_PULL) {
 		fprintf(stderr, "ferry-pull: run by ferry for 'ferry pull' only\n");
 		r = FY_EXIT_USAGE;

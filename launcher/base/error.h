@@ -16,7 +16,7 @@ enum fy_exit {
 	FY_EXIT_USAGE = 2,   /* bad command line, bad option value */
 	FY_EXIT_CONFIG = 3,  /* site configuration error */
 	FY_EXIT_IMAGE = 4,   /* image missing, unreadable, bad magic, truncated, corrupt */
-	FY_EXIT_SYSTEM = 5,  /* the host cannot do it: user namespaces off, /dev/fuse missing, ... */
+	FY_EXIT_SYSTEM = 5, /* the host cannot do it: user namespaces off, /dev/fuse missing, ... */
 	FY_EXIT_NOEXEC = 126,
 	FY_EXIT_NOTFOUND = 127,
 };
@@ -30,10 +30,12 @@ struct fy_error {
 /* Set the error; the message gets ": strerror(errnum)" appended when errnum != 0.
  * Always returns -1 (or -errnum when errnum > 0) so callers can `return fy_err(...)`. */
 int fy_err(struct fy_error *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 /* Same as fy_err() but also sets the exit code. */
 int fy_err_code(struct fy_error *err, int exit_code, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
+/* A bad command line or option value: fy_err_code() with FY_EXIT_USAGE and no errno. */
+#define fy_err_usage(err, ...) fy_err_code((err), FY_EXIT_USAGE, 0, __VA_ARGS__)
 /* Prepend "context: " to an error already set. Returns the same value as fy_err(). */
 int fy_err_prefix(struct fy_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fy_err_clear(struct fy_error *err);

@@ -16,11 +16,17 @@ int fy_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
                     struct fy_error *err)
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	_cleanup_free_ char *buf = NULL;
-	size_t cap = max < 4096 ? max + 1 : 4096, n = 0;
 
 	if (fd < 0)
 		return fy_err(err, errno, "cannot open %s", path);
+	return fy_read_fd(fd, path, max, out, len, err);
+}
+
+int fy_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, struct fy_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = max < 4096 ? max + 1 : 4096, n = 0;
+
 	buf = malloc(cap + 1);
 	if (!buf)
 		return fy_err(err, ENOMEM, "reading %s", path);

@@ -13,6 +13,8 @@ struct fy_error;
 /* Read a whole (regular or proc) file, at most max bytes, NUL-terminated. */
 int fy_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
                     struct fy_error *err);
+/* The same for an open descriptor; path only names it in errors. */
+int fy_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, struct fy_error *err);
 /* Create or truncate path and write buf to it. */
 int fy_write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
                      struct fy_error *err);

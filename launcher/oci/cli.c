@@ -133,20 +133,6 @@ static const struct flag *find_flag(const char *name, size_t len, unsigned mask)
 	return NULL;
 }
 
-static int usage_err(struct fy_error *err, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-
-static int usage_err(struct fy_error *err, const char *fmt, ...)
-{
-	char msg[FY_ERR_MSG_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return fy_err_code(err, FY_EXIT_USAGE, 0, "%s", msg);
-}
-
 /* Go's strconv.ParseBool. */
 static int parse_bool(const char *s, bool *out)
 {
@@ -184,8 +170,9 @@ static int apply_flag(struct fy_oci_cli *cli, const struct flag *f, const char *
 	switch (f->type) {
 	case F_BOOL:
 		if (parse_bool(value, &b) < 0)
-			return usage_err(err, "invalid boolean value \"%s\" for -%s: parse error",
-			                 value, f->name);
+			return fy_err_usage(err,
+			                    "invalid boolean value \"%s\" for -%s: parse error",
+			                    value, f->name);
 		*(bool *)(void *)field = b;
 		return 0;
 	case F_STR:
@@ -194,8 +181,8 @@ static int apply_flag(struct fy_oci_cli *cli, const struct flag *f, const char *
 		errno = 0;
 		v = strtoul(value, &end, 10);
 		if (errno || end == value || *end || value[0] == '-' || v > UINT_MAX)
-			return usage_err(err, "invalid value \"%s\" for flag -%s: parse error",
-			                 value, f->name);
+			return fy_err_usage(err, "invalid value \"%s\" for flag -%s: parse error",
+			                    value, f->name);
 		*(unsigned *)(void *)field = (unsigned)v;
 		return 0;
 	case F_STRV:
@@ -213,7 +200,7 @@ static int apply_flag(struct fy_oci_cli *cli, const struct flag *f, const char *
 		else if (strcmp(value, "text") == 0)
 			cli->log_format = FY_OCI_LOG_TEXT;
 		else
-			return usage_err(err, "invalid log-format: %s", value);
+			return fy_err_usage(err, "invalid log-format: %s", value);
 		return 0;
 	case F_ROOTLESS:
 		if (strcmp(value, "auto") == 0) {
@@ -221,7 +208,7 @@ static int apply_flag(struct fy_oci_cli *cli, const struct flag *f, const char *
 		} else if (parse_bool(value, &b) == 0) {
 			cli->rootless = b ? FY_OCI_ROOTLESS_TRUE : FY_OCI_ROOTLESS_FALSE;
 		} else {
-			return usage_err(err, "invalid value \"%s\" for flag -rootless", value);
+			return fy_err_usage(err, "invalid value \"%s\" for flag -rootless", value);
 		}
 		return 0;
 	}
@@ -246,10 +233,10 @@ static int parse_flag(struct fy_oci_cli *cli, unsigned mask, int argc, char *con
 		return 1;
 	/* Go's flag package refuses "---x" and "-=x" alike. */
 	if (len == 0 || name[0] == '-' || name[0] == '=')
-		return usage_err(err, "bad flag syntax: %s", arg);
+		return fy_err_usage(err, "bad flag syntax: %s", arg);
 	f = find_flag(name, len, mask);
 	if (!f)
-		return usage_err(err, "flag provided but not defined: -%.*s", (int)len, name);
+		return fy_err_usage(err, "flag provided but not defined: -%.*s", (int)len, name);
 	if (eq)
 		return apply_flag(cli, f, eq + 1, err);
 	if (!takes_value(f->type)) {
@@ -265,7 +252,7 @@ static int parse_flag(struct fy_oci_cli *cli, unsigned mask, int argc, char *con
 		return apply_flag(cli, f, "true", err);
 	}
 	if (*i + 1 >= argc)
-		return usage_err(err, "flag needs an argument: -%.*s", (int)len, name);
+		return fy_err_usage(err, "flag needs an argument: -%.*s", (int)len, name);
 	return apply_flag(cli, f, argv[++*i], err);
 }
 
@@ -287,11 +274,11 @@ static int check_count(enum fy_oci_cmd cmd, size_t n, size_t min, size_t max, st
 	const char *name = cmd_names[cmd];
 
 	if (min == max && n != min)
-		return usage_err(err, "\"%s\" requires exactly %zu argument(s)", name, min);
+		return fy_err_usage(err, "\"%s\" requires exactly %zu argument(s)", name, min);
 	if (n < min)
-		return usage_err(err, "\"%s\" requires a minimum of %zu argument(s)", name, min);
+		return fy_err_usage(err, "\"%s\" requires a minimum of %zu argument(s)", name, min);
 	if (n > max)
-		return usage_err(err, "\"%s\" requires a maximum of %zu argument(s)", name, max);
+		return fy_err_usage(err, "\"%s\" requires a maximum of %zu argument(s)", name, max);
 	return 0;
 }
 
@@ -318,8 +305,8 @@ static int take_positionals(struct fy_oci_cli *cli, char **pos, struct fy_error 
 			return fy_err(err, ENOMEM, "command line");
 		/* runc exec: "exec failed: args must not be empty" unless --process gives them. */
 		if (cli->cmd == FY_OCI_CMD_EXEC && n == 1 && !cli->process)
-			return usage_err(err,
-			                 "exec: a command is required unless --process is given");
+			return fy_err_usage(
+			        err, "exec: a command is required unless --process is given");
 		break;
 	default:
 		if (check_count(cli->cmd, n, 1, 1, err) < 0)
@@ -332,9 +319,9 @@ static int take_positionals(struct fy_oci_cli *cli, char **pos, struct fy_error 
 static int validate(struct fy_oci_cli *cli, struct fy_error *err)
 {
 	if (cli->format && strcmp(cli->format, "table") != 0 && strcmp(cli->format, "json") != 0)
-		return usage_err(err, "invalid format option");
+		return fy_err_usage(err, "invalid format option");
 	if (cli->cmd == FY_OCI_CMD_EXEC && cli->process && fy_strv_len(cli->args))
-		return usage_err(err, "exec: --process and a command are exclusive");
+		return fy_err_usage(err, "exec: --process and a command are exclusive");
 	return 0;
 }
 
@@ -405,7 +392,7 @@ int fy_oci_cli_parse(int argc, char *const argv[], struct fy_oci_cli *cli, struc
 	}
 	cli->cmd = find_cmd(argv[i]);
 	if (cli->cmd == FY_OCI_CMD_NONE) {
-		usage_err(err, "unknown command '%s'", argv[i]);
+		fy_err_usage(err, "unknown command '%s'", argv[i]);
 		goto fail;
 	}
 	if (cli->cmd == FY_OCI_CMD_HELP) {
@@ -478,7 +465,7 @@ int fy_oci_parse_signal(const char *s, int *sig, struct fy_error *err)
 	if (*s && !*end && !errno) {
 		/* signal(7): numbers up to SIGRTMAX; 0 only probes, which kill(2) allows. */
 		if (v < 0 || v > SIGRTMAX)
-			return usage_err(err, "unknown signal \"%s\"", s);
+			return fy_err_usage(err, "unknown signal \"%s\"", s);
 		*sig = (int)v;
 		return 0;
 	}
@@ -489,7 +476,7 @@ int fy_oci_parse_signal(const char *s, int *sig, struct fy_error *err)
 			*sig = signals[i].sig;
 			return 0;
 		}
-	return usage_err(err, "unknown signal \"%s\"", s);
+	return fy_err_usage(err, "unknown signal \"%s\"", s);
 }
 
 /* ---- texts ---- */
