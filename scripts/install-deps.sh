@@ -11,8 +11,9 @@ build="build-essential autoconf automake libtool pkg-config
   libsquashfs-dev libarchive-dev libcurl4-openssl-dev libisal-dev libseccomp-dev"
 test="libcmocka-dev util-linux passwd procps psmisc mmdebstrap squashfs-tools-ng umoci skopeo zstd attr libcap2-bin
   docker-registry apache2-utils openssl curl clang libclang-rt-14-dev
-  squashfuse file python3 bsdextrautils"
-bench="hyperfine charliecloud-runtime bubblewrap crun runc gnuplot-nox"
+  squashfuse file python3 bsdextrautils
+  containerd runc podman buildah fuse-overlayfs crun iproute2"
+bench="hyperfine charliecloud-runtime charliecloud-builders bubblewrap crun runc gnuplot-nox"
 
 case "$what" in
 build) pkgs=$build ;;
