@@ -1051,8 +1051,9 @@ void fy_opts_release(struct fy_opts *opts)
 	"  -v, --verbose, -q, --quiet, --debug\n"                                                  \
 	"  -h, --help                    show this help\n"                                         \
 	"\n"                                                                                       \
-	"IMAGE is a squashfs file, a SIF file, a directory, or a docker:// or oci:\n"              \
-	"source, pulled into the image cache first (see 'ferry pull --help').\n"                   \
+	"IMAGE is a squashfs file, a SIF file, a directory, or a docker://, oci:,\n"               \
+	"oci-archive: or docker-archive: source, pulled into the image cache first\n"              \
+	"(see 'ferry pull --help').\n"                                                             \
 	"Options end at IMAGE: what follows belongs to the container. See ferry(1).\n"
 
 static const char help_top[] =
@@ -1064,7 +1065,7 @@ static const char help_top[] =
         "  exec      run a command in an image\n"
         "  run       run an image's entrypoint and command\n"
         "  shell     start an interactive shell in an image\n"
-        "  pull      convert a docker:// or oci: image into a squashfs image\n"
+        "  pull      convert a registry, OCI layout or archive image into squashfs\n"
         "  inspect   show an image's format and configuration\n"
         "  images    list the image cache (the same as 'ferry cache list')\n"
         "  cache     list, prune or clean the image cache\n"
@@ -1098,9 +1099,10 @@ static const char help_shell[] = "usage: ferry shell [OPTIONS] IMAGE\n"
 static const char help_pull[] =
         "usage: ferry pull [OPTIONS] SOURCE\n"
         "\n"
-        "Fetch SOURCE (docker://[REGISTRY/]REPO[:TAG|@DIGEST] or oci:DIR[:TAG]) and convert it\n"
-        "into a squashfs image. Without --dest the image goes to the image cache (reused when\n"
-        "present); the image's path is printed on stdout.\n"
+        "Fetch SOURCE (docker://[REGISTRY/]REPO[:TAG|@DIGEST], oci:DIR[:TAG],\n"
+        "oci-archive:FILE[:TAG] or docker-archive:FILE[:N|:REF]; archives are uncompressed tar\n"
+        "files, read in place) and convert it into a squashfs image. Without --dest the image\n"
+        "goes to the image cache (reused when present); the image's path is printed on stdout.\n"
         "\n"
         "Options:\n"
         "      --dest FILE               write the image to FILE instead of the cache\n"

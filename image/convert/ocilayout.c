@@ -1,4 +1,4 @@
-/* ocilayout: OCI image layout source. See ocilayout.h.
+/* ocilayout: OCI image layout source, over a directory or another store. See ocilayout.h.
  * References: image-spec image-layout.md (oci-layout, index.json, blobs/<alg>/<hex>),
  * image-index.md, manifest.md, descriptor.md (digest and size must match the content),
  * annotations.md (org.opencontainers.image.ref.name). Docker schema 2 media types are
@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -26,7 +27,12 @@
 #define MT_DKR_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define MT_DKR_MAN  "application/vnd.docker.distribution.manifest.v2+json"
 
+/* The image's context: the store its layers open from. */
 struct ol_ctx {
+	struct fy_ol_store st;
+};
+
+struct dir_store {
 	int dirfd;
 };
 
@@ -41,9 +47,51 @@ static void ctx_free(void *p)
 {
 	struct ol_ctx *c = p;
 
-	if (c && c->dirfd >= 0)
-		close(c->dirfd);
+	if (c && c->st.ctx_free)
+		c->st.ctx_free(c->st.ctx);
 	free(c);
+}
+
+/* ---- the directory store -------------------------------------------------------------------- */
+
+static void dir_free(void *p)
+{
+	struct dir_store *d = p;
+
+	if (d && d->dirfd >= 0)
+		close(d->dirfd);
+	free(d);
+}
+
+static int dir_read(void *ctx, const char *path, size_t max, char **buf, size_t *len,
+                    struct fy_error *err)
+{
+	struct dir_store *d = ctx;
+
+	return fy_read_file_at(d->dirfd, path, max, buf, len, err);
+}
+
+static int dir_size(void *ctx, const char *path, uint64_t *size, struct fy_error *err)
+{
+	struct dir_store *d = ctx;
+	struct stat st;
+
+	if (fstatat(d->dirfd, path, &st, 0) < 0)
+		return fy_err_code(err, FY_EXIT_IMAGE, errno, "%s", path);
+	if (!S_ISREG(st.st_mode))
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: not a regular file", path);
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int dir_open(void *ctx, const char *path, struct fy_cv_reader *out, struct fy_error *err)
+{
+	struct dir_store *d = ctx;
+	int fd = openat(d->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open %s", path);
+	return fy_cv_reader_fd(out, fd, err);
 }
 
 int fy_ol_digest_valid(const char *d)
@@ -56,7 +104,7 @@ int fy_ol_digest_valid(const char *d)
 	return 1;
 }
 
-static int sha256_hex(const void *buf, size_t len, char hex[65])
+int fy_ol_sha256_hex(const void *buf, size_t len, char hex[65])
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
@@ -68,11 +116,12 @@ static int sha256_hex(const void *buf, size_t len, char hex[65])
 	return 0;
 }
 
-/* Read a small blob and check it against its descriptor. */
-static int read_blob(int dirfd, const char *digest, json_int_t size, char **out, size_t *len,
-                     struct fy_error *err)
+/* Read a small blob and check it against its descriptor (descriptor.md: size and digest). */
+int fy_ol_read_blob(const struct fy_ol_store *st, const char *digest, int64_t size, size_t max,
+                    char **out, size_t *len, struct fy_error *err)
 {
 	_cleanup_free_ char *path = NULL, *buf = NULL;
+	uint64_t have;
 	char hex[65];
 	size_t n;
 
@@ -83,18 +132,22 @@ static int read_blob(int dirfd, const char *digest, json_int_t size, char **out,
 	path = fy_asprintf("blobs/sha256/%s", digest + 7);
 	if (!path)
 		return fy_err(err, ENOMEM, "blob %s", digest);
-	if (fy_read_file_at(dirfd, path, JSON_MAX, &buf, &n, err) < 0)
-		return fy_err_prefix(err, "blob %s", digest);
-	if (size >= 0 && (json_int_t)n != size)
-		return fy_err_code(
-		        err, FY_EXIT_IMAGE, 0,
-		        "blob %s: size mismatch: descriptor says %lld bytes, blob has %zu", digest,
-		        (long long)size, n);
-	if (sha256_hex(buf, n, hex) < 0)
-		return fy_err(err, 0, "blob %s: sha256 failed", digest);
+	/* The size first: a blob far larger than its descriptor is not read at all. */
+	if (st->size(st->ctx, path, &have, err) < 0)
+		return -1;
+	if (size >= 0 && have != (uint64_t)size)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: size %llu, expected %lld", path,
+		                   (unsigned long long)have, (long long)size);
+	if (st->read(st->ctx, path, max, &buf, &n, err) < 0)
+		return -1;
+	if (size >= 0 && (int64_t)n != size)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: size %zu, expected %lld", path, n,
+		                   (long long)size);
+	if (fy_ol_sha256_hex(buf, n, hex) < 0)
+		return fy_err(err, 0, "%s: sha256 failed", path);
 	if (strcmp(hex, digest + 7) != 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "blob %s: digest mismatch: content is sha256:%s", digest, hex);
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: content has sha256:%s, expected %s",
+		                   path, hex, digest);
 	*out = TAKE_PTR(buf);
 	*len = n;
 	return 0;
@@ -201,6 +254,24 @@ static int select_desc(json_t *index, const char *tag, int top, json_t **out, st
 static int layer_open(void *ctx, const struct fy_cv_layer *l, struct fy_cv_reader *out,
                       struct fy_error *err);
 
+/* A missing or wrongly sized layer fails here, before any conversion starts; its digest is
+ * checked while it streams (layer.h). */
+static int check_layer(const struct fy_ol_store *st, const char *digest, json_int_t size,
+                       struct fy_error *err)
+{
+	_cleanup_free_ char *path = fy_asprintf("blobs/sha256/%s", digest + 7);
+	uint64_t have;
+
+	if (!path)
+		return fy_err(err, ENOMEM, "layer %s", digest);
+	if (st->size(st->ctx, path, &have, err) < 0)
+		return -1;
+	if (have != (uint64_t)size)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: size %llu, expected %lld", path,
+		                   (unsigned long long)have, (long long)size);
+	return 0;
+}
+
 static int add_layers(struct fy_cv_image *img, json_t *layers, struct ol_ctx *c,
                       struct fy_error *err)
 {
@@ -224,6 +295,8 @@ static int add_layers(struct fy_cv_image *img, json_t *layers, struct ol_ctx *c,
 			return fy_err_code(err, FY_EXIT_IMAGE, 0,
 			                   "layer %zu: unsupported digest '%s' (only sha256)", i,
 			                   digest);
+		if (check_layer(&c->st, digest, size, err) < 0)
+			return fy_err_prefix(err, "layer %zu", i);
 		/* image-spec layer.md: tar, tar+gzip, tar+zstd, and the (deprecated)
 		 * nondistributable variants; Docker's rootfs.diff and foreign types are gzip. */
 		if (!mt || (strncmp(mt, "application/vnd.oci.image.layer.", 32) != 0 &&
@@ -258,7 +331,7 @@ static int load_manifest(struct fy_cv_image *img, struct ol_ctx *c, json_t *desc
 	size_t len;
 
 	if (desc_fields(desc, &digest, &size, err) < 0 ||
-	    read_blob(c->dirfd, digest, size, &buf, &len, err) < 0)
+	    fy_ol_read_blob(&c->st, digest, size, JSON_MAX, &buf, &len, err) < 0)
 		return fy_err_prefix(err, "manifest");
 	m = parse(buf, len, "manifest", err);
 	if (!m)
@@ -279,7 +352,8 @@ static int load_manifest(struct fy_cv_image *img, struct ol_ctx *c, json_t *desc
 		                   "manifest %s: unsupported config media type '%s' (not a "
 		                   "container image?)",
 		                   digest, mt);
-	if (read_blob(c->dirfd, cdigest, csize, &img->config, &img->config_len, err) < 0)
+	if (fy_ol_read_blob(&c->st, cdigest, csize, JSON_MAX, &img->config, &img->config_len, err) <
+	    0)
 		return fy_err_prefix(err, "config");
 	img->manifest_digest = strdup(digest);
 	if (!img->manifest_digest)
@@ -304,7 +378,7 @@ static int resolve(struct fy_cv_image *img, struct ol_ctx *c, json_t *index, con
 	mt = jstr(d, "mediaType");
 	if (mt && (strcmp(mt, MT_OCI_IDX) == 0 || strcmp(mt, MT_DKR_LIST) == 0)) {
 		if (desc_fields(d, &digest, &size, err) < 0 ||
-		    read_blob(c->dirfd, digest, size, &buf, &len, err) < 0)
+		    fy_ol_read_blob(&c->st, digest, size, JSON_MAX, &buf, &len, err) < 0)
 			return fy_err_prefix(err, "nested index");
 		sub = parse(buf, len, "nested index", err);
 		if (!sub)
@@ -317,45 +391,69 @@ static int resolve(struct fy_cv_image *img, struct ol_ctx *c, json_t *index, con
 	return load_manifest(img, c, d, err);
 }
 
-int fy_ol_load(const char *dir, const char *tag, struct fy_cv_image *img, struct fy_error *err)
+int fy_ol_load_store(const struct fy_ol_store *store, const char *what, const char *source,
+                     const char *tag, struct fy_cv_image *img, struct fy_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_json_ json_t *index = NULL;
 	struct ol_ctx *c;
+	uint64_t size;
 	size_t len;
 
 	memset(img, 0, sizeof(*img));
 	c = calloc(1, sizeof(*c));
-	if (!c)
-		return fy_err(err, ENOMEM, "%s", dir);
+	if (!c) {
+		fy_err(err, ENOMEM, "%s", what); /* what may live in store->ctx */
+		if (store->ctx_free)
+			store->ctx_free(store->ctx);
+		return -1;
+	}
+	c->st = *store;
 	img->ctx = c;
 	img->ctx_free = ctx_free;
-	c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (c->dirfd < 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open OCI layout %s", dir);
+	if (store->size(store->ctx, "oci-layout", &size, err) < 0) {
+		fy_err_code(err, FY_EXIT_IMAGE, 0, "not an OCI image layout (no oci-layout file)");
 		goto fail;
 	}
-	if (faccessat(c->dirfd, "oci-layout", F_OK, 0) < 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0,
-		            "%s is not an OCI image layout (no oci-layout file)", dir);
+	if (store->read(store->ctx, "index.json", JSON_MAX, &buf, &len, err) < 0)
 		goto fail;
-	}
-	if (fy_read_file_at(c->dirfd, "index.json", JSON_MAX, &buf, &len, err) < 0)
-		goto fail_prefix;
 	index = parse(buf, len, "index.json", err);
 	if (!index || resolve(img, c, index, tag, 0, err) < 0)
-		goto fail_prefix;
-	img->source = tag ? fy_asprintf("oci:%s:%s", dir, tag) : fy_asprintf("oci:%s", dir);
+		goto fail;
+	img->source = strdup(source);
 	if (!img->source) {
-		fy_err(err, ENOMEM, "%s", dir);
+		fy_err(err, ENOMEM, "%s", what);
 		goto fail;
 	}
 	return 0;
-fail_prefix:
-	fy_err_prefix(err, "OCI layout %s", dir);
 fail:
+	fy_err_prefix(err, "%s", what);
 	fy_cv_image_release(img);
 	return -1;
+}
+
+int fy_ol_load(const char *dir, const char *tag, struct fy_cv_image *img, struct fy_error *err)
+{
+	_cleanup_free_ char *what = fy_asprintf("OCI layout %s", dir), *source = NULL;
+	struct fy_ol_store st = {
+	        .read = dir_read, .size = dir_size, .open = dir_open, .ctx_free = dir_free};
+	struct dir_store *d;
+
+	memset(img, 0, sizeof(*img));
+	source = tag ? fy_asprintf("oci:%s:%s", dir, tag) : fy_asprintf("oci:%s", dir);
+	d = calloc(1, sizeof(*d));
+	if (!what || !source || !d) {
+		free(d);
+		return fy_err(err, ENOMEM, "%s", dir);
+	}
+	d->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->dirfd < 0) {
+		fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open OCI layout %s", dir);
+		free(d);
+		return -1;
+	}
+	st.ctx = d;
+	return fy_ol_load_store(&st, what, source, tag, img, err);
 }
 
 static int layer_open(void *ctx, const struct fy_cv_layer *l, struct fy_cv_reader *out,
@@ -363,13 +461,10 @@ static int layer_open(void *ctx, const struct fy_cv_layer *l, struct fy_cv_reade
 {
 	struct ol_ctx *c = ctx;
 	_cleanup_free_ char *path = fy_asprintf("blobs/sha256/%s", l->digest + 7);
-	int fd;
 
 	if (!path)
 		return fy_err(err, ENOMEM, "layer %s", l->digest);
-	fd = openat(c->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "layer %s: cannot open blob",
-		                   l->digest);
-	return fy_cv_reader_fd(out, fd, err);
+	if (c->st.open(c->st.ctx, path, out, err) < 0)
+		return fy_err_prefix(err, "layer %s", l->digest);
+	return 0;
 }

@@ -7,6 +7,7 @@
 #include "blobcache.h"
 #include "client.h"
 #include "cleanup.h"
+#include "convert/archive.h"
 #include "convert/ocilayout.h"
 #include "error.h"
 #include "fsutil.h"
@@ -318,10 +319,9 @@ int fy_reg_load(const struct fy_ref *ref, const struct fy_reg_opts *opts, struct
 			return -1;
 		return 0;
 	case FY_REF_OCI_ARCHIVE:
+		return fy_ar_load_oci(ref->path, ref->name, img, err);
 	case FY_REF_DOCKER_ARCHIVE:
-		return fy_err_code(
-		        err, FY_EXIT_USAGE, ENOTSUP, "%s: %s images are not supported yet", name,
-		        ref->kind == FY_REF_OCI_ARCHIVE ? "oci-archive" : "docker-archive");
+		return fy_ar_load_docker(ref->path, ref->index, ref->name, img, err);
 	case FY_REF_DOCKER:
 		break;
 	}

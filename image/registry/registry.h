@@ -1,7 +1,7 @@
 /* registry: resolve an image reference into the converter's layer sources.
  * docker:// references are pulled into the blob cache (manifest, platform selection in
- * indexes, config and layers fetched in parallel and verified); oci: layouts are read in place;
- * the archive kinds are not supported yet. Library code: progress goes to a callback. */
+ * indexes, config and layers fetched in parallel and verified); oci: layouts, oci-archive: and
+ * docker-archive: tars are read in place. Library code: progress goes to a callback. */
 #ifndef FERRY_REG_REGISTRY_H
 #define FERRY_REG_REGISTRY_H
 

@@ -26,3 +26,8 @@ tests_unit_test_manifest_LDADD = $(unit_ldadd)
 tests_unit_test_client_CFLAGS = $(unit_cflags) -I$(top_srcdir)/image/registry
 tests_unit_test_client_LDADD = $(unit_ldadd)
 EXTRA_DIST += tests/registry/pull.sh tests/registry/authproxy.py
+
+# 50 `ferry pull` processes of one image: one download (registry log), one conversion; a
+# pull killed with SIGKILL and repeated; archive sources end to end.
+extra_tests += tests/registry/concurrent.sh
+EXTRA_DIST += tests/registry/concurrent.sh
