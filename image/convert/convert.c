@@ -247,8 +247,8 @@ static int copy_data(struct run *r, struct archive *a, struct fy_mg_node *n, con
 	return fy_sw_file_end(r->sw, err);
 }
 
-static int one_entry(struct run *r, int layer, struct archive *a, struct archive_entry *ae,
-                     struct tar_src *src, struct fy_error *err)
+static int one_entry(struct run *r, int layer, int rescan, struct archive *a,
+                     struct archive_entry *ae, struct tar_src *src, struct fy_error *err)
 {
 	struct fy_mg_xattr *xa = NULL;
 	size_t nxa = 0;
@@ -278,20 +278,24 @@ static int one_entry(struct run *r, int layer, struct archive *a, struct archive
 	}
 	e.xattrs = xa;
 	e.nxattrs = nxa;
-	k = fy_mg_add(r->tree, layer, &e, &n, err);
+	k = rescan ? fy_mg_rescan_entry(r->tree, layer, &e, &n, err)
+	           : fy_mg_add(r->tree, layer, &e, &n, err);
 	free_xattrs(xa, nxa);
 	if (k < 0)
 		return -1;
+	if (rescan)
+		return k && e.type == FY_MG_REG ? copy_data(r, a, n, e.path, src, err) : 0;
 	r->p.entries++;
 	if (k == 0)
 		return 0; /* hidden: its bytes stream past, never stored or compressed */
 	r->p.kept++;
-	if (e.type == FY_MG_REG)
+	/* n may be a hardlink's node taking an older version of its target (merge.h). */
+	if (n->type == FY_MG_REG && e.type == FY_MG_REG)
 		return copy_data(r, a, n, e.path, src, err);
 	return 0;
 }
 
-static int read_tar(struct run *r, int layer, struct fy_ls *ls, struct fy_error *err)
+static int read_tar(struct run *r, int layer, int rescan, struct fy_ls *ls, struct fy_error *err)
 {
 	struct tar_src src = {.ls = ls, .err = err, .buf = malloc(DATA_BUF)};
 	struct archive *a = archive_read_new();
@@ -322,7 +326,7 @@ static int read_tar(struct run *r, int layer, struct fy_ls *ls, struct fy_error 
 				            archive_error_string(a));
 			goto out;
 		}
-		if (one_entry(r, layer, a, ae, &src, err) < 0)
+		if (one_entry(r, layer, rescan, a, ae, &src, err) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -332,25 +336,22 @@ out:
 	return rc;
 }
 
-static int convert_layer(struct run *r, size_t i, struct fy_error *err)
+/* One pass over layer i; rescan: the second one, for hardlinks whose target was replaced
+ * above but came earlier in this layer (merge.h). Rare, so the blob is simply read again. */
+static int read_layer(struct run *r, size_t i, int rescan, struct fy_error *err)
 {
 	const struct fy_cv_layer *l = &r->img->layers[i];
 	struct fy_cv_reader rd = {0};
 	struct fy_ls *ls = NULL;
 	int rc;
 
-	r->p.layer = i;
-	r->p.digest = l->digest;
-	r->p.compression = NULL;
-	r->p.blob_bytes = r->p.tar_bytes = 0;
-	report(r, FY_CV_LAYER_BEGIN);
 	if (l->open(l->ctx, l, &rd, err) < 0)
 		return -1;
 	if (fy_ls_open(&ls, &rd, l->digest, l->digest, l->size,
 	               r->o->flags & FY_CV_GZIP_ZLIB ? FY_LS_GZIP_ZLIB : 0, err) < 0)
 		return -1;
 	r->p.compression = fy_ls_comp_name(fy_ls_comp(ls));
-	rc = read_tar(r, (int)i, ls, err);
+	rc = read_tar(r, (int)i, rescan, ls, err);
 	if (rc < 0 && !strstr(err->msg, l->digest)) {
 		struct fy_error verr = {0};
 
@@ -363,11 +364,25 @@ static int convert_layer(struct run *r, size_t i, struct fy_error *err)
 	/* The whole blob is read even after the tar end, so size and digest are verified. */
 	if (rc == 0)
 		rc = fy_ls_finish(ls, err);
-	fy_ls_counts(ls, &r->p.blob_bytes, &r->p.tar_bytes);
+	if (!rescan)
+		fy_ls_counts(ls, &r->p.blob_bytes, &r->p.tar_bytes);
 	fy_ls_close(ls);
-	if (rc == 0)
-		report(r, FY_CV_LAYER_END);
 	return rc;
+}
+
+static int convert_layer(struct run *r, size_t i, struct fy_error *err)
+{
+	r->p.layer = i;
+	r->p.digest = r->img->layers[i].digest;
+	r->p.compression = NULL;
+	r->p.blob_bytes = r->p.tar_bytes = 0;
+	report(r, FY_CV_LAYER_BEGIN);
+	if (read_layer(r, i, 0, err) < 0)
+		return -1;
+	if (fy_mg_rescan_needed(r->tree, (int)i) && read_layer(r, i, 1, err) < 0)
+		return -1;
+	report(r, FY_CV_LAYER_END);
+	return 0;
 }
 
 static int run_convert(struct run *r, struct fy_error *err)

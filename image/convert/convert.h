@@ -14,7 +14,8 @@
 struct fy_error;
 
 /* One layer blob: where it comes from is the open callback's business (an OCI layout dir
- * today, a registry blob cache later). open fills *out with a reader of the raw blob. */
+ * today, a registry blob cache later). open fills *out with a reader of the raw blob; it may
+ * be called a second time for the same layer (hardlinks to replaced files, merge.h). */
 struct fy_cv_layer {
 	char *digest;     /* "sha256:<hex>", checked while streaming */
 	uint64_t size;    /* descriptor size, checked too */

@@ -17,3 +17,13 @@ tests_unit_test_merge_LDADD = $(unit_ldadd)
 tests_unit_test_layer_CFLAGS = $(unit_cflags) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
 tests_unit_test_layer_LDADD = $(unit_ldadd) $(ZLIB_LIBS) $(ZSTD_LIBS)
 EXTRA_DIST += tests/convert/roundtrip.sh tests/convert/treelist.py
+
+# oci-archive: and docker-archive: sources (tar files read in place, blobs not copied)
+libferry_la_SOURCES += image/convert/archive.c image/convert/archive.h
+unit_tests += tests/unit/test_archive
+tests_unit_test_archive_CFLAGS = $(unit_cflags) $(ARCHIVE_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_archive_LDADD = $(unit_ldadd) $(ARCHIVE_LIBS) $(JANSSON_LIBS)
+
+# The image with every hard case (built by umoci, buildah and tar) against umoci's unpack.
+extra_tests += tests/convert/hardcase.sh
+EXTRA_DIST += tests/convert/hardcase.sh benchmarks/convert.sh

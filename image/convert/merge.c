@@ -20,6 +20,33 @@
 #define NAME_MAX_SQFS 255 /* squashfs directory entries store at most 256 name bytes */
 #define LINK_HOPS_MAX 40
 #define RESERVED      ".ferry"
+#define DROP_BUCKETS  1024
+
+/* A hardlink of layer L whose target name an upper layer replaced, deleted or hid: it names the
+ * version of the target that existed when layer L was extracted, which the top-down merge
+ * would otherwise skip. The link's own node (the holder) receives that version: from a lower
+ * layer as it streams by (PENDING), or from layer L itself when the target came earlier in the
+ * same tar (RESCAN: the caller reads that layer again, fy_mg_rescan_*). */
+enum want_state { WANT_PENDING, WANT_RESCAN, WANT_DONE };
+
+struct mg_want {
+	struct mg_want *next;
+	char *path;                /* the target, cleaned */
+	struct fy_mg_node *holder; /* the link's node, which becomes the old file */
+	int reg_layer;             /* the link's layer: only entries below it qualify */
+	int floor;                 /* entries below this layer are hidden from the link (-1) */
+	enum want_state state;
+	int sat_layer; /* RESCAN/DONE: the entry that holds the version */
+	uint64_t sat_ord;
+};
+
+/* Non-directory entries of the current layer dropped as hidden, by path: a later hardlink of
+ * the same layer may name one (ordinal = its position in the layer). */
+struct mg_dropped {
+	struct mg_dropped *next;
+	uint64_t ord;
+	char path[];
+};
 
 struct fy_mg_tree {
 	struct fy_mg_node *root;
@@ -30,6 +57,12 @@ struct fy_mg_tree {
 	const char *const *layer_names;
 	size_t nlayer_names;
 	int64_t implicit_mtime;
+	int cur_layer; /* layer of the last fy_mg_add() */
+	uint64_t ord;  /* entries of cur_layer so far */
+	uint64_t rescan_ord;
+	struct mg_dropped *dropped[DROP_BUCKETS];
+	struct mg_want *wants;
+	size_t npending; /* wants in WANT_PENDING */
 };
 
 /* The hash chain pointer is kept next to each node in a wrapper so fy_mg_node stays public
@@ -149,6 +182,7 @@ struct fy_mg_tree *fy_mg_new(void)
 		return NULL;
 	}
 	t->root->implicit = 1;
+	t->cur_layer = -1;
 	return t;
 }
 
@@ -165,10 +199,62 @@ static void clear_attrs(struct fy_mg_node *n)
 	n->target = NULL;
 }
 
+static size_t hash_path(const char *path)
+{
+	return hash_key(NULL, path) % DROP_BUCKETS;
+}
+
+static void clear_dropped(struct fy_mg_tree *t)
+{
+	for (size_t i = 0; i < DROP_BUCKETS; i++)
+		while (t->dropped[i]) {
+			struct mg_dropped *d = t->dropped[i];
+
+			t->dropped[i] = d->next;
+			free(d);
+		}
+}
+
+static int add_dropped(struct fy_mg_tree *t, const char *path, uint64_t ord)
+{
+	size_t len = strlen(path) + 1, h = hash_path(path);
+	struct mg_dropped *d;
+
+	for (d = t->dropped[h]; d; d = d->next)
+		if (strcmp(d->path, path) == 0) {
+			d->ord = ord; /* a later entry of the same name replaces the earlier one */
+			return 0;
+		}
+	d = malloc(sizeof(*d) + len);
+	if (!d)
+		return -ENOMEM;
+	memcpy(d->path, path, len);
+	d->ord = ord;
+	d->next = t->dropped[h];
+	t->dropped[h] = d;
+	return 0;
+}
+
+static const struct mg_dropped *find_dropped(const struct fy_mg_tree *t, const char *path)
+{
+	for (const struct mg_dropped *d = t->dropped[hash_path(path)]; d; d = d->next)
+		if (strcmp(d->path, path) == 0)
+			return d;
+	return NULL;
+}
+
 void fy_mg_free(struct fy_mg_tree *t)
 {
 	if (!t)
 		return;
+	clear_dropped(t);
+	while (t->wants) {
+		struct mg_want *w = t->wants;
+
+		t->wants = w->next;
+		free(w->path);
+		free(w);
+	}
 	for (size_t i = 0; i < t->nall; i++) {
 		clear_attrs(t->all[i]);
 		free(t->all[i]->name);
@@ -409,16 +495,300 @@ fill:
 	return 1;
 }
 
+/* ---- hardlinks to a replaced target (struct mg_want) ---- */
+
+static char *node_path(const struct fy_mg_node *n)
+{
+	size_t len = 0, o;
+	char *p;
+
+	for (const struct fy_mg_node *c = n; c->parent; c = c->parent)
+		len += strlen(c->name) + 1;
+	p = malloc(len ? len : 1);
+	if (!p)
+		return NULL;
+	o = len ? len - 1 : 0;
+	p[o] = '\0';
+	for (const struct fy_mg_node *c = n; c->parent; c = c->parent) {
+		size_t k = strlen(c->name);
+
+		o -= k;
+		memcpy(p + o, c->name, k);
+		if (o > 0)
+			p[--o] = '/';
+	}
+	return p;
+}
+
+/* Whether an entry of `layer` at `clean` is hidden by what upper layers put in the tree: a
+ * replaced or deleted name, an opaque directory, a parent replaced by a non-directory. */
+static int hidden_at(const struct fy_mg_tree *t, int layer, const char *clean)
+{
+	_cleanup_free_ char *copy = strdup(clean);
+	struct fy_mg_node *cur = t->root;
+	char *p, *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	for (p = strtok_r(copy, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
+		struct fy_mg_node *c;
+
+		if (cur->opaque_below > layer)
+			return 1;
+		c = find_child(t, cur, p);
+		if (!c || c->layer <= layer)
+			return 0;
+		if (c->type != FY_MG_DIR || !*save)
+			return 1; /* upper non-directory, whiteout, or the name itself */
+		cur = c;
+	}
+	return 0;
+}
+
+static int is_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return n == 0 || (strncmp(path, dir, n) == 0 && path[n] == '/');
+}
+
+/* n (a link whose want is joined to another) becomes a hardlink to that want's holder. */
+static int link_to_holder(struct fy_mg_node *n, const struct fy_mg_node *holder)
+{
+	char *path = node_path(holder);
+
+	if (!path)
+		return -ENOMEM;
+	free(n->target);
+	n->target = path;
+	n->type = FY_MG_HARDLINK;
+	return 0;
+}
+
+static struct mg_want *new_want(struct fy_mg_tree *t, const char *path, struct fy_mg_node *holder,
+                                int layer)
+{
+	struct mg_want *w = calloc(1, sizeof(*w));
+
+	if (!w || !(w->path = strdup(path))) {
+		free(w);
+		return NULL;
+	}
+	w->holder = holder;
+	w->reg_layer = layer;
+	w->floor = -1;
+	w->next = t->wants;
+	t->wants = w;
+	return w;
+}
+
+/* n, a hardlink of `layer` (entry `ord` of that layer) to `target`, was kept. When an upper
+ * layer hid the target, record which version n names: the last entry of that name earlier in
+ * this layer, else the first one of a lower layer. Links naming the same version join. */
+static int register_link(struct fy_mg_tree *t, struct fy_mg_node *n, int layer, uint64_t ord,
+                         const char *target)
+{
+	const struct mg_dropped *d = layer == t->cur_layer ? find_dropped(t, target) : NULL;
+	int h = hidden_at(t, layer, target);
+	struct mg_want *w;
+
+	if (h <= 0)
+		return h;
+	if (d && d->ord < ord) {
+		for (w = t->wants; w; w = w->next)
+			if (w->state != WANT_PENDING && w->sat_layer == layer &&
+			    w->sat_ord == d->ord && strcmp(w->path, target) == 0)
+				return link_to_holder(n, w->holder);
+		if (!(w = new_want(t, target, n, layer)))
+			return -ENOMEM;
+		w->state = WANT_RESCAN;
+		w->sat_layer = layer;
+		w->sat_ord = d->ord;
+		return 0;
+	}
+	for (w = t->wants; w; w = w->next)
+		if (w->state == WANT_PENDING && w->reg_layer == layer &&
+		    strcmp(w->path, target) == 0)
+			return link_to_holder(n, w->holder);
+	if (!new_want(t, target, n, layer))
+		return -ENOMEM;
+	t->npending++;
+	return 0;
+}
+
+/* An entry of `layer` that deletes names (a whiteout, an opaque marker, a non-directory over a
+ * directory) hides the lower versions of pending targets below it. */
+static int note_hiding(struct fy_mg_tree *t, int layer, const char *clean, enum fy_mg_type type)
+{
+	const char *name = last_name(clean);
+	size_t dlen = (size_t)(name - clean);
+	_cleanup_free_ char *hidden = strdup(clean); /* what it hides is never longer */
+	int whole = 0;
+
+	if (!hidden)
+		return -ENOMEM;
+	if (strcmp(name, WH_OPAQUE) == 0) {
+		hidden[dlen ? dlen - 1 : 0] = '\0';
+	} else if (strncmp(name, WH_PREFIX, strlen(WH_PREFIX)) == 0) {
+		memmove(hidden + dlen, name + strlen(WH_PREFIX),
+		        strlen(name + strlen(WH_PREFIX)) + 1);
+		whole = 1;
+	} else if (type == FY_MG_DIR) {
+		return 0;
+	}
+	for (struct mg_want *w = t->wants; w; w = w->next)
+		if (w->state == WANT_PENDING && w->reg_layer > layer && w->floor < layer &&
+		    (is_under(w->path, hidden) || (whole && strcmp(w->path, hidden) == 0)))
+			w->floor = layer;
+	return 0;
+}
+
+/* Give the entry to the pending links that name it. 1: *out is the node for its data. */
+static int satisfy(struct fy_mg_tree *t, int layer, uint64_t ord, const struct fy_mg_entry *e,
+                   const char *clean, const char *target, const char *label,
+                   struct fy_mg_node **out, struct fy_error *err)
+{
+	struct fy_mg_node *primary = NULL;
+
+	for (struct mg_want *w = t->wants; w; w = w->next) {
+		if (w->state != WANT_PENDING || w->reg_layer <= layer || w->floor > layer ||
+		    strcmp(w->path, clean) != 0)
+			continue;
+		if (e->type == FY_MG_DIR)
+			return fy_err(err, 0, "%s: hardlink to directory '%s'", label, clean);
+		if (!primary) {
+			primary = w->holder;
+			if (copy_attrs(primary, e, target) < 0 ||
+			    (e->type == FY_MG_HARDLINK &&
+			     register_link(t, primary, layer, ord, target) < 0))
+				return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+		} else if (link_to_holder(w->holder, primary) < 0) {
+			return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+		}
+		w->state = WANT_DONE;
+		w->sat_layer = layer;
+		w->sat_ord = ord;
+		t->npending--;
+	}
+	*out = primary;
+	return primary ? 1 : 0;
+}
+
+int fy_mg_rescan_needed(struct fy_mg_tree *t, int layer)
+{
+	t->rescan_ord = 0;
+	for (const struct mg_want *w = t->wants; w; w = w->next)
+		if (w->state == WANT_RESCAN && w->sat_layer == layer)
+			return 1;
+	return 0;
+}
+
+int fy_mg_rescan_entry(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e,
+                       struct fy_mg_node **out, struct fy_error *err)
+{
+	uint64_t ord = t->rescan_ord++;
+	_cleanup_free_ char *clean = NULL, *target = NULL;
+	char label[160];
+
+	*out = NULL;
+	for (struct mg_want *w = t->wants; w; w = w->next) {
+		if (w->state != WANT_RESCAN || w->sat_layer != layer || w->sat_ord != ord)
+			continue;
+		layer_label(t, layer, label, sizeof(label));
+		clean = fy_mg_clean_path(e->path, err);
+		if (!clean)
+			return fy_err_prefix(err, "%s", label);
+		if (strcmp(clean, w->path) != 0)
+			return fy_err(err, 0, "%s: entry %llu is '%s' on a second read, not '%s'",
+			              label, (unsigned long long)ord, clean, w->path);
+		if (e->type == FY_MG_DIR)
+			return fy_err(err, 0, "%s: hardlink to directory '%s'", label, clean);
+		if (e->type == FY_MG_HARDLINK || e->type == FY_MG_SYMLINK) {
+			target = e->type == FY_MG_HARDLINK
+			                 ? fy_mg_clean_path(e->target ? e->target : "", err)
+			                 : strdup(e->target ? e->target : "");
+			if (!target)
+				return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+		}
+		w->state = WANT_DONE;
+		if (copy_attrs(w->holder, e, target) < 0 ||
+		    (e->type == FY_MG_HARDLINK &&
+		     register_link(t, w->holder, layer, ord, target) < 0))
+			return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+		*out = w->holder;
+		return 1;
+	}
+	return 0;
+}
+
+/* Links whose version of the target no layer supplied. */
+static int check_wants(struct fy_mg_tree *t, struct fy_error *err)
+{
+	char label[160];
+
+	for (struct mg_want *w = t->wants; w; w = w->next) {
+		_cleanup_free_ char *name = NULL;
+
+		if (w->state == WANT_DONE)
+			continue;
+		name = node_path(w->holder);
+		layer_label(t, w->reg_layer, label, sizeof(label));
+		if (w->state == WANT_RESCAN)
+			return fy_err(err, 0,
+			              "%s: hardlink '%s' to '%s': the layer was not read again",
+			              label, name ? name : "?", w->path);
+		return fy_err(
+		        err, 0,
+		        "%s: hardlink '%s' to '%s': an upper layer replaced or deleted it and "
+		        "no lower layer has it%s",
+		        label, name ? name : "?", w->path,
+		        w->floor >= 0 ? " (deleted below the link's layer)" : "");
+	}
+	return 0;
+}
+
+/* The entry at its place in the tree: 1 kept (*out), 0 hidden, <0 error. */
+static int add_entry(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e,
+                     const char *clean, const char *target, const char *label,
+                     struct fy_mg_node **out, struct fy_error *err)
+{
+	struct fy_mg_node *dir = NULL, *c;
+	const char *name = NULL;
+	int r = walk_parent(t, layer, clean, label, &dir, &name, err);
+
+	if (r <= 0)
+		return r;
+	if (strncmp(name, WH_PREFIX, strlen(WH_PREFIX)) == 0)
+		return add_whiteout(t, layer, dir, name, clean, label, err);
+	c = find_child(t, dir, name);
+	if (c) {
+		r = add_existing(c, layer, e, target, clean, label, t, err);
+		if (r > 0)
+			*out = c;
+		return r;
+	}
+	c = new_node(t, dir, name, e->type, layer);
+	if (!c || copy_attrs(c, e, target) < 0)
+		return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+	*out = c;
+	return 1;
+}
+
 int fy_mg_add(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e, struct fy_mg_node **out,
               struct fy_error *err)
 {
 	_cleanup_free_ char *clean = NULL, *target = NULL;
-	struct fy_mg_node *dir = NULL, *c;
-	const char *name = NULL;
 	char label[160];
+	uint64_t ord;
 	int r;
 
 	*out = NULL;
+	if (layer != t->cur_layer) {
+		clear_dropped(t);
+		t->cur_layer = layer;
+		t->ord = 0;
+	}
+	ord = t->ord++;
 	layer_label(t, layer, label, sizeof(label));
 	clean = fy_mg_clean_path(e->path, err);
 	if (!clean)
@@ -457,23 +827,26 @@ int fy_mg_add(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e, stru
 		*out = t->root;
 		return 1;
 	}
-	r = walk_parent(t, layer, clean, label, &dir, &name, err);
-	if (r <= 0)
-		return r;
-	if (strncmp(name, WH_PREFIX, strlen(WH_PREFIX)) == 0)
-		return add_whiteout(t, layer, dir, name, clean, label, err);
-	c = find_child(t, dir, name);
-	if (c) {
-		r = add_existing(c, layer, e, target, clean, label, t, err);
-		if (r > 0)
-			*out = c;
-		return r;
+	if (t->npending) {
+		if (note_hiding(t, layer, clean, e->type) < 0)
+			return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+		if (strncmp(last_name(clean), WH_PREFIX, strlen(WH_PREFIX)) != 0) {
+			r = satisfy(t, layer, ord, e, clean, target, label, out, err);
+			if (r != 0)
+				return r < 0 || add_dropped(t, clean, ord) == 0
+				               ? r
+				               : fy_err(err, ENOMEM, "%s: entry '%s'", label,
+				                        clean);
+		}
 	}
-	c = new_node(t, dir, name, e->type, layer);
-	if (!c || copy_attrs(c, e, target) < 0)
+	r = add_entry(t, layer, e, clean, target, label, out, err);
+	if (r == 0 && e->type != FY_MG_DIR &&
+	    strncmp(last_name(clean), WH_PREFIX, strlen(WH_PREFIX)) != 0 &&
+	    add_dropped(t, clean, ord) < 0)
 		return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
-	*out = c;
-	return 1;
+	if (r > 0 && e->type == FY_MG_HARDLINK && register_link(t, *out, layer, ord, target) < 0)
+		return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+	return r;
 }
 
 struct fy_mg_node *fy_mg_lookup(const struct fy_mg_tree *t, const char *path)
@@ -517,18 +890,16 @@ static int resolve_link(struct fy_mg_tree *t, struct fy_mg_node *n, struct fy_er
 	}
 	if (target->type == FY_MG_DIR)
 		return fy_err(err, 0, "%s: hardlink to directory '%s'", label, n->target);
-	/* Top-down merging reads only the surviving version of a file: a link whose target was
-	 * replaced by an upper layer would need the older data, which was never read. */
-	if (target->layer > n->layer && target->layer != FY_MG_LAYER_INTERNAL)
-		return fy_err(err, 0,
-		              "%s: hardlink to '%s', which an upper layer replaced: not supported",
-		              label, n->target);
+	/* A target an upper layer replaced was handed to the link's own node (register_link). */
 	n->link = target;
 	return 0;
 }
 
 int fy_mg_finish(struct fy_mg_tree *t, struct fy_error *err)
 {
+	clear_dropped(t);
+	if (check_wants(t, err) < 0)
+		return -1;
 	for (size_t i = 0; i < t->nall; i++) {
 		struct fy_mg_node *n = t->all[i];
 

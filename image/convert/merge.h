@@ -83,7 +83,17 @@ void fy_mg_set_implicit_mtime(struct fy_mg_tree *t, int64_t mtime);
  * name, a name over 255 bytes). Layers must come in non-increasing order. */
 int fy_mg_add(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e, struct fy_mg_node **out,
               struct fy_error *err);
-/* After the last layer: resolve hardlinks, count links. */
+/* A hardlink whose target an upper layer replaced names the older version: its own node
+ * receives that version's attributes and data, from a lower layer's entry (fy_mg_add returns
+ * the link's node for it) or, when the target came earlier in the link's own layer, from a
+ * second read of that layer: after a layer's last entry, when fy_mg_rescan_needed() says so,
+ * feed every entry of that layer again, in order, to fy_mg_rescan_entry(), which returns 1
+ * with *out set for the entries whose data is wanted, 0 for the others. */
+int fy_mg_rescan_needed(struct fy_mg_tree *t, int layer);
+int fy_mg_rescan_entry(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e,
+                       struct fy_mg_node **out, struct fy_error *err);
+/* After the last layer: resolve hardlinks, count links; fails when a link's older target
+ * version was in no layer. */
 int fy_mg_finish(struct fy_mg_tree *t, struct fy_error *err);
 
 struct fy_mg_node *fy_mg_root(const struct fy_mg_tree *t);

@@ -260,19 +260,110 @@ static void test_hardlink_errors(void **state)
 	        err.msg, "layer 1: hardlink to 'missing': no such file in this or a lower layer");
 }
 
+/* The link names the version its layer saw: a lower layer's file, handed to the link's node. */
 static void test_hardlink_target_replaced(void **state)
 {
+	struct fy_mg_entry e = {.path = "f", .type = FY_MG_REG, .perm = 0600, .uid = 7, .size = 3};
+	struct fy_mg_node *n = NULL;
 	struct fy_error err = {0};
-	const char *names[] = {"sha256:aaa", "sha256:bbb"};
 
 	(void)state;
-	fy_mg_set_layer_names(tree, names, 2);
+	assert_int_equal(add(2, FY_MG_REG, "f", NULL), 1);
+	assert_int_equal(add(1, FY_MG_HARDLINK, "g", "f"), 1);
+	assert_int_equal(add(1, FY_MG_HARDLINK, "h", "/f"), 1);
+	assert_false(fy_mg_rescan_needed(tree, 1));
+	assert_int_equal(fy_mg_add(tree, 0, &e, &n, &err), 1);
+	assert_ptr_equal(n, get("g")); /* the old data goes to the link's node */
+	assert_int_equal(add(0, FY_MG_HARDLINK, "i", "f"), 1);
+	finish_ok();
+	assert_int_equal(get("g")->type, FY_MG_REG);
+	assert_int_equal(get("g")->uid, 7);
+	assert_int_equal(get("g")->perm, 0600);
+	assert_int_equal(get("g")->size, 3);
+	assert_ptr_equal(fy_mg_real(get("h")), get("g"));
+	assert_ptr_equal(fy_mg_real(get("i")), get("g"));
+	assert_int_equal(get("g")->nlink, 3);
+	assert_int_equal(get("f")->nlink, 1);
+	assert_int_equal(get("f")->uid, 2);
+}
+
+/* The target came earlier in the link's own layer: that layer is read a second time. */
+static void test_hardlink_target_replaced_same_layer(void **state)
+{
+	struct fy_mg_entry f = {.path = "d/f", .type = FY_MG_REG, .perm = 0640, .uid = 9};
+	struct fy_mg_entry x = {.path = "x", .type = FY_MG_REG};
+	struct fy_mg_entry g = {.path = "d/g", .type = FY_MG_HARDLINK, .target = "d/f"};
+	struct fy_mg_node *n = NULL;
+	struct fy_error err = {0};
+
+	(void)state;
+	assert_int_equal(add(1, FY_MG_REG, "d/f", NULL), 1);
+	assert_int_equal(add(0, FY_MG_REG, "x", NULL), 1);
+	assert_int_equal(add(0, FY_MG_REG, "d/f", NULL), 0);
+	assert_int_equal(add(0, FY_MG_HARDLINK, "d/g", "d/f"), 1);
+	assert_int_equal(add(0, FY_MG_HARDLINK, "d/h", "d/f"), 1);
+	assert_true(fy_mg_rescan_needed(tree, 0));
+	assert_false(fy_mg_rescan_needed(tree, 1));
+	assert_true(fy_mg_rescan_needed(tree, 0));
+	assert_int_equal(fy_mg_rescan_entry(tree, 0, &x, &n, &err), 0);
+	assert_int_equal(fy_mg_rescan_entry(tree, 0, &f, &n, &err), 1);
+	assert_ptr_equal(n, get("d/g"));
+	assert_int_equal(fy_mg_rescan_entry(tree, 0, &g, &n, &err), 0);
+	finish_ok();
+	assert_int_equal(get("d/g")->type, FY_MG_REG);
+	assert_int_equal(get("d/g")->uid, 9);
+	assert_ptr_equal(fy_mg_real(get("d/h")), get("d/g"));
+	assert_int_equal(get("d/g")->nlink, 2);
+	assert_int_equal(get("d/f")->uid, 1);
+}
+
+static void test_hardlink_target_replaced_errors(void **state)
+{
+	struct fy_error err = {0};
+	struct fy_mg_entry other = {.path = "y", .type = FY_MG_REG};
+	struct fy_mg_node *n = NULL;
+
+	(void)state;
+	/* deleted below the link's layer: the older file is not visible to it */
+	assert_int_equal(add(3, FY_MG_REG, "f", NULL), 1);
+	assert_int_equal(add(2, FY_MG_HARDLINK, "g", "f"), 1);
+	assert_int_equal(add(1, FY_MG_REG, ".wh.f", NULL), 0);
+	assert_int_equal(add(0, FY_MG_REG, "f", NULL), 0);
+	assert_true(fy_mg_finish(tree, &err) < 0);
+	assert_string_equal(err.msg, "layer 2: hardlink 'g' to 'f': an upper layer replaced or "
+	                             "deleted it and no lower layer has it (deleted below the "
+	                             "link's layer)");
+	fy_mg_free(tree);
+	tree = fy_mg_new();
+	/* a caller that does not read the layer again */
 	assert_int_equal(add(1, FY_MG_REG, "f", NULL), 1);
 	assert_int_equal(add(0, FY_MG_REG, "f", NULL), 0);
 	assert_int_equal(add(0, FY_MG_HARDLINK, "g", "f"), 1);
+	assert_true(fy_mg_rescan_needed(tree, 0));
+	assert_true(fy_mg_rescan_entry(tree, 0, &other, &n, &err) < 0);
+	assert_string_equal(err.msg, "layer 0: entry 0 is 'y' on a second read, not 'f'");
 	assert_true(fy_mg_finish(tree, &err) < 0);
-	assert_string_equal(err.msg, "layer sha256:aaa: hardlink to 'f', which an upper layer "
-	                             "replaced: not supported");
+	assert_string_equal(err.msg, "layer 0: hardlink 'g' to 'f': the layer was not read again");
+	fy_mg_free(tree);
+	tree = fy_mg_new();
+	/* the older version is a directory */
+	assert_int_equal(add(2, FY_MG_REG, "f", NULL), 1);
+	assert_int_equal(add(1, FY_MG_HARDLINK, "g", "f"), 1);
+	add_fails(0, FY_MG_DIR, "f", NULL, "layer 0: hardlink to directory 'f'");
+}
+
+/* An opaque directory above the link's layer does not hide the lower file from the link. */
+static void test_hardlink_target_under_opaque(void **state)
+{
+	(void)state;
+	assert_int_equal(add(2, FY_MG_REG, "d/.wh..wh..opq", NULL), 0);
+	assert_int_equal(add(1, FY_MG_HARDLINK, "g", "d/f"), 1);
+	assert_int_equal(add(0, FY_MG_REG, "d/f", NULL), 1);
+	finish_ok();
+	assert_null(get("d/f"));
+	assert_int_equal(get("g")->type, FY_MG_REG);
+	assert_int_equal(get("g")->uid, 0);
+	assert_int_equal(get("g")->nlink, 1);
 }
 
 static void test_escapes_rejected(void **state)
@@ -449,6 +540,9 @@ int main(void)
 	        T(test_hardlinks),
 	        T(test_hardlink_errors),
 	        T(test_hardlink_target_replaced),
+	        T(test_hardlink_target_replaced_same_layer),
+	        T(test_hardlink_target_replaced_errors),
+	        T(test_hardlink_target_under_opaque),
 	        T(test_escapes_rejected),
 	        T(test_file_as_parent_rejected),
 	        T(test_long_names_and_deep_paths),
