@@ -90,6 +90,7 @@ static const struct flag {
         {"additional-gids", "g", F_STRV, O(additional_gids), C(EXEC)},
         {"cap", "c", F_STRV, O(caps), C(EXEC)},
         {"no-new-privs", NULL, F_BOOL, O(no_new_privs), C(EXEC)},
+        {"ignore-paused", NULL, F_BOOL, O(ignore_paused), C(EXEC)},
         {"process-label", NULL, F_STR, O(process_label), C(EXEC)},
         {"apparmor", NULL, F_STR, O(apparmor), C(EXEC)},
         {"cgroup", NULL, F_STRV, O(cgroups), C(EXEC)},
@@ -367,6 +368,8 @@ static int parse_subcommand(struct fy_oci_cli *cli, int argc, char *const argv[]
 
 int fy_oci_cli_parse(int argc, char *const argv[], struct fy_oci_cli *cli, struct fy_error *err)
 {
+	enum fy_oci_log_format fmt;
+	char *log;
 	int i;
 
 	memset(cli, 0, sizeof(*cli));
@@ -403,7 +406,12 @@ int fy_oci_cli_parse(int argc, char *const argv[], struct fy_oci_cli *cli, struc
 		goto fail;
 	return 0;
 fail:
+	/* Keep where the error must be logged: containerd reads only the --log file. */
+	log = TAKE_PTR(cli->log);
+	fmt = cli->log_format;
 	fy_oci_cli_release(cli);
+	cli->log = log;
+	cli->log_format = fmt;
 	return -1;
 }
 

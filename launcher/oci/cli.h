@@ -63,7 +63,7 @@ struct fy_oci_cli {
 
 	/* exec (detach, pid_file, console_socket, preserve_fds shared with create) */
 	char *process; /* --process/-p FILE */
-	bool tty, no_new_privs;
+	bool tty, no_new_privs, ignore_paused;
 	char *cwd, *user, *process_label, *apparmor;
 	char **env, **additional_gids, **caps, **cgroups;
 	char **args; /* the command (exec) or ps options (ps) */
@@ -81,7 +81,9 @@ struct fy_oci_cli {
 };
 
 /* Parse argv (argv[0] is the program). Errors read like runc's ("flag provided but not defined:
- * -foo", "\"kill\" requires a minimum of 1 argument(s)") with exit code FY_EXIT_USAGE. */
+ * -foo", "\"kill\" requires a minimum of 1 argument(s)") with exit code FY_EXIT_USAGE. On
+ * error cli holds only the --log and --log-format seen before the error (so the caller can
+ * put the error in the log file); fy_oci_cli_release() it in both cases. */
 int fy_oci_cli_parse(int argc, char *const argv[], struct fy_oci_cli *cli, struct fy_error *err);
 void fy_oci_cli_release(struct fy_oci_cli *cli);
 const char *fy_oci_cmd_name(enum fy_oci_cmd cmd);

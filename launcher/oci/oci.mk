@@ -16,3 +16,34 @@ tests_unit_test_oci_cli_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
 tests_unit_test_oci_cli_LDADD = $(unit_ldadd) $(JANSSON_LIBS)
 tests_unit_test_oci_log_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
 tests_unit_test_oci_log_LDADD = $(unit_ldadd) $(JANSSON_LIBS)
+
+# The runtime: executor for specs, process attributes, cgroups, and the ferry-oci program.
+libferry_la_SOURCES += \
+	launcher/oci/ociexec.c launcher/oci/ociexec.h \
+	launcher/oci/ocimount.c launcher/oci/ocimount.h \
+	launcher/oci/ociproc.c launcher/oci/ociproc.h \
+	launcher/oci/ocihook.c launcher/oci/ocihook.h \
+	launcher/oci/ocitty.c launcher/oci/ocitty.h \
+	launcher/oci/ocicg.c launcher/oci/ocicg.h \
+	launcher/oci/ocires.c launcher/oci/ocires.h
+bin_PROGRAMS += launcher/ferry-oci
+launcher_ferry_oci_SOURCES = launcher/oci/oci_main.c launcher/oci/oci_life.c launcher/oci/oci_query.c launcher/oci/oci_cmd.h launcher/edge.c launcher/edge.h
+launcher_ferry_oci_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+launcher_ferry_oci_LDADD = libferry.la $(JANSSON_LIBS)
+dist_man_MANS += doc/ferry-oci.1
+
+unit_tests += tests/unit/test_ociproc tests/unit/test_ocicg
+tests_unit_test_ociproc_CFLAGS = $(unit_cflags) $(SECCOMP_CFLAGS)
+tests_unit_test_ociproc_LDADD = $(unit_ldadd) $(SECCOMP_LIBS)
+tests_unit_test_ocicg_CFLAGS = $(unit_cflags)
+tests_unit_test_ocicg_LDADD = $(unit_ldadd)
+
+# ferry-oci driven directly (state machine, root and rootless), by a private containerd
+# (ctr run --runc-binary), by podman --runtime, and compared with runc on one bundle.
+extra_tests += tests/oci/cli.sh tests/oci/containerd.sh tests/oci/podman.sh tests/oci/vs-runc.sh
+EXTRA_DIST += tests/oci/lib.sh tests/oci/cli.sh tests/oci/containerd.sh tests/oci/podman.sh \
+	tests/oci/vs-runc.sh benchmarks/oci.sh benchmarks/oci-report.py
+libferry_la_SOURCES += launcher/oci/ociplan.c launcher/oci/ociplan.h
+unit_tests += tests/unit/test_ociplan
+tests_unit_test_ociplan_CFLAGS = $(unit_cflags)
+tests_unit_test_ociplan_LDADD = $(unit_ldadd)

@@ -202,7 +202,7 @@ const char *const fy_oci_mount_option_names[] = {
         "rprivate",    "shared",       "rshared",    "slave",       "rslave",        "unbindable",
         "runbindable", "rro",          "rrw",        "rnosuid",     "rsuid",         "rnodev",
         "rdev",        "rnoexec",      "rexec",      "rnodiratime", "rdiratime",     "rrelatime",
-        "rnoatime",    "rstrictatime", NULL,
+        "rnoatime",    "rstrictatime", "tmpcopyup",  NULL,
 };
 
 bool fy_oci_mount_option(struct fy_oci_mount *m, const char *opt)

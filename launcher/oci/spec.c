@@ -290,19 +290,23 @@ static int get_kv(json_t *obj, const char *key, const char *prefix, struct fy_oc
 	return 0;
 }
 
-static int push_warning(struct fy_oci_spec *s, struct fy_error *err, const char *fmt, ...)
+static int push_warning(char ***warnings, struct fy_error *err, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
-static int push_warning(struct fy_oci_spec *s, struct fy_error *err, const char *fmt, ...)
+/* warnings NULL: the caller has nowhere to report them (fy_oci_process_parse) and they are
+ * dropped. */
+static int push_warning(char ***warnings, struct fy_error *err, const char *fmt, ...)
 {
 	char *w = NULL;
 	va_list ap;
 
+	if (!warnings)
+		return 0;
 	va_start(ap, fmt);
 	if (vasprintf(&w, fmt, ap) < 0)
 		w = NULL;
 	va_end(ap);
-	return fy_strv_push_take(&s->warnings, w) < 0 ? no_mem(err) : 0;
+	return fy_strv_push_take(warnings, w) < 0 ? no_mem(err) : 0;
 }
 
 static char *abs_in_bundle(const char *bundle, const char *path)
@@ -352,7 +356,8 @@ static int parse_user(json_t *proc, struct fy_oci_user *u, struct fy_error *err)
 	return 0;
 }
 
-static int parse_caps(json_t *proc, struct fy_oci_spec *s, struct fy_error *err)
+static int parse_caps(json_t *proc, struct fy_oci_process *p, char ***warnings,
+                      struct fy_error *err)
 {
 	static const char *const sets[FY_OCI_CAP_NSETS] = {"bounding", "effective", "inheritable",
 	                                                   "permitted", "ambient"};
@@ -362,7 +367,7 @@ static int parse_caps(json_t *proc, struct fy_oci_spec *s, struct fy_error *err)
 		return -1;
 	if (!caps)
 		return 0;
-	s->process.has_caps = true;
+	p->has_caps = true;
 	for (int i = 0; i < FY_OCI_CAP_NSETS; i++) {
 		_cleanup_strv_ char **names = NULL;
 
@@ -372,9 +377,9 @@ static int parse_caps(json_t *proc, struct fy_oci_spec *s, struct fy_error *err)
 			int c = fy_oci_cap_from_name(names[j]);
 
 			if (c >= 0)
-				s->process.caps[i] |= 1ull << c;
+				p->caps[i] |= 1ull << c;
 			else if (push_warning(
-			                 s, err,
+			                 warnings, err,
 			                 "process.capabilities.%s: unknown capability %s ignored",
 			                 sets[i], names[j]) < 0)
 				return -1;
@@ -421,17 +426,15 @@ static int parse_rlimits(json_t *proc, struct fy_oci_process *p, struct fy_error
 	return 0;
 }
 
-static int parse_process(json_t *root, struct fy_oci_spec *s, struct fy_error *err)
+/* The members of a process object: config.json's "process", or a whole `exec --process`
+ * document (runc reads the same specs.Process type for both). */
+static int parse_process_object(json_t *proc, struct fy_oci_process *p, char ***warnings,
+                                struct fy_error *err)
 {
-	struct fy_oci_process *p = &s->process;
-	json_t *proc, *console;
+	json_t *console;
 	json_int_t v;
 	bool has;
 
-	if (get_obj(root, "process", "", &proc, err) < 0)
-		return -1;
-	if (!proc)
-		return 0;
 	p->present = true;
 	if (get_bool(proc, "terminal", "process", &p->terminal, err) < 0 ||
 	    get_obj(proc, "consoleSize", "process", &console, err) < 0)
@@ -456,7 +459,7 @@ static int parse_process(json_t *root, struct fy_oci_spec *s, struct fy_error *e
 	for (size_t i = 0; p->env && p->env[i]; i++)
 		if (!strchr(p->env[i], '=') || p->env[i][0] == '=')
 			return perr(err, "process.env[%zu] must have the form KEY=VALUE", i);
-	if (parse_caps(proc, s, err) < 0 || parse_rlimits(proc, p, err) < 0 ||
+	if (parse_caps(proc, p, warnings, err) < 0 || parse_rlimits(proc, p, err) < 0 ||
 	    get_bool(proc, "noNewPrivileges", "process", &p->no_new_privileges, err) < 0 ||
 	    get_int(proc, "oomScoreAdj", "process", false, -1000, 1000, &v, &has, err) < 0)
 		return -1;
@@ -467,6 +470,17 @@ static int parse_process(json_t *root, struct fy_oci_spec *s, struct fy_error *e
 	                               err) < 0
 	               ? -1
 	               : 0;
+}
+
+static int parse_process(json_t *root, struct fy_oci_spec *s, struct fy_error *err)
+{
+	json_t *proc;
+
+	if (get_obj(root, "process", "", &proc, err) < 0)
+		return -1;
+	if (!proc)
+		return 0;
+	return parse_process_object(proc, &s->process, &s->warnings, err);
 }
 
 /* ---- root, mounts, hooks ---- */
@@ -507,6 +521,10 @@ static int parse_mount(json_t *item, const char *pre, struct fy_oci_mount *m, st
 
 		if (fy_oci_mount_option(m, m->options[i]))
 			continue;
+		if (strcmp(m->options[i], "tmpcopyup") == 0) {
+			m->tmpcopyup = true;
+			continue;
+		}
 		nd = data ? fy_asprintf("%s,%s", data, m->options[i]) : strdup(m->options[i]);
 		if (!nd)
 			return no_mem(err);
@@ -901,6 +919,19 @@ static int parse_root_object(json_t *root, struct fy_oci_spec *s, struct fy_erro
 	               : 0;
 }
 
+static json_t *load_json(const char *json, size_t len, json_error_t *jerr)
+{
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, jerr);
+
+	/* jansson stores integers as long long and refuses larger ones, but runtimes write
+	 * 18446744073709551615 (RLIM_INFINITY) for unlimited rlimits: decode such a document with
+	 * every number as a double instead (exact up to 2^53, and for 2^64 itself). */
+	if (!root && strstr(jerr->text, "too big integer"))
+		root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL,
+		                  jerr);
+	return root;
+}
+
 int fy_oci_spec_parse(const char *json, size_t len, const char *bundle, struct fy_oci_spec *spec,
                       struct fy_error *err)
 {
@@ -908,13 +939,7 @@ int fy_oci_spec_parse(const char *json, size_t len, const char *bundle, struct f
 	json_error_t jerr;
 
 	memset(spec, 0, sizeof(*spec));
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	/* jansson stores integers as long long and refuses larger ones, but runtimes write
-	 * 18446744073709551615 (RLIM_INFINITY) for unlimited rlimits: decode such a document with
-	 * every number as a double instead (exact up to 2^53, and for 2^64 itself). */
-	if (!root && strstr(jerr.text, "too big integer"))
-		root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL,
-		                  &jerr);
+	root = load_json(json, len, &jerr);
 	if (!root)
 		return perr(err, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
 		            jerr.text);
@@ -927,6 +952,56 @@ int fy_oci_spec_parse(const char *json, size_t len, const char *bundle, struct f
 		return -1;
 	}
 	return 0;
+}
+
+/* The getters word errors for config.json; a --process document is its own file, named by
+ * the caller, so the "config.json: " prefix goes. The JSON paths stay ("process.args ..."):
+ * the document is a runtime-spec process object. */
+static int process_err(struct fy_error *err)
+{
+	static const char pre[] = "config.json: ";
+
+	if (err && strncmp(err->msg, pre, sizeof(pre) - 1) == 0)
+		memmove(err->msg, err->msg + sizeof(pre) - 1, strlen(err->msg) - sizeof(pre) + 2);
+	return -1;
+}
+
+int fy_oci_process_parse(const char *json, size_t len, struct fy_oci_process *p,
+                         struct fy_error *err)
+{
+	_cleanup_json_ json_t *root = NULL;
+	json_error_t jerr;
+
+	memset(p, 0, sizeof(*p));
+	root = load_json(json, len, &jerr);
+	if (!root) {
+		perr(err, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
+		     jerr.text);
+		return process_err(err);
+	}
+	if (!json_is_object(root)) {
+		perr(err, "a process must be a JSON object");
+		return process_err(err);
+	}
+	if (parse_process_object(root, p, NULL, err) < 0) {
+		fy_oci_process_release(p);
+		return process_err(err);
+	}
+	return 0;
+}
+
+void fy_oci_process_release(struct fy_oci_process *p)
+{
+	if (!p)
+		return;
+	free(p->user.additional_gids);
+	fy_strv_free(p->args);
+	fy_strv_free(p->env);
+	free(p->cwd);
+	free(p->rlimits);
+	free(p->apparmor_profile);
+	free(p->selinux_label);
+	memset(p, 0, sizeof(*p));
 }
 
 int fy_oci_spec_load(const char *bundle, struct fy_oci_spec *spec, struct fy_error *err)
@@ -986,13 +1061,7 @@ void fy_oci_spec_release(struct fy_oci_spec *s)
 	free(s->root_squashfs);
 	free(s->hostname);
 	free(s->domainname);
-	free(s->process.user.additional_gids);
-	fy_strv_free(s->process.args);
-	fy_strv_free(s->process.env);
-	free(s->process.cwd);
-	free(s->process.rlimits);
-	free(s->process.apparmor_profile);
-	free(s->process.selinux_label);
+	fy_oci_process_release(&s->process);
 	for (size_t i = 0; s->mounts && i < s->n_mounts; i++) {
 		free(s->mounts[i].destination);
 		free(s->mounts[i].type);

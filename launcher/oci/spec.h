@@ -76,7 +76,9 @@ struct fy_oci_mount {
 	unsigned long propagation; /* MS_PRIVATE|MS_SHARED|MS_SLAVE|MS_UNBINDABLE [|MS_REC] */
 	uint64_t rec_attr_set, rec_attr_clr; /* MOUNT_ATTR_* applied with AT_RECURSIVE */
 	bool bind;                           /* "bind" or "rbind" (then flags has MS_REC) */
-	char *data;                          /* remaining options joined with ',' or NULL */
+	bool tmpcopyup; /* "tmpcopyup" (runc/crun extension podman uses): a tmpfs starts with a
+	                   copy of what the image has at its destination */
+	char *data;     /* remaining options joined with ',' or NULL */
 };
 
 enum fy_oci_ns {
@@ -196,5 +198,13 @@ int fy_oci_spec_parse(const char *json, size_t len, const char *bundle, struct f
 /* Read BUNDLE/config.json and parse it. */
 int fy_oci_spec_load(const char *bundle, struct fy_oci_spec *spec, struct fy_error *err);
 void fy_oci_spec_release(struct fy_oci_spec *spec);
+
+/* Parse a runtime-spec process object on its own (`exec --process FILE`, runc's specs.Process).
+ * Errors name the JSON path without the "config.json: " prefix ("process.args must be a
+ * non-empty array of strings"; the caller adds the file name). Unknown capabilities are skipped
+ * silently (there is no spec to hold the warning). On error *p is left empty. */
+int fy_oci_process_parse(const char *json, size_t len, struct fy_oci_process *p,
+                         struct fy_error *err);
+void fy_oci_process_release(struct fy_oci_process *p);
 
 #endif

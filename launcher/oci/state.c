@@ -110,6 +110,14 @@ int fy_oci_state_lock(int rootfd, const char *id, int *lockfd, struct fy_error *
 
 /* ---- JSON ---- */
 
+static int cgroup_to_json(json_t *o, const struct fy_ocicg *cg)
+{
+	json_t *c = json_pack("{s:s,s:s,s:b}", "root", cg->root, "path", cg->path ? cg->path : "",
+	                      "v2", cg->v2);
+
+	return c ? json_object_set_new(o, "ferryCgroup", c) : -1;
+}
+
 char *fy_oci_state_to_json(const struct fy_oci_state *st, bool private_fields)
 {
 	_cleanup_json_ json_t *o = NULL;
@@ -137,7 +145,7 @@ char *fy_oci_state_to_json(const struct fy_oci_state *st, bool private_fields)
 	if (private_fields) {
 		r = json_object_set_new(o, "ferryStartTime",
 		                        json_integer((json_int_t)st->start_time));
-		if (r < 0)
+		if (r < 0 || (st->cgroup.root && cgroup_to_json(o, &st->cgroup) < 0))
 			return NULL;
 		return json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	}
@@ -190,6 +198,30 @@ static int parse_annotations(json_t *o, struct fy_oci_state *st, struct fy_error
 	return 0;
 }
 
+/* "ferryCgroup" is optional: a container without a cgroup, or a record written before it
+ * existed, simply has none. */
+static int parse_cgroup(json_t *o, struct fy_ocicg *cg, struct fy_error *err)
+{
+	json_t *c = json_object_get(o, "ferryCgroup");
+	json_t *root = json_object_get(c, "root"), *path = json_object_get(c, "path");
+	json_t *v2 = json_object_get(c, "v2");
+
+	if (!c)
+		return 0;
+	if (!json_is_object(c) || !json_is_string(root) || !json_is_string(path) ||
+	    !json_is_boolean(v2))
+		return fy_err(
+		        err, 0,
+		        "state.json: ferryCgroup must be {\"root\": string, \"path\": string, "
+		        "\"v2\": boolean}");
+	cg->root = strdup(json_string_value(root));
+	cg->path = strdup(json_string_value(path));
+	if (!cg->root || !cg->path)
+		return fy_err(err, ENOMEM, "state.json");
+	cg->v2 = json_is_true(v2);
+	return 0;
+}
+
 static int from_object(json_t *o, struct fy_oci_state *st, struct fy_error *err)
 {
 	_cleanup_free_ char *status = NULL;
@@ -211,6 +243,8 @@ static int from_object(json_t *o, struct fy_oci_state *st, struct fy_error *err)
 	if (start && (!json_is_integer(start) || json_integer_value(start) < 0))
 		return fy_err(err, 0, "state.json: ferryStartTime must be a non-negative integer");
 	st->start_time = start ? (unsigned long long)json_integer_value(start) : 0;
+	if (parse_cgroup(o, &st->cgroup, err) < 0)
+		return -1;
 	return parse_annotations(o, st, err);
 }
 
@@ -385,6 +419,10 @@ void fy_oci_state_release(struct fy_oci_state *st)
 		free(st->annotations[i].value);
 	}
 	free(st->annotations);
+	/* The fields fy_ocicg_release() frees, released here so this pure module does not depend
+	 * on the cgroup code. */
+	free(st->cgroup.root);
+	free(st->cgroup.path);
 	memset(st, 0, sizeof(*st));
 }
 

@@ -12,6 +12,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "ocicg.h"
+
 struct fy_error;
 struct fy_oci_kv;
 
@@ -45,6 +47,10 @@ struct fy_oci_state {
 	char *owner;   /* user name of the creator, "" when unknown (as runc) */
 	struct fy_oci_kv *annotations;
 	size_t n_annotations;
+	/* ferry's own record of the container's cgroup (ocicg), kept in state.json as
+	 * "ferryCgroup": {"root","path","v2"} so later commands (kill --all, ps, pause, update,
+	 * delete) find it. root NULL: the container has no cgroup. Owned by the state. */
+	struct fy_ocicg cgroup;
 };
 
 /* runc's id rule: [A-Za-z0-9_+.-]+, not "." or "..", and (ours) at most NAME_MAX bytes since it
@@ -72,7 +78,8 @@ int fy_oci_state_list(int rootfd, char ***ids, struct fy_error *err);
 void fy_oci_state_release(struct fy_oci_state *st);
 
 /* JSON of the state: runc's `state` output (pretty, for the `state` command) or, with
- * private_fields, the compact state.json record that also keeps "ferryStartTime". */
+ * private_fields, the compact state.json record that also keeps "ferryStartTime" and
+ * "ferryCgroup" (the latter only when cgroup.root is set). */
 char *fy_oci_state_to_json(const struct fy_oci_state *st, bool private_fields);
 int fy_oci_state_from_json(const char *json, struct fy_oci_state *st, struct fy_error *err);
 

@@ -315,6 +315,34 @@ static void test_globals_and_help(void **state)
 	     "-1", "c");
 }
 
+/* A bad command line still names the --log file, so the error reaches containerd's log. */
+static void test_fail_keeps_log(void **state)
+{
+	struct fy_oci_cli cli;
+	struct fy_error err = {0};
+
+	(void)state;
+	assert_true(PARSE(&cli, &err, "--root", "/r", "--log", "/x/log.json", "--log-format",
+	                  "json", "kill", "--bogus", "ID") < 0);
+	assert_string_equal(err.msg, "flag provided but not defined: -bogus");
+	assert_string_equal(cli.log, "/x/log.json");
+	assert_int_equal(cli.log_format, FY_OCI_LOG_JSON);
+	assert_null(cli.root);
+	assert_null(cli.id);
+	fy_oci_cli_release(&cli);
+	assert_null(cli.log);
+
+	/* an error before --log: nothing to keep */
+	assert_true(PARSE(&cli, &err, "--log-format", "yaml", "--log", "/x/log.json", "list") < 0);
+	assert_string_equal(err.msg, "invalid log-format: yaml");
+	assert_null(cli.log);
+	fy_oci_cli_release(&cli);
+
+	assert_int_equal(PARSE(&cli, &err, "exec", "--ignore-paused", "ID", "true"), 0);
+	assert_true(cli.ignore_paused);
+	fy_oci_cli_release(&cli);
+}
+
 static void test_texts(void **state)
 {
 	_cleanup_free_ char *v = fy_oci_version_text("0.4.0", "abc123");
@@ -337,6 +365,7 @@ int main(void)
 	        cmocka_unit_test(test_exec),
 	        cmocka_unit_test(test_other_commands),
 	        cmocka_unit_test(test_globals_and_help),
+	        cmocka_unit_test(test_fail_keeps_log),
 	        cmocka_unit_test(test_texts),
 	};
 

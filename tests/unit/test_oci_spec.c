@@ -64,8 +64,9 @@ static const char runc_spec[] =
         "   \"readonlyPaths\": [\"/proc/bus\", \"/proc/fs\", \"/proc/irq\", \"/proc/sys\", "
         "\"/proc/sysrq-trigger\"]}}\n";
 
-#define CAPS3 ((1ull << 29) | (1ull << 5) | (1ull << 10)) /* AUDIT_WRITE, KILL, NET_BIND_SERVICE   \
-	                                                   */
+#define CAPS3                                                                                      \
+	((1ull << 29) | (1ull << 5) | (1ull << 10)) /* AUDIT_WRITE, KILL, NET_BIND_SERVICE         \
+	                                             */
 
 static int parse(const char *json, struct fy_oci_spec *s, struct fy_error *err)
 {
@@ -482,6 +483,65 @@ static void test_no_process_and_load(void **state)
 	assert_non_null(strstr(err.msg, "No such file or directory"));
 }
 
+/* `exec --process FILE`: what containerd's shim writes (a specs.Process), parsed with the
+ * same rules as config.json's process. */
+static void test_process_parse(void **state)
+{
+	static const char doc[] =
+	        "{\"terminal\":false,\"user\":{\"uid\":1000,\"gid\":100,\"umask\":18,"
+	        "\"additionalGids\":[10,20]},\"args\":[\"sh\",\"-c\",\"id\"],"
+	        "\"env\":[\"PATH=/bin\",\"A=b=c\"],\"cwd\":\"/tmp\","
+	        "\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_NOT_YET\"],"
+	        "\"effective\":[\"CAP_KILL\"]},"
+	        "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":18446744073709551615,"
+	        "\"hard\":18446744073709551615}],\"noNewPrivileges\":true,\"oomScoreAdj\":-5}";
+	struct fy_oci_process p;
+	struct fy_error err = {0};
+
+	(void)state;
+	assert_int_equal(fy_oci_process_parse(doc, strlen(doc), &p, &err), 0);
+	assert_true(p.present);
+	assert_int_equal(p.user.uid, 1000);
+	assert_int_equal(p.user.gid, 100);
+	assert_true(p.user.has_umask);
+	assert_int_equal(p.user.umask, 022);
+	assert_int_equal(p.user.n_additional_gids, 2);
+	assert_int_equal(p.user.additional_gids[1], 20);
+	assert_string_equal(p.args[2], "id");
+	assert_null(p.args[3]);
+	assert_string_equal(p.env[1], "A=b=c");
+	assert_string_equal(p.cwd, "/tmp");
+	assert_true(p.has_caps);
+	/* the unknown name is dropped, the known one kept */
+	assert_true(p.caps[FY_OCI_CAP_BOUNDING] == 1ull << 5);
+	assert_true(p.caps[FY_OCI_CAP_EFFECTIVE] == 1ull << 5);
+	assert_int_equal(p.n_rlimits, 1);
+	assert_int_equal(p.rlimits[0].resource, RLIMIT_NOFILE);
+	assert_true(p.rlimits[0].soft == UINT64_MAX);
+	assert_true(p.no_new_privileges);
+	assert_int_equal(p.oom_score_adj, -5);
+	fy_oci_process_release(&p);
+	fy_oci_process_release(&p);
+	assert_null(p.args);
+
+	/* errors: no "config.json: " prefix, JSON paths kept; *p left empty */
+	static const char noargs[] = "{\"user\":{\"uid\":0,\"gid\":0},\"cwd\":\"/\"}";
+	static const char relcwd[] =
+	        "{\"user\":{\"uid\":0,\"gid\":0},\"args\":[\"x\"],\"cwd\":\"rel\"}";
+
+	assert_true(fy_oci_process_parse(noargs, strlen(noargs), &p, &err) < 0);
+	assert_string_equal(err.msg, "process.args must be a non-empty array of strings");
+	assert_null(p.args);
+	assert_true(fy_oci_process_parse(relcwd, strlen(relcwd), &p, &err) < 0);
+	assert_string_equal(err.msg, "process.cwd must be an absolute path");
+	assert_null(p.args);
+	assert_true(fy_oci_process_parse("[1]", 3, &p, &err) < 0);
+	assert_string_equal(err.msg, "a process must be a JSON object");
+	assert_true(fy_oci_process_parse("{\"args\":", 8, &p, &err) < 0);
+	assert_non_null(strstr(err.msg, "invalid JSON at line 1"));
+	assert_int_equal(err.exit_code, FY_EXIT_CONFIG);
+}
+
 static void test_names(void **state)
 {
 	struct fy_oci_mount m = {0};
@@ -548,6 +608,7 @@ int main(void)
 	        cmocka_unit_test(test_bad_process),
 	        cmocka_unit_test(test_bad_mounts_and_linux),
 	        cmocka_unit_test(test_no_process_and_load),
+	        cmocka_unit_test(test_process_parse),
 	        cmocka_unit_test(test_names),
 	        cmocka_unit_test(test_features),
 	};

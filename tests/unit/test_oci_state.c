@@ -137,6 +137,56 @@ static void test_json(void **state)
 	assert_null(out.oci_version);
 }
 
+/* The private cgroup record: written only in state.json, read back, optional, and checked. */
+static void test_json_cgroup(void **state)
+{
+	struct fy_oci_state in, out;
+	struct fy_error err = {0};
+	_cleanup_free_ char *pub = NULL, *priv = NULL, *none = NULL;
+
+	(void)state;
+	fill(&in, "c1");
+	none = fy_oci_state_to_json(&in, true);
+	assert_null(strstr(none, "ferryCgroup"));
+	assert_int_equal(fy_oci_state_from_json(none, &out, &err), 0);
+	assert_null(out.cgroup.root);
+	assert_null(out.cgroup.path);
+	fy_oci_state_release(&out);
+
+	in.cgroup.root = (char *)"/sys/fs/cgroup";
+	in.cgroup.path = (char *)"ferry-oci/c1";
+	in.cgroup.v2 = true;
+	pub = fy_oci_state_to_json(&in, false);
+	priv = fy_oci_state_to_json(&in, true);
+	assert_null(strstr(pub, "ferryCgroup"));
+	assert_non_null(strstr(priv, "\"ferryCgroup\":{\"root\":\"/sys/fs/cgroup\","
+	                             "\"path\":\"ferry-oci/c1\",\"v2\":true}"));
+	assert_int_equal(fy_oci_state_from_json(priv, &out, &err), 0);
+	assert_string_equal(out.cgroup.root, "/sys/fs/cgroup");
+	assert_string_equal(out.cgroup.path, "ferry-oci/c1");
+	assert_true(out.cgroup.v2);
+	fy_oci_state_release(&out);
+
+	/* v1 layout with an empty path (cgroups not usable): kept as written. */
+	in.cgroup.path = (char *)"";
+	in.cgroup.v2 = false;
+	free(priv);
+	priv = fy_oci_state_to_json(&in, true);
+	assert_int_equal(fy_oci_state_from_json(priv, &out, &err), 0);
+	assert_string_equal(out.cgroup.path, "");
+	assert_false(out.cgroup.v2);
+	fy_oci_state_release(&out);
+
+	assert_true(fy_oci_state_from_json(
+	                    "{\"ociVersion\":\"1\",\"id\":\"x\",\"status\":\"created\","
+	                    "\"bundle\":\"\",\"rootfs\":\"\",\"created\":\"\",\"owner\":\"\","
+	                    "\"pid\":1,\"ferryCgroup\":{\"root\":\"/sys/fs/cgroup\",\"v2\":1}}",
+	                    &out, &err) < 0);
+	assert_string_equal(err.msg, "state.json: ferryCgroup must be {\"root\": string, "
+	                             "\"path\": string, \"v2\": boolean}");
+	assert_null(out.id);
+}
+
 static void test_files(void **state)
 {
 	char root[] = "/tmp/test_oci_state.XXXXXX";
@@ -335,10 +385,10 @@ static void test_liveness(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_ids),      cmocka_unit_test(test_default_root),
-	        cmocka_unit_test(test_time),     cmocka_unit_test(test_json),
-	        cmocka_unit_test(test_files),    cmocka_unit_test(test_transitions),
-	        cmocka_unit_test(test_liveness),
+	        cmocka_unit_test(test_ids),         cmocka_unit_test(test_default_root),
+	        cmocka_unit_test(test_time),        cmocka_unit_test(test_json),
+	        cmocka_unit_test(test_json_cgroup), cmocka_unit_test(test_files),
+	        cmocka_unit_test(test_transitions), cmocka_unit_test(test_liveness),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

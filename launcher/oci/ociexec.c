@@ -1,0 +1,885 @@
+/* ociexec: create, start and exec for ferry-oci (see ociexec.h for the process layout).
+ * The init (I) runs the ociplan steps; every failure before it blocks on exec.fifo travels to
+ * the runtime (P) as one struct fy_error over a SOCK_SEQPACKET pair, so `create` reports the
+ * real cause in containerd's log. */
+#include "ociexec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "fsutil.h"
+#include "log.h"
+#include "ocimount.h"
+#include "ociplan.h"
+#include "ocihook.h"
+#include "ociproc.h"
+#include "ocitty.h"
+#include "spec.h"
+#include "sqfuse.h"
+#include "syscalls.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+#define FIFO_NAME    "exec.fifo"
+#define GO_MAX       (256 * 1024) /* state JSON twice plus /proc/PID/cgroup */
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* I -> P: ready (error unset) or the error that stopped the setup. */
+struct report {
+	int failed;
+	struct fy_error err;
+};
+
+/* Everything the container's init needs; built by P before clone, read-only in I. */
+struct init_args {
+	const struct fy_oci_spec *spec;
+	const struct fy_oci_process *proc;
+	const struct fy_ocip *plan;
+	const struct fy_ociexec_opts *o;
+	const char *rootfs; /* canonical host path */
+	int sock;           /* our end of the report pair */
+	int fifo;           /* O_PATH of exec.fifo, -1 for exec */
+	int hostproc;       /* O_PATH of the runtime's /proc: reaches the fifo after pivot_root */
+	int console;        /* connected console socket or -1 */
+	int mntns;          /* mount namespace to join or -1 */
+	int fuse;           /* /dev/fuse opened by the runtime (no user namespace), or -1 */
+	bool userns_new;
+};
+
+/* The go message from P: NUL-separated state JSON "creating", "created", and I's cgroups. */
+struct go {
+	char buf[GO_MAX];
+	const char *creating, *created, *cgroups;
+};
+
+static int report(int sock, const struct fy_error *e)
+{
+	struct report r = {.failed = e != NULL};
+
+	if (e)
+		r.err = *e;
+	return send(sock, &r, sizeof(r), MSG_NOSIGNAL) == (ssize_t)sizeof(r) ? 0 : -1;
+}
+
+static _Noreturn void init_fail(const struct init_args *a, struct fy_error *err)
+{
+	(void)report(a->sock, err);
+	_exit(1);
+}
+
+static int run_hooks(const struct fy_oci_spec *spec, enum fy_oci_hook_kind kind, const char *state,
+                     const char *what, struct fy_error *err)
+{
+	const struct fy_oci_hooks *h = &spec->hooks[kind];
+
+	for (size_t i = 0; i < h->n; i++)
+		if (fy_ocihook_run(&h->list[i], state ? state : "{}", err) < 0)
+			return fy_err_prefix(err, "%s hook", what);
+	return 0;
+}
+
+/* ---- the executable, looked up with the process's own PATH, as runc does at create ---- */
+
+static const char *env_get(char *const *env, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; env && env[i]; i++)
+		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+			return env[i] + n + 1;
+	return NULL;
+}
+
+static bool is_exec(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+static int find_exe(const struct fy_oci_process *p, char **out, struct fy_error *err)
+{
+	const char *name = p->args[0], *path = env_get(p->env, "PATH");
+
+	if (strchr(name, '/')) {
+		if (!is_exec(name))
+			return fy_err_code(err, FY_EXIT_NOTFOUND, errno ? errno : EACCES,
+			                   "exec: \"%s\"", name);
+		*out = strdup(name);
+		return *out ? 0 : fy_err(err, ENOMEM, "exec");
+	}
+	for (const char *d = path ? path : DEFAULT_PATH; d;) {
+		const char *colon = strchr(d, ':');
+		size_t len = colon ? (size_t)(colon - d) : strlen(d);
+		_cleanup_free_ char *cand =
+		        fy_asprintf("%.*s/%s", (int)(len ? len : 1), len ? d : ".", name);
+
+		if (!cand)
+			return fy_err(err, ENOMEM, "exec");
+		if (is_exec(cand)) {
+			*out = TAKE_PTR(cand);
+			return 0;
+		}
+		d = colon ? colon + 1 : NULL;
+	}
+	return fy_err_code(err, FY_EXIT_NOTFOUND, 0,
+	                   "exec: \"%s\": executable file not found in $PATH", name);
+}
+
+/* runc (and the shells users expect) give the process a HOME when the spec has none: the
+ * user's home in the container's /etc/passwd, else "/". Returns env itself or a new vector. */
+static char **with_home(const struct fy_oci_process *p)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char **env = p->env, **out;
+	const char *home = "/";
+	_cleanup_free_ char *line = NULL, *value = NULL;
+	size_t cap = 0, n = 0;
+
+	if (env_get(env, "HOME"))
+		return env;
+	f = fopen("/etc/passwd", "re");
+	while (f && getline(&line, &cap, f) > 0) {
+		char *fields[7] = {0}, *save = NULL, *t = line;
+		int i = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		/* name:x:uid:gid:gecos:dir:shell; gecos may be empty, so no strtok */
+		for (; i < 7 && t; i++) {
+			fields[i] = t;
+			t = strchr(t, ':');
+			if (t)
+				*t++ = '\0';
+		}
+		(void)save;
+		if (i >= 6 && fields[2] && strtoul(fields[2], NULL, 10) == p->user.uid &&
+		    fields[5][0]) {
+			home = fields[5];
+			break;
+		}
+	}
+	value = fy_asprintf("HOME=%s", home);
+	while (env && env[n])
+		n++;
+	out = calloc(n + 2, sizeof(*out));
+	if (!value || !out)
+		return env;
+	for (size_t i = 0; i < n; i++)
+		out[i] = env[i];
+	out[n] = TAKE_PTR(value);
+	return out; /* lives until execve */
+}
+
+/* Wait for exec.fifo's reader (`start`), then hand it the byte that says "go". */
+static int wait_start(const struct init_args *a, struct fy_error *err)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "self/fd/%d", a->fifo);
+	fd = openat(a->hostproc, path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fy_err(err, errno, "cannot open exec.fifo");
+	if (write(fd, "0", 1) != 1) {
+		int e = errno;
+
+		close(fd);
+		return fy_err(err, e, "cannot write exec.fifo");
+	}
+	close(fd);
+	return 0;
+}
+
+static int recv_go(int sock, struct go *g)
+{
+	ssize_t n = recv(sock, g->buf, sizeof(g->buf) - 1, 0);
+	const char *end;
+
+	if (n <= 0)
+		return -1;
+	g->buf[n] = '\0';
+	end = g->buf + n;
+	g->creating = g->buf;
+	g->created = g->creating + strlen(g->creating) + 1;
+	g->cgroups = g->created < end ? g->created + strlen(g->created) + 1 : end;
+	if (g->created > end)
+		g->created = end;
+	if (g->cgroups > end)
+		g->cgroups = end;
+	return 0;
+}
+
+static _Noreturn void init_main(struct init_args *a)
+{
+	static struct go g; /* the child's own copy-on-write memory: no sharing */
+	struct fy_error err = {0};
+	const struct fy_oci_spec *spec = a->spec;
+	_cleanup_free_ char *exe = NULL;
+	char **env;
+
+	if (recv_go(a->sock, &g) < 0)
+		_exit(1);
+	if (a->userns_new) {
+		/* Root of the new namespace when the maps allow it; process.user comes later. */
+		(void)setresgid(0, 0, 0);
+		(void)setresuid(0, 0, 0);
+	}
+	if (a->mntns >= 0 && setns(a->mntns, CLONE_NEWNS) < 0)
+		fy_err(&err, errno, "cannot join the mount namespace"), init_fail(a, &err);
+	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+		fy_err(&err, errno, "cannot set hostname %s", spec->hostname), init_fail(a, &err);
+	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
+		fy_err(&err, errno, "cannot set domainname %s", spec->domainname),
+		        init_fail(a, &err);
+	if (mount(NULL, "/", NULL, a->plan->root_propagation, NULL) < 0)
+		fy_err(&err, errno, "cannot set the root propagation"), init_fail(a, &err);
+	if (spec->root_squashfs) {
+		char *root = NULL;
+
+		struct fy_ocimnt_sq q = {.image = spec->root_squashfs,
+		                         .rootfs = a->rootfs,
+		                         .readonly = spec->root_readonly,
+		                         .plan = a->plan,
+		                         .fuse_fd = a->fuse,
+		                         .log = a->o->log};
+
+		if (fy_ocimnt_squashfs(&q, &root, &err) < 0)
+			init_fail(a, &err);
+		a->rootfs = root; /* the child's own copy of a: freed by exec */
+	}
+	/* pivot_root needs the new root to be a mount point. */
+	if (mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		fy_err(&err, errno, "cannot bind the root %s", a->rootfs), init_fail(a, &err);
+	if (fy_ocimnt_pre(a->plan, a->rootfs, g.cgroups, &err) < 0 ||
+	    run_hooks(spec, FY_OCI_HOOK_CREATE_CONTAINER, g.creating, "createContainer", &err) <
+	            0 ||
+	    fy_ocimnt_enter_root(a->rootfs, a->o->no_pivot, &err) < 0 ||
+	    fy_ociproc_sysctl(spec, &err) < 0 || fy_ocimnt_post(a->plan, &err) < 0)
+		init_fail(a, &err);
+	if (a->proc->terminal && a->console >= 0) {
+		const char *ptmx =
+		        access("/dev/pts/ptmx", F_OK) == 0 ? "/dev/pts/ptmx" : "/dev/ptmx";
+
+		if (fy_ocitty_setup(ptmx, a->console, a->proc->console_height,
+		                    a->proc->console_width, &err) < 0)
+			init_fail(a, &err);
+		close(a->console);
+	}
+	if (fy_ociproc_setup(spec, a->proc, false, &err) < 0 || find_exe(a->proc, &exe, &err) < 0)
+		init_fail(a, &err);
+	env = with_home(a->proc);
+	if (report(a->sock, NULL) < 0)
+		_exit(1);
+	close(a->sock);
+	if (wait_start(a, &err) < 0 ||
+	    run_hooks(spec, FY_OCI_HOOK_START_CONTAINER, g.created, "startContainer", &err) < 0 ||
+	    fy_ociproc_finish(a->proc, &spec->seccomp, a->o->preserve_fds, &err) < 0) {
+		dprintf(2, "ferry-oci: %s\n", err.msg);
+		_exit(1);
+	}
+	execve(exe, a->proc->args, env ? env : (char *[]){NULL});
+	dprintf(2, "ferry-oci: exec %s: %s\n", exe, strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* ---- the runtime side ---- */
+
+static const struct {
+	enum fy_oci_ns ns;
+	int flag;
+	const char *name;
+} ns_table[] = {
+        /* user first: joining it gives the rights to join the others (setns(2)) */
+        {FY_OCI_NS_USER, CLONE_NEWUSER, "user"},       {FY_OCI_NS_IPC, CLONE_NEWIPC, "ipc"},
+        {FY_OCI_NS_UTS, CLONE_NEWUTS, "uts"},          {FY_OCI_NS_NETWORK, CLONE_NEWNET, "net"},
+        {FY_OCI_NS_CGROUP, CLONE_NEWCGROUP, "cgroup"}, {FY_OCI_NS_PID, CLONE_NEWPID, "pid"},
+        {FY_OCI_NS_MOUNT, CLONE_NEWNS, "mnt"},
+};
+
+static pid_t raw_clone(unsigned long flags)
+{
+	return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+}
+
+static int write_map(pid_t pid, const char *file, const struct fy_oci_idmap *m, size_t n,
+                     struct fy_error *err)
+{
+	char buf[4096], path[64];
+	size_t len = 0;
+	_cleanup_close_ int fd = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id,
+		                 m[i].host_id, m[i].size);
+		if (w < 0 || (size_t)w >= sizeof(buf) - len)
+			return fy_err(err, E2BIG, "linux.%s", file);
+		len += (size_t)w;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
+		return fy_err(err, errno, "cannot write %s", path);
+	return 0;
+}
+
+/* An unprivileged runtime may only map itself, one id (user_namespaces(7) "Defining user and
+ * group ID mappings"); there are no setuid helpers to do more. */
+static int check_rootless_maps(const struct fy_oci_spec *s, struct fy_error *err)
+{
+	if (s->n_uid_mappings != 1 || s->uid_mappings[0].size != 1 ||
+	    s->uid_mappings[0].host_id != geteuid())
+		return fy_err(
+		        err, 0,
+		        "linux.uidMappings: without root only the caller's uid %u can be mapped "
+		        "(one id); ferry uses no setuid newuidmap helper",
+		        (unsigned)geteuid());
+	if (s->n_gid_mappings != 1 || s->gid_mappings[0].size != 1 ||
+	    s->gid_mappings[0].host_id != getegid())
+		return fy_err(
+		        err, 0,
+		        "linux.gidMappings: without root only the caller's gid %u can be mapped "
+		        "(one id)",
+		        (unsigned)getegid());
+	return 0;
+}
+
+static int write_maps(const struct fy_oci_spec *s, pid_t pid, struct fy_error *err)
+{
+	if (geteuid() != 0) {
+		char path[64];
+		_cleanup_close_ int fd = -1;
+
+		snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "deny", 4) != 4)
+			return fy_err(err, errno, "cannot write %s", path);
+	}
+	if (write_map(pid, "uid_map", s->uid_mappings, s->n_uid_mappings, err) < 0 ||
+	    write_map(pid, "gid_map", s->gid_mappings, s->n_gid_mappings, err) < 0)
+		return -1;
+	return 0;
+}
+
+static bool in_initial_userns(void)
+{
+	_cleanup_free_ char *map = NULL;
+	size_t len;
+	struct fy_error e;
+	unsigned a, b, c;
+
+	if (fy_read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &map, &len, &e) < 0)
+		return false;
+	return sscanf(map, "%u %u %u", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295u;
+}
+
+/* The go message: both state documents and I's cgroups as the runtime sees them. */
+static int send_go(const struct fy_ociexec_opts *o, int sock, pid_t pid, struct fy_error *err)
+{
+	_cleanup_free_ char *creating = NULL, *created = NULL, *cg = NULL, *msg = NULL;
+	char path[64];
+	size_t len = 0, a, b, c;
+	struct fy_error e;
+
+	if (o->state_json) {
+		creating = o->state_json(o->state_ctx, pid, "creating");
+		created = o->state_json(o->state_ctx, pid, "created");
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if (fy_read_file_at(AT_FDCWD, path, 65536, &cg, &len, &e) < 0)
+		cg = NULL;
+	a = creating ? strlen(creating) : 0;
+	b = created ? strlen(created) : 0;
+	c = cg ? strlen(cg) : 0;
+	if (a + b + c + 3 > GO_MAX)
+		return fy_err(err, E2BIG, "container state too large for hooks");
+	msg = malloc(a + b + c + 3);
+	if (!msg)
+		return fy_err(err, ENOMEM, "create");
+	memcpy(msg, a ? creating : "", a + 1);
+	memcpy(msg + a + 1, b ? created : "", b + 1);
+	memcpy(msg + a + b + 2, c ? cg : "", c + 1);
+	if (send(sock, msg, a + b + c + 3, MSG_NOSIGNAL) < 0)
+		return fy_err(err, errno, "cannot signal the container's init");
+	return 0;
+}
+
+/* Read I's report: 0 ready, <0 with its error (or "exited during setup"). */
+static int await_ready(int sock, struct fy_error *err)
+{
+	struct report r;
+	ssize_t n = recv(sock, &r, sizeof(r), 0);
+
+	if (n != (ssize_t)sizeof(r))
+		return fy_err(err, 0, "the container's init exited during setup");
+	if (r.failed) {
+		r.err.msg[sizeof(r.err.msg) - 1] = '\0';
+		*err = r.err;
+		return -1;
+	}
+	return 0;
+}
+
+static void kill_child(pid_t pid, bool reap)
+{
+	kill(pid, SIGKILL);
+	if (reap)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
+/* Join the namespaces named by path in the runtime itself (so a joined PID namespace holds
+ * the clone); the mount namespace is joined by the init, after the runtime needs no paths. */
+static int join_namespaces(const struct fy_oci_spec *s, int *mntns, unsigned long *flags,
+                           struct fy_error *err)
+{
+	for (size_t i = 0; i < sizeof(ns_table) / sizeof(ns_table[0]); i++) {
+		const struct fy_oci_namespace *ns = &s->ns[ns_table[i].ns];
+		_cleanup_close_ int fd = -1;
+
+		if (!ns->present)
+			continue;
+		if (!ns->path) {
+			*flags |= (unsigned long)ns_table[i].flag;
+			continue;
+		}
+		fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return fy_err(err, errno, "linux.namespaces: %s namespace %s",
+			              ns_table[i].name, ns->path);
+		if (ns_table[i].ns == FY_OCI_NS_MOUNT) {
+			*mntns = TAKE_FD(fd);
+			continue;
+		}
+		if (setns(fd, ns_table[i].flag) < 0)
+			return fy_err(err, errno, "cannot join the %s namespace %s",
+			              ns_table[i].name, ns->path);
+	}
+	/* Mount namespace: always a new one unless joined (runc requires it as well). */
+	if (*mntns < 0)
+		*flags |= CLONE_NEWNS;
+	if (s->ns[FY_OCI_NS_TIME].present)
+		return fy_err(err, 0, "linux.namespaces: the time namespace is not supported");
+	return 0;
+}
+
+static int prepare_fifo(int dirfd, int *fifo, struct fy_error *err)
+{
+	if (mkfifoat(dirfd, FIFO_NAME, 0622) < 0)
+		return fy_err(err, errno, "cannot create %s", FIFO_NAME);
+	/* umask may have narrowed it; the init may run as any user. */
+	if (fchmodat(dirfd, FIFO_NAME, 0622, 0) < 0)
+		return fy_err(err, errno, "cannot chmod %s", FIFO_NAME);
+	*fifo = openat(dirfd, FIFO_NAME, O_PATH | O_CLOEXEC);
+	if (*fifo < 0)
+		return fy_err(err, errno, "cannot open %s", FIFO_NAME);
+	return 0;
+}
+
+static int open_console(const struct fy_oci_process *p, const struct fy_ociexec_opts *o,
+                        int *console, struct fy_error *err)
+{
+	*console = -1;
+	if (!p->terminal)
+		return 0;
+	if (!o->console_socket) {
+		if (o->detach)
+			return fy_err(
+			        err, 0,
+			        "cannot allocate tty if ferry-oci will detach without setting "
+			        "console socket");
+		fy_warn(o->log, "process.terminal without --console-socket: the process keeps "
+		                "the caller's stdin, stdout and stderr");
+		return 0;
+	}
+	*console = fy_ocitty_connect(o->console_socket, err);
+	return *console < 0 ? -1 : 0;
+}
+
+int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_opts *o,
+                      int (*cgroup_fn)(void *ctx, pid_t pid, struct fy_error *err),
+                      void *cgroup_ctx, pid_t *pid_out, struct fy_error *err)
+{
+	struct fy_ocip plan = {0};
+	struct init_args a = {.spec = spec,
+	                      .proc = &spec->process,
+	                      .plan = &plan,
+	                      .o = o,
+	                      .fifo = -1,
+	                      .hostproc = -1,
+	                      .console = -1,
+	                      .mntns = -1,
+	                      .fuse = -1,
+	                      .sock = -1};
+	_cleanup_free_ char *rootfs = NULL;
+	_cleanup_close_ int fifo = -1, hostproc = -1, console = -1, mntns = -1, fuse = -1;
+	int sv[2] = {-1, -1}, r = -1;
+	unsigned long flags = SIGCHLD | (o->detach ? CLONE_PARENT : 0);
+	bool userns = spec->ns[FY_OCI_NS_USER].present && !spec->ns[FY_OCI_NS_USER].path;
+	pid_t pid;
+
+	if (!spec->process.present)
+		return fy_err(err, 0, "config.json: process is required");
+	if (spec->root_squashfs && access(spec->root_squashfs, R_OK) < 0)
+		return fy_err_code(err, FY_EXIT_IMAGE, errno, "annotation %s: %s",
+		                   FY_OCI_ANNOT_SQUASHFS, spec->root_squashfs);
+	rootfs = realpath(spec->root_path, NULL);
+	if (!rootfs)
+		return fy_err(err, errno, "root.path %s", spec->root_path);
+	a.rootfs = rootfs;
+	if (userns && (spec->n_uid_mappings == 0 || spec->n_gid_mappings == 0))
+		return fy_err(err, 0,
+		              "linux.uidMappings and gidMappings are required with a new "
+		              "user namespace");
+	if (userns && geteuid() != 0 && check_rootless_maps(spec, err) < 0)
+		return -1;
+	if (!spec->ns[FY_OCI_NS_USER].present && !in_initial_userns() && geteuid() != 0)
+		return fy_err(err, 0,
+		              "rootless containers need a user namespace in "
+		              "linux.namespaces (see `ferry-oci spec --rootless`)");
+	if (fy_ocip_build(spec,
+	                  geteuid() == 0 && !spec->ns[FY_OCI_NS_USER].present &&
+	                          in_initial_userns(),
+	                  &plan, err) < 0)
+		return -1;
+	hostproc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (hostproc < 0) {
+		fy_err(err, errno, "cannot open /proc");
+		goto out;
+	}
+	if (open_console(&spec->process, o, &console, err) < 0 ||
+	    prepare_fifo(o->state_dirfd, &fifo, err) < 0)
+		goto out;
+	/* Opened here, outside the container's cgroup, whose device rules (deny-all plus runc's
+	 * defaults in containerd's spec) do not allow /dev/fuse. With a new user namespace the
+	 * fd must come from inside it (the kernel ties a FUSE mount to the opener's namespace),
+	 * and no cgroup limits an unprivileged runtime anyway. */
+	if (spec->root_squashfs && !userns && (fuse = fy_sqfuse_open_device("/dev/fuse", err)) < 0)
+		goto out;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		fy_err(err, errno, "socketpair");
+		goto out;
+	}
+	if (join_namespaces(spec, &mntns, &flags, err) < 0)
+		goto out;
+	a.sock = sv[1];
+	a.fifo = fifo;
+	a.hostproc = hostproc;
+	a.console = console;
+	a.mntns = mntns;
+	a.fuse = fuse;
+	a.userns_new = userns;
+	pid = raw_clone(flags);
+	if (pid < 0) {
+		fy_err(err, errno, "cannot create the container's init (clone)");
+		goto out;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		init_main(&a);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	if ((userns && write_maps(spec, pid, err) < 0) ||
+	    (cgroup_fn && cgroup_fn(cgroup_ctx, pid, err) < 0))
+		goto fail;
+	if (spec->hooks[FY_OCI_HOOK_PRESTART].n || spec->hooks[FY_OCI_HOOK_CREATE_RUNTIME].n) {
+		_cleanup_free_ char *st =
+		        o->state_json ? o->state_json(o->state_ctx, pid, "creating") : NULL;
+
+		if (run_hooks(spec, FY_OCI_HOOK_PRESTART, st, "prestart", err) < 0 ||
+		    run_hooks(spec, FY_OCI_HOOK_CREATE_RUNTIME, st, "createRuntime", err) < 0)
+			goto fail;
+	}
+	if (send_go(o, sv[0], pid, err) < 0 || await_ready(sv[0], err) < 0)
+		goto fail;
+	*pid_out = pid;
+	r = 0;
+	goto out;
+fail:
+	kill_child(pid, !o->detach);
+	(void)unlinkat(o->state_dirfd, FIFO_NAME, 0);
+out:
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	if (r < 0 && fifo >= 0 && fy_err_isset(err))
+		(void)unlinkat(o->state_dirfd, FIFO_NAME, 0);
+	fy_ocip_release(&plan);
+	return r;
+}
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int fy_ociexec_start(int state_dirfd, pid_t pid, struct fy_error *err)
+{
+	_cleanup_close_ int fifo =
+	        openat(state_dirfd, FIFO_NAME, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int pidfd = -1;
+	char c;
+
+	if (fifo < 0)
+		return fy_err(err, errno == ENOENT ? 0 : errno,
+		              errno == ENOENT ? "cannot start an already running container"
+		                              : "cannot open exec.fifo");
+	pidfd = pidfd_open_(pid);
+	if (pidfd < 0)
+		return fy_err(err, 0, "cannot start a container that has stopped");
+	for (;;) {
+		struct pollfd p[2] = {{.fd = fifo, .events = POLLIN},
+		                      {.fd = pidfd, .events = POLLIN}};
+		ssize_t n;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return fy_err(err, errno, "poll");
+		}
+		n = read(fifo, &c, 1);
+		if (n == 1)
+			break;
+		if (n < 0 && errno != EAGAIN)
+			return fy_err(err, errno, "cannot read exec.fifo");
+		if (p[1].revents & POLLIN)
+			return fy_err(err, 0, "cannot start a container that has stopped");
+		if (n == 0 && (p[0].revents & POLLHUP))
+			return fy_err(err, 0, "cannot start a container that has stopped");
+	}
+	if (unlinkat(state_dirfd, FIFO_NAME, 0) < 0 && errno != ENOENT)
+		return fy_err(err, errno, "cannot remove exec.fifo");
+	return 0;
+}
+
+/* ---- exec ---- */
+
+static bool same_ns(pid_t pid, const char *name)
+{
+	char a[64], b[64];
+	struct stat sa, sb;
+
+	snprintf(a, sizeof(a), "/proc/%d/ns/%s", (int)pid, name);
+	snprintf(b, sizeof(b), "/proc/self/ns/%s", name);
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_ino == sb.st_ino &&
+	       sa.st_dev == sb.st_dev;
+}
+
+/* Put the runtime into the init's cgroups before it forks, so the new process starts there
+ * (runc does the same); best effort where the runtime may not write them (rootless). */
+static void join_cgroups(pid_t pid)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[64];
+	size_t len;
+	struct fy_error e;
+	char *save = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if (fy_read_file_at(AT_FDCWD, path, 65536, &text, &len, &e) < 0)
+		return;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *ctrls = strchr(l, ':'), *cg = ctrls ? strchr(ctrls + 1, ':') : NULL;
+		_cleanup_free_ char *procs = NULL;
+		char *comma;
+		int fd;
+
+		if (!cg)
+			continue;
+		*cg++ = '\0';
+		ctrls++;
+		if (strncmp(ctrls, "name=", 5) == 0)
+			ctrls += 5;
+		if ((comma = strchr(ctrls, ',')))
+			*comma = '\0';
+		procs = ctrls[0] ? fy_asprintf("/sys/fs/cgroup/%s%s/cgroup.procs", ctrls, cg)
+		                 : (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0
+		                            ? fy_asprintf("/sys/fs/cgroup%s/cgroup.procs", cg)
+		                            : fy_asprintf("/sys/fs/cgroup/unified%s/cgroup.procs",
+		                                          cg));
+		if (!procs)
+			continue;
+		fd = open(procs, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			(void)!write(fd, "0", 1);
+			close(fd);
+		}
+	}
+}
+
+static _Noreturn void exec_child(const struct init_args *a)
+{
+	struct fy_error err = {0};
+	_cleanup_free_ char *exe = NULL;
+	char **env;
+
+	if (a->proc->terminal && a->console >= 0) {
+		const char *ptmx =
+		        access("/dev/pts/ptmx", F_OK) == 0 ? "/dev/pts/ptmx" : "/dev/ptmx";
+
+		if (fy_ocitty_setup(ptmx, a->console, a->proc->console_height,
+		                    a->proc->console_width, &err) < 0)
+			init_fail(a, &err);
+		close(a->console);
+	}
+	if (fy_ociproc_setup(a->spec, a->proc, false, &err) < 0 ||
+	    find_exe(a->proc, &exe, &err) < 0)
+		init_fail(a, &err);
+	env = with_home(a->proc);
+	if (fy_ociproc_finish(a->proc, &a->spec->seccomp, a->o->preserve_fds, &err) < 0)
+		init_fail(a, &err);
+	/* The report socket is CLOEXEC: a successful execve closes it, which P reads as
+	 * "started"; a failed one reports the error. */
+	execve(exe, a->proc->args, env ? env : (char *[]){NULL});
+	fy_err_code(&err, errno == ENOENT ? FY_EXIT_NOTFOUND : FY_EXIT_NOEXEC, errno, "exec %s",
+	            exe);
+	init_fail(a, &err);
+}
+
+int fy_ociexec_exec(pid_t pid, const struct fy_oci_spec *spec, const struct fy_oci_process *proc,
+                    const struct fy_ociexec_opts *o, pid_t *out_pid, struct fy_error *err)
+{
+	struct init_args a = {.spec = spec,
+	                      .proc = proc,
+	                      .o = o,
+	                      .fifo = -1,
+	                      .hostproc = -1,
+	                      .console = -1,
+	                      .mntns = -1,
+	                      .fuse = -1,
+	                      .sock = -1};
+	_cleanup_close_ int console = -1;
+	int sv[2] = {-1, -1}, fds[7];
+	size_t nfd = sizeof(ns_table) / sizeof(ns_table[0]);
+	struct report r;
+	pid_t child;
+	ssize_t n;
+
+	for (size_t i = 0; i < nfd; i++)
+		fds[i] = -1;
+	if (open_console(proc, o, &console, err) < 0)
+		return -1;
+	join_cgroups(pid);
+	/* Open every namespace first: after joining the mount namespace /proc is the
+	 * container's. */
+	for (size_t i = 0; i < nfd; i++) {
+		char path[64];
+
+		if (same_ns(pid, ns_table[i].name))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_table[i].name);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			fy_err(err, errno, "cannot open %s", path);
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < nfd; i++)
+		if (fds[i] >= 0 && setns(fds[i], ns_table[i].flag) < 0) {
+			fy_err(err, errno, "cannot join the container's %s namespace",
+			       ns_table[i].name);
+			goto fail;
+		}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		fy_err(err, errno, "socketpair");
+		goto fail;
+	}
+	a.sock = sv[1];
+	a.console = console;
+	child = raw_clone(SIGCHLD | (o->detach ? CLONE_PARENT : 0));
+	if (child < 0) {
+		fy_err(err, errno, "cannot create the process (clone)");
+		goto fail;
+	}
+	if (child == 0) {
+		close(sv[0]);
+		exec_child(&a);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	n = recv(sv[0], &r, sizeof(r), 0);
+	close(sv[0]);
+	sv[0] = -1;
+	for (size_t i = 0; i < nfd; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (n == (ssize_t)sizeof(r) && r.failed) {
+		r.err.msg[sizeof(r.err.msg) - 1] = '\0';
+		*err = r.err;
+		if (!o->detach)
+			(void)fy_ociexec_wait(child, NULL);
+		return -1;
+	}
+	*out_pid = child;
+	if (o->detach)
+		return 0;
+	return fy_ociexec_wait(child, err);
+fail:
+	for (size_t i = 0; i < nfd; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	return -1;
+}
+
+/* Wait for our child, forwarding the signals a user sends to the runtime (runc run does). */
+int fy_ociexec_wait(pid_t pid, struct fy_error *err)
+{
+	static const int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	sigset_t set, old;
+	_cleanup_close_ int sfd = -1;
+	int status;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
+		sigaddset(&set, fwd[i]);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		struct signalfd_siginfo si;
+
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			sigprocmask(SIG_SETMASK, &old, NULL);
+			return err ? fy_err(err, errno, "waitpid %d", (int)pid) : -1;
+		}
+		if (sfd < 0) {
+			(void)!waitpid(pid, &status, 0);
+			break;
+		}
+		if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
+		    (int)si.ssi_signo != SIGCHLD)
+			kill(pid, (int)si.ssi_signo);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}

@@ -1,0 +1,587 @@
+/* ocimount: executes ociplan steps in the container's init (see ocimount.h). */
+#include "ocimount.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "fsutil.h"
+#include "mounts.h"
+#include "ociplan.h"
+#include "sqfuse.h"
+#include "syscalls.h"
+
+/* ---- mount targets inside the root ---- */
+
+/* Host path of container path dst, creating what is missing (directories 0755, the last
+ * component a directory or an empty file). Symlinks are followed inside the root. */
+static int ensure_target(const char *root, const char *dst, bool dir, char **out,
+                         struct fy_error *err)
+{
+	_cleanup_free_ char *existing = NULL, *missing = NULL, *path = NULL;
+	const char *p;
+
+	if (fy_mnt_resolve(root, dst, &existing, &missing, err) < 0)
+		return -1;
+	path = fy_asprintf("%s%s", root, strcmp(existing, "/") == 0 ? "" : existing);
+	if (!path)
+		return fy_err(err, ENOMEM, "mount point %s", dst);
+	for (p = missing; *p;) {
+		size_t len = strcspn(p, "/");
+		bool last = p[len] == '\0';
+		char *next = fy_asprintf("%s/%.*s", path, (int)len, p);
+
+		if (!next)
+			return fy_err(err, ENOMEM, "mount point %s", dst);
+		free(path);
+		path = next;
+		if (last && !dir) {
+			int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			              0644);
+			if (fd < 0)
+				return fy_err(err, errno, "cannot create mount point %s", dst);
+			close(fd);
+		} else if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			return fy_err(err, errno, "cannot create mount point %s", dst);
+		}
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	*out = TAKE_PTR(path);
+	return 0;
+}
+
+/* Flags the kernel refuses to clear on a bind remount in a user namespace (mount_namespaces(7),
+ * "locked" mounts): keep whatever the underlying mount already has. */
+static unsigned long locked_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_RDONLY)
+		f |= MS_RDONLY;
+	return f;
+}
+
+/* A remount replaces every per-mount flag: making a path read-only keeps the rest as it was
+ * (nosuid, nodev, noexec and the atime mode). */
+static unsigned long current_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = locked_flags(path);
+
+	if (statvfs(path, &sv) < 0)
+		return f;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+#define REMOUNT_BITS                                                                               \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | \
+	 MS_STRICTATIME | MS_SYNCHRONOUS | MS_DIRSYNC)
+
+static int remount_bind(const char *target, unsigned long bits, const char *what,
+                        struct fy_error *err)
+{
+	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | bits, NULL) == 0)
+		return 0;
+	if (errno == EPERM && mount(NULL, target, NULL,
+	                            MS_REMOUNT | MS_BIND | bits | locked_flags(target), NULL) == 0)
+		return 0;
+	return fy_err(err, errno, "cannot remount %s with its options", what);
+}
+
+/* Propagation and recursive attributes shared by every kind of mount step. */
+static int finish_mount(const struct fy_ocip_step *s, const char *target, struct fy_error *err)
+{
+	if (s->propagation && mount(NULL, target, NULL, s->propagation, NULL) < 0)
+		return fy_err(err, errno, "cannot set the propagation of %s", s->dst);
+	if (s->attr_set || s->attr_clr) {
+		struct fy_mount_attr attr = {.attr_set = s->attr_set, .attr_clr = s->attr_clr};
+		int r = fy_mount_setattr(AT_FDCWD, target, AT_RECURSIVE, &attr);
+
+		if (r < 0)
+			return fy_err(err, -r, "cannot set recursive attributes of %s", s->dst);
+	}
+	return 0;
+}
+
+static int do_bind(const char *root, const struct fy_ocip_step *s, const char *src,
+                   unsigned long flags, struct fy_error *err)
+{
+	_cleanup_free_ char *target = NULL;
+	struct stat st;
+
+	if (stat(src, &st) < 0)
+		return fy_err(err, errno, "mount %s: source %s", s->dst, src);
+	if (ensure_target(root, s->dst, S_ISDIR(st.st_mode), &target, err) < 0)
+		return -1;
+	if (mount(src, target, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+		return fy_err(err, errno, "cannot bind %s on %s", src, s->dst);
+	if ((flags & REMOUNT_BITS) && remount_bind(target, flags & REMOUNT_BITS, s->dst, err) < 0)
+		return -1;
+	return finish_mount(s, target, err);
+}
+
+/* tmpcopyup: copy the tree under fd (the directory the tmpfs now hides, opened before the
+ * mount) into dir: directories, files, symlinks with their modes and owners. */
+static int copy_tree(int from, int to, const char *what, int depth, struct fy_error *err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+	int dfd = dup(from);
+
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		return fy_err(err, errno, "tmpcopyup %s", what);
+	}
+	if (depth > 64)
+		return fy_err(err, ELOOP, "tmpcopyup %s: too deep", what);
+	while ((e = readdir(d))) {
+		struct stat st;
+		int r = 0;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fstatat(from, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return fy_err(err, errno, "tmpcopyup %s/%s", what, e->d_name);
+		if (S_ISDIR(st.st_mode)) {
+			_cleanup_close_ int sub = -1, dsub = -1;
+
+			if (mkdirat(to, e->d_name, st.st_mode & 07777) < 0 ||
+			    (sub = openat(from, e->d_name,
+			                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+			    (dsub = openat(to, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+				return fy_err(err, errno, "tmpcopyup %s/%s", what, e->d_name);
+			r = copy_tree(sub, dsub, what, depth + 1, err);
+		} else if (S_ISREG(st.st_mode)) {
+			_cleanup_close_ int in =
+			        openat(from, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int out =
+			        openat(to, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			               st.st_mode & 07777);
+			char buf[65536];
+			ssize_t n;
+
+			if (in < 0 || out < 0)
+				return fy_err(err, errno, "tmpcopyup %s/%s", what, e->d_name);
+			while ((n = read(in, buf, sizeof(buf))) > 0)
+				if (fy_write_all(out, buf, (size_t)n) < 0)
+					return fy_err(err, errno, "tmpcopyup %s/%s", what,
+					              e->d_name);
+			if (n < 0)
+				return fy_err(err, errno, "tmpcopyup %s/%s", what, e->d_name);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlinkat(from, e->d_name, target, sizeof(target) - 1);
+
+			if (n < 0)
+				return fy_err(err, errno, "tmpcopyup %s/%s", what, e->d_name);
+			target[n] = '\0';
+			if (symlinkat(target, to, e->d_name) < 0)
+				return fy_err(err, errno, "tmpcopyup %s/%s", what, e->d_name);
+		} else {
+			continue; /* devices, fifos, sockets: not worth a writable copy */
+		}
+		if (r < 0)
+			return -1;
+		/* Ownership as in the image; an unmapped owner stays the caller's. */
+		(void)fchownat(to, e->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+		if (!S_ISLNK(st.st_mode))
+			(void)fchmodat(to, e->d_name, st.st_mode & 07777, 0);
+	}
+	return 0;
+}
+
+static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error *err)
+{
+	_cleanup_free_ char *target = NULL;
+	unsigned long flags = s->flags & ~(MS_BIND | MS_REC);
+	_cleanup_close_ int under = -1;
+
+	if (ensure_target(root, s->dst, true, &target, err) < 0)
+		return -1;
+	if (s->copyup) {
+		under = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (under < 0)
+			return fy_err(err, errno, "tmpcopyup %s", s->dst);
+	}
+	/* A read-only tmpfs with tmpcopyup is filled first, then made read-only. */
+	if (mount(s->src, target, s->fstype, under >= 0 ? flags & ~MS_RDONLY : flags, s->data) <
+	    0) {
+		int e = errno;
+
+		/* Rootless without the namespace that owns the filesystem (sysfs needs the
+		 * network namespace, mqueue the IPC one): take the host's, as runc does. */
+		if ((e == EPERM || e == EACCES) && s->fallback == FY_OCIP_FB_RBIND_HOST)
+			return do_bind(root, s, s->dst, flags | MS_REC, err);
+		return fy_err(err, e, "cannot mount %s on %s", s->fstype, s->dst);
+	}
+	if (under >= 0) {
+		_cleanup_close_ int top = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (top < 0 || copy_tree(under, top, s->dst, 0, err) < 0)
+			return top < 0 ? fy_err(err, errno, "tmpcopyup %s", s->dst) : -1;
+		if ((flags & MS_RDONLY) &&
+		    mount(NULL, target, NULL, MS_REMOUNT | flags, s->data) < 0)
+			return fy_err(err, errno, "cannot make %s read-only", s->dst);
+	}
+	return finish_mount(s, target, err);
+}
+
+/* cgroup v1: a tmpfs with one bind per hierarchy of the container's own cgroup (paths from
+ * /proc/I/cgroup as P sees them, so a new cgroup namespace cannot widen them); cgroup2 when
+ * the host is unified. */
+static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char *cgroups,
+                     struct fy_error *err)
+{
+	_cleanup_free_ char *target = NULL;
+	unsigned long ro = s->flags & MS_RDONLY;
+	unsigned long flags = s->flags & ~(MS_BIND | MS_REC);
+	const char *line;
+
+	if (ensure_target(root, s->dst, true, &target, err) < 0)
+		return -1;
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+		if (mount("cgroup2", target, "cgroup2", flags, NULL) == 0)
+			return finish_mount(s, target, err);
+		if (errno != EPERM && errno != EBUSY)
+			return fy_err(err, errno, "cannot mount cgroup2 on %s", s->dst);
+		return do_bind(root, s, "/sys/fs/cgroup", flags | MS_REC, err);
+	}
+	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+		return fy_err(err, errno, "cannot mount a tmpfs on %s", s->dst);
+	for (line = cgroups; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		_cleanup_free_ char *l = strndup(line, nl ? (size_t)(nl - line) : strlen(line));
+		char *ctrls, *path;
+
+		line = nl ? nl + 1 : NULL;
+		if (!l)
+			return fy_err(err, ENOMEM, "cgroup mount");
+		ctrls = strchr(l, ':');
+		path = ctrls ? strchr(ctrls + 1, ':') : NULL;
+		if (!path)
+			continue;
+		*path++ = '\0';
+		ctrls++;
+		/* As runc: every v1 hierarchy (named ones as "systemd"), not the empty cgroup2 of
+		 * hybrid hosts. */
+		if (!ctrls[0])
+			continue;
+		if (strncmp(ctrls, "name=", 5) == 0)
+			ctrls += 5;
+		for (char *c = ctrls; c && *c;) {
+			char *comma = strchr(c, ',');
+			_cleanup_free_ char *src = NULL, *dst = NULL;
+			struct stat st;
+
+			if (comma)
+				*comma = '\0';
+			src = fy_asprintf("/sys/fs/cgroup/%s%s", c, path);
+			dst = fy_asprintf("%s/%s", target, c);
+			if (!src || !dst)
+				return fy_err(err, ENOMEM, "cgroup mount");
+			if (stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
+				if (mkdir(dst, 0755) < 0 && errno != EEXIST)
+					return fy_err(err, errno, "cgroup mount %s", dst);
+				if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+					return fy_err(err, errno, "cannot bind %s", src);
+				if (remount_bind(dst, ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, src,
+				                 err) < 0)
+					return -1;
+			}
+			c = comma ? comma + 1 : NULL;
+		}
+	}
+	return finish_mount(s, target, err);
+}
+
+static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mknod,
+                     struct fy_error *err)
+{
+	_cleanup_free_ char *target = NULL;
+
+	if (!use_mknod)
+		return do_bind(root, s, s->src, 0, err);
+	if (ensure_target(root, s->dst, false, &target, err) < 0)
+		return -1;
+	/* ensure_target left a file (new, or the image's): replace it by the node. */
+	if (unlink(target) < 0 && errno != ENOENT)
+		return fy_err(err, errno, "device %s", s->dst);
+	if (mknod(target, s->mode, s->rdev) < 0)
+		return fy_err(err, errno, "cannot create device %s", s->dst);
+	if (chown(target, s->uid, s->gid) < 0 || chmod(target, s->mode & 07777) < 0)
+		return fy_err(err, errno, "device %s", s->dst);
+	return 0;
+}
+
+static int do_symlink(const char *root, const struct fy_ocip_step *s, struct fy_error *err)
+{
+	_cleanup_free_ char *existing = NULL, *missing = NULL, *path = NULL;
+
+	if (fy_mnt_resolve(root, s->dst, &existing, &missing, err) < 0)
+		return -1;
+	/* Only a missing last component gets the link: an image's own entry wins. */
+	if (missing[0] == '\0' || strchr(missing, '/'))
+		return 0;
+	path = fy_asprintf("%s%s/%s", root, strcmp(existing, "/") == 0 ? "" : existing, missing);
+	if (!path)
+		return fy_err(err, ENOMEM, "symlink %s", s->dst);
+	if (symlink(s->src, path) < 0 && errno != EEXIST)
+		return fy_err(err, errno, "cannot create symlink %s", s->dst);
+	return 0;
+}
+
+int fy_ocimnt_pre(const struct fy_ocip *plan, const char *rootfs, const char *cgroups,
+                  struct fy_error *err)
+{
+	for (size_t i = 0; i < plan->n_pre; i++) {
+		const struct fy_ocip_step *s = &plan->pre[i];
+		int r = 0;
+
+		switch (s->kind) {
+		case FY_OCIP_BIND:
+			r = do_bind(rootfs, s, s->src, s->flags, err);
+			break;
+		case FY_OCIP_FS:
+			r = do_fs(rootfs, s, err);
+			break;
+		case FY_OCIP_CGROUP:
+			r = do_cgroup(rootfs, s, cgroups, err);
+			break;
+		case FY_OCIP_DEVICE:
+			r = do_device(rootfs, s, plan->mknod, err);
+			break;
+		case FY_OCIP_SYMLINK:
+			r = do_symlink(rootfs, s, err);
+			break;
+		default:
+			break;
+		}
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* After pivot_root: "/" is the container's root, so paths resolve as the container sees them. */
+int fy_ocimnt_post(const struct fy_ocip *plan, struct fy_error *err)
+{
+	for (size_t i = 0; i < plan->n_post; i++) {
+		const struct fy_ocip_step *s = &plan->post[i];
+		struct stat st;
+
+		if (lstat(s->dst, &st) < 0) {
+			if (errno == ENOENT)
+				continue; /* runtime-spec: masking/protecting a missing path is a
+				             no-op */
+			return fy_err(err, errno, "%s", s->dst);
+		}
+		if (s->kind == FY_OCIP_MASK) {
+			int r = S_ISDIR(st.st_mode)
+			                ? mount("tmpfs", s->dst, "tmpfs", MS_RDONLY, NULL)
+			                : mount("/dev/null", s->dst, NULL, MS_BIND, NULL);
+			if (r < 0)
+				return fy_err(err, errno, "cannot mask %s", s->dst);
+		} else if (s->kind == FY_OCIP_RO) {
+			if (strcmp(s->dst, "/") != 0 &&
+			    mount(s->dst, s->dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+				return fy_err(err, errno, "cannot make %s read-only", s->dst);
+			if (remount_bind(s->dst, MS_RDONLY | current_flags(s->dst), s->dst, err) <
+			    0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* pivot_root(".", ".") stacks the old root on the new one; detaching it leaves the new root
+ * alone without needing a put_old directory in the image (pivot_root(2) NOTES). */
+int fy_ocimnt_enter_root(const char *rootfs, bool no_pivot, struct fy_error *err)
+{
+	_cleanup_close_ int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int newroot = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+
+	if (oldroot < 0 || newroot < 0)
+		return fy_err(err, errno, "cannot open the root %s", rootfs);
+	if (no_pivot) {
+		if (fchdir(newroot) < 0 || mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0 ||
+		    chroot(".") < 0)
+			return fy_err(err, errno, "cannot move into the root %s", rootfs);
+		return chdir("/") < 0 ? fy_err(err, errno, "chdir /") : 0;
+	}
+	if (fchdir(newroot) < 0 || fy_pivot_root(".", ".") < 0)
+		return fy_err(err, errno, "pivot_root into %s", rootfs);
+	/* Slave first so the detach does not propagate back to the host's mounts. */
+	if (fchdir(oldroot) < 0 || mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
+	    umount2(".", MNT_DETACH) < 0)
+		return fy_err(err, errno, "cannot detach the old root");
+	return chdir("/") < 0 ? fy_err(err, errno, "chdir /") : 0;
+}
+
+/* ---- squashfs roots (annotation org.ferry.rootfs.squashfs) ----
+ * The FUSE server must outlive the init's execve and must never have its root or cwd on the
+ * mount it serves (it would deadlock on its own requests). So the init forks a server (S) that
+ * mounts and serves in the init's first mount namespace, whose root stays the host's, and the
+ * init then moves to a mount namespace of its own (a copy, holding the mount) for the rest of
+ * the setup and pivot_root. S dies with the init (PR_SET_PDEATHSIG) or with its PID namespace.
+ * A writable root (root.readonly false) is an overlay with a tmpfs upper layer. */
+
+/* Mount points the spec needs in a read-only image: the server presents missing ones. */
+static struct fy_sqfuse_extra *sq_extras(const struct fy_ocip *plan)
+{
+	struct fy_sqfuse_extra *v = calloc(plan->n_pre + 1, sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; v && i < plan->n_pre; i++) {
+		const struct fy_ocip_step *s = &plan->pre[i];
+		struct stat st;
+
+		if (s->kind == FY_OCIP_SYMLINK)
+			continue;
+		v[n].path = s->dst;
+		if (s->kind == FY_OCIP_DEVICE)
+			v[n].dir = false;
+		else if (s->kind == FY_OCIP_BIND)
+			v[n].dir = stat(s->src, &st) < 0 || S_ISDIR(st.st_mode);
+		else
+			v[n].dir = true;
+		n++;
+	}
+	return v;
+}
+
+static _Noreturn void sq_server(const struct fy_ocimnt_sq *q, const char *mnt, int ready)
+{
+	struct fy_error err = {0};
+	_cleanup_free_ struct fy_sqfuse_extra *extra = NULL;
+	struct fy_sqfuse *fs = NULL;
+	struct fy_sqfuse_opts so = {
+	        .image = q->image, .image_fd = -1, .fuse_fd = q->fuse_fd, .fuse_dev = "/dev/fuse"};
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	sigset_t all;
+
+	/* Hold nothing of the container's: its stdio pipes and our sockets must reach EOF when
+	 * the container's processes close them. */
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	(void)fy_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "ferry-sqfuse");
+	if (q->readonly && !(extra = sq_extras(q->plan)))
+		_exit(1);
+	so.extra = extra;
+	if (fy_sqfuse_mount(&so, mnt, &fs, q->log, &err) < 0) {
+		(void)!write(ready, &err, sizeof(err));
+		_exit(1);
+	}
+	(void)!write(ready, "", 1);
+	close(ready);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	for (;;)
+		sigsuspend(&all);
+}
+
+static int sq_dirs(const char *base, struct fy_error *err)
+{
+	static const char *const dirs[] = {"lower", "upper", "work", "merged"};
+
+	/* upper, work and the merged view on one private tmpfs over the rootfs dir */
+	if (mount("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		return fy_err(err, errno, "cannot mount a tmpfs on %s", base);
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		_cleanup_free_ char *path = fy_asprintf("%s/%s", base, dirs[i]);
+
+		if (!path || mkdir(path, 0755) < 0)
+			return fy_err(err, errno, "squashfs root: cannot create %s", dirs[i]);
+	}
+	return 0;
+}
+
+int fy_ocimnt_squashfs(const struct fy_ocimnt_sq *q, char **root, struct fy_error *err)
+{
+	bool rw = !q->readonly;
+	_cleanup_free_ char *lower = fy_asprintf("%s/lower", q->rootfs);
+	_cleanup_free_ char *merged = fy_asprintf("%s/merged", q->rootfs);
+	union {
+		struct fy_error e;
+		char c;
+	} msg;
+	int p[2];
+	pid_t pid;
+	ssize_t n;
+
+	if (!lower || !merged)
+		return fy_err(err, ENOMEM, "squashfs root");
+	if (rw && sq_dirs(q->rootfs, err) < 0)
+		return -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return fy_err(err, errno, "pipe");
+	pid = fork();
+	if (pid < 0)
+		return fy_err(err, errno, "cannot start the squashfs server");
+	if (pid == 0) {
+		close(p[0]);
+		sq_server(q, rw ? lower : q->rootfs, p[1]);
+	}
+	close(p[1]);
+	n = read(p[0], &msg, sizeof(msg));
+	close(p[0]);
+	if (n == (ssize_t)sizeof(msg.e)) {
+		msg.e.msg[sizeof(msg.e.msg) - 1] = '\0';
+		*err = msg.e;
+		return fy_err_prefix(err, "squashfs root %s", q->image);
+	}
+	if (n != 1)
+		return fy_err(err, 0, "squashfs root %s: the server died", q->image);
+	if (rw) {
+		_cleanup_free_ char *opts =
+		        fy_asprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work", lower,
+		                    q->rootfs, q->rootfs);
+
+		if (!opts)
+			return fy_err(err, ENOMEM, "squashfs root");
+		if (mount("overlay", merged, "overlay", 0, opts) < 0)
+			return fy_err(err, errno,
+			              "squashfs root: cannot mount the writable overlay");
+		*root = TAKE_PTR(merged);
+	} else if (!(*root = strdup(q->rootfs))) {
+		return fy_err(err, ENOMEM, "squashfs root");
+	}
+	/* Leave the server's namespace: pivot_root below must not move its root. */
+	if (unshare(CLONE_NEWNS) < 0)
+		return fy_err(err, errno, "cannot create the container's mount namespace");
+	return 0;
+}
