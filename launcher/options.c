@@ -1115,6 +1115,7 @@ static const char help_pull[] =
         "      --level N                 compression level (zstd 1-22, gzip 1-9)\n"
         "      --block-size SIZE         squashfs block size, 4K to 1M (default 128K)\n"
         "  -v, --verbose, -q, --quiet, --debug\n"
+        "                                -v, --debug: end with where the time went (stderr)\n"
         "  -h, --help                    show this help\n"
         "\n"
         "Cache: $FERRY_CACHEDIR, else $XDG_CACHE_HOME/ferry, else ~/.cache/ferry. See ferry(1).\n";

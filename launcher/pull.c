@@ -4,6 +4,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "imgcache.h"
+#include "log.h"
 #include "options.h"
 #include "convert/convert.h"
 #include "convert/sqfswriter.h"
@@ -13,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +53,8 @@ static int lock_image(const char *path, struct fy_error *err)
 }
 
 static int convert_to(const struct fy_opts *o, const struct fy_cv_image *img, const char *ref,
-                      const char *output, const struct fy_pull_hooks *hooks, struct fy_error *err)
+                      const char *output, const struct fy_pull_hooks *hooks,
+                      struct fy_pull_stats *st, struct fy_error *err)
 {
 	struct fy_cv_opts cv = {
 	        .image = img,
@@ -69,13 +72,15 @@ static int convert_to(const struct fy_opts *o, const struct fy_cv_image *img, co
 		cv.progress = hooks->convert;
 		cv.progress_ctx = hooks->ctx;
 	}
+	cv.stats = &st->cv;
+	st->converted = true;
 	return fy_cv_convert(&cv, err);
 }
 
 /* Convert into the cache unless it already holds the image; *path gets the image's path. */
 static int convert_cached(const struct fy_opts *o, const struct fy_cv_image *img,
                           const char *cachedir, const char *ref, const struct fy_pull_hooks *hooks,
-                          char **path, struct fy_error *err)
+                          struct fy_pull_stats *st, char **path, struct fy_error *err)
 {
 	_cleanup_free_ char *dir = fy_path_join(cachedir, "images"), *file = NULL, *lock = NULL;
 	_cleanup_close_ int lfd = -1;
@@ -106,7 +111,7 @@ static int convert_cached(const struct fy_opts *o, const struct fy_cv_image *img
 	/* Another pull may have converted it while this one waited for the lock. */
 	if (!o->force && access(file, F_OK) == 0)
 		goto done;
-	r = convert_to(o, img, ref, file, hooks, err);
+	r = convert_to(o, img, ref, file, hooks, st, err);
 	if (r < 0)
 		return r;
 done:
@@ -116,19 +121,23 @@ done:
 
 /* Resolve a docker:// or oci: source and convert it (to --dest or the cache). Errors come back
  * as "pull SOURCE: ...". */
-int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, char **path,
-            struct fy_error *err)
+int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct fy_pull_stats *stats,
+            char **path, struct fy_error *err)
 {
+	struct fy_pull_stats own_stats, *st = stats ? stats : &own_stats;
 	struct fy_reg_opts ro = {
 	        .creds = o->creds,
 	        .platform = o->platform,
 	        .insecure = o->insecure,
+	        .stats = &st->reg,
 	};
 	_cleanup_free_ char *cachedir = fy_bc_default_dir(), *ref_str = NULL;
+	uint64_t t0 = fy_now_ns();
 	struct fy_cv_image img;
 	struct fy_ref ref;
 	int r;
 
+	memset(st, 0, sizeof(*st));
 	memset(&img, 0, sizeof(img));
 	memset(&ref, 0, sizeof(ref));
 	if (!cachedir && !o->dest)
@@ -149,18 +158,162 @@ int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, char **p
 	if (r == 0)
 		r = fy_reg_load(&ref, &ro, &img, err);
 	if (r == 0 && o->dest) {
-		r = convert_to(o, &img, ref_str, o->dest, hooks, err);
+		r = convert_to(o, &img, ref_str, o->dest, hooks, st, err);
 		if (r == 0) {
 			*path = strdup(o->dest);
 			if (!*path)
 				r = fy_err(err, ENOMEM, "pull");
 		}
 	} else if (r == 0) {
-		r = convert_cached(o, &img, cachedir, ref_str, hooks, path, err);
+		r = convert_cached(o, &img, cachedir, ref_str, hooks, st, path, err);
 	}
 	fy_cv_image_release(&img);
 	fy_ref_release(&ref);
+	st->total_ns = fy_now_ns() - t0;
+	if (!stats)
+		fy_pull_stats_release(st);
 	if (r < 0)
 		fy_err_prefix(err, "pull %s", o->image);
 	return r;
+}
+
+/* ---- the timing line ---- */
+
+void fy_pull_stats_release(struct fy_pull_stats *st)
+{
+	if (st)
+		fy_cv_stats_release(&st->cv);
+}
+
+#define MIB 1048576.0
+/* More layers than this are summed up, so the line stays readable (and under fy_logf's 4 KiB). */
+#define LAYERS_SHOWN 8
+
+struct line {
+	char *buf;
+	size_t len, used;
+};
+
+static void add(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add(struct line *l, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (l->used >= l->len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(l->buf + l->used, l->len - l->used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l->used = l->used + (size_t)n < l->len ? l->used + (size_t)n : l->len;
+}
+
+/* "12 ms" below 0.1 s, else "0.84 s". */
+static void add_time(struct line *l, const char *label, uint64_t ns)
+{
+	if (ns < 100000000ull)
+		add(l, "%s%.0f ms", label, (double)ns / 1e6);
+	else
+		add(l, "%s%.2f s", label, (double)ns / 1e9);
+}
+
+static void add_download(struct line *l, const struct fy_reg_stats *r)
+{
+	double secs = (double)r->download_ns / 1e9;
+
+	add_time(l, "resolve ", r->resolve_ns);
+	if (r->fetched == r->blobs)
+		add(l, "; download %zu blobs %.1f MiB", r->blobs, (double)r->fetched_bytes / MIB);
+	else
+		add(l, "; download %zu of %zu blobs %.1f MiB (%zu cached)", r->fetched, r->blobs,
+		    (double)r->fetched_bytes / MIB, r->blobs - r->fetched);
+	add_time(l, " in ", r->download_ns);
+	if (r->fetched_bytes && secs > 0)
+		add(l, " (%.1f MiB/s, %u parallel)", (double)r->fetched_bytes / MIB / secs,
+		    r->parallel);
+}
+
+/* tar+merge is what the layer's wall time leaves after the measured parts. */
+static void add_layer(struct line *l, const struct fy_cv_layer_stats *s, const char *name)
+{
+	uint64_t known = s->read_ns + s->decompress_ns + s->writer_ns;
+
+	add(l, "; %s %s %.1f -> %.1f MiB", name, s->compression ? s->compression : "(not read)",
+	    (double)s->blob_bytes / MIB, (double)s->tar_bytes / MIB);
+	add_time(l, " in ", s->wall_ns);
+	add_time(l, ": read ", s->read_ns);
+	add_time(l, ", decompress ", s->decompress_ns);
+	add_time(l, ", tar+merge ", s->wall_ns > known ? s->wall_ns - known : 0);
+	add_time(l, ", writer wait ", s->writer_ns);
+}
+
+/* Layer by layer, or their sums when there are too many for one line. */
+static void add_layers(struct line *l, const struct fy_cv_stats *cv)
+{
+	struct fy_cv_layer_stats sum = {0};
+
+	char name[64];
+
+	if (cv->nlayers <= LAYERS_SHOWN) {
+		for (size_t i = 0; i < cv->nlayers; i++) {
+			snprintf(name, sizeof(name), "layer %zu/%zu", i + 1, cv->nlayers);
+			add_layer(l, &cv->layers[i], name);
+		}
+		return;
+	}
+	for (size_t i = 0; i < cv->nlayers; i++) {
+		const struct fy_cv_layer_stats *s = &cv->layers[i];
+
+		if (!sum.compression)
+			sum.compression = s->compression;
+		else if (s->compression && strcmp(sum.compression, s->compression) != 0)
+			sum.compression = "mixed";
+		sum.blob_bytes += s->blob_bytes;
+		sum.tar_bytes += s->tar_bytes;
+		sum.read_ns += s->read_ns;
+		sum.decompress_ns += s->decompress_ns;
+		sum.writer_ns += s->writer_ns;
+		sum.wall_ns += s->wall_ns;
+	}
+	snprintf(name, sizeof(name), "layers 1-%zu/%zu", cv->nlayers, cv->nlayers);
+	add_layer(l, &sum, name);
+}
+
+static void add_writer(struct line *l, const struct fy_cv_stats *cv)
+{
+	const struct fy_sw_times *w = &cv->writer;
+
+	add(l, "; compress %.2f s CPU on %u threads, %.1f -> %.1f MiB",
+	    (double)w->compress_cpu_ns / 1e9, w->threads, (double)w->compress_in / MIB,
+	    (double)w->compress_out / MIB);
+	add(l, " (workers %.2f s CPU)", (double)cv->other_cpu_ns / 1e9);
+	add_time(l, "; last blocks ", w->drain_ns);
+	add_time(l, "; tables ", cv->merge_finish_ns + w->tables_ns);
+	add(l, "; write %.1f MiB", (double)w->write_bytes / MIB);
+	add_time(l, " ", w->write_ns);
+	add_time(l, ", fsync ", w->fsync_ns);
+	add_time(l, "; convert ", cv->wall_ns);
+}
+
+void fy_pull_stats_format(const struct fy_pull_stats *st, char *buf, size_t len)
+{
+	struct line l = {.buf = buf, .len = len};
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	add(&l, "pull: ");
+	if (st->reg.blobs)
+		add_download(&l, &st->reg);
+	else
+		add(&l, "source read in place");
+	if (!st->converted) {
+		add(&l, "; image cache hit, not converted");
+	} else {
+		add_layers(&l, &st->cv);
+		add_writer(&l, &st->cv);
+	}
+	add_time(&l, "; total ", st->total_ns);
 }

@@ -103,14 +103,24 @@ static void on_convert(void *ctx, const struct fy_cv_progress *p)
 		progress_draw(pg, true, "converting: writing the squashfs tables");
 }
 
-/* Pull with progress drawn on a terminal (stderr), nothing otherwise. */
+/* Pull with progress drawn on a terminal (stderr), nothing otherwise. With -v or --debug, one
+ * line on stderr says where the time went (issue 3: registry-bound or ferry-bound?). */
 static int pull(const struct fy_opts *o, char **path, struct fy_error *err)
 {
 	struct progress pg = {.on = isatty(STDERR_FILENO) && o->verbosity >= 0};
 	struct fy_pull_hooks hooks = {.blob = on_blob, .convert = on_convert, .ctx = &pg};
-	int r = fy_pull(o, pg.on ? &hooks : NULL, path, err);
+	struct fy_pull_stats st;
+	struct fy_log log;
+	char line[4096]; /* fy_logf keeps at most 4 KiB */
+	int r = fy_pull(o, pg.on ? &hooks : NULL, &st, path, err);
 
 	progress_end(&pg);
+	fy_log_init(&log, "ferry", o->verbosity >= 1 ? FY_LOG_INFO : FY_LOG_WARN);
+	if (r == 0 && o->verbosity >= 1) {
+		fy_pull_stats_format(&st, line, sizeof(line));
+		fy_info(&log, "%s", line);
+	}
+	fy_pull_stats_release(&st);
 	return r;
 }
 

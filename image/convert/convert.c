@@ -6,6 +6,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "log.h"
 #include "merge.h"
 #include "ocilayout.h"
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -36,6 +38,7 @@ struct run {
 	unsigned char *data;
 	struct fy_cv_progress p;
 	const char **names;
+	struct fy_cv_stats st; /* handed to opts->stats at the end */
 };
 
 void fy_cv_image_release(struct fy_cv_image *img)
@@ -53,6 +56,23 @@ void fy_cv_image_release(struct fy_cv_image *img)
 	if (img->ctx_free)
 		img->ctx_free(img->ctx);
 	memset(img, 0, sizeof(*img));
+}
+
+void fy_cv_stats_release(struct fy_cv_stats *st)
+{
+	if (!st)
+		return;
+	free(st->layers);
+	memset(st, 0, sizeof(*st));
+}
+
+static uint64_t cpu_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clock, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int fy_cv_parse_time(const char *s, int64_t *out)
@@ -341,8 +361,10 @@ out:
 static int read_layer(struct run *r, size_t i, int rescan, struct fy_error *err)
 {
 	const struct fy_cv_layer *l = &r->img->layers[i];
+	struct fy_cv_layer_stats *ls_st = &r->st.layers[i];
 	struct fy_cv_reader rd = {0};
 	struct fy_ls *ls = NULL;
+	uint64_t read_ns, decompress_ns;
 	int rc;
 
 	if (l->open(l->ctx, l, &rd, err) < 0)
@@ -366,20 +388,48 @@ static int read_layer(struct run *r, size_t i, int rescan, struct fy_error *err)
 		rc = fy_ls_finish(ls, err);
 	if (!rescan)
 		fy_ls_counts(ls, &r->p.blob_bytes, &r->p.tar_bytes);
+	fy_ls_times(ls, &read_ns, &decompress_ns);
+	ls_st->read_ns += read_ns;
+	ls_st->decompress_ns += decompress_ns;
 	fy_ls_close(ls);
 	return rc;
 }
 
+static uint64_t writer_feed_ns(const struct run *r)
+{
+	struct fy_sw_times t;
+
+	fy_sw_get_times(r->sw, &t);
+	return t.feed_ns;
+}
+
+static int layer_passes(struct run *r, size_t i, struct fy_error *err)
+{
+	if (read_layer(r, i, 0, err) < 0)
+		return -1;
+	if (fy_mg_rescan_needed(r->tree, (int)i) && read_layer(r, i, 1, err) < 0)
+		return -1;
+	return 0;
+}
+
 static int convert_layer(struct run *r, size_t i, struct fy_error *err)
 {
+	struct fy_cv_layer_stats *st = &r->st.layers[i];
+	uint64_t t0 = fy_now_ns(), feed0 = writer_feed_ns(r);
+	int rc;
+
 	r->p.layer = i;
 	r->p.digest = r->img->layers[i].digest;
 	r->p.compression = NULL;
 	r->p.blob_bytes = r->p.tar_bytes = 0;
 	report(r, FY_CV_LAYER_BEGIN);
-	if (read_layer(r, i, 0, err) < 0)
-		return -1;
-	if (fy_mg_rescan_needed(r->tree, (int)i) && read_layer(r, i, 1, err) < 0)
+	rc = layer_passes(r, i, err);
+	st->compression = r->p.compression;
+	st->blob_bytes = r->p.blob_bytes;
+	st->tar_bytes = r->p.tar_bytes;
+	st->writer_ns = writer_feed_ns(r) - feed0;
+	st->wall_ns = fy_now_ns() - t0;
+	if (rc < 0)
 		return -1;
 	report(r, FY_CV_LAYER_END);
 	return 0;
@@ -394,13 +444,17 @@ static int run_convert(struct run *r, struct fy_error *err)
 	                        .block_size = o->block_size,
 	                        .threads = o->threads};
 	struct fy_sw_stats st;
+	uint64_t t0;
+	int rc;
 
 	so.mkfs_time = mkfs_time(o, r->img);
 	r->tree = fy_mg_new();
 	r->data = malloc(DATA_BUF);
 	r->names = calloc(r->img->nlayers + 1, sizeof(*r->names));
-	if (!r->tree || !r->data || !r->names)
+	r->st.layers = calloc(r->img->nlayers + 1, sizeof(*r->st.layers));
+	if (!r->tree || !r->data || !r->names || !r->st.layers)
 		return fy_err(err, ENOMEM, "converter");
+	r->st.nlayers = r->img->nlayers;
 	for (size_t i = 0; i < r->img->nlayers; i++)
 		r->names[i] = r->img->layers[i].digest;
 	fy_mg_set_layer_names(r->tree, r->names, r->img->nlayers);
@@ -412,14 +466,40 @@ static int run_convert(struct run *r, struct fy_error *err)
 		if (convert_layer(r, i, err) < 0)
 			return -1;
 	report(r, FY_CV_WRITE_TABLES);
-	if (fy_mg_finish(r->tree, err) < 0 || fy_sw_commit(r->sw, r->tree, &st, err) < 0)
+	t0 = fy_now_ns();
+	rc = fy_mg_finish(r->tree, err);
+	r->st.merge_finish_ns = fy_now_ns() - t0;
+	if (rc < 0 || fy_sw_commit(r->sw, r->tree, &st, err) < 0)
 		return -1;
 	report(r, FY_CV_DONE);
 	return 0;
 }
 
+/* Totals at the end of a conversion, finished or not, then the stats to the caller. */
+static void finish_stats(struct run *r, uint64_t t0, uint64_t main0, uint64_t proc0, int rc)
+{
+	const struct fy_cv_opts *o = r->o;
+	uint64_t main_cpu = cpu_ns(CLOCK_THREAD_CPUTIME_ID) - main0;
+	uint64_t proc_cpu = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - proc0;
+	struct stat sb;
+
+	if (r->sw)
+		fy_sw_get_times(r->sw, &r->st.writer);
+	if (rc == 0 && stat(o->output, &sb) == 0)
+		r->st.output_bytes = (uint64_t)sb.st_size;
+	r->st.main_cpu_ns = main_cpu;
+	r->st.other_cpu_ns = proc_cpu > main_cpu ? proc_cpu - main_cpu : 0;
+	r->st.wall_ns = fy_now_ns() - t0;
+	if (o->stats)
+		*o->stats = r->st; /* the caller's now */
+	else
+		fy_cv_stats_release(&r->st);
+}
+
 int fy_cv_convert(const struct fy_cv_opts *o, struct fy_error *err)
 {
+	uint64_t t0 = fy_now_ns(), main0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t proc0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
 	struct fy_cv_image own = {0};
 	struct run r = {.o = o};
 	int rc;
@@ -441,6 +521,8 @@ int fy_cv_convert(const struct fy_cv_opts *o, struct fy_error *err)
 	rc = run_convert(&r, err);
 	if (rc < 0)
 		fy_err_prefix(err, "cannot convert to %s", o->output);
+	/* After the commit the workers are idle (finished), so their CPU time is all in. */
+	finish_stats(&r, t0, main0, proc0, rc);
 	fy_sw_free(r.sw);
 	fy_mg_free(r.tree);
 	free(r.data);

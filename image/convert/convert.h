@@ -58,6 +58,35 @@ struct fy_cv_progress {
 	uint64_t files, data_bytes; /* totals so far, stored regular files and their bytes */
 };
 
+/* Where one layer's time went, in ns of CLOCK_MONOTONIC on the converting thread. What is
+ * left of wall_ns after read, decompress and writer is tar parsing and the merge. */
+struct fy_cv_layer_stats {
+	const char *compression; /* "gzip", "zstd", "uncompressed" (static) */
+	uint64_t blob_bytes;     /* compressed bytes read */
+	uint64_t tar_bytes;      /* decompressed bytes */
+	uint64_t read_ns;        /* reading the raw blob and its sha256 */
+	uint64_t decompress_ns;  /* inside the decompressor's calls */
+	uint64_t writer_ns;      /* handing file data to the squashfs writer (fy_sw_times) */
+	uint64_t wall_ns;        /* the whole layer, a rescan pass included */
+};
+
+/* Where a conversion's time went: per layer, the writer's share (compression CPU on its worker
+ * threads, writes, tables) and the totals. Filled by fy_cv_convert when opts->stats is set, as
+ * far as it got also when it fails; release with fy_cv_stats_release. */
+struct fy_cv_stats {
+	struct fy_cv_layer_stats *layers; /* manifest order (base first) */
+	size_t nlayers;
+	struct fy_sw_times writer;
+	uint64_t merge_finish_ns; /* fy_mg_finish: hardlink counts, implicit directories */
+	uint64_t output_bytes;    /* size of the image file */
+	uint64_t main_cpu_ns;     /* CLOCK_THREAD_CPUTIME_ID of the converting thread */
+	uint64_t other_cpu_ns;    /* CPU of the process's other threads meanwhile (the writer's
+	                           * workers: zero checks, hashing, compression) */
+	uint64_t wall_ns;         /* fy_cv_convert, from start to the image in place */
+};
+
+void fy_cv_stats_release(struct fy_cv_stats *st);
+
 enum fy_cv_flags {
 	FY_CV_GZIP_ZLIB = 1, /* inflate with zlib instead of ISA-L (comparisons) */
 };
@@ -78,6 +107,9 @@ struct fy_cv_opts {
 	unsigned flags;       /* enum fy_cv_flags */
 	void (*progress)(void *ctx, const struct fy_cv_progress *p);
 	void *progress_ctx;
+	/* Out, NULL: not wanted. Overwritten (not released) once the conversion has started;
+	 * measuring does not change the output. */
+	struct fy_cv_stats *stats;
 };
 
 int fy_cv_convert(const struct fy_cv_opts *opts, struct fy_error *err);

@@ -3,6 +3,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "log.h"
 
 #include <errno.h>
 #include <isa-l/igzip_lib.h>
@@ -26,6 +27,7 @@ struct fy_ls {
 	bool done;       /* the decompressed stream ended */
 	bool member_end; /* gzip: a member ended, another may follow */
 	uint64_t nin, nout;
+	uint64_t read_ns, decomp_ns; /* fy_ls_times() */
 	EVP_MD_CTX *md;
 	unsigned char *buf;
 	size_t pos, len; /* unread raw bytes are buf[pos, len) */
@@ -110,6 +112,12 @@ void fy_ls_counts(const struct fy_ls *ls, uint64_t *in, uint64_t *out)
 	*out = ls->nout;
 }
 
+void fy_ls_times(const struct fy_ls *ls, uint64_t *read_ns, uint64_t *decompress_ns)
+{
+	*read_ns = ls->read_ns;
+	*decompress_ns = ls->decomp_ns;
+}
+
 void fy_ls_close(struct fy_ls *ls)
 {
 	if (!ls)
@@ -129,8 +137,8 @@ void fy_ls_close(struct fy_ls *ls)
 	free(ls);
 }
 
-/* Move unread bytes to the front and read more raw bytes. Returns bytes added, 0 at EOF. */
-static ssize_t refill(struct fy_ls *ls, struct fy_error *err)
+/* refill() without the clock. */
+static ssize_t refill_raw(struct fy_ls *ls, struct fy_error *err)
 {
 	ssize_t n;
 
@@ -154,6 +162,17 @@ static ssize_t refill(struct fy_ls *ls, struct fy_error *err)
 		return fy_err(err, 0, "layer %s: sha256 update failed", ls->label);
 	ls->len += (size_t)n;
 	ls->nin += (uint64_t)n;
+	return n;
+}
+
+/* Move unread bytes to the front and read more raw bytes. Returns bytes added, 0 at EOF. The
+ * time spent (the read and the sha256 update) counts as reading in fy_ls_times(). */
+static ssize_t refill(struct fy_ls *ls, struct fy_error *err)
+{
+	uint64_t t0 = fy_now_ns();
+	ssize_t n = refill_raw(ls, err);
+
+	ls->read_ns += fy_now_ns() - t0;
 	return n;
 }
 
@@ -335,10 +354,15 @@ ssize_t fy_ls_read(struct fy_ls *ls, void *buf, size_t len, struct fy_error *err
 			n = (ssize_t)(ls->len - ls->pos < len ? ls->len - ls->pos : len);
 			memcpy(buf, ls->buf + ls->pos, (size_t)n);
 			ls->pos += (size_t)n;
-		} else if (ls->comp == FY_LS_GZIP) {
-			n = ls->zs ? read_zlib(ls, buf, len, err) : read_isal(ls, buf, len, err);
 		} else {
-			n = read_zstd(ls, buf, len, err);
+			uint64_t t0 = fy_now_ns();
+
+			if (ls->comp == FY_LS_GZIP)
+				n = ls->zs ? read_zlib(ls, buf, len, err)
+				           : read_isal(ls, buf, len, err);
+			else
+				n = read_zstd(ls, buf, len, err);
+			ls->decomp_ns += fy_now_ns() - t0;
 		}
 		if (n < 0)
 			return n;

@@ -51,6 +51,9 @@ ssize_t fy_ls_read(struct fy_ls *ls, void *buf, size_t len, struct fy_error *err
 int fy_ls_finish(struct fy_ls *ls, struct fy_error *err);
 /* Compressed and decompressed byte counts so far. */
 void fy_ls_counts(const struct fy_ls *ls, uint64_t *in, uint64_t *out);
+/* Wall time (CLOCK_MONOTONIC, ns) so far: reading and hashing the raw blob, and inside the
+ * decompressor (zero for an uncompressed blob). */
+void fy_ls_times(const struct fy_ls *ls, uint64_t *read_ns, uint64_t *decompress_ns);
 void fy_ls_close(struct fy_ls *ls);
 
 #endif

@@ -8,14 +8,17 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fsutil.h"
+#include "log.h"
 #include "merge.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqfs/block.h>
@@ -34,10 +37,17 @@
 
 #define NO_XATTR 0xFFFFFFFFu
 
+/* Counters that the block processor's threads add to (fy_sw_get_times). */
+struct sw_clock {
+	_Atomic uint64_t cpu_ns, blocks, in, out;
+	_Atomic uint64_t write_bytes, write_ns;
+};
+
 struct sw_file {
 	sqfs_file_t base;
 	int fd;
 	uint64_t size;
+	struct sw_clock *clock;
 };
 
 struct sw_rec {
@@ -54,6 +64,7 @@ struct fy_sw {
 	struct sw_file *file;
 	sqfs_super_t super;
 	sqfs_compressor_t *cmp, *uncmp;
+	sqfs_compressor_t *timed; /* cmp with a clock, for the block processor */
 	sqfs_block_writer_t *bw;
 	sqfs_frag_table_t *frag;
 	sqfs_block_processor_t *proc;
@@ -64,6 +75,9 @@ struct fy_sw {
 	struct sw_rec *recs;
 	uint32_t inode_count;
 	uint64_t files, xattrs_skipped;
+	struct sw_clock clock;
+	unsigned threads;
+	uint64_t feed_ns, drain_ns, tables_ns, fsync_ns;
 };
 
 static const char *sqfs_msg(int code)
@@ -121,7 +135,9 @@ static int file_read_at(sqfs_file_t *f, sqfs_u64 off, void *buf, size_t size)
 static int file_write_at(sqfs_file_t *f, sqfs_u64 off, const void *buf, size_t size)
 {
 	struct sw_file *s = (struct sw_file *)f;
+	uint64_t t0 = fy_now_ns();
 
+	atomic_fetch_add_explicit(&s->clock->write_bytes, size, memory_order_relaxed);
 	while (size > 0) {
 		ssize_t n = pwrite(s->fd, buf, size, (off_t)off);
 
@@ -135,6 +151,7 @@ static int file_write_at(sqfs_file_t *f, sqfs_u64 off, const void *buf, size_t s
 	}
 	if (off > s->size)
 		s->size = off;
+	atomic_fetch_add_explicit(&s->clock->write_ns, fy_now_ns() - t0, memory_order_relaxed);
 	return 0;
 }
 
@@ -215,6 +232,101 @@ static int none_create(const sqfs_compressor_config_t *cfg, sqfs_compressor_t **
 	return 0;
 }
 
+/* ---- a compressor that times the real one ----
+ * The block processor gives each worker thread its own copy (sqfs_copy) of the compressor it is
+ * handed; the copies share the writer's clock and add the CPU time of each do_block call on
+ * their thread. Everything else is forwarded, so the bytes written do not change. */
+
+struct timed_cmp {
+	sqfs_compressor_t base;
+	sqfs_compressor_t *inner;
+	struct sw_clock *clock;
+};
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void timed_destroy(sqfs_object_t *o)
+{
+	struct timed_cmp *c = (struct timed_cmp *)o;
+
+	sqfs_destroy(c->inner);
+	free(c);
+}
+
+static sqfs_compressor_t *timed_wrap(sqfs_compressor_t *inner, struct sw_clock *clock);
+
+static sqfs_object_t *timed_copy(const sqfs_object_t *o)
+{
+	const struct timed_cmp *c = (const struct timed_cmp *)o;
+	sqfs_compressor_t *inner = sqfs_copy(c->inner);
+	sqfs_compressor_t *copy = inner ? timed_wrap(inner, c->clock) : NULL;
+
+	if (!copy)
+		sqfs_destroy(inner);
+	return (sqfs_object_t *)copy;
+}
+
+static void timed_get_config(const sqfs_compressor_t *cmp, sqfs_compressor_config_t *cfg)
+{
+	const struct timed_cmp *c = (const struct timed_cmp *)cmp;
+
+	c->inner->get_configuration(c->inner, cfg);
+}
+
+static int timed_write_options(sqfs_compressor_t *cmp, sqfs_file_t *file)
+{
+	struct timed_cmp *c = (struct timed_cmp *)cmp;
+
+	return c->inner->write_options(c->inner, file);
+}
+
+static int timed_read_options(sqfs_compressor_t *cmp, sqfs_file_t *file)
+{
+	struct timed_cmp *c = (struct timed_cmp *)cmp;
+
+	return c->inner->read_options(c->inner, file);
+}
+
+static sqfs_s32 timed_do_block(sqfs_compressor_t *cmp, const sqfs_u8 *in, sqfs_u32 size,
+                               sqfs_u8 *out, sqfs_u32 outsize)
+{
+	struct timed_cmp *c = (struct timed_cmp *)cmp;
+	uint64_t t0 = thread_cpu_ns();
+	sqfs_s32 r = c->inner->do_block(c->inner, in, size, out, outsize);
+	uint64_t t1 = thread_cpu_ns();
+
+	atomic_fetch_add_explicit(&c->clock->cpu_ns, t1 - t0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->clock->blocks, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->clock->in, size, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->clock->out, r > 0 ? (uint64_t)r : size, memory_order_relaxed);
+	return r;
+}
+
+/* Wrap inner (taken over only on success). */
+static sqfs_compressor_t *timed_wrap(sqfs_compressor_t *inner, struct sw_clock *clock)
+{
+	struct timed_cmp *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->base.base.destroy = timed_destroy;
+	c->base.base.copy = timed_copy;
+	c->base.get_configuration = timed_get_config;
+	c->base.write_options = timed_write_options;
+	c->base.read_options = timed_read_options;
+	c->base.do_block = timed_do_block;
+	c->inner = inner;
+	c->clock = clock;
+	return &c->base;
+}
+
 int fy_sw_comp_parse(const char *name, enum fy_sw_comp *out)
 {
 	static const char *const names[] = {"zstd", "lz4", "gzip", "none"};
@@ -225,6 +337,19 @@ int fy_sw_comp_parse(const char *name, enum fy_sw_comp *out)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+/* The block processor's compressor: a timed copy of w->cmp, which stays with the tables. */
+static int make_timed(struct fy_sw *w, struct fy_error *err)
+{
+	sqfs_compressor_t *copy = (sqfs_compressor_t *)sqfs_copy(w->cmp);
+
+	w->timed = copy ? timed_wrap(copy, &w->clock) : NULL;
+	if (!w->timed) {
+		sqfs_destroy(copy);
+		return fy_err(err, ENOMEM, "compressor");
+	}
+	return 0;
 }
 
 static int make_compressors(struct fy_sw *w, const struct fy_sw_opts *o, struct fy_error *err)
@@ -255,6 +380,8 @@ static int make_compressors(struct fy_sw *w, const struct fy_sw_opts *o, struct 
 	r = sqfs_compressor_create(&ucfg, &w->uncmp);
 	if (r)
 		return sqfs_fail(err, r, "cannot create the decompressor");
+	if (make_timed(w, err) < 0)
+		return -1;
 	if (o->comp == FY_SW_NONE)
 		w->super.flags |= SQFS_FLAG_UNCOMPRESSED_INODES | SQFS_FLAG_UNCOMPRESSED_DATA |
 		                  SQFS_FLAG_UNCOMPRESSED_FRAGMENTS | SQFS_FLAG_UNCOMPRESSED_XATTRS |
@@ -345,6 +472,7 @@ int fy_sw_open(struct fy_sw **out, const struct fy_sw_opts *o, struct fy_error *
 	w->file->base.get_size = file_get_size;
 	w->file->base.truncate = file_truncate;
 	w->file->fd = w->fd;
+	w->file->clock = &w->clock;
 	/* A placeholder superblock; the real one is written at commit. */
 	r = sqfs_super_write(&w->super, &w->file->base);
 	if (r) {
@@ -370,7 +498,7 @@ int fy_sw_open(struct fy_sw **out, const struct fy_sw_opts *o, struct fy_error *
 	desc.max_block_size = bs;
 	desc.num_workers = threads;
 	desc.max_backlog = threads * 10;
-	desc.cmp = w->cmp;
+	desc.cmp = w->timed;
 	desc.wr = w->bw;
 	desc.tbl = w->frag;
 	/* With the file and a decompressor, fragment dedup compares bytes, not only hashes. */
@@ -381,6 +509,7 @@ int fy_sw_open(struct fy_sw **out, const struct fy_sw_opts *o, struct fy_error *
 		sqfs_fail(err, r, "cannot start the block processor");
 		goto fail;
 	}
+	w->threads = threads;
 	*out = w;
 	return 0;
 fail:
@@ -391,6 +520,7 @@ fail:
 int fy_sw_file_begin(struct fy_sw *w, struct fy_mg_node *n, struct fy_error *err)
 {
 	struct sw_rec *rec = calloc(1, sizeof(*rec));
+	uint64_t t0 = fy_now_ns();
 	int r;
 
 	if (!rec)
@@ -400,6 +530,7 @@ int fy_sw_file_begin(struct fy_sw *w, struct fy_mg_node *n, struct fy_error *err
 	n->data = rec;
 	w->files++;
 	r = sqfs_block_processor_begin_file(w->proc, &rec->inode, NULL, 0);
+	w->feed_ns += fy_now_ns() - t0;
 	if (r)
 		return sqfs_fail(err, r, "file data");
 	w->in_file = 1;
@@ -408,17 +539,40 @@ int fy_sw_file_begin(struct fy_sw *w, struct fy_mg_node *n, struct fy_error *err
 
 int fy_sw_file_append(struct fy_sw *w, const void *buf, size_t len, struct fy_error *err)
 {
+	uint64_t t0 = fy_now_ns();
 	int r = sqfs_block_processor_append(w->proc, buf, len);
 
+	w->feed_ns += fy_now_ns() - t0;
 	return r ? sqfs_fail(err, r, "file data") : 0;
 }
 
 int fy_sw_file_end(struct fy_sw *w, struct fy_error *err)
 {
+	uint64_t t0 = fy_now_ns();
 	int r = sqfs_block_processor_end_file(w->proc);
 
+	w->feed_ns += fy_now_ns() - t0;
 	w->in_file = 0;
 	return r ? sqfs_fail(err, r, "file data") : 0;
+}
+
+void fy_sw_get_times(const struct fy_sw *w, struct fy_sw_times *out)
+{
+	/* The workers may still be running: atomic loads (relaxed: totals, not a snapshot). */
+	const struct sw_clock *c = &w->clock;
+
+	memset(out, 0, sizeof(*out));
+	out->threads = w->threads;
+	out->feed_ns = w->feed_ns;
+	out->compress_cpu_ns = atomic_load_explicit(&c->cpu_ns, memory_order_relaxed);
+	out->compress_blocks = atomic_load_explicit(&c->blocks, memory_order_relaxed);
+	out->compress_in = atomic_load_explicit(&c->in, memory_order_relaxed);
+	out->compress_out = atomic_load_explicit(&c->out, memory_order_relaxed);
+	out->write_bytes = atomic_load_explicit(&c->write_bytes, memory_order_relaxed);
+	out->write_ns = atomic_load_explicit(&c->write_ns, memory_order_relaxed);
+	out->drain_ns = w->drain_ns;
+	out->tables_ns = w->tables_ns;
+	out->fsync_ns = w->fsync_ns;
 }
 
 void fy_sw_free(struct fy_sw *w)
@@ -442,6 +596,7 @@ void fy_sw_free(struct fy_sw *w)
 	sqfs_destroy(w->frag);
 	sqfs_destroy(w->bw);
 	sqfs_destroy(w->uncmp);
+	sqfs_destroy(w->timed);
 	sqfs_destroy(w->cmp);
 	sqfs_destroy(w->file);
 	while (w->recs) {
@@ -661,7 +816,7 @@ static int write_tree(struct fy_sw *w, struct fy_mg_node *dir, uint32_t parent_i
 	return emit_inode(w, dir, ino, xattr, err);
 }
 
-static int pad_and_finish(struct fy_sw *w, struct fy_error *err)
+static int pad_and_super(struct fy_sw *w, struct fy_error *err)
 {
 	static const char zero[SQFS_DEVBLK_SIZE];
 	uint64_t size = w->file->size;
@@ -675,26 +830,32 @@ static int pad_and_finish(struct fy_sw *w, struct fy_error *err)
 		r = sqfs_super_write(&w->super, &w->file->base);
 	if (r)
 		return sqfs_fail(err, r, w->tmp);
-	if (fsync(w->fd) < 0)
-		return fy_err(err, errno, "cannot fsync %s", w->tmp);
-	if (rename(w->tmp, w->path) < 0)
-		return fy_err(err, errno, "cannot rename %s to %s", w->tmp, w->path);
-	w->committed = 1;
 	return 0;
 }
 
-int fy_sw_commit(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stats *stats,
-                 struct fy_error *err)
+static int sync_and_rename(struct fy_sw *w, struct fy_error *err)
+{
+	uint64_t t0 = fy_now_ns();
+	int r = 0;
+
+	if (fsync(w->fd) < 0)
+		r = fy_err(err, errno, "cannot fsync %s", w->tmp);
+	else if (rename(w->tmp, w->path) < 0)
+		r = fy_err(err, errno, "cannot rename %s to %s", w->tmp, w->path);
+	w->fsync_ns += fy_now_ns() - t0;
+	if (r == 0)
+		w->committed = 1;
+	return r;
+}
+
+/* Inode, directory, fragment, id and xattr tables, after the data blocks. */
+static int write_tables(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stats *stats,
+                        struct fy_error *err)
 {
 	struct fy_mg_node *root = fy_mg_root(t);
-	const sqfs_block_processor_stats_t *ps;
+	const sqfs_block_processor_stats_t *ps = sqfs_block_processor_get_stats(w->proc);
 	int r;
 
-	r = sqfs_block_processor_finish(w->proc);
-	w->finished = 1;
-	if (r)
-		return sqfs_fail(err, r, "writing data blocks");
-	ps = sqfs_block_processor_get_stats(w->proc);
 	w->im = sqfs_meta_writer_create(&w->file->base, w->cmp, 0);
 	w->dm = sqfs_meta_writer_create(&w->file->base, w->cmp, SQFS_META_WRITER_KEEP_IN_MEMORY);
 	w->dw = w->dm ? sqfs_dir_writer_create(w->dm, 0) : NULL;
@@ -732,5 +893,24 @@ int fy_sw_commit(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stats *stat
 		stats->dedup_bytes = 0;
 		stats->xattrs_skipped = w->xattrs_skipped;
 	}
-	return pad_and_finish(w, err);
+	return 0;
+}
+
+int fy_sw_commit(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stats *stats,
+                 struct fy_error *err)
+{
+	uint64_t t0 = fy_now_ns();
+	int r;
+
+	r = sqfs_block_processor_finish(w->proc);
+	w->finished = 1;
+	w->drain_ns = fy_now_ns() - t0;
+	if (r)
+		return sqfs_fail(err, r, "writing data blocks");
+	t0 = fy_now_ns();
+	r = write_tables(w, t, stats, err);
+	if (r == 0)
+		r = pad_and_super(w, err);
+	w->tables_ns = fy_now_ns() - t0;
+	return r < 0 ? r : sync_and_rename(w, err);
 }

@@ -33,6 +33,24 @@ struct fy_sw_stats {
 	uint64_t files, bytes_in, blocks, fragments, dedup_bytes, xattrs_skipped;
 };
 
+/* Where the writer's time went so far, in ns. Wall times are CLOCK_MONOTONIC on the calling
+ * thread; compress_cpu_ns is CLOCK_THREAD_CPUTIME_ID inside the data block compressor, summed
+ * over the block processor's worker threads (metadata tables are compressed on the caller's
+ * thread, within tables_ns). */
+struct fy_sw_times {
+	unsigned threads;         /* block processor workers */
+	uint64_t feed_ns;         /* in file_begin/append/end: handing data to the workers,
+	                           * waiting for a free backlog slot, writing done blocks */
+	uint64_t compress_cpu_ns; /* CPU time of compression, all workers */
+	uint64_t compress_blocks; /* data blocks compressed (fragment blocks included) */
+	uint64_t compress_in, compress_out; /* their bytes, before and as stored (a block that
+	                                     * does not shrink is stored as it is) */
+	uint64_t write_bytes, write_ns;     /* pwrite(2) to the output, all of it */
+	uint64_t drain_ns;                  /* commit: waiting for the last blocks */
+	uint64_t tables_ns; /* commit: inode, directory, fragment, id, xattr tables */
+	uint64_t fsync_ns;  /* commit: fsync(2) and rename(2) */
+};
+
 struct fy_sw;
 
 int fy_sw_open(struct fy_sw **out, const struct fy_sw_opts *opts, struct fy_error *err);
@@ -44,6 +62,8 @@ int fy_sw_file_end(struct fy_sw *w, struct fy_error *err);
 int fy_sw_commit(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stats *stats,
                  struct fy_error *err);
 void fy_sw_free(struct fy_sw *w);
+/* The timings so far; valid at any point, also after a failed or finished commit. */
+void fy_sw_get_times(const struct fy_sw *w, struct fy_sw_times *out);
 /* Parse "zstd", "lz4", "gzip", "none". */
 int fy_sw_comp_parse(const char *name, enum fy_sw_comp *out);
 

@@ -11,12 +11,14 @@
 #include "convert/ocilayout.h"
 #include "error.h"
 #include "fsutil.h"
+#include "log.h"
 #include "manifest.h"
 #include "ref.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,10 +61,12 @@ struct pull {
 	struct fy_bc *bc;
 	const struct fy_mf_desc **blobs;
 	size_t count;
-	pthread_mutex_t lock; /* next, failed, err, progress calls */
+	pthread_mutex_t lock; /* next, failed, err, progress calls, the counts below */
 	size_t next;
 	int failed;
 	struct fy_error err;
+	size_t fetched;
+	uint64_t fetched_bytes;
 };
 
 struct blob_progress {
@@ -74,11 +78,17 @@ static void on_progress(void *ctx, const struct fy_bc_progress *bp)
 {
 	struct blob_progress *b = ctx;
 	struct fy_reg_progress rp = {.index = b->index, .count = b->p->count, .blob = bp};
+	bool counts = bp->event == FY_BC_DONE && !bp->reused;
 
-	if (!b->p->opts->progress)
+	if (!b->p->opts->progress && !counts)
 		return;
 	pthread_mutex_lock(&b->p->lock);
-	b->p->opts->progress(b->p->opts->progress_ctx, &rp);
+	if (counts) {
+		b->p->fetched++;
+		b->p->fetched_bytes += bp->total - bp->resumed_from;
+	}
+	if (b->p->opts->progress)
+		b->p->opts->progress(b->p->opts->progress_ctx, &rp);
 	pthread_mutex_unlock(&b->p->lock);
 }
 
@@ -118,7 +128,7 @@ static void *worker(void *arg)
 	}
 }
 
-static int fetch_all(struct pull *p, struct fy_error *err)
+static int fetch_all(struct pull *p, struct fy_reg_stats *st, struct fy_error *err)
 {
 	pthread_t th[PARALLEL_MAX];
 	size_t n = p->opts->parallel ? p->opts->parallel : 4, started = 0;
@@ -127,6 +137,7 @@ static int fetch_all(struct pull *p, struct fy_error *err)
 		n = PARALLEL_MAX;
 	if (n > p->count)
 		n = p->count;
+	st->parallel = (unsigned)n;
 	for (; started < n; started++)
 		if (pthread_create(&th[started], NULL, worker, p) != 0)
 			break;
@@ -134,6 +145,8 @@ static int fetch_all(struct pull *p, struct fy_error *err)
 		worker(p); /* no threads to be had: fetch in this one */
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
+	st->fetched = p->fetched;
+	st->fetched_bytes = p->fetched_bytes;
 	if (p->failed) {
 		*err = p->err;
 		return -1;
@@ -245,7 +258,8 @@ static void rc_freep(struct fy_rc **rc)
 }
 
 static int load_docker(const struct fy_ref *ref, const struct fy_reg_opts *o,
-                       struct fy_cv_image *img, struct reg_ctx *c, struct fy_error *err)
+                       struct fy_cv_image *img, struct reg_ctx *c, struct fy_reg_stats *st,
+                       struct fy_error *err)
 {
 	struct fy_auth_env env;
 	struct fy_rc_opts ro = {.registry = ref->registry,
@@ -264,6 +278,7 @@ static int load_docker(const struct fy_ref *ref, const struct fy_reg_opts *o,
 	struct fy_platform pl;
 	struct pull p = {.opts = o};
 	size_t mlen = 0;
+	uint64_t t0;
 	int r = -1;
 
 	if (o->platform) {
@@ -273,10 +288,15 @@ static int load_docker(const struct fy_ref *ref, const struct fy_reg_opts *o,
 		fy_mf_platform_host(&pl);
 	}
 	fy_auth_env_from_environ(&env, o->creds);
-	if (fy_rc_new(&rc, &ro, err) < 0 ||
-	    resolve_manifest(rc, ref->digest ? ref->digest : ref->tag, &pl, &mbuf, &mlen, &mdigest,
-	                     err) < 0)
+	t0 = fy_now_ns();
+	r = fy_rc_new(&rc, &ro, err);
+	if (r == 0)
+		r = resolve_manifest(rc, ref->digest ? ref->digest : ref->tag, &pl, &mbuf, &mlen,
+		                     &mdigest, err);
+	st->resolve_ns = fy_now_ns() - t0;
+	if (r < 0)
 		return -1;
+	r = -1;
 	if (fy_mf_parse_image(mbuf, mlen, &m, err) < 0)
 		return fy_err_prefix(err, "manifest %s", mdigest);
 	blobs = calloc(m.nlayers + 1, sizeof(*blobs));
@@ -288,12 +308,17 @@ static int load_docker(const struct fy_ref *ref, const struct fy_reg_opts *o,
 	for (size_t i = 0; i < m.nlayers; i++)
 		blobs[i] = &m.layers[i];
 	blobs[m.nlayers] = &m.config;
+	st->blobs = m.nlayers + 1;
+	for (size_t i = 0; i < st->blobs; i++)
+		st->bytes += blobs[i]->size;
 	p.rc = rc;
 	p.bc = c->bc;
 	p.blobs = blobs;
 	p.count = m.nlayers + 1;
 	pthread_mutex_init(&p.lock, NULL);
-	r = fetch_all(&p, err);
+	t0 = fy_now_ns();
+	r = fetch_all(&p, st, err);
+	st->download_ns = fy_now_ns() - t0;
 	pthread_mutex_destroy(&p.lock);
 	if (r < 0 || (r = read_config(c->bc, &m.config, img, err)) < 0 ||
 	    (r = fill_layers(img, &m, c, err)) < 0)
@@ -309,8 +334,10 @@ int fy_reg_load(const struct fy_ref *ref, const struct fy_reg_opts *opts, struct
 {
 	struct reg_ctx *c;
 	_cleanup_free_ char *name = fy_ref_string(ref);
+	struct fy_reg_stats own, *st = opts && opts->stats ? opts->stats : &own;
 
 	memset(img, 0, sizeof(*img));
+	memset(st, 0, sizeof(*st));
 	if (!name)
 		return fy_err(err, ENOMEM, "reference");
 	switch (ref->kind) {
@@ -331,7 +358,7 @@ int fy_reg_load(const struct fy_ref *ref, const struct fy_reg_opts *opts, struct
 	img->ctx = c;
 	img->ctx_free = ctx_free;
 	if (fy_bc_open(&c->bc, opts->cachedir, err) < 0 ||
-	    load_docker(ref, opts, img, c, err) < 0) {
+	    load_docker(ref, opts, img, c, st, err) < 0) {
 		fy_err_prefix(err, "%s", name);
 		fy_cv_image_release(img);
 		return -1;

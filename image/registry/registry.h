@@ -19,6 +19,18 @@ struct fy_reg_progress {
 	const struct fy_bc_progress *blob;
 };
 
+/* Where a docker:// load's time went (CLOCK_MONOTONIC, ns). Blobs download in parallel, so the
+ * download phase is one wall time over all of them. Zero for sources read in place. */
+struct fy_reg_stats {
+	uint64_t resolve_ns;    /* manifest and index requests (token requests included) */
+	uint64_t download_ns;   /* all blobs present in the cache: downloads, waits, reuse */
+	size_t blobs;           /* layers and config */
+	size_t fetched;         /* those downloaded now (the others were in the cache) */
+	uint64_t bytes;         /* size of all the blobs */
+	uint64_t fetched_bytes; /* bytes transferred (a resumed download counts the rest only) */
+	unsigned parallel;      /* download threads */
+};
+
 struct fy_reg_opts {
 	const char *creds;    /* --creds USER:PASS, NULL: look in the environment and files */
 	const char *platform; /* "os/arch[/variant]", NULL: the host's */
@@ -32,6 +44,7 @@ struct fy_reg_opts {
 	/* Called from the downloading threads, one call at a time. */
 	void (*progress)(void *ctx, const struct fy_reg_progress *p);
 	void *progress_ctx;
+	struct fy_reg_stats *stats; /* out, NULL: not wanted; filled as far as the load got */
 };
 
 /* Fill img (release with fy_cv_image_release) from ref. Layers open as streams of the cached
