@@ -46,6 +46,8 @@ struct sw_clock {
 struct sw_file {
 	sqfs_file_t base;
 	int fd;
+	_Atomic int io_errno; /* errno of the last failed read/write: libsquashfs keeps only
+	                         SQFS_ERROR_IO, and "No space left on device" must reach the user */
 	uint64_t size;
 	struct sw_clock *clock;
 };
@@ -102,8 +104,12 @@ static const char *sqfs_msg(int code)
 	}
 }
 
-static int sqfs_fail(struct fy_error *err, int code, const char *what)
+static int sqfs_fail(const struct fy_sw *w, struct fy_error *err, int code, const char *what)
 {
+	int e = w && w->file && code == SQFS_ERROR_IO ? atomic_load(&w->file->io_errno) : 0;
+
+	if (e)
+		return fy_err(err, e, "%s", what);
 	return fy_err(err, 0, "%s: %s (%d)", what, sqfs_msg(code), code);
 }
 
@@ -123,8 +129,11 @@ static int file_read_at(sqfs_file_t *f, sqfs_u64 off, void *buf, size_t size)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			if (n < 0)
+				atomic_store(&s->io_errno, errno);
 			return n == 0 ? SQFS_ERROR_OUT_OF_BOUNDS : SQFS_ERROR_IO;
+		}
 		buf = (char *)buf + n;
 		size -= (size_t)n;
 		off += (sqfs_u64)n;
@@ -143,8 +152,11 @@ static int file_write_at(sqfs_file_t *f, sqfs_u64 off, const void *buf, size_t s
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			/* pwrite(2) returning 0 for a non-empty buffer: the device is full */
+			atomic_store(&s->io_errno, n < 0 ? errno : ENOSPC);
 			return SQFS_ERROR_IO;
+		}
 		buf = (const char *)buf + n;
 		size -= (size_t)n;
 		off += (sqfs_u64)n;
@@ -164,8 +176,10 @@ static int file_truncate(sqfs_file_t *f, sqfs_u64 size)
 {
 	struct sw_file *s = (struct sw_file *)f;
 
-	if (ftruncate(s->fd, (off_t)size) < 0)
+	if (ftruncate(s->fd, (off_t)size) < 0) {
+		atomic_store(&s->io_errno, errno);
 		return SQFS_ERROR_IO;
+	}
 	s->size = size;
 	return 0;
 }
@@ -362,7 +376,7 @@ static int make_compressors(struct fy_sw *w, const struct fy_sw_opts *o, struct 
 
 	r = sqfs_compressor_config_init(&cfg, id, w->super.block_size, 0);
 	if (r)
-		return sqfs_fail(err, r, "compressor configuration");
+		return sqfs_fail(w, err, r, "compressor configuration");
 	if (o->comp == FY_SW_ZSTD)
 		cfg.level = o->level > 0 ? (sqfs_u32)o->level : 3;
 	else if (o->comp == FY_SW_GZIP && o->level > 0)
@@ -376,10 +390,10 @@ static int make_compressors(struct fy_sw *w, const struct fy_sw_opts *o, struct 
 	r = o->comp == FY_SW_NONE ? none_create(&cfg, &w->cmp)
 	                          : sqfs_compressor_create(&cfg, &w->cmp);
 	if (r)
-		return sqfs_fail(err, r, "cannot create the compressor");
+		return sqfs_fail(w, err, r, "cannot create the compressor");
 	r = sqfs_compressor_create(&ucfg, &w->uncmp);
 	if (r)
-		return sqfs_fail(err, r, "cannot create the decompressor");
+		return sqfs_fail(w, err, r, "cannot create the decompressor");
 	if (make_timed(w, err) < 0)
 		return -1;
 	if (o->comp == FY_SW_NONE)
@@ -456,7 +470,7 @@ int fy_sw_open(struct fy_sw **out, const struct fy_sw_opts *o, struct fy_error *
 	                    : o->comp == FY_SW_LZ4 ? SQFS_COMP_LZ4
 	                                           : SQFS_COMP_GZIP);
 	if (r) {
-		sqfs_fail(err, r, "superblock");
+		sqfs_fail(w, err, r, "superblock");
 		goto fail;
 	}
 	if (make_compressors(w, o, err) < 0 || open_tmp(w, err) < 0)
@@ -476,12 +490,12 @@ int fy_sw_open(struct fy_sw **out, const struct fy_sw_opts *o, struct fy_error *
 	/* A placeholder superblock; the real one is written at commit. */
 	r = sqfs_super_write(&w->super, &w->file->base);
 	if (r) {
-		sqfs_fail(err, r, w->tmp);
+		sqfs_fail(w, err, r, w->tmp);
 		goto fail;
 	}
 	r = w->cmp->write_options(w->cmp, &w->file->base);
 	if (r < 0) {
-		sqfs_fail(err, r, "compressor options");
+		sqfs_fail(w, err, r, "compressor options");
 		goto fail;
 	}
 	if (r > 0)
@@ -506,7 +520,7 @@ int fy_sw_open(struct fy_sw **out, const struct fy_sw_opts *o, struct fy_error *
 	desc.uncmp = w->uncmp;
 	r = sqfs_block_processor_create_ex(&desc, &w->proc);
 	if (r) {
-		sqfs_fail(err, r, "cannot start the block processor");
+		sqfs_fail(w, err, r, "cannot start the block processor");
 		goto fail;
 	}
 	w->threads = threads;
@@ -532,7 +546,7 @@ int fy_sw_file_begin(struct fy_sw *w, struct fy_mg_node *n, struct fy_error *err
 	r = sqfs_block_processor_begin_file(w->proc, &rec->inode, NULL, 0);
 	w->feed_ns += fy_now_ns() - t0;
 	if (r)
-		return sqfs_fail(err, r, "file data");
+		return sqfs_fail(w, err, r, "file data");
 	w->in_file = 1;
 	return 0;
 }
@@ -543,7 +557,7 @@ int fy_sw_file_append(struct fy_sw *w, const void *buf, size_t len, struct fy_er
 	int r = sqfs_block_processor_append(w->proc, buf, len);
 
 	w->feed_ns += fy_now_ns() - t0;
-	return r ? sqfs_fail(err, r, "file data") : 0;
+	return r ? sqfs_fail(w, err, r, "file data") : 0;
 }
 
 int fy_sw_file_end(struct fy_sw *w, struct fy_error *err)
@@ -553,7 +567,7 @@ int fy_sw_file_end(struct fy_sw *w, struct fy_error *err)
 
 	w->feed_ns += fy_now_ns() - t0;
 	w->in_file = 0;
-	return r ? sqfs_fail(err, r, "file data") : 0;
+	return r ? sqfs_fail(w, err, r, "file data") : 0;
 }
 
 void fy_sw_get_times(const struct fy_sw *w, struct fy_sw_times *out)
@@ -672,7 +686,7 @@ static int xattr_index(struct fy_sw *w, const struct fy_mg_node *n, uint32_t *id
 		return 0;
 	r = sqfs_xattr_writer_begin(w->xw, 0);
 	if (r)
-		return sqfs_fail(err, r, "xattrs");
+		return sqfs_fail(w, err, r, "xattrs");
 	for (size_t i = 0; i < n->nxattrs; i++) {
 		r = sqfs_xattr_writer_add(w->xw, n->xattrs[i].key, n->xattrs[i].value,
 		                          n->xattrs[i].size);
@@ -680,10 +694,10 @@ static int xattr_index(struct fy_sw *w, const struct fy_mg_node *n, uint32_t *id
 		if (r == SQFS_ERROR_UNSUPPORTED)
 			w->xattrs_skipped++;
 		else if (r)
-			return sqfs_fail(err, r, "xattrs");
+			return sqfs_fail(w, err, r, "xattrs");
 	}
 	r = sqfs_xattr_writer_end(w->xw, idx);
-	return r ? sqfs_fail(err, r, "xattrs") : 0;
+	return r ? sqfs_fail(w, err, r, "xattrs") : 0;
 }
 
 static int set_base(struct fy_sw *w, sqfs_inode_generic_t *ino, const struct fy_mg_node *n,
@@ -697,7 +711,7 @@ static int set_base(struct fy_sw *w, sqfs_inode_generic_t *ino, const struct fy_
 	r = sqfs_id_table_id_to_index(w->ids, n->uid, &ino->base.uid_idx);
 	if (!r)
 		r = sqfs_id_table_id_to_index(w->ids, n->gid, &ino->base.gid_idx);
-	return r ? sqfs_fail(err, r, "id table") : 0;
+	return r ? sqfs_fail(w, err, r, "id table") : 0;
 }
 
 static int emit_inode(struct fy_sw *w, struct fy_mg_node *n, sqfs_inode_generic_t *ino,
@@ -711,12 +725,12 @@ static int emit_inode(struct fy_sw *w, struct fy_mg_node *n, sqfs_inode_generic_
 		return -1;
 	r = sqfs_inode_set_xattr_index(ino, xattr);
 	if (r)
-		return sqfs_fail(err, r, "inode");
+		return sqfs_fail(w, err, r, "inode");
 	sqfs_meta_writer_get_position(w->im, &block, &off);
 	n->ref = (block << 16) | off;
 	r = sqfs_meta_writer_write_inode(w->im, ino);
 	if (r)
-		return sqfs_fail(err, r, "inode table");
+		return sqfs_fail(w, err, r, "inode table");
 	n->written = 1;
 	return 0;
 }
@@ -771,7 +785,7 @@ static int write_leaf(struct fy_sw *w, struct fy_mg_node *n, struct fy_error *er
 	if (n->type == FY_MG_REG && n->nlink > 1) {
 		r = sqfs_inode_make_extended(ino);
 		if (r)
-			return sqfs_fail(err, r, "inode");
+			return sqfs_fail(w, err, r, "inode");
 		ino->data.file_ext.nlink = n->nlink;
 	}
 	return emit_inode(w, n, ino, xattr, err);
@@ -807,7 +821,7 @@ static int write_tree(struct fy_sw *w, struct fy_mg_node *dir, uint32_t parent_i
 	if (!r)
 		r = sqfs_dir_writer_end(w->dw);
 	if (r)
-		return sqfs_fail(err, r, "directory table");
+		return sqfs_fail(w, err, r, "directory table");
 	if (xattr_index(w, dir, &xattr, err) < 0)
 		return -1;
 	ino = sqfs_dir_writer_create_inode(w->dw, dir->nlink, xattr, parent_ino);
@@ -829,7 +843,7 @@ static int pad_and_super(struct fy_sw *w, struct fy_error *err)
 	if (!r)
 		r = sqfs_super_write(&w->super, &w->file->base);
 	if (r)
-		return sqfs_fail(err, r, w->tmp);
+		return sqfs_fail(w, err, r, w->tmp);
 	return 0;
 }
 
@@ -874,7 +888,7 @@ static int write_tables(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stat
 	if (!r)
 		r = sqfs_meta_writer_flush(w->dm);
 	if (r)
-		return sqfs_fail(err, r, "inode table");
+		return sqfs_fail(w, err, r, "inode table");
 	w->super.directory_table_start = w->file->size;
 	r = sqfs_meta_write_write_to_file(w->dm);
 	if (!r)
@@ -884,7 +898,7 @@ static int write_tables(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stat
 	if (!r)
 		r = sqfs_xattr_writer_flush(w->xw, &w->file->base, &w->super, w->cmp);
 	if (r)
-		return sqfs_fail(err, r, "squashfs tables");
+		return sqfs_fail(w, err, r, "squashfs tables");
 	if (stats) {
 		stats->files = w->files;
 		stats->bytes_in = ps->input_bytes_read;
@@ -906,7 +920,7 @@ int fy_sw_commit(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stats *stat
 	w->finished = 1;
 	w->drain_ns = fy_now_ns() - t0;
 	if (r)
-		return sqfs_fail(err, r, "writing data blocks");
+		return sqfs_fail(w, err, r, "writing data blocks");
 	t0 = fy_now_ns();
 	r = write_tables(w, t, stats, err);
 	if (r == 0)

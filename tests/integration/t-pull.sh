@@ -195,6 +195,28 @@ t_usage() {
 }
 check "usage errors exit 2" t_usage
 
+# A full filesystem: a 256 KiB tmpfs (the test image is about 1 MiB) as --dest and as the cache.
+FULL=$WORK/full
+mkdir -p "$FULL" && mount -t tmpfs -o size=256k,mode=0777 ferry-full "$FULL" ||
+	fy_die "cannot mount a small tmpfs on $FULL"
+t_disk_full() {
+	FY_ENV=("FERRY_CACHEDIR=$CACHE")
+	fy pull --dest "$FULL/out.sqfs" "oci:$LAY:latest"
+	expect_rc_in "1 4"
+	expect_one_error_line "^ferry: pull oci:$LAY:latest: " "No space left on device"
+	expect_out ""
+	[ -z "$(ls -A "$FULL")" ] || fail "left on the full filesystem: $(ls -A "$FULL")"
+	FY_ENV=("FERRY_CACHEDIR=$FULL/cache")
+	fy pull --insecure "$SRC"
+	expect_rc_in "1 4"
+	expect_one_error_line "^ferry: pull $SRC: " "No space left on device"
+	[ -z "$(find "$FULL/cache" -name '*.sqfs*' 2>/dev/null)" ] ||
+		fail "an image (or part of one) was cached: $(find "$FULL/cache" -name '*.sqfs*')"
+	rm -rf "${FULL:?}"/cache
+}
+check "a full disk: one error line, no partial image in --dest or the cache" t_disk_full
+umount "$FULL" || fy_die "cannot unmount $FULL"
+
 stop_registry
 t_stopped() {
 	! ss -ltn | grep -q "127.0.0.1:$PORT " || fail_plain "the registry still listens on $PORT"
