@@ -260,7 +260,8 @@ static struct caps3 spec_caps(const struct fy_oci_process *p)
 }
 
 /* In a user namespace whose /proc/self/setgroups says "deny" (user_namespaces(7)),
- * setgroups(2) fails with EPERM whatever the list: an empty list then needs nothing. */
+ * setgroups(2) fails with EPERM whatever the list: an empty list then needs nothing. That
+ * EPERM is accepted without reading /proc, which a container need not mount. */
 static bool setgroups_denied(void)
 {
 	_cleanup_free_ char *s = NULL;
@@ -275,7 +276,7 @@ static int apply_user(const struct fy_oci_user *u, struct fy_error *err)
 	if (setgroups(u->n_additional_gids, u->additional_gids) < 0) {
 		int e = errno;
 
-		if (e != EPERM || u->n_additional_gids > 0 || !setgroups_denied())
+		if (e != EPERM || u->n_additional_gids > 0)
 			return fy_err(err, e,
 			              "process.user.additionalGids: cannot set %zu groups%s",
 			              u->n_additional_gids,
