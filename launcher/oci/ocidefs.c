@@ -395,23 +395,28 @@ char *fy_oci_features_json(const char *version)
 	        "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390X",
 	        "SCMP_ARCH_RISCV64", NULL,
 	};
+	static const char *const seccomp_flags[] = {"SECCOMP_FILTER_FLAG_TSYNC",
+	                                            "SECCOMP_FILTER_FLAG_LOG",
+	                                            "SECCOMP_FILTER_FLAG_SPEC_ALLOW", NULL};
 	_cleanup_json_ json_t *doc = NULL;
 	char *out, *nl;
 
 	/* What ferry does not do is said as enabled:false rather than left out, so callers (podman,
-	 * containerd) need not guess. cgroup: ferry only delegates to cgroup v2. */
+	 * containerd) need not guess. cgroup: v1 and v2 through cgroupfs (ocicg), no systemd
+	 * driver. seccomp flags: those ociproc passes to libseccomp. */
 	doc = json_pack(
 	        "{s:s,s:s,s:o,s:o,s:{s:o,s:o,s:{s:b,s:b,s:b,s:b,s:b},"
-	        "s:{s:b,s:o,s:o,s:o,s:[],s:[]},s:{s:b},s:{s:b},s:{s:b}},s:{s:s,s:s}}",
+	        "s:{s:b,s:o,s:o,s:o,s:o,s:o},s:{s:b},s:{s:b},s:{s:b}},s:{s:s,s:s}}",
 	        "ociVersionMin", "1.0.0", "ociVersionMax", FY_OCI_VERSION, "hooks",
 	        strv_json(hook_names, FY_OCI_HOOK_NKINDS), "mountOptions",
 	        strv_json(fy_oci_mount_option_names, 0), "linux", "namespaces",
 	        strv_json(ns_names, FY_OCI_NS_COUNT), "capabilities", strv_json(cap_names, N_CAPS),
-	        "cgroup", "v1", 0, "v2", 1, "systemd", 0, "systemdUser", 0, "rdma", 0, "seccomp",
+	        "cgroup", "v1", 1, "v2", 1, "systemd", 0, "systemdUser", 0, "rdma", 0, "seccomp",
 	        "enabled", 1, "actions", strv_json(fy_oci_seccomp_actions, 0), "operators",
 	        strv_json(fy_oci_seccomp_ops, 0), "archs", strv_json(archs, 0), "knownFlags",
-	        "supportedFlags", "apparmor", "enabled", 0, "selinux", "enabled", 0, "intelRdt",
-	        "enabled", 0, "annotations", "org.ferry.version", version ? version : "unknown",
+	        strv_json(seccomp_flags, 0), "supportedFlags", strv_json(seccomp_flags, 0),
+	        "apparmor", "enabled", 0, "selinux", "enabled", 0, "intelRdt", "enabled", 0,
+	        "annotations", "org.ferry.version", version ? version : "unknown",
 	        FY_OCI_ANNOT_SQUASHFS, "path of a squashfs image used as the root filesystem");
 	if (!doc)
 		return NULL;

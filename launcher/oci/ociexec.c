@@ -539,6 +539,15 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 
 	if (!spec->process.present)
 		return fy_err(err, 0, "config.json: process is required");
+	/* Running without a confinement the spec asks for would be silently weaker. */
+	if (spec->process.apparmor_profile && spec->process.apparmor_profile[0])
+		return fy_err(err, 0,
+		              "process.apparmorProfile %s: AppArmor is not supported by "
+		              "ferry-oci",
+		              spec->process.apparmor_profile);
+	if (spec->process.selinux_label && spec->process.selinux_label[0])
+		return fy_err(err, 0,
+		              "process.selinuxLabel: SELinux is not supported by ferry-oci");
 	if (spec->root_squashfs && access(spec->root_squashfs, R_OK) < 0)
 		return fy_err_code(err, FY_EXIT_IMAGE, errno, "annotation %s: %s",
 		                   FY_OCI_ANNOT_SQUASHFS, spec->root_squashfs);

@@ -7,9 +7,11 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "oci/ociexec.h"
 #include "oci/ociplan.h"
 #include "oci/spec.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -159,12 +161,40 @@ static void test_bad_device(void **state)
 	fy_oci_spec_release(&s);
 }
 
+/* Confinement the runtime cannot give is refused before anything happens, never dropped. */
+static void test_refuses_apparmor_selinux(void **state)
+{
+	static const char j[] = "{\"ociVersion\": \"1.1.0\", \"root\": {\"path\": \"/\"},"
+	                        " \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\","
+	                        " \"user\": {\"uid\": 0, \"gid\": 0},"
+	                        " \"apparmorProfile\": \"docker-default\"}}";
+	struct fy_oci_spec s = {0};
+	struct fy_ociexec_opts o = {.state_dirfd = -1};
+	struct fy_error err = {0};
+	pid_t pid = 0;
+
+	(void)state;
+	load(j, &s);
+	assert_true(fy_ociexec_create(&s, &o, NULL, NULL, &pid, &err) < 0);
+	assert_string_equal(err.msg,
+	                    "process.apparmorProfile docker-default: AppArmor is not supported by "
+	                    "ferry-oci");
+	assert_int_equal(pid, 0);
+	free(s.process.apparmor_profile);
+	s.process.apparmor_profile = NULL;
+	s.process.selinux_label = strdup("system_u:system_r:container_t:s0");
+	assert_true(fy_ociexec_create(&s, &o, NULL, NULL, &pid, &err) < 0);
+	assert_string_equal(err.msg, "process.selinuxLabel: SELinux is not supported by ferry-oci");
+	fy_oci_spec_release(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_order_and_kinds),
 	        cmocka_unit_test(test_no_devpts_no_ptmx_link),
 	        cmocka_unit_test(test_bad_device),
+	        cmocka_unit_test(test_refuses_apparmor_selinux),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
