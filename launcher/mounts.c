@@ -93,9 +93,7 @@ restart:
 	return *missing ? 0 : fy_err(err, ENOMEM, "resolving %s", path);
 }
 
-/* Mount flags that a user namespace may not drop on remount ("locked" flags, see
- * mount_namespaces(7)): carry them over from the mount being remounted. */
-static unsigned long locked_flags(const char *path)
+unsigned long fy_mnt_locked_flags(const char *path)
 {
 	struct statvfs sv;
 	unsigned long f = 0;
@@ -154,8 +152,8 @@ classic:
 	if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return fy_err(err, errno, "cannot bind %s", src);
 	/* Without mount_setattr only the top mount can be made read-only. */
-	if (ro && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(target),
-	                NULL) < 0)
+	if (ro && mount(NULL, target, NULL,
+	                MS_REMOUNT | MS_BIND | MS_RDONLY | fy_mnt_locked_flags(target), NULL) < 0)
 		return fy_err(err, errno, "cannot make bind of %s read-only", src);
 	return 0;
 }

@@ -50,6 +50,10 @@ int fy_mnt_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const char *s
 /* Resolve a BIND source in the caller's (host) view: *out is the canonical path, or NULL for a
  * missing optional source. Errors name the mount and use FY_EXIT_USAGE for user binds. */
 int fy_mnt_resolve_source(const struct fy_mount *m, char **out, struct fy_error *err);
+/* The per-mount flags of the mount holding path (nosuid, nodev, noexec, the atime mode): a
+ * remount replaces all of them, and a user namespace may not drop the "locked" ones
+ * (mount_namespaces(7)), so remounts carry them over. 0 when statvfs fails. */
+unsigned long fy_mnt_locked_flags(const char *path);
 /* Bind src on target (recursively), read-only if ro; new mount API with mount(2) fallback. */
 int fy_mnt_bind(const char *src, const char *target, bool ro, struct fy_error *err);
 /* Merge passwd/group style text: image lines whose name (field 1) or id (field 3) collide with

@@ -64,42 +64,14 @@ static int ensure_target(const char *root, const char *dst, bool dir, char **out
 	return 0;
 }
 
-/* Flags the kernel refuses to clear on a bind remount in a user namespace (mount_namespaces(7),
- * "locked" mounts): keep whatever the underlying mount already has. */
+/* The flags a remount must keep (fy_mnt_locked_flags) plus read-only, which a user namespace
+ * cannot drop either when the source mount has it. */
 static unsigned long locked_flags(const char *path)
 {
 	struct statvfs sv;
-	unsigned long f = 0;
 
-	if (statvfs(path, &sv) < 0)
-		return 0;
-	if (sv.f_flag & ST_NOSUID)
-		f |= MS_NOSUID;
-	if (sv.f_flag & ST_NODEV)
-		f |= MS_NODEV;
-	if (sv.f_flag & ST_NOEXEC)
-		f |= MS_NOEXEC;
-	if (sv.f_flag & ST_RDONLY)
-		f |= MS_RDONLY;
-	return f;
-}
-
-/* A remount replaces every per-mount flag: making a path read-only keeps the rest as it was
- * (nosuid, nodev, noexec and the atime mode). */
-static unsigned long current_flags(const char *path)
-{
-	struct statvfs sv;
-	unsigned long f = locked_flags(path);
-
-	if (statvfs(path, &sv) < 0)
-		return f;
-	if (sv.f_flag & ST_NOATIME)
-		f |= MS_NOATIME;
-	if (sv.f_flag & ST_NODIRATIME)
-		f |= MS_NODIRATIME;
-	if (sv.f_flag & ST_RELATIME)
-		f |= MS_RELATIME;
-	return f;
+	return fy_mnt_locked_flags(path) |
+	       (statvfs(path, &sv) == 0 && (sv.f_flag & ST_RDONLY) ? MS_RDONLY : 0);
 }
 
 #define REMOUNT_BITS                                                                               \
@@ -415,8 +387,8 @@ int fy_ocimnt_post(const struct fy_ocip *plan, struct fy_error *err)
 			if (strcmp(s->dst, "/") != 0 &&
 			    mount(s->dst, s->dst, NULL, MS_BIND | MS_REC, NULL) < 0)
 				return fy_err(err, errno, "cannot make %s read-only", s->dst);
-			if (remount_bind(s->dst, MS_RDONLY | current_flags(s->dst), s->dst, err) <
-			    0)
+			if (remount_bind(s->dst, MS_RDONLY | fy_mnt_locked_flags(s->dst), s->dst,
+			                 err) < 0)
 				return -1;
 		}
 	}
