@@ -67,7 +67,8 @@ int fy_oci_state_open_root(const char *root, int *fd, struct fy_error *err);
 int fy_oci_state_create(int rootfd, const char *id, int *lockfd, struct fy_error *err);
 /* Lock an existing container's directory (LOCK_EX, waiting); "container does not exist". */
 int fy_oci_state_lock(int rootfd, const char *id, int *lockfd, struct fy_error *err);
-/* Write dirfd/state.json atomically: temporary file, fsync, rename, fsync of the directory. */
+/* Write dirfd/state.json atomically for readers: temporary file, rename (not synced: the state
+ * of processes means nothing after a crash). */
 int fy_oci_state_write(int dirfd, const struct fy_oci_state *st, struct fy_error *err);
 /* Read ID/state.json; "container does not exist" when the id is unknown. */
 int fy_oci_state_read(int rootfd, const char *id, struct fy_oci_state *st, struct fy_error *err);
