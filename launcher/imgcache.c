@@ -256,6 +256,82 @@ int fy_ic_list(const char *dir, struct fy_ic_list *out, struct fy_error *err)
 	return 0;
 }
 
+static bool same_dir(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* Append site's images to out, marked site. Only reads: no lock file is created. */
+static int add_site(struct fy_ic_list *out, const char *site, struct fy_error *err)
+{
+	_cleanup_free_ char *images = fy_path_join(site, "images");
+	struct fy_ic_list s;
+	struct fy_ic_entry *nv;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	if (!images)
+		return fy_err(err, ENOMEM, "cache");
+	/* A site cache this user cannot read is one ferry pull cannot use either. */
+	if (access(images, R_OK | X_OK) < 0)
+		return 0;
+	r = scan_dir(images, image_cb, &s, err);
+	if (r < 0) {
+		fy_ic_list_release(&s);
+		return fy_err_prefix(err, "site cache");
+	}
+	if (s.n)
+		qsort(s.v, s.n, sizeof(*s.v), cmp_recent);
+	nv = s.n ? realloc(out->v, (out->n + s.n) * sizeof(*out->v)) : out->v;
+	if (s.n && !nv) {
+		fy_ic_list_release(&s);
+		return fy_err(err, ENOMEM, "cache");
+	}
+	out->v = nv;
+	for (size_t i = 0; i < s.n; i++) {
+		s.v[i].site = true;
+		out->v[out->n++] = s.v[i];
+	}
+	out->n_site += s.n;
+	out->site_bytes += s.images_bytes;
+	free(s.v); /* the entries moved to out */
+	return 0;
+}
+
+int fy_ic_list_sites(const char *dir, char *const *sites, struct fy_ic_list *out,
+                     struct fy_error *err)
+{
+	_cleanup_free_ char *top = cache_dir(dir), *own = NULL;
+	int r = fy_ic_list(top, out, err);
+
+	if (r < 0)
+		return r;
+	own = top ? fy_path_join(top, "images") : NULL;
+	if (!own) {
+		fy_ic_list_release(out);
+		return fy_err(err, ENOMEM, "cache");
+	}
+	for (size_t i = 0; sites && sites[i]; i++) {
+		_cleanup_free_ char *images = fy_path_join(sites[i], "images");
+
+		if (!images) {
+			r = fy_err(err, ENOMEM, "cache");
+			break;
+		}
+		if (same_dir(images, own))
+			continue;
+		r = add_site(out, sites[i], err);
+		if (r < 0)
+			break;
+	}
+	if (r < 0)
+		fy_ic_list_release(out);
+	return r;
+}
+
 void fy_ic_list_release(struct fy_ic_list *l)
 {
 	if (!l)

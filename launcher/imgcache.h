@@ -1,8 +1,9 @@
 /* imgcache: list, prune and clean the image cache that ferry pull fills ($CACHE/images/NAME.sqfs,
- * each with a .lock beside it, and $CACHE/blobs/sha256/<hex>). An image in use is never
- * removed: a running container holds a shared OFD lock on the image's .lock file, and removal
- * needs an exclusive one, taken without waiting (fcntl(2), "Open file description locks").
- * Library code: nothing is printed; results come back as data, errors in err. */
+ * each with a .lock beside it, and $CACHE/blobs/sha256/<hex>); list the read-only site caches
+ * too, which prune and clean never touch. An image in use is never removed: a running container
+ * holds a shared OFD lock on the image's .lock file, and removal needs an exclusive one, taken
+ * without waiting (fcntl(2), "Open file description locks"). Library code: nothing is printed;
+ * results come back as data, errors in err. */
 #ifndef FERRY_IMGCACHE_H
 #define FERRY_IMGCACHE_H
 
@@ -18,12 +19,15 @@ struct fy_ic_entry {
 	int64_t used;  /* last use, nanoseconds since the epoch: pulled, reused or run */
 	char *source;  /* from /.ferry/image.json; NULL when absent or unreadable */
 	char *manifest_digest;
+	bool site; /* in a read-only site cache (site_cache in ferry.conf): never removed */
 };
 
 struct fy_ic_list {
-	struct fy_ic_entry *v; /* sorted by last use, most recent first */
+	struct fy_ic_entry *v; /* own entries, then site ones; each by last use, recent first */
 	size_t n;
-	uint64_t images_bytes; /* sum of v[].size */
+	size_t n_site;         /* the last n_site entries of v are site entries */
+	uint64_t site_bytes;   /* sum of their sizes */
+	uint64_t images_bytes; /* sum of the sizes of the others (the cache's own) */
 	uint64_t blobs_bytes;  /* $CACHE/blobs/sha256 */
 	size_t n_blobs;
 };
@@ -55,6 +59,11 @@ uint64_t fy_ic_select(const struct fy_ic_entry *v, size_t n, uint64_t max, const
 
 /* List the cache at dir (NULL: fy_bc_default_dir()). A missing cache is an empty list. */
 int fy_ic_list(const char *dir, struct fy_ic_list *out, struct fy_error *err);
+/* The same, then the images of the site caches sites (NULL-terminated, may be NULL), marked
+ * site, only read: SITE/images/ *.sqfs. A site cache that is missing or that this user cannot
+ * read has none; one that is dir itself (an admin filling it) is not listed twice. */
+int fy_ic_list_sites(const char *dir, char *const *sites, struct fy_ic_list *out,
+                     struct fy_error *err);
 void fy_ic_list_release(struct fy_ic_list *l);
 
 /* Remove least recently used images until the images total at most max bytes; with blobs, also

@@ -350,6 +350,7 @@ static json_t *cache_json(const struct fy_ic_list *l)
 		                    json_integer((json_int_t)(e->used / 1000000000)));
 		json_object_set_new(j, "source", jstr(e->source));
 		json_object_set_new(j, "manifest_digest", jstr(e->manifest_digest));
+		json_object_set_new(j, "cache", json_string(e->site ? "site" : "user"));
 		json_array_append_new(a, j);
 	}
 	return a;
@@ -357,29 +358,43 @@ static json_t *cache_json(const struct fy_ic_list *l)
 
 static void cache_table(const struct fy_ic_list *l)
 {
+	size_t own = l->n - l->n_site;
 	char size[32], when[32], total[32], blobs[32];
 
-	printf("%-8s %-16s %-40s %-12s %s\n", "SIZE", "LAST USED", "SOURCE", "DIGEST", "PATH");
+	/* CACHE: "user" for the user's own cache, "site" for a read-only site cache (only read,
+	 * never pruned or cleaned). */
+	printf("%-8s %-16s %-40s %-12s %-5s %s\n", "SIZE", "LAST USED", "SOURCE", "DIGEST", "CACHE",
+	       "PATH");
 	for (size_t i = 0; i < l->n; i++) {
 		const struct fy_ic_entry *e = &l->v[i];
 		const char *hex = e->manifest_digest ? strchr(e->manifest_digest, ':') : NULL;
 
 		human_size(e->size, size, sizeof(size));
 		local_time(e->used, when, sizeof(when));
-		printf("%-8s %-16s %-40s %-12.12s %s\n", size, when, e->source ? e->source : "-",
-		       hex ? hex + 1 : "-", e->path);
+		printf("%-8s %-16s %-40s %-12.12s %-5s %s\n", size, when,
+		       e->source ? e->source : "-", hex ? hex + 1 : "-", e->site ? "site" : "user",
+		       e->path);
 	}
 	human_size(l->images_bytes, total, sizeof(total));
 	human_size(l->blobs_bytes, blobs, sizeof(blobs));
-	printf("total: %zu image%s, %s; %zu blob%s, %s\n", l->n, l->n == 1 ? "" : "s", total,
+	printf("total: %zu image%s, %s; %zu blob%s, %s\n", own, own == 1 ? "" : "s", total,
 	       l->n_blobs, l->n_blobs == 1 ? "" : "s", blobs);
+	if (l->n_site) {
+		human_size(l->site_bytes, total, sizeof(total));
+		printf("site: %zu image%s, %s (read-only)\n", l->n_site, l->n_site == 1 ? "" : "s",
+		       total);
+	}
 }
 
 static int cache_list(const struct fy_opts *opts, struct fy_error *err)
 {
+	struct fy_conf conf;
 	struct fy_ic_list l;
-	int r = fy_ic_list(NULL, &l, err);
+	int r = fy_conf_load(NULL, SYSCONFDIR "/ferry/ferry.conf", environ, &conf, err);
 
+	if (r == 0)
+		r = fy_ic_list_sites(NULL, conf.site_caches, &l, err);
+	fy_conf_release(&conf);
 	if (r < 0)
 		return r;
 	if (opts->json) {

@@ -6,11 +6,16 @@
 #include "imgcache.h"
 #include "log.h"
 #include "options.h"
+#include "siteconf.h"
+#include "strv.h"
 #include "convert/convert.h"
 #include "convert/sqfswriter.h"
+#include "registry/auth.h"
+#include "registry/blobcache.h"
+#include "registry/client.h"
+#include "registry/manifest.h"
 #include "registry/ref.h"
 #include "registry/registry.h"
-#include "registry/blobcache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+extern char **environ;
+
+/* Indexes nested deeper than this are refused (registry.c has the same limit). */
+#define RESOLVE_NEST_MAX 4
 
 /* The cache name's second half: a short hash (64-bit FNV-1a, not for security: only to tell
  * conversions apart) of everything that changes the bytes of the image for one manifest. */
@@ -35,6 +46,152 @@ static void options_hash(const struct fy_opts *o, char out[17])
 		h *= 0x100000001b3ull;
 	}
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* The cache name of one conversion: "<manifest hex>-<12 hex of the options hash>.sqfs". */
+static int image_name(const struct fy_opts *o, const char *digest, char **out, struct fy_error *err)
+{
+	const char *hex = digest ? strchr(digest, ':') : NULL;
+	char oh[17];
+
+	if (!hex || !hex[1] || strchr(hex + 1, '/'))
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "invalid manifest digest '%s'",
+		                   digest ? digest : "");
+	options_hash(o, oh);
+	/* 12 hex digits of the hash keep names short; a clash needs the same manifest too. */
+	*out = fy_asprintf("%s-%.12s.sqfs", hex + 1, oh);
+	return *out ? 0 : fy_err(err, ENOMEM, "pull");
+}
+
+/* ---- site caches ---- */
+
+/* The site configuration's site_cache directories (NULL when none). */
+static int load_sites(char ***sites, struct fy_error *err)
+{
+	struct fy_conf conf;
+	int r = fy_conf_load(NULL, SYSCONFDIR "/ferry/ferry.conf", environ, &conf, err);
+
+	if (r == 0)
+		*sites = TAKE_PTR(conf.site_caches);
+	fy_conf_release(&conf);
+	return r;
+}
+
+static bool same_dir(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* SITE/images/NAME of the first site cache that has it as a readable regular file, else NULL.
+ * A site cache is the admin's: it is only read (no lock file, no touch), and one that is
+ * missing or unreadable is a miss, not an error. A site cache that is also this caller's own
+ * cache (an admin filling it with FERRY_CACHEDIR) is left to the user-cache path. */
+static char *site_lookup(char *const *sites, const char *cachedir, const char *name)
+{
+	_cleanup_free_ char *own = cachedir ? fy_path_join(cachedir, "images") : NULL;
+
+	for (size_t i = 0; sites && sites[i]; i++) {
+		_cleanup_free_ char *images = fy_path_join(sites[i], "images"), *file = NULL;
+		_cleanup_close_ int fd = -1;
+		struct stat st;
+
+		if (!images || same_dir(images, own))
+			continue;
+		file = fy_path_join(images, name);
+		if (file)
+			fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			return TAKE_PTR(file);
+	}
+	return NULL;
+}
+
+static void rc_freep(struct fy_rc **rc)
+{
+	fy_rc_free(*rc);
+}
+
+/* The digest of the image manifest a docker:// reference names for o's platform, found with
+ * manifest requests only (no blob), descending through indexes as fy_reg_load does.
+ * *digest stays NULL for documents fy_reg_load itself should judge (schema 1, unknown). */
+static int resolve_digest(const struct fy_ref *ref, const struct fy_opts *o, char **digest,
+                          struct fy_error *err)
+{
+	struct fy_auth_env env;
+	struct fy_rc_opts ro = {.registry = ref->registry,
+	                        .endpoint = ref->endpoint,
+	                        .repo = ref->repo,
+	                        .insecure = o->insecure,
+	                        .auth = &env};
+	_cleanup_(rc_freep) struct fy_rc *rc = NULL;
+	_cleanup_free_ char *cur = strdup(ref->digest ? ref->digest : ref->tag);
+	struct fy_platform pl;
+
+	*digest = NULL;
+	if (!cur)
+		return fy_err(err, ENOMEM, "pull");
+	if (!o->platform)
+		fy_mf_platform_host(&pl);
+	else if (fy_mf_platform_parse(o->platform, &pl, err) < 0)
+		return -1;
+	fy_auth_env_from_environ(&env, o->creds);
+	if (fy_rc_new(&rc, &ro, err) < 0)
+		return -1;
+	for (int depth = 0; depth <= RESOLVE_NEST_MAX; depth++) {
+		_cleanup_free_ char *b = NULL, *ct = NULL, *dg = NULL;
+		struct fy_mf_desc d = {0};
+		enum fy_mf_kind k;
+		size_t n = 0;
+
+		if (fy_rc_manifest(rc, cur, &b, &n, &ct, &dg, err) < 0)
+			return -1;
+		k = fy_mf_classify(ct, b, n);
+		if (k == FY_MF_MANIFEST)
+			*digest = TAKE_PTR(dg);
+		if (k != FY_MF_INDEX)
+			return 0;
+		if (fy_mf_select(b, n, &pl, &d, err) < 0)
+			return fy_err_prefix(err, "index %s", dg);
+		free(cur);
+		cur = TAKE_PTR(d.digest);
+		fy_mf_desc_release(&d);
+	}
+	return 0; /* too deep: fy_reg_load says so */
+}
+
+/* Before any blob is fetched: is the docker:// image already converted, in a site cache or in
+ * the user's? 1 and *path when it is, 0 when it must be pulled. Costs one manifest walk more
+ * on a miss, so only done when the site configures site caches. */
+static int find_converted(const struct fy_opts *o, const struct fy_ref *ref, char *const *sites,
+                          const char *cachedir, struct fy_pull_stats *st, char **path,
+                          struct fy_error *err)
+{
+	_cleanup_free_ char *digest = NULL, *name = NULL, *file = NULL, *own = NULL;
+	uint64_t t0 = fy_now_ns();
+	int r = resolve_digest(ref, o, &digest, err);
+
+	st->reg.resolve_ns = fy_now_ns() - t0;
+	if (r < 0 || !digest)
+		return r;
+	r = image_name(o, digest, &name, err);
+	if (r < 0)
+		return r;
+	file = site_lookup(sites, cachedir, name);
+	if (file) {
+		st->site_hit = true;
+		*path = TAKE_PTR(file);
+		return 1;
+	}
+	own = cachedir ? fy_asprintf("%s/images/%s", cachedir, name) : NULL;
+	if (own && access(own, F_OK) == 0) {
+		(void)fy_ic_touch(own);
+		*path = TAKE_PTR(own);
+		return 1;
+	}
+	return 0;
 }
 
 /* Wait for the per-image lock: an open file description lock (fcntl(2), "Open file
@@ -77,23 +234,29 @@ static int convert_to(const struct fy_opts *o, const struct fy_cv_image *img, co
 	return fy_cv_convert(&cv, err);
 }
 
-/* Convert into the cache unless it already holds the image; *path gets the image's path. */
+/* Convert into the cache unless a site cache or the cache already holds the image; *path gets
+ * the image's path. */
 static int convert_cached(const struct fy_opts *o, const struct fy_cv_image *img,
-                          const char *cachedir, const char *ref, const struct fy_pull_hooks *hooks,
-                          struct fy_pull_stats *st, char **path, struct fy_error *err)
+                          const char *cachedir, char *const *sites, const char *ref,
+                          const struct fy_pull_hooks *hooks, struct fy_pull_stats *st, char **path,
+                          struct fy_error *err)
 {
-	_cleanup_free_ char *dir = fy_path_join(cachedir, "images"), *file = NULL, *lock = NULL;
+	_cleanup_free_ char *dir = fy_path_join(cachedir, "images"), *name = NULL, *file = NULL;
+	_cleanup_free_ char *lock = NULL;
 	_cleanup_close_ int lfd = -1;
-	const char *hex = img->manifest_digest ? strchr(img->manifest_digest, ':') : NULL;
-	char oh[17];
 	int r;
 
-	if (!hex || !hex[1] || strchr(hex + 1, '/'))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "invalid manifest digest '%s'",
-		                   img->manifest_digest ? img->manifest_digest : "");
-	options_hash(o, oh);
-	/* 12 hex digits of the hash keep names short; a clash needs the same manifest too. */
-	file = dir ? fy_asprintf("%s/%s-%.12s.sqfs", dir, hex + 1, oh) : NULL;
+	r = image_name(o, img->manifest_digest, &name, err);
+	if (r < 0)
+		return r;
+	if (!o->force) {
+		file = site_lookup(sites, cachedir, name);
+		if (file) {
+			st->site_hit = true;
+			goto done;
+		}
+	}
+	file = dir ? fy_path_join(dir, name) : NULL;
 	lock = file ? fy_asprintf("%s.lock", file) : NULL;
 	if (!lock)
 		return fy_err(err, ENOMEM, "pull");
@@ -132,7 +295,8 @@ int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct f
 	        .stats = &st->reg,
 	};
 	_cleanup_free_ char *cachedir = fy_bc_default_dir(), *ref_str = NULL;
-	uint64_t t0 = fy_now_ns();
+	_cleanup_strv_ char **sites = NULL;
+	uint64_t t0 = fy_now_ns(), pre_resolve_ns = 0;
 	struct fy_cv_image img;
 	struct fy_ref ref;
 	int r;
@@ -155,8 +319,21 @@ int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct f
 		if (!ref_str)
 			r = fy_err(err, ENOMEM, "pull");
 	}
-	if (r == 0)
+	/* --dest and --force convert whatever the caches hold. */
+	if (r == 0 && !o->dest && !o->force)
+		r = load_sites(&sites, err);
+	if (r == 0 && sites && !o->dest && !o->force && ref.kind == FY_REF_DOCKER) {
+		r = find_converted(o, &ref, sites, cachedir, st, path, err);
+		if (r < 0)
+			fy_err_prefix(err, "%s", ref_str);
+		pre_resolve_ns = st->reg.resolve_ns;
+		if (r > 0)
+			goto out;
+	}
+	if (r == 0) {
 		r = fy_reg_load(&ref, &ro, &img, err);
+		st->reg.resolve_ns += pre_resolve_ns; /* fy_reg_load zeroed the stats */
+	}
 	if (r == 0 && o->dest) {
 		r = convert_to(o, &img, ref_str, o->dest, hooks, st, err);
 		if (r == 0) {
@@ -165,8 +342,11 @@ int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct f
 				r = fy_err(err, ENOMEM, "pull");
 		}
 	} else if (r == 0) {
-		r = convert_cached(o, &img, cachedir, ref_str, hooks, st, path, err);
+		r = convert_cached(o, &img, cachedir, sites, ref_str, hooks, st, path, err);
 	}
+out:
+	if (r > 0)
+		r = 0;
 	fy_cv_image_release(&img);
 	fy_ref_release(&ref);
 	st->total_ns = fy_now_ns() - t0;
@@ -307,9 +487,13 @@ void fy_pull_stats_format(const struct fy_pull_stats *st, char *buf, size_t len)
 	add(&l, "pull: ");
 	if (st->reg.blobs)
 		add_download(&l, &st->reg);
+	else if (st->reg.resolve_ns)
+		add_time(&l, "resolve ", st->reg.resolve_ns); /* found before any download */
 	else
 		add(&l, "source read in place");
-	if (!st->converted) {
+	if (st->site_hit) {
+		add(&l, "; site cache hit, not converted");
+	} else if (!st->converted) {
 		add(&l, "; image cache hit, not converted");
 	} else {
 		add_layers(&l, &st->cv);

@@ -1,7 +1,9 @@
 /* pull: turn a docker:// or oci: source into a squashfs image file, through the blob cache and
  * the converter; the image lands at --dest or in the image cache ($CACHE/images/<manifest>-<
  * options hash>.sqfs, reused when present, converted by one process at a time under an OFD
- * lock). Library code: progress goes to the caller's hooks, errors to err as "pull SRC: ...". */
+ * lock). The site configuration's read-only site caches (site_cache = DIR) are searched first
+ * for the same name, and a hit there is used in place: nothing is downloaded or written.
+ * Library code: progress goes to the caller's hooks, errors to err as "pull SRC: ...". */
 #ifndef FERRY_PULL_H
 #define FERRY_PULL_H
 
@@ -40,6 +42,7 @@ struct fy_pull_stats {
 	struct fy_reg_stats reg; /* docker:// only */
 	struct fy_cv_stats cv;   /* when converted is true */
 	bool converted;          /* false: the image cache had the image already */
+	bool site_hit;           /* the image came from a site cache (not converted either) */
 	uint64_t total_ns;       /* fy_pull, CLOCK_MONOTONIC */
 };
 

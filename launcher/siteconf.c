@@ -50,6 +50,7 @@ void fy_conf_release(struct fy_conf *conf)
 	fy_strv_free(conf->env_deny);
 	free(conf->fuse_device);
 	free(conf->tmpfs_size);
+	fy_strv_free(conf->site_caches);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -184,15 +185,16 @@ static int conf_tmpfs_size(const struct conf_loc *loc, const char *val, struct f
 	return 0;
 }
 
-static int conf_allowed_dir(const struct conf_loc *loc, const char *val, struct fy_conf *conf,
-                            struct fy_error *err)
+/* A repeatable absolute directory (allowed_image_dir, site_cache), appended to *list. */
+static int conf_dir_list(const struct conf_loc *loc, const char *key, const char *val, char ***list,
+                         struct fy_error *err)
 {
 	char *dir = NULL;
-	int r = conf_abs_path(loc, "allowed_image_dir", val, &dir, err);
+	int r = conf_abs_path(loc, key, val, &dir, err);
 
 	if (r < 0)
 		return r;
-	if (fy_strv_push_take(&conf->allowed_images, dir) < 0)
+	if (fy_strv_push_take(list, dir) < 0)
 		return fy_err(err, ENOMEM, "%s:%zu", loc->fname, loc->line);
 	return 0;
 }
@@ -218,7 +220,9 @@ static int conf_set(const struct conf_loc *loc, const char *key, const char *val
 	if (!strcmp(key, "bind"))
 		return conf_bind(loc, val, conf, err);
 	if (!strcmp(key, "allowed_image_dir"))
-		return conf_allowed_dir(loc, val, conf, err);
+		return conf_dir_list(loc, key, val, &conf->allowed_images, err);
+	if (!strcmp(key, "site_cache"))
+		return conf_dir_list(loc, key, val, &conf->site_caches, err);
 	if (!strcmp(key, "env_deny"))
 		return conf_env_deny(loc, val, conf, err);
 	if (!strcmp(key, "fuse_device"))

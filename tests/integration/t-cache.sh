@@ -51,9 +51,11 @@ t_images() {
 	fy images
 	expect_rc 0
 	expect_err_empty
-	expect_out_re '^SIZE +LAST USED +SOURCE +DIGEST +PATH'
-	expect_out_re "$SRC_B .* $PB\$"
-	expect_out_re "$SRC_A .* $PA\$"
+	expect_out_re '^SIZE +LAST USED +SOURCE +DIGEST +CACHE +PATH$'
+	expect_out_re "$SRC_B +[0-9a-f]{12} +user +$PB\$"
+	expect_out_re "$SRC_A +[0-9a-f]{12} +user +$PA\$"
+	# No site cache configured: no site line.
+	expect_out_lacks "site:"
 	# oci: layouts are read in place: the blob cache may stay empty.
 	expect_out_re '^total: 2 images, .*; [0-9]+ blobs?, '
 	# Most recently used first: b was pulled last.
@@ -73,6 +75,7 @@ for path, src in ((sys.argv[2], sys.argv[3]), (sys.argv[4], sys.argv[5])):
     assert e["manifest_digest"].startswith("sha256:") and len(e["manifest_digest"]) == 71, e
     assert os.path.basename(path).startswith(e["manifest_digest"][7:]), e
     assert isinstance(e["last_used"], int) and e["last_used"] > 0, e
+    assert e["cache"] == "user", e
 PY
 }
 check "ferry images and cache list --json show both with their sources" t_images

@@ -85,6 +85,35 @@ t_pull() {
 }
 check "ferry pull --insecure docker://... prints the cache path" t_pull
 
+# -v: one timing line whose download counts are what the registry served; without -v, silence.
+t_pull_verbose() {
+	local cache=$DATA/cache-v before want
+	fy_user_dir "$cache"
+	before=$(blob_gets)
+	FY_ENV=("FERRY_CACHEDIR=$cache")
+	fy pull -v --insecure "$SRC"
+	expect_rc 0
+	expect_out "$cache/${PULLED#"$CACHE"/}"
+	[ "$(wc -l <"$ERR_F")" = 1 ] || fail "expected one line on stderr, got $(wc -l <"$ERR_F")"
+	grep -qE '^ferry: pull: resolve [0-9.]+ m?s; download [0-9]+ blobs [0-9.]+ MiB in ' "$ERR_F" ||
+		fail "expected 'ferry: pull: resolve ...; download N blobs X MiB in ...'"
+	# Blobs served by the registry now, and their total size as the manifest lists it.
+	want="download $(($(blob_gets) - before)) blobs $(python3 - "$LAY" <<'PY'
+import json, sys
+lay = sys.argv[1]
+idx = json.load(open(lay + "/index.json"))
+d = idx["manifests"][0]["digest"].split(":")[1]
+m = json.load(open(lay + "/blobs/sha256/" + d))
+print("%.1f MiB" % ((m["config"]["size"] + sum(l["size"] for l in m["layers"])) / 1048576.0))
+PY
+)"
+	[ "$(($(blob_gets) - before))" -ge 2 ] || fail "expected the registry to serve 2 blobs"
+	expect_err_has "; $want in "
+	expect_err_has "; layer 1/1 "
+	rm -rf "$cache"
+}
+check "ferry pull -v: one 'pull: resolve' line with the blobs downloaded" t_pull_verbose
+
 t_run_pulled() {
 	fy run "$PULLED"
 	expect_rc 0
@@ -216,6 +245,118 @@ t_disk_full() {
 }
 check "a full disk: one error line, no partial image in --dest or the cache" t_disk_full
 umount "$FULL" || fy_die "cannot unmount $FULL"
+
+# ---- a read-only site cache (site_cache in the site configuration) ----------------------------
+# The admin fills it (here the test user pulls into it, then root takes it over and makes it
+# read-only), and a user with an empty cache gets the image from it: no blob download, nothing
+# written in either cache, and ferry cache clean leaves it.
+SITE=$DATA/site
+SITE_CONF=$DATA/site.conf
+UCACHE=$DATA/cache-user
+printf 'site_cache = %s\n' "$SITE" >"$SITE_CONF"
+chmod 644 "$SITE_CONF"
+
+t_site_fill() {
+	fy_user_dir "$SITE"
+	FY_ENV=("FERRY_CACHEDIR=$SITE" "FERRY_CONF=$SITE_CONF")
+	fy pull --insecure "$SRC"
+	expect_rc 0
+	[[ "$OUT" == "$SITE/images/${DIGEST#sha256:}-"*.sqfs ]] || fail "expected the image in $SITE, got '$OUT'"
+	SITE_IMG=$OUT
+	chown -R root:root "$SITE" && chmod -R a-w,a+rX "$SITE" || fail_plain "cannot make $SITE read-only"
+	find "$SITE" -type f | sort >"$RUNDIR/site.before"
+	# Listing the site's own cache as the admin does not show it twice.
+	FY_ENV=("FERRY_CACHEDIR=$SITE" "FERRY_CONF=$SITE_CONF")
+	fy images
+	expect_rc 0
+	[ "$(grep -c "$SITE_IMG" "$OUT_F")" = 1 ] || fail "expected $SITE_IMG listed once"
+	expect_out_lacks "site:"
+}
+check "an admin fills a site cache with FERRY_CACHEDIR=DIR ferry pull" t_site_fill
+
+t_site_hit() {
+	local before
+	fy_user_dir "$UCACHE"
+	before=$(blob_gets)
+	FY_ENV=("FERRY_CACHEDIR=$UCACHE" "FERRY_CONF=$SITE_CONF")
+	fy pull --insecure "$SRC"
+	expect_rc 0
+	expect_err_empty
+	expect_out "$SITE_IMG"
+	fy pull -v --insecure "$SRC"
+	expect_rc 0
+	expect_out "$SITE_IMG"
+	grep -qE '^ferry: pull: resolve [0-9.]+ m?s; site cache hit, not converted; total ' "$ERR_F" ||
+		fail "expected 'ferry: pull: resolve ...; site cache hit, not converted; total ...'"
+	# The same image from the OCI layout it was pushed from: same manifest, same name.
+	fy pull "oci:$LAY:latest"
+	expect_rc 0
+	expect_out "$SITE_IMG"
+	FY_ENV=("FERRY_CACHEDIR=$UCACHE" "FERRY_CONF=$SITE_CONF" "FERRY_INSECURE_REGISTRIES=127.0.0.1:$PORT")
+	fy exec "$SRC" cat /etc/os-release
+	expect_rc 0
+	expect_out_has ID=ferrypulltest
+	[ "$(blob_gets)" = "$before" ] || fail "$(($(blob_gets) - before)) blob GETs on a site cache hit"
+	[ -z "$(find "$UCACHE" -mindepth 1)" ] || fail "the user cache is not empty: $(find "$UCACHE" -mindepth 1)"
+	find "$SITE" -type f | sort | cmp -s - "$RUNDIR/site.before" ||
+		fail "the site cache changed: $(find "$SITE" -type f)"
+}
+check "a site cache hit: its path, no blob GET, the user cache stays empty" t_site_hit
+
+t_site_list_clean() {
+	FY_ENV=("FERRY_CACHEDIR=$UCACHE" "FERRY_CONF=$SITE_CONF")
+	fy images
+	expect_rc 0
+	expect_err_empty
+	expect_out_re '^SIZE +LAST USED +SOURCE +DIGEST +CACHE +PATH$'
+	expect_out_re "^[0-9.]+[KMB]? .* $SRC +${DIGEST:7:12} +site +$SITE_IMG\$"
+	expect_out_re '^total: 0 images, 0B; 0 blobs, 0B$'
+	expect_out_re '^site: 1 image, [0-9.]+[KM] \(read-only\)$'
+	fy cache list --json
+	expect_rc 0
+	python3 - "$OUT_F" "$SITE_IMG" <<'PY' >"$RUNDIR/site.check" 2>&1 || fail "cache list --json: $(cat "$RUNDIR/site.check")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert [(e["path"], e["cache"]) for e in j] == [(sys.argv[2], "site")], j
+PY
+	fy cache clean
+	expect_rc 0
+	expect_err_empty
+	expect_out_lacks "removed"
+	expect_out_re '^freed 0B: 0 images, 0 blobs$'
+	fy cache prune --max-size 0 --blobs
+	expect_rc 0
+	expect_out_lacks "removed"
+	find "$SITE" -type f | sort | cmp -s - "$RUNDIR/site.before" ||
+		fail "the site cache changed: $(find "$SITE" -type f)"
+	# --force converts into the user's cache, leaving the site cache alone.
+	fy pull --force "oci:$LAY:latest"
+	expect_rc 0
+	expect_out "$UCACHE/images/${SITE_IMG##*/}"
+	# A site cache the user cannot read is not used (and not an error).
+	chmod 700 "$SITE"
+	fy cache clean
+	expect_rc 0
+	fy pull "oci:$LAY:latest"
+	expect_rc 0
+	expect_out "$UCACHE/images/${SITE_IMG##*/}"
+	fy images
+	expect_rc 0
+	expect_out_lacks "$SITE_IMG"
+	chmod 755 "$SITE"
+}
+check "ferry images marks site images; prune and clean leave them" t_site_list_clean
+
+t_site_bad_conf() {
+	printf 'site_cache = relative/dir\n' >"$DATA/bad.conf"
+	chmod 644 "$DATA/bad.conf"
+	FY_ENV=("FERRY_CACHEDIR=$UCACHE" "FERRY_CONF=$DATA/bad.conf")
+	fy pull "oci:$LAY:latest"
+	expect_error 3 "$DATA/bad.conf:1: site_cache: 'relative/dir' is not an absolute path"
+	fy images
+	expect_error 3 "$DATA/bad.conf:1: site_cache: 'relative/dir' is not an absolute path"
+}
+check "a bad site_cache value: exit 3 naming file and line" t_site_bad_conf
 
 stop_registry
 t_stopped() {

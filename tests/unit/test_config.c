@@ -37,6 +37,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.fuse_device, "/dev/fuse");
 	assert_int_equal(c.fuse_threads, 0);
 	assert_null(c.tmpfs_size);
+	assert_null(c.site_caches);
 	fy_conf_release(&c);
 	fy_conf_release(&c); /* idempotent */
 	fy_conf_release(NULL);
@@ -62,6 +63,8 @@ static void test_every_key(void **state)
 	                   "fuse_device = /dev/fuse2\n"
 	                   "fuse_threads = 8\n"
 	                   "tmpfs_size = 512m\r\n"
+	                   "site_cache = /shared/ferry-cache/\n"
+	                   "site_cache=/apps//ferry\n"
 	                   "\t# trailing comment line";
 	struct fy_conf c;
 	struct fy_error err = {0};
@@ -88,6 +91,10 @@ static void test_every_key(void **state)
 	assert_string_equal(c.fuse_device, "/dev/fuse2");
 	assert_int_equal(c.fuse_threads, 8);
 	assert_string_equal(c.tmpfs_size, "512m");
+	/* Repeatable, kept in order (searched in that order), cleaned like other paths. */
+	assert_int_equal(fy_strv_len(c.site_caches), 2);
+	assert_string_equal(c.site_caches[0], "/shared/ferry-cache");
+	assert_string_equal(c.site_caches[1], "/apps/ferry");
 	fy_conf_release(&c);
 }
 
@@ -154,6 +161,11 @@ static void test_errors(void **state)
 	expect_conf_error("allowed_image_dir = apps/images\n",
 	                  "/etc/ferry/ferry.conf:1: allowed_image_dir: 'apps/images' is not an "
 	                  "absolute path");
+	expect_conf_error("site_cache = shared/cache\n",
+	                  "/etc/ferry/ferry.conf:1: site_cache: 'shared/cache' is not an absolute "
+	                  "path");
+	expect_conf_error("site_cache = ~/cache\n", ":1: site_cache: '~/cache' is not an absolute");
+	expect_conf_error("site_cache =\n", ":1: site_cache: missing value");
 	expect_conf_error("fuse_device = fuse\n",
 	                  ":1: fuse_device: 'fuse' is not an absolute path");
 	expect_conf_error(
@@ -351,6 +363,7 @@ static void test_shipped_file(void **state)
 	        "fuse_device",
 	        "fuse_threads",
 	        "tmpfs_size",
+	        "site_cache",
 	        NULL,
 	};
 	char *path = shipped_conf_path();

@@ -184,6 +184,15 @@ static bool exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* dir/name in a static buffer (one at a time). */
+static const char *site_images_path(const char *dir, const char *name)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return path;
+}
+
 static void test_list(void **state)
 {
 	char *dir = make_cache();
@@ -314,13 +323,76 @@ static void test_prune_busy(void **state)
 	remove_cache(dir);
 }
 
+/* Site caches: listed after the cache's own images, marked, only read; prune and clean of the
+ * user cache leave them alone. */
+static void test_list_sites(void **state)
+{
+	char *dir = make_cache(), *site = make_cache();
+	char *site_images = fy_path_join(site, "images");
+	char *sites[] = {site, "/nonexistent/ferry-site", dir, NULL};
+	struct fy_ic_list l;
+	struct fy_ic_result res;
+	struct fy_error err = {0};
+
+	(void)state;
+	/* The site cache: two images, no lock files (an admin's cache may have them or not). */
+	assert_int_equal(unlink(site_images_path(site_images, "old.sqfs.lock")), 0);
+	assert_int_equal(unlink(site_images_path(site_images, "new.sqfs.lock")), 0);
+	assert_int_equal(unlink(site_images_path(site_images, "mid.sqfs")), 0);
+
+	/* The user cache itself among the sites (an admin filling it) is not listed twice, and a
+	 * missing site cache has nothing. */
+	assert_int_equal(fy_ic_list_sites(dir, sites, &l, &err), 0);
+	assert_int_equal(l.n, 5);
+	assert_int_equal(l.n_site, 2);
+	assert_true(l.images_bytes == 6000);
+	assert_true(l.site_bytes == 4000);
+	assert_true(l.blobs_bytes == 1000); /* the user cache's blobs only */
+	for (size_t i = 0; i < 3; i++) {
+		assert_false(l.v[i].site);
+		assert_true(strncmp(l.v[i].path, dir, strlen(dir)) == 0);
+	}
+	assert_true(l.v[3].site && l.v[4].site);
+	assert_string_equal(l.v[3].path, site_images_path(site_images, "new.sqfs"));
+	assert_string_equal(l.v[4].path, site_images_path(site_images, "old.sqfs"));
+	assert_true(l.v[3].size == 3000);
+	fy_ic_list_release(&l);
+	/* Listing created nothing in the site cache. */
+	assert_false(exists(site_images, "new.sqfs.lock"));
+	assert_false(exists(site_images, "old.sqfs.lock"));
+
+	/* No sites: the same as fy_ic_list. */
+	assert_int_equal(fy_ic_list_sites(dir, NULL, &l, &err), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.n_site, 0);
+	assert_true(l.site_bytes == 0);
+	fy_ic_list_release(&l);
+
+	/* clean empties the user cache only. */
+	assert_int_equal(fy_ic_clean(dir, &res, &err), 0);
+	assert_int_equal(fy_strv_len(res.removed), 3);
+	fy_ic_result_release(&res);
+	assert_true(exists(site_images, "new.sqfs"));
+	assert_true(exists(site_images, "old.sqfs"));
+	assert_false(exists(site_images, "new.sqfs.lock"));
+	assert_true(exists(site, "blobs/sha256/aaaa"));
+	assert_int_equal(fy_ic_list_sites(dir, sites, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.n_site, 2);
+	assert_true(l.images_bytes == 0);
+	fy_ic_list_release(&l);
+
+	free(site_images);
+	remove_cache(site);
+	remove_cache(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_parse_size),
-	        cmocka_unit_test(test_select),
-	        cmocka_unit_test(test_list),
-	        cmocka_unit_test(test_prune_busy),
+	        cmocka_unit_test(test_parse_size), cmocka_unit_test(test_select),
+	        cmocka_unit_test(test_list),       cmocka_unit_test(test_prune_busy),
+	        cmocka_unit_test(test_list_sites),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
