@@ -321,6 +321,25 @@ static pid_t raw_clone(unsigned long flags)
 	return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 }
 
+/* Clone the child that runs fn (the init, or an exec'd process) with the report pair sv: each
+ * side keeps its own end. Returns the pid in the parent, <0 with errno on failure. */
+static pid_t spawn(unsigned long flags, struct init_args *a, int sv[2],
+                   void (*fn)(struct init_args *a))
+{
+	pid_t pid = raw_clone(flags);
+
+	if (pid == 0) {
+		close(sv[0]);
+		fn(a); /* does not return */
+		_exit(1);
+	}
+	if (pid > 0) {
+		close(sv[1]);
+		sv[1] = -1;
+	}
+	return pid;
+}
+
 static int write_map(pid_t pid, const char *file, const struct fy_oci_idmap *m, size_t n,
                      struct fy_error *err)
 {
@@ -597,17 +616,11 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	a.mntns = mntns;
 	a.fuse = fuse;
 	a.userns_new = userns;
-	pid = raw_clone(flags);
+	pid = spawn(flags, &a, sv, init_main);
 	if (pid < 0) {
 		fy_err(err, errno, "cannot create the container's init (clone)");
 		goto out;
 	}
-	if (pid == 0) {
-		close(sv[0]);
-		init_main(&a);
-	}
-	close(sv[1]);
-	sv[1] = -1;
 	if ((userns && write_maps(spec, pid, err) < 0) ||
 	    (cgroup_fn && cgroup_fn(cgroup_ctx, pid, err) < 0))
 		goto fail;
@@ -737,7 +750,7 @@ static void join_cgroups(pid_t pid)
 	}
 }
 
-static _Noreturn void exec_child(const struct init_args *a)
+static _Noreturn void exec_child(struct init_args *a)
 {
 	struct fy_error err = {0};
 	_cleanup_free_ char *exe = NULL;
@@ -816,17 +829,11 @@ int fy_ociexec_exec(pid_t pid, const struct fy_oci_spec *spec, const struct fy_o
 	}
 	a.sock = sv[1];
 	a.console = console;
-	child = raw_clone(SIGCHLD | (o->detach ? CLONE_PARENT : 0));
+	child = spawn(SIGCHLD | (o->detach ? CLONE_PARENT : 0), &a, sv, exec_child);
 	if (child < 0) {
 		fy_err(err, errno, "cannot create the process (clone)");
 		goto fail;
 	}
-	if (child == 0) {
-		close(sv[0]);
-		exec_child(&a);
-	}
-	close(sv[1]);
-	sv[1] = -1;
 	n = recv(sv[0], &r, sizeof(r), 0);
 	close(sv[0]);
 	sv[0] = -1;
