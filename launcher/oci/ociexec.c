@@ -231,13 +231,13 @@ static int recv_go(int sock, struct go *g)
 
 static _Noreturn void init_main(struct init_args *a)
 {
-	static struct go g; /* the child's own copy-on-write memory: no sharing */
+	struct go *g = malloc(sizeof(*g)); /* too large for the stack; freed by execve */
 	struct fy_error err = {0};
 	const struct fy_oci_spec *spec = a->spec;
 	_cleanup_free_ char *exe = NULL;
 	char **env;
 
-	if (recv_go(a->sock, &g) < 0)
+	if (!g || recv_go(a->sock, g) < 0)
 		_exit(1);
 	if (a->userns_new) {
 		/* Root of the new namespace when the maps allow it; process.user comes later. */
@@ -270,8 +270,8 @@ static _Noreturn void init_main(struct init_args *a)
 	/* pivot_root needs the new root to be a mount point. */
 	if (mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		fy_err(&err, errno, "cannot bind the root %s", a->rootfs), init_fail(a, &err);
-	if (fy_ocimnt_pre(a->plan, a->rootfs, g.cgroups, &err) < 0 ||
-	    run_hooks(spec, FY_OCI_HOOK_CREATE_CONTAINER, g.creating, "createContainer", &err) <
+	if (fy_ocimnt_pre(a->plan, a->rootfs, g->cgroups, &err) < 0 ||
+	    run_hooks(spec, FY_OCI_HOOK_CREATE_CONTAINER, g->creating, "createContainer", &err) <
 	            0 ||
 	    fy_ocimnt_enter_root(a->rootfs, a->o->no_pivot, &err) < 0 ||
 	    fy_ociproc_sysctl(spec, &err) < 0 || fy_ocimnt_post(a->plan, &err) < 0)
@@ -292,7 +292,7 @@ static _Noreturn void init_main(struct init_args *a)
 		_exit(1);
 	close(a->sock);
 	if (wait_start(a, &err) < 0 ||
-	    run_hooks(spec, FY_OCI_HOOK_START_CONTAINER, g.created, "startContainer", &err) < 0 ||
+	    run_hooks(spec, FY_OCI_HOOK_START_CONTAINER, g->created, "startContainer", &err) < 0 ||
 	    fy_ociproc_finish(a->proc, &spec->seccomp, a->o->preserve_fds, &err) < 0) {
 		dprintf(2, "ferry-oci: %s\n", err.msg);
 		_exit(1);
