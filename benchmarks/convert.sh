@@ -13,8 +13,8 @@ set -euo pipefail
 # Debian's tools first: ch-image needs the system python3 (python3-lark), not a pyenv one.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 here=$(cd "$(dirname "$0")" && pwd)
-orig_args="$*"
-src=$(cd "$here/.." && pwd)
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$here/lib.sh"
 report=$here/convert-report.py
 
 quick=0
@@ -26,26 +26,8 @@ images=base,multi
 port=5391
 drop=1
 
-usage() {
-	sed -n '2,10s/^# \{0,1\}//p' "$0"
-	exit "${1:-0}"
-}
-
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--quick) quick=1 ;;
-	--out) out=$2; shift ;;
-	--ferry) ferry_arg=$2; shift ;;
-	--work) work=$2; shift ;;
-	--runs) runs=$2; shift ;;
-	--images) images=$2; shift ;;
-	--port) port=$2; shift ;;
-	--no-drop-caches) drop=0 ;;
-	-h | --help) usage 0 ;;
-	*) echo "convert.sh: unknown argument '$1'" >&2; usage 2 >&2 ;;
-	esac
-	shift
-done
+bench_parse_args --ferry=ferry_arg --work=work --runs=runs --images=images --port=port \
+	--no-drop-caches:drop=0 -- "$@"
 if [ "$quick" = 1 ]; then runs=${runs:-1}; else runs=${runs:-3}; fi
 case "$runs" in '' | *[!0-9]* | 0) echo "convert.sh: --runs needs a positive number" >&2; exit 2 ;; esac
 
@@ -57,17 +39,11 @@ threads=$(nproc)
 # Wall-clock limit for one run of one tool, in seconds.
 run_limit=1800
 
-log() { printf 'convert.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || die "run as root (umoci unpack keeps owners, caches are dropped between runs)"
+bench_require_root "umoci unpack keeps owners, caches are dropped between runs"
 
 # ---------------------------------------------------------------- dependencies
-"$src/scripts/install-deps.sh" bench
-for t in mmdebstrap umoci mksquashfs unsquashfs sqfstar tar2sqfs skopeo docker-registry openssl \
-	gnuplot zcat python3 curl; do
-	command -v "$t" >/dev/null || die "'$t' not found after scripts/install-deps.sh bench"
-done
+bench_deps mmdebstrap umoci mksquashfs unsquashfs sqfstar tar2sqfs skopeo docker-registry openssl \
+	gnuplot zcat python3 curl
 
 work=${work:-$here/work}/convert
 mkdir -p "$work"
@@ -76,15 +52,8 @@ case "$work$out" in
 esac
 
 # ---------------------------------------------------------------- ferry binary
-ferry=
+ferry=$(bench_locate ferry "$ferry_arg")
 ferry_problem=
-if [ -n "$ferry_arg" ]; then
-	if [ -d "$ferry_arg" ]; then ferry=$ferry_arg/launcher/ferry; else ferry=$ferry_arg; fi
-else
-	for c in "$src/launcher/ferry" "$src"/build*/launcher/ferry; do
-		if [ -f "$c" ]; then ferry=$c; break; fi
-	done
-fi
 if [ -z "$ferry" ] || [ ! -x "$ferry" ]; then
 	ferry_problem="no ferry binary (looked for ${ferry:-./launcher/ferry, ./build*/launcher/ferry}; build it or pass --ferry)"
 elif [ "$(head -c 2 "$ferry")" = '#!' ]; then
@@ -99,7 +68,6 @@ fi
 # ---------------------------------------------------------------- images
 # Each image lives in a directory named by a hash of its recipe (the commands below plus the
 # tools' versions): change the recipe and the image is built again, keep it and it is reused.
-pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; }
 suite=bookworm
 base_mmdeb=(mmdebstrap --variant=minbase --format=tar "$suite")
 multi_pkgs=python3,python3-numpy,python3-scipy,python3-pandas,python3-matplotlib,openmpi-bin,libopenmpi-dev,gfortran,g++,cmake,libopenblas-dev,libhdf5-openmpi-dev
@@ -124,32 +92,40 @@ for l in man["layers"]:
 EOF
 }
 
+# mmdebstrap_into DIR WHAT TAKES TARGET MMDEBSTRAP...: start building the WHAT image (it takes
+# TAKES) afresh in DIR: MMDEBSTRAP, an mmdebstrap command, writes DIR/TARGET.
+mmdebstrap_into() {
+	local d=$1 what=$2 takes=$3 target=$4
+	shift 4
+	log "building the $what image in $d: $* ($takes)"
+	rm -rf "$d"
+	mkdir -p "$d"
+	"$@" "$d/$target" 2>"$d/mmdebstrap.log" || die "mmdebstrap failed, see $d/mmdebstrap.log"
+}
+
+# image_done DIR RECIPE: the image in DIR is complete; later runs with the same recipe reuse it.
+image_done() {
+	printf '%s\n' "$2" >"$1/recipe"
+	touch "$1/done"
+}
+
 build_base() {
 	local d=$base_dir
 	[ -f "$d/done" ] && return 0
-	log "building the base image in $d: ${base_mmdeb[*]} (about 30 s)"
-	rm -rf "$d"
-	mkdir -p "$d"
-	"${base_mmdeb[@]}" "$d/rootfs.tar" 2>"$d/mmdebstrap.log" ||
-		die "mmdebstrap failed, see $d/mmdebstrap.log"
+	mmdebstrap_into "$d" base "about 30 s" rootfs.tar "${base_mmdeb[@]}"
 	umoci init --layout "$d/oci"
 	umoci new --image "$d/oci:latest"
 	umoci raw add-layer --image "$d/oci:latest" "$d/rootfs.tar"
 	umoci gc --layout "$d/oci"
 	# The pre-merged tar of a one-layer image is its layer, decompressed.
 	mv "$d/rootfs.tar" "$d/merged.tar"
-	printf '%s\n' "$base_recipe" >"$d/recipe"
-	touch "$d/done"
+	image_done "$d" "$base_recipe"
 }
 
 build_multi() {
 	local d=$multi_dir
 	[ -f "$d/done" ] && return 0
-	log "building the multi-layer image in $d: ${multi_mmdeb[*]} (a few minutes)"
-	rm -rf "$d"
-	mkdir -p "$d"
-	"${multi_mmdeb[@]}" "$d/tree" 2>"$d/mmdebstrap.log" ||
-		die "mmdebstrap failed, see $d/mmdebstrap.log"
+	mmdebstrap_into "$d" multi-layer "a few minutes" tree "${multi_mmdeb[@]}"
 	cp -a "$base_dir/oci" "$d/oci"
 	umoci unpack --image "$d/oci:latest" "$d/bundle" >/dev/null
 	# umoci repack compares the bundle's rootfs with the mtree of the unpacked base and writes
@@ -163,8 +139,7 @@ build_multi() {
 	umoci unpack --image "$d/oci:latest" "$d/bundle" >/dev/null
 	tar --numeric-owner --xattrs --xattrs-include='*' -C "$d/bundle/rootfs" -cf "$d/merged.tar" .
 	rm -rf "$d/bundle"
-	printf '%s\n' "$multi_recipe" >"$d/recipe"
-	touch "$d/done"
+	image_done "$d" "$multi_recipe"
 }
 
 IFS=, read -r -a image_list <<<"$images"
@@ -259,7 +234,7 @@ elif ! USER=$(id -un) ch-image --version >/dev/null 2>"$raw/ch.err"; then
 fi
 
 # ---------------------------------------------------------------- measurement
-loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
+loadavg_start=$(bench_loadavg)
 status=$raw/status.tsv
 : >"$status"
 can_drop=0
@@ -317,9 +292,6 @@ cmd_for() {
 	*) die "unknown tool $tool" ;;
 	esac
 }
-
-# The last three non-empty lines of FILE, on one line, for the table.
-last_lines() { { grep -v '^[[:space:]]*$' "$1" || true; } | tail -n 3 | tr '\n' ' ' | cut -c1-300; }
 
 # record PART IMAGE TOOL LABEL STATUS NOTE ENTRIES COMMAND
 record() {
@@ -389,19 +361,10 @@ for img in "${image_list[@]}"; do
 done
 
 # ---------------------------------------------------------------- environment and versions
-ver() { "$@" 2>&1 | grep -v '^$' | head -n 1 || true; }
 {
-	printf 'date\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	printf 'host\t%s\n' "$(uname -n)"
-	printf 'nproc\t%s\n' "$(nproc)"
-	printf 'cpu\t%s\n' "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
-	printf 'memory\t%s\n' "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
-	printf 'kernel\t%s\n' "$(uname -srvm)"
-	# shellcheck disable=SC1091
-	printf 'os\t%s\n' "$(. /etc/os-release && echo "$PRETTY_NAME")"
+	bench_facts date host nproc cpu memory kernel os
 	printf 'disk\t%s\n' "$(df -T "$work" | awk 'NR == 2 {print $1 " (" $2 ")"}')"
-	printf 'loadavg_start\t%s\n' "$loadavg_start"
-	printf 'loadavg_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+	bench_facts loadavg_start loadavg_end
 	printf 'settings\tzstd level %s, block size %s bytes, %s threads\n' "$level" "$block" "$threads"
 	printf 'caches\t%s\n' "$([ "$can_drop" = 1 ] && echo "sync and drop_caches (echo 3) before every run" ||
 		echo "sync before every run; caches NOT dropped ($([ "$drop" = 0 ] && echo "--no-drop-caches" || echo "/proc/sys/vm/drop_caches not writable"))")"
@@ -410,16 +373,16 @@ ver() { "$@" 2>&1 | grep -v '^$' | head -n 1 || true; }
 	else
 		printf 'ferry\t%s\n' "$ferry_problem"
 	fi
-	printf 'umoci\t%s\n' "$(ver umoci --version)"
-	printf 'mksquashfs\t%s\n' "$(ver mksquashfs -version)"
-	printf 'sqfstar\t%s\n' "$(ver sqfstar -version)"
-	printf 'tar2sqfs\t%s\n' "$(ver tar2sqfs --version)"
+	bench_version umoci umoci --version
+	bench_version mksquashfs mksquashfs -version
+	bench_version sqfstar sqfstar -version
+	bench_version tar2sqfs tar2sqfs --version
 	printf 'ch-image\t%s\n' "$(if [ -z "$ch_problem" ]; then echo "$(USER=root ver ch-image --version) (charliecloud-builders $(pkgver charliecloud-builders))"; else echo "$ch_problem"; fi)"
 	printf 'docker-registry\t%s\n' "$(pkgver docker-registry)"
-	printf 'skopeo\t%s\n' "$(ver skopeo --version)"
-	printf 'mmdebstrap\t%s\n' "$(ver mmdebstrap --version)"
-	printf 'gnuplot\t%s\n' "$(ver gnuplot --version)"
-	printf 'zcat\t%s\n' "$(ver gzip --version)"
+	bench_version skopeo skopeo --version
+	bench_version mmdebstrap mmdebstrap --version
+	bench_version gnuplot gnuplot --version
+	bench_version zcat gzip --version
 	for img in "${image_list[@]}"; do
 		d=$(image_dir "$img")
 		printf 'image_%s_recipe\t%s\n' "$img" "$(cat "$d/recipe")"
@@ -429,9 +392,9 @@ ver() { "$@" 2>&1 | grep -v '^$' | head -n 1 || true; }
 		printf 'image_%s_tar_files\t%s\n' "$img" "$(tar -tvf "$d/merged.tar" | grep -c '^-' || true)"
 	done
 	printf 'registry\t%s\n' "${registry_problem:-docker-registry with TLS on $reg_host}"
-	printf 'mode\t%s\n' "$([ "$quick" = 1 ] && echo quick || echo full)"
+	bench_facts mode
 	printf 'runs\t%s\n' "$runs"
-	printf 'invocation\t%s\n' "benchmarks/convert.sh $orig_args"
+	bench_facts invocation
 } >"$raw/meta.tsv"
 
 # ---------------------------------------------------------------- report

@@ -12,8 +12,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/.." && pwd)
-orig_args="$*"
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$here/lib.sh"
 
 quick=0
 out=$here/results
@@ -21,23 +21,7 @@ rt_arg=
 user=ferrytest
 runs=
 
-usage() {
-	sed -n '2,11s/^# \{0,1\}//p' "$0"
-	exit "${1:-0}"
-}
-
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--quick) quick=1 ;;
-	--out) out=$2; shift ;;
-	--runtime) rt_arg=$2; shift ;;
-	--user) user=$2; shift ;;
-	--runs) runs=$2; shift ;;
-	-h | --help) usage 0 ;;
-	*) echo "oci.sh: unknown argument '$1'" >&2; usage 2 >&2 ;;
-	esac
-	shift
-done
+bench_parse_args --runtime=rt_arg --user=user --runs=runs -- "$@"
 
 if [ "$quick" = 1 ]; then
 	warmup=1 runs=${runs:-5}
@@ -47,36 +31,21 @@ else
 	warmup=3 runs=${runs:-50}
 fi
 
-log() { printf 'oci.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+bench_require_root "it runs the runtimes as root and drives user '$user'"
 
-[ "$(id -u)" -eq 0 ] || die "run as root (it runs the runtimes as root and drives user '$user')"
-
-"$src/scripts/install-deps.sh" bench
-for t in hyperfine crun runc busybox gnuplot setpriv unshare python3 file; do
-	command -v "$t" >/dev/null || die "'$t' not found after scripts/install-deps.sh bench"
-done
+bench_deps hyperfine crun runc busybox gnuplot setpriv unshare python3 file
 busybox=$(command -v busybox)
 file -L "$busybox" | grep -q 'statically linked' || die "$busybox is not static (busybox-static)"
 
-if ! id "$user" >/dev/null 2>&1; then
-	log "creating user $user"
-	useradd -m "$user"
-fi
+bench_user "$user"
 uid=$(id -u "$user")
 gid=$(id -g "$user")
-uhome=$(getent passwd "$user" | cut -d: -f6)
-[ -d "$uhome" ] || die "home of $user ($uhome) does not exist"
 as_user=(setpriv "--reuid=$uid" "--regid=$gid" --init-groups --reset-env)
 
 # ---------------------------------------------------------------- the runtime under test
 rt_src=${rt_arg:-${OCI_RUNTIME:-}}
 if [ -z "$rt_src" ] && [ -n "${FERRY_BUILDDIR:-}" ]; then rt_src=$FERRY_BUILDDIR/launcher/ferry-oci; fi
-if [ -z "$rt_src" ]; then
-	for c in "$src/launcher/ferry-oci" "$src"/build*/launcher/ferry-oci; do
-		if [ -f "$c" ]; then rt_src=$c; break; fi
-	done
-fi
+[ -n "$rt_src" ] || rt_src=$(bench_locate ferry-oci)
 
 # ---------------------------------------------------------------- work dir, rootfs, bundles
 work=$(mktemp -d /var/tmp/ferry-oci-bench.XXXXXX)
@@ -132,28 +101,13 @@ mkrootfs "$work/rootfs"
 mkrootfs "$work/rootfs-user"
 chown -R "$user:" "$work/rootfs-user"
 
-# edit CONFIG ROOTFS ARGS_JSON: process args, no terminal, read-only root.
-edit() {
-	python3 - "$@" <<'EOF'
-import json, sys
-path, root, args = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-with open(path) as f:
-    c = json.load(f)
-c["root"] = {"path": root, "readonly": True}
-c["process"]["terminal"] = False
-c["process"]["args"] = args
-with open(path, "w") as f:
-    json.dump(c, f, indent=1)
-EOF
-}
-
 # Root: one bundle (`runc spec` defaults) for all three runtimes.
 for b in bundle bundle-check; do
 	mkdir -p "$work/$b"
 	(cd "$work/$b" && runc spec)
 done
-edit "$work/bundle/config.json" "$work/rootfs" '["/bin/true"]'
-edit "$work/bundle-check/config.json" "$work/rootfs" "[\"cat\", \"$marker\"]"
+bench_edit_config "$work/bundle/config.json" "$work/rootfs" '["/bin/true"]'
+bench_edit_config "$work/bundle-check/config.json" "$work/rootfs" "[\"cat\", \"$marker\"]"
 
 # Rootless: each runtime's own `spec --rootless`, written as the user.
 # rl_bundles RUNNER BINARY: sets rl_problem when the runtime cannot write its spec.
@@ -169,8 +123,8 @@ rl_bundles() {
 			return 0
 		fi
 	done
-	edit "$work/rl-$name/config.json" "$work/rootfs-user" '["/bin/true"]'
-	edit "$work/rl-$name-check/config.json" "$work/rootfs-user" "[\"cat\", \"$marker\"]"
+	bench_edit_config "$work/rl-$name/config.json" "$work/rootfs-user" '["/bin/true"]'
+	bench_edit_config "$work/rl-$name-check/config.json" "$work/rootfs-user" "[\"cat\", \"$marker\"]"
 	chown -R "$user:" "$work/rl-$name" "$work/rl-$name-check"
 }
 [ -n "$rt_problem" ] || rl_bundles rt "$rt"
@@ -185,23 +139,18 @@ rl_bundles runc "$(command -v runc)"
 # and still creates its v1 cgroups as root (the "0::" line of /proc/self/cgroup becomes a plain
 # directory on the tmpfs). Rootless, root makes the same namespace and then drops to the user
 # with setpriv, so crun runs unprivileged in it. The host's mounts are not touched.
-cg2=/sys/fs/cgroup/unified
 crun_ns=()
 crun_note=
-if [ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ] && [ "$(stat -f -c %T $cg2 2>/dev/null)" = cgroup2fs ] &&
-	[ -n "$(cat $cg2/cgroup.controllers)" ]; then
+if bench_cgroup_hybrid; then
 	crun_ns=(unshare -m --propagation private sh -c
 		"mount -t tmpfs -o size=64k,mode=755 ferry-oci-bench-nocg2 $cg2 && exec \"\$@\"" sh)
-	crun_note="hybrid cgroups with v2 controllers ($(tr '\n' ' ' <$cg2/cgroup.controllers | sed 's/ $//')) that crun refuses: run in a private mount namespace with a tmpfs over $cg2"
+	crun_note="hybrid cgroups with v2 controllers ($(bench_cg2_controllers)) that crun refuses: run in a private mount namespace with a tmpfs over $cg2"
 fi
 
 # record PART ID LABEL STATUS NOTE COMMAND HYPERFINE-ARGV
 record() {
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(printf '%s' "$5" | tr '\t\n' '  ')" "$6" "$7" >>"$status"
 }
-
-last_lines() { cat "$@" | { grep -v '^[[:space:]]*$' || true; } | tail -n 3 | tr '\n' ' ' | cut -c1-300; }
-ended() { case "$1" in 124 | 137) echo "did not end within 60 s" ;; *) echo "ended with exit status $1" ;; esac; }
 
 # measure PART RUNNER LABEL: PART root or rootless; RUNNER rt, crun or runc.
 measure() {
@@ -264,7 +213,7 @@ measure() {
 	record "$part" "$id" "$label" ok "$note" "$cmd" "$(printf '%s\x1f' "${wrap[@]}" "${hf[@]}")"
 }
 
-loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
+loadavg_start=$(bench_loadavg)
 log "root: $runs runs after $warmup warm-up runs each"
 measure root rt "$rt_label run (runtime under test)"
 measure root crun "crun run"
@@ -275,32 +224,22 @@ measure rootless crun "crun run"
 measure rootless runc "runc run"
 
 # ---------------------------------------------------------------- environment and versions
-ver() { "$@" 2>&1 | grep -v '^$' | head -n 1 || true; }
 {
-	printf 'date\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	printf 'host\t%s\n' "$(uname -n)"
-	printf 'nproc\t%s\n' "$(nproc)"
-	printf 'cpu\t%s\n' "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
-	printf 'kernel\t%s\n' "$(uname -srvm)"
-	# shellcheck disable=SC1091
-	printf 'os\t%s\n' "$(. /etc/os-release && echo "$PRETTY_NAME")"
-	printf 'cgroups\t%s\n' "/sys/fs/cgroup: $(stat -f -c %T /sys/fs/cgroup); $cg2: $(stat -f -c %T $cg2 2>/dev/null || echo none)"
-	printf 'loadavg_start\t%s\n' "$loadavg_start"
-	printf 'loadavg_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+	bench_facts date host nproc cpu kernel os cgroups loadavg_start loadavg_end
 	if [ -z "$rt_problem" ]; then
 		printf 'runtime\t%s (from %s)\n' "$(ver "$rt" --version)" "$rt_src"
 	else
 		printf 'runtime\t%s\n' "$rt_problem"
 	fi
-	printf 'crun\t%s\n' "$(ver crun --version)"
-	printf 'runc\t%s\n' "$(ver runc --version)"
-	printf 'hyperfine\t%s\n' "$(ver hyperfine --version)"
-	printf 'busybox\t%s\n' "$(ver busybox)"
+	bench_version crun crun --version
+	bench_version runc runc --version
+	bench_version hyperfine hyperfine --version
+	bench_version busybox busybox
 	printf 'user\t%s (uid %s), rootless rows run through: %s\n' "$user" "$uid" "${as_user[*]}"
-	printf 'mode\t%s\n' "$([ "$quick" = 1 ] && echo quick || echo full)"
+	bench_facts mode
 	printf 'runs\t%s (warm-up %s)\n' "$runs" "$warmup"
 	printf 'rt_label\t%s\n' "$rt_label"
-	printf 'invocation\t%s\n' "benchmarks/oci.sh $orig_args"
+	bench_facts invocation
 } >"$raw/meta.tsv"
 
 # ---------------------------------------------------------------- report

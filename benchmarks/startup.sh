@@ -11,8 +11,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-orig_args="$*"
-src=$(cd "$here/.." && pwd)
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$here/lib.sh"
 
 quick=0
 out=$here/results
@@ -23,26 +23,8 @@ runs=
 meta_runs=
 cold_runs=
 
-usage() {
-	sed -n '2,10s/^# \{0,1\}//p' "$0"
-	exit "${1:-0}"
-}
-
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--quick) quick=1 ;;
-	--out) out=$2; shift ;;
-	--ferry) ferry_arg=$2; shift ;;
-	--user) user=$2; shift ;;
-	--work) work=$2; shift ;;
-	--runs) runs=$2; shift ;;
-	--meta-runs) meta_runs=$2; shift ;;
-	--cold-runs) cold_runs=$2; shift ;;
-	-h | --help) usage 0 ;;
-	*) echo "startup.sh: unknown argument '$1'" >&2; usage 2 >&2 ;;
-	esac
-	shift
-done
+bench_parse_args --ferry=ferry_arg --user=user --work=work --runs=runs --meta-runs=meta_runs \
+	--cold-runs=cold_runs -- "$@"
 
 if [ "$quick" = 1 ]; then
 	warmup=1 runs=${runs:-5} meta_runs=${meta_runs:-3} cold_runs=${cold_runs:-0}
@@ -55,24 +37,12 @@ fi
 # Wall-clock limit for one row (all runs of one runner), in seconds.
 row_limit=300
 
-log() { printf 'startup.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || die "run as root (it drops caches, runs crun/runc and drives user '$user')"
+bench_require_root "it drops caches, runs crun/runc and drives user '$user'"
 
 # ---------------------------------------------------------------- dependencies and user
-"$src/scripts/install-deps.sh" bench
-for t in hyperfine ch-run bwrap crun runc squashfuse_ll fusermount3 mksquashfs mmdebstrap \
-	gnuplot setpriv unshare python3; do
-	command -v "$t" >/dev/null || die "'$t' not found after scripts/install-deps.sh bench"
-done
-
-if ! id "$user" >/dev/null 2>&1; then
-	log "creating user $user"
-	useradd -m "$user"
-fi
-uhome=$(getent passwd "$user" | cut -d: -f6)
-[ -d "$uhome" ] || die "home of $user ($uhome) does not exist"
+bench_deps hyperfine ch-run bwrap crun runc squashfuse_ll fusermount3 mksquashfs mmdebstrap \
+	gnuplot setpriv unshare python3
+bench_user "$user"
 # squashfuse_ll and ferry open /dev/fuse themselves (fusermount3 only mounts).
 chmod 666 /dev/fuse
 
@@ -137,28 +107,11 @@ for b in "$bundle" "$bundle_check"; do
 	mkdir -p "$b"
 	(cd "$b" && rm -f config.json && runc spec)
 	if [ "$b" = "$bundle" ]; then args='["/bin/true"]'; else args="[\"cat\", \"$marker\"]"; fi
-	python3 - "$b/config.json" "$dir" "$args" <<'EOF'
-import json, sys
-path, root, args = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-with open(path) as f:
-    c = json.load(f)
-c["root"] = {"path": root, "readonly": True}
-c["process"]["terminal"] = False
-c["process"]["args"] = args
-with open(path, "w") as f:
-    json.dump(c, f, indent=1)
-EOF
+	bench_edit_config "$b/config.json" "$dir" "$args"
 done
 
 # ---------------------------------------------------------------- ferry binary
-ferry_src=
-if [ -n "$ferry_arg" ]; then
-	if [ -d "$ferry_arg" ]; then ferry_src=$ferry_arg/launcher/ferry; else ferry_src=$ferry_arg; fi
-else
-	for c in "$src/launcher/ferry" "$src"/build*/launcher/ferry; do
-		if [ -f "$c" ]; then ferry_src=$c; break; fi
-	done
-fi
+ferry_src=$(bench_locate ferry "$ferry_arg")
 ferry=$work/bin/ferry
 ferry_problem=
 rm -f "$ferry"
@@ -174,7 +127,7 @@ else
 fi
 
 # ---------------------------------------------------------------- measurement
-loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
+loadavg_start=$(bench_loadavg)
 raw=$(mktemp -d /tmp/ferry-bench.XXXXXX)
 chmod 755 "$raw"
 chown "$user:" "$raw"
@@ -212,20 +165,18 @@ cleanup() {
 trap cleanup EXIT
 
 # crun 1.8 refuses a hybrid layout (tmpfs at /sys/fs/cgroup, cgroup2 at .../unified) as soon as
-# the cgroup2 hierarchy has a controller (libcrun/cgroup.c: "cgroups in hybrid mode not
-# supported"). Here hugetlb is bound to no v1 hierarchy, so it sits on the v2 side. Hiding the
+# the cgroup2 hierarchy has a controller (bench_cgroup_hybrid in lib.sh). Here hugetlb is bound
+# to no v1 hierarchy, so it sits on the v2 side. Hiding the
 # v2 mount behind a writable tmpfs, in a mount namespace private to the crun measurement, makes
 # crun see a legacy v1 layout: it still creates its v1 cgroups; its "unified" one becomes a
 # plain directory on the tmpfs. The tmpfs must be writable because crun creates a cgroup in
 # every hierarchy listed in /proc/self/cgroup, and the "0::" line is still there.
 crun_wrap=()
 crun_note="as root"
-cg2=/sys/fs/cgroup/unified
-if [ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ] && [ "$(stat -f -c %T $cg2 2>/dev/null)" = cgroup2fs ] &&
-	[ -n "$(cat $cg2/cgroup.controllers)" ]; then
+if bench_cgroup_hybrid; then
 	crun_wrap=(unshare -m --propagation private sh -c
 		"mount -t tmpfs -o size=64k,mode=755 ferry-bench-nocg2 $cg2 && exec \"\$@\"" sh)
-	crun_note="as root; hybrid cgroups with v2 controllers ($(tr '\n' ' ' <$cg2/cgroup.controllers | sed 's/ $//')) that crun 1.8 refuses: run in a private mount namespace with a tmpfs over $cg2, so crun uses only the v1 hierarchies"
+	crun_note="as root; hybrid cgroups with v2 controllers ($(bench_cg2_controllers)) that crun 1.8 refuses: run in a private mount namespace with a tmpfs over $cg2, so crun uses only the v1 hierarchies"
 fi
 
 # record PART ID LABEL STATUS NOTE ENTRIES COMMAND HYPERFINE...
@@ -260,14 +211,8 @@ cmd_for() {
 	esac
 }
 
-# How a check run ended, in words (timeout exits 124, or 137 after its SIGKILL).
-ended() { case "$1" in 124 | 137) echo "did not end within 60 s" ;; *) echo "ended with exit status $1" ;; esac; }
-
 # Runners whose check hung once: their later rows are not tried again (each would cost 60 s).
 declare -A hung=()
-
-# The last three non-empty lines of FILE..., on one line, for the table.
-last_lines() { cat "$@" | { grep -v '^[[:space:]]*$' || true; } | tail -n 3 | tr '\n' ' ' | cut -c1-300; }
 
 # measure PART ID RUNNER LABEL MODE NOTE WORKLOAD
 #   MODE user:  hyperfine runs as the user (cwd: the user's home), so nothing but CMD is timed.
@@ -398,36 +343,24 @@ if [ "$cold_runs" -gt 0 ]; then
 fi
 
 # ---------------------------------------------------------------- environment and versions
-ver() { "$@" 2>&1 | grep -v '^$' | head -n 1 || true; }
-pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; }
 {
-	printf 'date\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	printf 'host\t%s\n' "$(uname -n)"
-	printf 'nproc\t%s\n' "$(nproc)"
-	printf 'cpu\t%s\n' "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
-	printf 'memory\t%s\n' "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
-	printf 'kernel\t%s\n' "$(uname -srvm)"
-	# shellcheck disable=SC1091
-	printf 'os\t%s\n' "$(. /etc/os-release && echo "$PRETTY_NAME")"
-	printf 'loadavg_start\t%s\n' "$loadavg_start"
-	printf 'loadavg_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
-	printf 'cgroups\t%s\n' "/sys/fs/cgroup: $(stat -f -c %T /sys/fs/cgroup); $cg2: $(stat -f -c %T $cg2 2>/dev/null || echo none)"
+	bench_facts date host nproc cpu memory kernel os loadavg_start loadavg_end cgroups
 	if [ -x "$ferry" ]; then
 		printf 'ferry\t%s (from %s)\n' "$(ver "$ferry" --version)" "$ferry_src"
 	else
 		printf 'ferry\t%s\n' "$ferry_problem"
 	fi
-	printf 'hyperfine\t%s\n' "$(ver hyperfine --version)"
+	bench_version hyperfine hyperfine --version
 	printf 'ch-run\t%s (charliecloud-runtime %s)\n' "$(USER=root ver ch-run --version)" "$(pkgver charliecloud-runtime)"
-	printf 'bwrap\t%s\n' "$(ver bwrap --version)"
-	printf 'crun\t%s\n' "$(ver crun --version)"
-	printf 'runc\t%s\n' "$(ver runc --version)"
+	bench_version bwrap bwrap --version
+	bench_version crun crun --version
+	bench_version runc runc --version
 	printf 'squashfuse_ll\tsquashfuse %s, libsquashfuse0 %s\n' "$(pkgver squashfuse)" "$(pkgver libsquashfuse0)"
 	printf 'fuse3\t%s\n' "$(pkgver fuse3)"
-	printf 'util-linux\t%s\n' "$(ver unshare --version)"
-	printf 'mksquashfs\t%s\n' "$(ver mksquashfs -version)"
-	printf 'mmdebstrap\t%s\n' "$(ver mmdebstrap --version)"
-	printf 'gnuplot\t%s\n' "$(ver gnuplot --version)"
+	bench_version util-linux unshare --version
+	bench_version mksquashfs mksquashfs -version
+	bench_version mmdebstrap mmdebstrap --version
+	bench_version gnuplot gnuplot --version
 	printf 'image_cmd\t%s DIR && chmod -R a+rX DIR && %s\n' "${mmdeb_cmd[*]}" "${mksq_cmd[*]}"
 	printf 'image_dir\t%s (%s, %s entries)\n' "$dir" "$(du -sh "$dir" | cut -f1)" "$(find "$dir" -xdev | wc -l)"
 	printf 'image_sqfs\t%s (%s bytes)\n' "$sqfs" "$(stat -c %s "$sqfs")"
@@ -437,10 +370,10 @@ pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed
 	printf 'image_numpy\t%s\n' "$(chroot "$dir" dpkg-query -W -f='python3-numpy ${Version}' python3-numpy 2>/dev/null)"
 	printf 'user_home\t%s\n' "$uhome"
 	printf 'user\t%s (uid %s), measured commands run through: %s\n' "$user" "$(id -u "$user")" "${as_user[*]}"
-	printf 'mode\t%s\n' "$([ "$quick" = 1 ] && echo quick || echo full)"
+	bench_facts mode
 	printf 'runs\tstart-up %s (warm-up %s), metadata warm %s (warm-up %s), metadata cold %s\n' \
 		"$runs" "$warmup" "$meta_runs" "$warmup" "$cold_runs"
-	printf 'invocation\t%s\n' "benchmarks/startup.sh $orig_args"
+	bench_facts invocation
 } >"$raw/meta.tsv"
 
 # ---------------------------------------------------------------- report
