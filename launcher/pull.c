@@ -10,13 +10,11 @@
 #include "strv.h"
 #include "convert/convert.h"
 #include "convert/sqfswriter.h"
-#include "registry/auth.h"
 #include "registry/blobcache.h"
-#include "registry/client.h"
-#include "registry/manifest.h"
 #include "registry/ref.h"
 #include "registry/registry.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -28,9 +26,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-/* Indexes nested deeper than this are refused (registry.c has the same limit). */
-#define RESOLVE_NEST_MAX 4
 
 /* The cache name's second half: a short hash (64-bit FNV-1a, not for security: only to tell
  * conversions apart) of everything that changes the bytes of the image for one manifest. */
@@ -109,74 +104,16 @@ static char *site_lookup(char *const *sites, const char *cachedir, const char *n
 	return NULL;
 }
 
-static void rc_freep(struct fy_rc **rc)
-{
-	fy_rc_free(*rc);
-}
-
-/* The digest of the image manifest a docker:// reference names for o's platform, found with
- * manifest requests only (no blob), descending through indexes as fy_reg_load does.
- * *digest stays NULL for documents fy_reg_load itself should judge (schema 1, unknown). */
-static int resolve_digest(const struct fy_ref *ref, const struct fy_opts *o, char **digest,
-                          struct fy_error *err)
-{
-	struct fy_auth_env env;
-	struct fy_rc_opts ro = {.registry = ref->registry,
-	                        .endpoint = ref->endpoint,
-	                        .repo = ref->repo,
-	                        .insecure = o->insecure,
-	                        .auth = &env};
-	_cleanup_(rc_freep) struct fy_rc *rc = NULL;
-	_cleanup_free_ char *cur = strdup(ref->digest ? ref->digest : ref->tag);
-	struct fy_platform pl;
-
-	*digest = NULL;
-	if (!cur)
-		return fy_err(err, ENOMEM, "pull");
-	if (!o->platform)
-		fy_mf_platform_host(&pl);
-	else if (fy_mf_platform_parse(o->platform, &pl, err) < 0)
-		return -1;
-	fy_auth_env_from_environ(&env, o->creds);
-	if (fy_rc_new(&rc, &ro, err) < 0)
-		return -1;
-	for (int depth = 0; depth <= RESOLVE_NEST_MAX; depth++) {
-		_cleanup_free_ char *b = NULL, *ct = NULL, *dg = NULL;
-		struct fy_mf_desc d = {0};
-		enum fy_mf_kind k;
-		size_t n = 0;
-
-		if (fy_rc_manifest(rc, cur, &b, &n, &ct, &dg, err) < 0)
-			return -1;
-		k = fy_mf_classify(ct, b, n);
-		if (k == FY_MF_MANIFEST)
-			*digest = TAKE_PTR(dg);
-		if (k != FY_MF_INDEX)
-			return 0;
-		if (fy_mf_select(b, n, &pl, &d, err) < 0)
-			return fy_err_prefix(err, "index %s", dg);
-		free(cur);
-		cur = TAKE_PTR(d.digest);
-		fy_mf_desc_release(&d);
-	}
-	return 0; /* too deep: fy_reg_load says so */
-}
-
-/* Before any blob is fetched: is the docker:// image already converted, in a site cache or in
- * the user's? 1 and *path when it is, 0 when it must be pulled. Costs one manifest walk more
- * on a miss, so only done when the site configures site caches. */
-static int find_converted(const struct fy_opts *o, const struct fy_ref *ref, char *const *sites,
+/* Before any blob is fetched: is the image of this manifest digest already converted, in a
+ * site cache or in the user's? 1 and *path when it is, 0 when it must be converted. Nothing is
+ * created or written on a miss (a site cache hit leaves the user's cache untouched). */
+static int find_converted(const struct fy_opts *o, const char *digest, char *const *sites,
                           const char *cachedir, struct fy_pull_stats *st, char **path,
                           struct fy_error *err)
 {
-	_cleanup_free_ char *digest = NULL, *name = NULL, *file = NULL, *own = NULL;
-	uint64_t t0 = fy_now_ns();
-	int r = resolve_digest(ref, o, &digest, err);
+	_cleanup_free_ char *name = NULL, *file = NULL, *own = NULL;
+	int r = image_name(o, digest, &name, err);
 
-	st->reg.resolve_ns = fy_now_ns() - t0;
-	if (r < 0 || !digest)
-		return r;
-	r = image_name(o, digest, &name, err);
 	if (r < 0)
 		return r;
 	file = site_lookup(sites, cachedir, name);
@@ -234,6 +171,25 @@ static int convert_to(const struct fy_opts *o, const struct fy_cv_image *img, co
 	return fy_cv_convert(&cv, err);
 }
 
+/* Under the image's lock: remove what a killed conversion of the same image left, the
+ * writer's temporary files ".NAME.XXXXXX" beside NAME (sqfswriter.c names them so; only the
+ * lock holder writes them). Best effort: a leftover only costs space. */
+static void remove_stale(const char *dir, const char *name)
+{
+	_cleanup_free_ char *prefix = fy_asprintf(".%s.", name);
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 && prefix ? fdopendir(dfd) : NULL;
+	struct dirent *e;
+
+	if (!d)
+		return;
+	dfd = -1; /* the DIR owns it now */
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+}
+
 /* Convert into the cache unless a site cache or the cache already holds the image; *path gets
  * the image's path. */
 static int convert_cached(const struct fy_opts *o, const struct fy_cv_image *img,
@@ -274,6 +230,7 @@ static int convert_cached(const struct fy_opts *o, const struct fy_cv_image *img
 	/* Another pull may have converted it while this one waited for the lock. */
 	if (!o->force && access(file, F_OK) == 0)
 		goto done;
+	remove_stale(dir, name);
 	r = convert_to(o, img, ref, file, hooks, st, err);
 	if (r < 0)
 		return r;
@@ -282,8 +239,29 @@ done:
 	return 0;
 }
 
-/* Resolve a docker:// or oci: source and convert it (to --dest or the cache). Errors come back
- * as "pull SOURCE: ...". */
+static void resolved_freep(struct fy_reg_resolved **res)
+{
+	fy_reg_resolved_free(*res);
+}
+
+/* After a conversion of a docker:// image: join its downloads, cancelling them if it failed.
+ * A failed download is the cause of a failed conversion (the layer waiting for it failed with
+ * it), so its error, the one a pull always gave, replaces the converter's. */
+static int finish_downloads(struct fy_cv_image *img, int r, struct fy_error *err)
+{
+	struct fy_error derr;
+
+	fy_err_clear(&derr);
+	if (fy_reg_wait(img, r < 0, &derr) < 0) {
+		*err = derr;
+		return -1;
+	}
+	return r;
+}
+
+/* Resolve a docker:// or oci: source and convert it (to --dest or the cache). For docker://,
+ * one manifest walk gives the digest the caches are searched for; on a miss the blobs download
+ * behind the conversion (registry.h). Errors come back as "pull SOURCE: ...". */
 int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct fy_pull_stats *stats,
             char **path, struct fy_error *err)
 {
@@ -296,7 +274,9 @@ int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct f
 	};
 	_cleanup_free_ char *cachedir = fy_bc_default_dir(), *ref_str = NULL;
 	_cleanup_strv_ char **sites = NULL;
-	uint64_t t0 = fy_now_ns(), pre_resolve_ns = 0;
+	_cleanup_(resolved_freep) struct fy_reg_resolved *res = NULL;
+	uint64_t t0 = fy_now_ns();
+	const char *digest = NULL;
 	struct fy_cv_image img;
 	struct fy_ref ref;
 	int r;
@@ -322,18 +302,19 @@ int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct f
 	/* --dest and --force convert whatever the caches hold. */
 	if (r == 0 && !o->dest && !o->force)
 		r = load_sites(&sites, err);
-	if (r == 0 && sites && !o->dest && !o->force && ref.kind == FY_REF_DOCKER) {
-		r = find_converted(o, &ref, sites, cachedir, st, path, err);
+	if (r == 0)
+		r = fy_reg_resolve(&ref, &ro, &res, err);
+	if (r == 0)
+		digest = fy_reg_resolved_digest(res);
+	if (r == 0 && digest && !o->dest && !o->force) {
+		r = find_converted(o, digest, sites, cachedir, st, path, err);
 		if (r < 0)
 			fy_err_prefix(err, "%s", ref_str);
-		pre_resolve_ns = st->reg.resolve_ns;
 		if (r > 0)
 			goto out;
 	}
-	if (r == 0) {
-		r = fy_reg_load(&ref, &ro, &img, err);
-		st->reg.resolve_ns += pre_resolve_ns; /* fy_reg_load zeroed the stats */
-	}
+	if (r == 0)
+		r = fy_reg_load_resolved(res, &img, err);
 	if (r == 0 && o->dest) {
 		r = convert_to(o, &img, ref_str, o->dest, hooks, st, err);
 		if (r == 0) {
@@ -344,6 +325,8 @@ int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct f
 	} else if (r == 0) {
 		r = convert_cached(o, &img, cachedir, sites, ref_str, hooks, st, path, err);
 	}
+	if (st->converted)
+		r = finish_downloads(&img, r, err);
 out:
 	if (r > 0)
 		r = 0;
@@ -361,8 +344,10 @@ out:
 
 void fy_pull_stats_release(struct fy_pull_stats *st)
 {
-	if (st)
-		fy_cv_stats_release(&st->cv);
+	if (!st)
+		return;
+	fy_cv_stats_release(&st->cv);
+	fy_reg_stats_release(&st->reg);
 }
 
 #define MIB 1048576.0
@@ -410,36 +395,53 @@ static void add_download(struct line *l, const struct fy_reg_stats *r)
 		add(l, "; download %zu of %zu blobs %.1f MiB (%zu cached)", r->fetched, r->blobs,
 		    (double)r->fetched_bytes / MIB, r->blobs - r->fetched);
 	add_time(l, " in ", r->download_ns);
+	/* Behind the conversion: this wall time is not to be added to the converter's. */
+	if (r->overlapped)
+		add(l, " overlapped");
 	if (r->fetched_bytes && secs > 0)
 		add(l, " (%.1f MiB/s, %u parallel)", (double)r->fetched_bytes / MIB / secs,
 		    r->parallel);
+	if (r->overlapped)
+		add_time(l, "; converter waited ", r->wait_ns);
+	if (r->overlapped)
+		add(l, " for blobs");
 }
 
-/* tar+merge is what the layer's wall time leaves after the measured parts. */
-static void add_layer(struct line *l, const struct fy_cv_layer_stats *s, const char *name)
+static uint64_t layer_wait(const struct fy_reg_stats *r, size_t i)
 {
-	uint64_t known = s->read_ns + s->decompress_ns + s->writer_ns;
+	return r->layer_wait_ns && i < r->nlayers ? r->layer_wait_ns[i] : 0;
+}
+
+/* tar+merge is what the layer's wall time leaves after the measured parts, the wait for its
+ * blob (overlapped downloads) included. */
+static void add_layer(struct line *l, const struct fy_cv_layer_stats *s, uint64_t wait_ns,
+                      const char *name)
+{
+	uint64_t known = s->read_ns + s->decompress_ns + s->writer_ns + wait_ns;
 
 	add(l, "; %s %s %.1f -> %.1f MiB", name, s->compression ? s->compression : "(not read)",
 	    (double)s->blob_bytes / MIB, (double)s->tar_bytes / MIB);
 	add_time(l, " in ", s->wall_ns);
-	add_time(l, ": read ", s->read_ns);
+	add(l, ":");
+	if (wait_ns)
+		add_time(l, " blob wait ", wait_ns);
+	add_time(l, wait_ns ? ", read " : " read ", s->read_ns);
 	add_time(l, ", decompress ", s->decompress_ns);
 	add_time(l, ", tar+merge ", s->wall_ns > known ? s->wall_ns - known : 0);
 	add_time(l, ", writer wait ", s->writer_ns);
 }
 
 /* Layer by layer, or their sums when there are too many for one line. */
-static void add_layers(struct line *l, const struct fy_cv_stats *cv)
+static void add_layers(struct line *l, const struct fy_cv_stats *cv, const struct fy_reg_stats *r)
 {
 	struct fy_cv_layer_stats sum = {0};
-
+	uint64_t wait_sum = 0;
 	char name[64];
 
 	if (cv->nlayers <= LAYERS_SHOWN) {
 		for (size_t i = 0; i < cv->nlayers; i++) {
 			snprintf(name, sizeof(name), "layer %zu/%zu", i + 1, cv->nlayers);
-			add_layer(l, &cv->layers[i], name);
+			add_layer(l, &cv->layers[i], layer_wait(r, i), name);
 		}
 		return;
 	}
@@ -456,9 +458,10 @@ static void add_layers(struct line *l, const struct fy_cv_stats *cv)
 		sum.decompress_ns += s->decompress_ns;
 		sum.writer_ns += s->writer_ns;
 		sum.wall_ns += s->wall_ns;
+		wait_sum += layer_wait(r, i);
 	}
 	snprintf(name, sizeof(name), "layers 1-%zu/%zu", cv->nlayers, cv->nlayers);
-	add_layer(l, &sum, name);
+	add_layer(l, &sum, wait_sum, name);
 }
 
 static void add_writer(struct line *l, const struct fy_cv_stats *cv)
@@ -496,7 +499,7 @@ void fy_pull_stats_format(const struct fy_pull_stats *st, char *buf, size_t len)
 	} else if (!st->converted) {
 		add(&l, "; image cache hit, not converted");
 	} else {
-		add_layers(&l, &st->cv);
+		add_layers(&l, &st->cv, &st->reg);
 		add_writer(&l, &st->cv);
 	}
 	add_time(&l, "; total ", st->total_ns);

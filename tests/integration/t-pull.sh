@@ -239,12 +239,161 @@ t_disk_full() {
 	fy pull --insecure "$SRC"
 	expect_rc_in "1 4"
 	expect_one_error_line "^ferry: pull $SRC: " "No space left on device"
-	[ -z "$(find "$FULL/cache" -name '*.sqfs*' 2>/dev/null)" ] ||
+	# The conversion runs while the blobs download, so its lock file may be there (it always
+	# stays, as after any conversion); an image or a temporary file may not.
+	[ -z "$(find "$FULL/cache" -name '*.sqfs*' ! -name '*.sqfs.lock' 2>/dev/null)" ] ||
 		fail "an image (or part of one) was cached: $(find "$FULL/cache" -name '*.sqfs*')"
 	rm -rf "${FULL:?}"/cache
 }
 check "a full disk: one error line, no partial image in --dest or the cache" t_disk_full
 umount "$FULL" || fy_die "cannot unmount $FULL"
+
+# ---- downloads overlap the conversion (issue 3) ------------------------------------------------
+# Two-layer images behind a relay that holds every request for a listed blob for 2 s: the base
+# (lowest) layer's blob arrives last, so a pull that converts while it downloads has the top
+# layer done and waits on the base blob, which -v shows per layer ("blob wait"). One image's
+# base blob is also corrupted in the registry's store: the pull must fail with the download's
+# one error line, after the converter has started, and publish no image.
+two_layer_image() { # TAG: base = busybox + 512 KiB of noise, top = /etc/top.txt
+	(
+		set -e
+		cd "$REG"
+		umoci new --image "lay:$1"
+		umoci unpack --image "lay:$1" "u-$1"
+		mkdir -p "u-$1/rootfs/bin" "u-$1/rootfs/etc"
+		cp "$BUSYBOX" "u-$1/rootfs/bin/busybox"
+		ln -s busybox "u-$1/rootfs/bin/cat"
+		head -c 524288 /dev/urandom >"u-$1/rootfs/noise"
+		umoci repack --image "lay:$1" "u-$1"
+		rm -rf "u-$1"
+		umoci unpack --image "lay:$1" "u-$1"
+		echo "top layer of $1" >"u-$1/rootfs/etc/top.txt"
+		umoci repack --image "lay:$1" "u-$1"
+		skopeo copy -q --dest-tls-verify=false "oci:lay:$1" "docker://127.0.0.1:$PORT/$1:latest"
+	) >>"$REG/setup.log" 2>&1 || fy_die "building or pushing $1 failed: $(tail -3 "$REG/setup.log")"
+}
+base_blob() { # TAG -> hex digest of its lowest layer
+	skopeo inspect --raw "oci:$LAY:$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["layers"][0]["digest"][7:])'
+}
+two_layer_image two
+two_layer_image twobad
+chmod -R a+rX "$LAY" || fy_die "cannot open $LAY to the test user"
+SLOW_TWO=$(base_blob two)
+SLOW_BAD=$(base_blob twobad)
+[ "$(skopeo inspect --raw "oci:$LAY:two" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["layers"]))')" = 2 ] ||
+	fy_die "the test image 'two' does not have two layers"
+bad=$REG/store/docker/registry/v2/blobs/sha256/${SLOW_BAD:0:2}/$SLOW_BAD/data
+[ -f "$bad" ] || fy_die "no blob $bad in the registry's store"
+printf 'X' | dd of="$bad" bs=1 seek=1000 conv=notrunc 2>/dev/null || fy_die "cannot corrupt $bad"
+cat >"$REG/relay.py" <<'PY'
+# Relays 127.0.0.1:PORT to the registry; a client chunk that asks for a listed blob is held 2 s.
+import socket, sys, threading, time
+port, upstream, slow = int(sys.argv[1]), int(sys.argv[2]), [d.encode() for d in sys.argv[3:]]
+
+def pump(src, dst, hold):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            if hold and b"GET " in data and any(b"/blobs/sha256:" + d in data for d in slow):
+                time.sleep(2)
+            dst.sendall(data)
+    except OSError:
+        pass
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port))
+srv.listen(64)
+while True:
+    c, _ = srv.accept()
+    u = socket.create_connection(("127.0.0.1", upstream))
+    threading.Thread(target=pump, args=(c, u, True), daemon=True).start()
+    threading.Thread(target=pump, args=(u, c, False), daemon=True).start()
+PY
+RPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 "$REG/relay.py" "$RPORT" "$PORT" "$SLOW_TWO" "$SLOW_BAD" >>"$REG/relay.log" 2>&1 &
+RELAY_PID=$!
+stop_relay() {
+	[ -n "$RELAY_PID" ] || return 0
+	kill "$RELAY_PID" 2>/dev/null
+	wait "$RELAY_PID" 2>/dev/null
+	RELAY_PID=
+}
+trap 'stop_relay; stop_registry' EXIT
+for _ in $(seq 50); do
+	curl -s -o /dev/null "http://127.0.0.1:$RPORT/v2/" && break
+	sleep 0.1
+done
+curl -s -o /dev/null "http://127.0.0.1:$RPORT/v2/" || fy_die "the relay did not start: $(cat "$REG/relay.log")"
+
+# "layer N/2 ... blob wait X s|ms" of the -v line in seconds (0 when the layer did not wait).
+layer_wait() {
+	python3 - "$ERR_F" "$1" <<'PY'
+import re, sys
+line = open(sys.argv[1]).read()
+seg = [s for s in line.split("; ") if s.startswith("layer %s/2 " % sys.argv[2])]
+m = re.search(r": blob wait ([0-9.]+) (ms|s),", seg[0]) if seg else None
+print(0 if not m else float(m.group(1)) / (1000 if m.group(2) == "ms" else 1))
+PY
+}
+
+t_overlap() {
+	local cache=$DATA/cache-overlap top base waited
+	fy_user_dir "$cache"
+	FY_ENV=("FERRY_CACHEDIR=$cache")
+	fy pull -v --insecure "docker://127.0.0.1:$RPORT/two:latest"
+	expect_rc 0
+	[[ "$OUT" == "$cache/images/"*.sqfs ]] || fail "expected the cache path, got '$OUT'"
+	expect_err_has "; download 3 blobs "
+	grep -qE '; download 3 blobs [0-9.]+ MiB in [0-9.]+ m?s overlapped \([0-9.]+ MiB/s, [0-9]+ parallel\); converter waited [0-9.]+ m?s for blobs; layer 1/2 ' "$ERR_F" ||
+		fail "expected 'download 3 blobs ... overlapped (... parallel); converter waited ... for blobs'"
+	top=$(layer_wait 2)
+	base=$(layer_wait 1)
+	# The top layer was converted while the base blob was still held by the relay, then the
+	# converter waited for that blob: without overlap nothing waits (blobs first, then convert).
+	python3 -c "import sys; sys.exit(not ($top < 1.0 and $base >= 1.0))" ||
+		fail "expected the top layer to wait < 1 s and the base layer >= 1 s, got $top s and $base s"
+	waited=$(sed -nE 's/.*; converter waited ([0-9.]+ m?s) for blobs.*/\1/p' "$ERR_F")
+	[ -n "$waited" ] || fail "no 'converter waited' time"
+	echo "# $(cat "$ERR_F")"
+	fy exec "$OUT" cat /etc/top.txt
+	expect_rc 0
+	expect_out "top layer of two"
+	[ -e "$cache/blobs/sha256/$SLOW_TWO" ] || fail "the base blob is not in the blob cache"
+	rm -rf "$cache"
+}
+check "downloads overlap the conversion: the top layer converts while the base blob downloads" t_overlap
+
+t_overlap_corrupt() {
+	local cache=$DATA/cache-bad
+	fy_user_dir "$cache"
+	FY_ENV=("FERRY_CACHEDIR=$cache")
+	fy pull -v --insecure "docker://127.0.0.1:$RPORT/twobad:latest"
+	expect_rc_in "1 4"
+	expect_one_error_line "^ferry: pull docker://127.0.0.1:$RPORT/twobad:latest: docker://127.0.0.1:$RPORT/twobad:latest: blob sha256:$SLOW_BAD: digest mismatch: content is sha256:[0-9a-f]{64}; discarded$"
+	expect_out ""
+	[ -z "$(find "$cache" -name '*.sqfs*' ! -name '*.sqfs.lock')" ] ||
+		fail "an image (or part of one) was published: $(find "$cache" -name '*.sqfs*')"
+	[ -n "$(find "$cache/images" -name '*.sqfs.lock')" ] ||
+		fail "expected the conversion to have started (its lock file) before the download failed"
+	[ ! -e "$cache/blobs/sha256/$SLOW_BAD" ] && [ ! -e "$cache/blobs/tmp/$SLOW_BAD.partial" ] ||
+		fail "the corrupt blob (or its partial file) stayed in the blob cache"
+	# --dest too: nothing at the destination, no temporary file beside it.
+	fy pull --insecure --dest "$WORK/bad.sqfs" "docker://127.0.0.1:$RPORT/twobad:latest"
+	expect_rc_in "1 4"
+	expect_one_error_line "^ferry: pull docker://127.0.0.1:$RPORT/twobad:latest: .*: digest mismatch: "
+	[ -z "$(find "$WORK" -maxdepth 1 -name '*bad.sqfs*')" ] || fail "left in $WORK: $(ls -A "$WORK")"
+	rm -rf "$cache"
+}
+check "a corrupt base blob fails the overlapped pull: one error line, nothing published" t_overlap_corrupt
+stop_relay
 
 # ---- a read-only site cache (site_cache in the site configuration) ----------------------------
 # The admin fills it (here the test user pulls into it, then root takes it over and makes it
