@@ -61,6 +61,7 @@ struct fy_sw {
 	char *path, *tmp;
 	int fd;
 	int committed;
+	int unnamed;  /* fd is an O_TMPFILE; tmp is only the pattern of its name-to-be */
 	int in_file;  /* between file_begin and file_end */
 	int finished; /* the block processor was finished */
 	struct sw_file *file;
@@ -428,14 +429,23 @@ static int open_tmp(struct fy_sw *w, struct fy_error *err)
 	}
 	if (!w->tmp)
 		return fy_err(err, ENOMEM, "%s", w->path);
+	/* An unnamed file (open(2) O_TMPFILE): a conversion killed at any point leaves nothing
+	 * in the directory; it gets a name only when complete (sync_and_rename). Filesystems
+	 * without O_TMPFILE get a named temporary file, removed on every error path. */
+	w->fd = open(slash ? (*dir ? dir : "/") : ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	if (w->fd >= 0) {
+		w->unnamed = 1;
+		goto mode;
+	}
 	w->fd = mkostemp(w->tmp, O_CLOEXEC);
 	if (w->fd < 0) {
 		free(w->tmp);
 		w->tmp = NULL;
 		return fy_err(err, errno, "cannot create a temporary file next to %s", w->path);
 	}
+mode: /* images are for everyone who may read the directory, whatever the umask */
 	if (fchmod(w->fd, 0644) < 0)
-		return fy_err(err, errno, "cannot chmod %s", w->tmp);
+		return fy_err(err, errno, "cannot chmod the new %s", w->path);
 	return 0;
 }
 
@@ -622,7 +632,7 @@ void fy_sw_free(struct fy_sw *w)
 	}
 	if (w->fd >= 0)
 		close(w->fd);
-	if (w->tmp && !w->committed)
+	if (w->tmp && !w->committed && !w->unnamed)
 		unlink(w->tmp);
 	free(w->tmp);
 	free(w->path);
@@ -847,13 +857,40 @@ static int pad_and_super(struct fy_sw *w, struct fy_error *err)
 	return 0;
 }
 
+/* Give the O_TMPFILE a (random, hidden) name next to the output, so rename(2) can replace an
+ * existing output atomically: linkat(2) of /proc/self/fd/N needs no privilege, unlike
+ * AT_EMPTY_PATH. The name exists only between here and the rename. */
+static int name_tmpfile(struct fy_sw *w, struct fy_error *err)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->fd);
+	for (int tries = 0; tries < 100; tries++) {
+		char *x = w->tmp + strlen(w->tmp) - 6;
+		uint64_t v =
+		        fy_now_ns() ^ ((uint64_t)getpid() << 20) ^ (uint64_t)tries * 0x9e3779b9u;
+
+		for (int i = 0; i < 6; i++, v /= 36)
+			x[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[v % 36];
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, w->tmp, AT_SYMLINK_FOLLOW) == 0) {
+			w->unnamed = 0; /* from now on tmp names it: removed on failure as usual */
+			return 0;
+		}
+		if (errno != EEXIST)
+			return fy_err(err, errno, "cannot name the finished image %s", w->path);
+	}
+	return fy_err(err, EEXIST, "cannot name the finished image %s", w->path);
+}
+
 static int sync_and_rename(struct fy_sw *w, struct fy_error *err)
 {
 	uint64_t t0 = fy_now_ns();
 	int r = 0;
 
 	if (fsync(w->fd) < 0)
-		r = fy_err(err, errno, "cannot fsync %s", w->tmp);
+		r = fy_err(err, errno, "cannot fsync %s", w->path);
+	else if (w->unnamed && name_tmpfile(w, err) < 0)
+		r = -1;
 	else if (rename(w->tmp, w->path) < 0)
 		r = fy_err(err, errno, "cannot rename %s to %s", w->tmp, w->path);
 	w->fsync_ns += fy_now_ns() - t0;
