@@ -478,6 +478,11 @@ def cmd_report(a):
 
     # Plot data (convert.gnuplot): one block per image,
     # "label" wall_s cpu_s peak_rss_mib written_mib output_mib is_ferry
+    # Plot labels: short, and never "ferry-oci", which is the OCI runtime's name.
+    plot_label = {"ferry-oci": "ferry (oci:)", "ferry-registry": "ferry (docker://)",
+                  "zcat-mksquashfs-tar": "zcat|mksquashfs", "sqfstar": "sqfstar" if any(
+                      r["tool"] == "sqfstar" and r["label"].startswith("sqfstar") for r in rows)
+                  else "mksquashfs -tar", "umoci-mksquashfs": "umoci+mksquashfs"}
     blocks = []
     for img, _ in IMAGES:
         lines = []
@@ -485,7 +490,7 @@ def cmd_report(a):
             if r["image"] != img or not r["median"]:
                 continue
             m = r["median"]
-            lines.append(f"\"{r['tool']}\" {m['wall_s']:.4f} {m['cpu_s']:.4f} {m['peak_rss_kib'] / 1024.0:.2f} "
+            lines.append(f"\"{plot_label.get(r['tool'], r['tool'])}\" {m['wall_s']:.4f} {m['cpu_s']:.4f} {m['peak_rss_kib'] / 1024.0:.2f} "
                          f"{m['write_bytes'] / MIB:.2f} {m['output_bytes'] / MIB:.2f} "
                          f"{1 if r['tool'].startswith('ferry') else 0}")
         blocks.append((img, lines))
