@@ -229,6 +229,21 @@ static int recv_go(int sock, struct go *g)
 	return 0;
 }
 
+/* The terminal of process.terminal, from the container's devpts, its master sent over the
+ * console socket (after pivot_root, so the pty is the container's). */
+static int console(const struct init_args *a, struct fy_error *err)
+{
+	const char *ptmx = access("/dev/pts/ptmx", F_OK) == 0 ? "/dev/pts/ptmx" : "/dev/ptmx";
+
+	if (!a->proc->terminal || a->console < 0)
+		return 0;
+	if (fy_ocitty_setup(ptmx, a->console, a->proc->console_height, a->proc->console_width,
+	                    err) < 0)
+		return -1;
+	close(a->console);
+	return 0;
+}
+
 static _Noreturn void init_main(struct init_args *a)
 {
 	struct go *g = malloc(sizeof(*g)); /* too large for the stack; freed by execve */
@@ -276,15 +291,8 @@ static _Noreturn void init_main(struct init_args *a)
 	    fy_ocimnt_enter_root(a->rootfs, a->o->no_pivot, &err) < 0 ||
 	    fy_ociproc_sysctl(spec, &err) < 0 || fy_ocimnt_post(a->plan, &err) < 0)
 		init_fail(a, &err);
-	if (a->proc->terminal && a->console >= 0) {
-		const char *ptmx =
-		        access("/dev/pts/ptmx", F_OK) == 0 ? "/dev/pts/ptmx" : "/dev/ptmx";
-
-		if (fy_ocitty_setup(ptmx, a->console, a->proc->console_height,
-		                    a->proc->console_width, &err) < 0)
-			init_fail(a, &err);
-		close(a->console);
-	}
+	if (console(a, &err) < 0)
+		init_fail(a, &err);
 	if (fy_ociproc_setup(spec, a->proc, false, &err) < 0 || find_exe(a->proc, &exe, &err) < 0)
 		init_fail(a, &err);
 	env = with_home(a->proc);
@@ -756,15 +764,8 @@ static _Noreturn void exec_child(struct init_args *a)
 	_cleanup_free_ char *exe = NULL;
 	char **env;
 
-	if (a->proc->terminal && a->console >= 0) {
-		const char *ptmx =
-		        access("/dev/pts/ptmx", F_OK) == 0 ? "/dev/pts/ptmx" : "/dev/ptmx";
-
-		if (fy_ocitty_setup(ptmx, a->console, a->proc->console_height,
-		                    a->proc->console_width, &err) < 0)
-			init_fail(a, &err);
-		close(a->console);
-	}
+	if (console(a, &err) < 0)
+		init_fail(a, &err);
 	if (fy_ociproc_setup(a->spec, a->proc, false, &err) < 0 ||
 	    find_exe(a->proc, &exe, &err) < 0)
 		init_fail(a, &err);
