@@ -30,4 +30,4 @@ EXTRA_DIST += tests/registry/pull.sh tests/registry/authproxy.py
 # 50 `ferry pull` processes of one image: one download (registry log), one conversion; a
 # pull killed with SIGKILL and repeated; archive sources end to end.
 extra_tests += tests/registry/concurrent.sh
-EXTRA_DIST += tests/registry/concurrent.sh
+EXTRA_DIST += tests/registry/concurrent.sh tests/registry/relay.py

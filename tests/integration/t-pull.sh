@@ -285,40 +285,9 @@ SLOW_BAD=$(base_blob twobad)
 bad=$REG/store/docker/registry/v2/blobs/sha256/${SLOW_BAD:0:2}/$SLOW_BAD/data
 [ -f "$bad" ] || fy_die "no blob $bad in the registry's store"
 printf 'X' | dd of="$bad" bs=1 seek=1000 conv=notrunc 2>/dev/null || fy_die "cannot corrupt $bad"
-cat >"$REG/relay.py" <<'PY'
-# Relays 127.0.0.1:PORT to the registry; a client chunk that asks for a listed blob is held 2 s.
-import socket, sys, threading, time
-port, upstream, slow = int(sys.argv[1]), int(sys.argv[2]), [d.encode() for d in sys.argv[3:]]
-
-def pump(src, dst, hold):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            if hold and b"GET " in data and any(b"/blobs/sha256:" + d in data for d in slow):
-                time.sleep(2)
-            dst.sendall(data)
-    except OSError:
-        pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", port))
-srv.listen(64)
-while True:
-    c, _ = srv.accept()
-    u = socket.create_connection(("127.0.0.1", upstream))
-    threading.Thread(target=pump, args=(c, u, True), daemon=True).start()
-    threading.Thread(target=pump, args=(u, c, False), daemon=True).start()
-PY
 RPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 "$REG/relay.py" "$RPORT" "$PORT" "$SLOW_TWO" "$SLOW_BAD" >>"$REG/relay.log" 2>&1 &
+python3 "$FERRY_SRCDIR/tests/registry/relay.py" "$RPORT" "$PORT" --hold-blob "$SLOW_TWO" \
+	--hold-blob "$SLOW_BAD" >>"$REG/relay.log" 2>&1 &
 RELAY_PID=$!
 stop_relay() {
 	[ -n "$RELAY_PID" ] || return 0

@@ -85,47 +85,12 @@ http:
   net: unix
   addr: $REG/registry.sock
 YML
-# The relay copies bytes both ways; while the file "slow" exists, answers go out at about
+# The relay (tests/registry/relay.py): while the file "slow" exists, answers go out at about
 # 640 KiB/s per connection, so a download can be caught and killed half way.
-cat >"$REG/relay.py" <<'PY'
-import os, socket, sys, threading, time
-port, upstream, slow = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-
-def pump(src, dst, throttle):
-    try:
-        while True:
-            data = src.recv(32768)
-            if not data:
-                break
-            if throttle and os.path.exists(slow):
-                time.sleep(0.05)
-            dst.sendall(data)
-    except OSError:
-        pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", port))
-srv.listen(256)
-while True:
-    c, _ = srv.accept()
-    u = socket.socket(socket.AF_UNIX)
-    try:
-        u.connect(upstream)
-    except OSError:
-        c.close()
-        continue
-    threading.Thread(target=pump, args=(c, u, False), daemon=True).start()
-    threading.Thread(target=pump, args=(u, c, True), daemon=True).start()
-PY
 docker-registry serve "$REG/config.yml" >>"$REG/log" 2>&1 8>&- &
 PIDS+=("$!")
-python3 "$REG/relay.py" $PORT "$REG/registry.sock" "$REG/slow" >>"$REG/relay.log" 2>&1 8>&- &
+python3 "$FERRY_SRCDIR/tests/registry/relay.py" $PORT "$REG/registry.sock" --throttle-file "$REG/slow" \
+	>>"$REG/relay.log" 2>&1 8>&- &
 PIDS+=("$!")
 for _ in $(seq 100); do
 	curl -s -o /dev/null "http://127.0.0.1:$PORT/v2/" && break
