@@ -458,6 +458,21 @@ static int add_whiteout(struct fy_mg_tree *t, int layer, struct fy_mg_node *dir,
 	return 0;
 }
 
+/* A node that a later entry of the same layer replaces is no longer a hardlink: whatever
+ * older target version it was waiting for must not overwrite the new entry (fuzz_merge found a
+ * directory turned back into the old file with its entries still under it). */
+static void cancel_wants(struct fy_mg_tree *t, const struct fy_mg_node *c)
+{
+	for (struct mg_want *w = t->wants; w; w = w->next) {
+		if (w->holder != c || w->state == WANT_DONE)
+			continue;
+		if (w->state == WANT_PENDING)
+			t->npending--;
+		w->state = WANT_DONE;
+		w->sat_layer = -1;
+	}
+}
+
 /* The entry's name exists already. Decide between keeping it (1), dropping it (0), error. */
 static int add_existing(struct fy_mg_node *c, int layer, const struct fy_mg_entry *e,
                         const char *target, const char *clean, const char *label,
@@ -488,6 +503,7 @@ static int add_existing(struct fy_mg_node *c, int layer, const struct fy_mg_entr
 		                                       : "");
 	if (c->type == FY_MG_WHITEOUT && e->type == FY_MG_DIR)
 		c->opaque_below = layer;
+	cancel_wants(t, c);
 fill:
 	c->layer = layer;
 	if (copy_attrs(c, e, target) < 0)

@@ -287,6 +287,23 @@ static void test_hardlink_target_replaced(void **state)
 	assert_int_equal(get("f")->uid, 2);
 }
 
+/* A link whose target was replaced above, then replaced itself later in its own layer (here
+ * by a directory with an entry): the older target version it waited for must not turn the
+ * directory back into a file (found by tests/fuzz, known/merge-link-replaced-by-dir.bin). */
+static void test_hardlink_holder_replaced(void **state)
+{
+	(void)state;
+	assert_int_equal(add(2, FY_MG_REG, "f", NULL), 1);
+	assert_int_equal(add(1, FY_MG_HARDLINK, "g", "f"), 1);
+	assert_int_equal(add(1, FY_MG_DIR, "g", NULL), 1);
+	assert_int_equal(add(1, FY_MG_FIFO, "g/p", NULL), 1);
+	assert_int_equal(add(0, FY_MG_REG, "f", NULL), 0); /* nobody wants the old f now */
+	finish_ok();
+	assert_int_equal(get("g")->type, FY_MG_DIR);
+	assert_int_equal(get("g/p")->type, FY_MG_FIFO);
+	assert_int_equal(get("f")->uid, 2);
+}
+
 /* The target came earlier in the link's own layer: that layer is read a second time. */
 static void test_hardlink_target_replaced_same_layer(void **state)
 {
@@ -543,6 +560,7 @@ int main(void)
 	        T(test_hardlink_target_replaced_same_layer),
 	        T(test_hardlink_target_replaced_errors),
 	        T(test_hardlink_target_under_opaque),
+	        T(test_hardlink_holder_replaced),
 	        T(test_escapes_rejected),
 	        T(test_file_as_parent_rejected),
 	        T(test_long_names_and_deep_paths),
