@@ -334,16 +334,17 @@ static int create_missing(const char *base, const char *missing, bool dir, struc
 	return 0;
 }
 
-int fy_mnt_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, char **target,
-                  struct fy_error *err)
+/* fy_mnt_ensure and fy_mnt_create: ctx NULL never splices (a writable root). */
+static int ensure_at(struct fy_mnt_ctx *ctx, const char *root, const char *dst, bool dir,
+                     char **target, struct fy_error *err)
 {
 	_cleanup_free_ char *existing = NULL, *missing = NULL, *base = NULL;
 	struct stat st;
 	int r;
 
-	if (fy_mnt_resolve(ctx->root, dst, &existing, &missing, err) < 0)
+	if (fy_mnt_resolve(root, dst, &existing, &missing, err) < 0)
 		return -1;
-	base = under(ctx->root, existing);
+	base = under(root, existing);
 	if (!base)
 		return fy_err(err, ENOMEM, "resolving %s", dst);
 	if (missing[0] == '\0') {
@@ -357,7 +358,7 @@ int fy_mnt_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, char **targ
 		return 0;
 	}
 	r = create_missing(base, missing, dir, err);
-	if (r == -EROFS || r == -EACCES || r == -EPERM) {
+	if (ctx && (r == -EROFS || r == -EACCES || r == -EPERM)) {
 		if (splice_dir(ctx, base, err) < 0)
 			return fy_err_prefix(err, "cannot create mount point %s", dst);
 		r = create_missing(base, missing, dir, err);
@@ -366,6 +367,17 @@ int fy_mnt_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, char **targ
 		return fy_err(err, -r, "cannot create mount point %s in the container", dst);
 	*target = fy_asprintf("%s/%s", base, missing);
 	return *target ? 0 : fy_err(err, ENOMEM, "resolving %s", dst);
+}
+
+int fy_mnt_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, char **target,
+                  struct fy_error *err)
+{
+	return ensure_at(ctx, ctx->root, dst, dir, target, err);
+}
+
+int fy_mnt_create(const char *root, const char *dst, bool dir, char **target, struct fy_error *err)
+{
+	return ensure_at(NULL, root, dst, dir, target, err);
 }
 
 char *fy_mnt_merge_db(const char *image_text, const char *ours)

@@ -35,6 +35,9 @@ int fy_mnt_resolve(const char *root, const char *path, char **existing, char **m
  * splicing read-only parents) when needed; *target receives the host-side path to mount on. */
 int fy_mnt_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, char **target,
                   struct fy_error *err);
+/* The same for a root that is writable (an OCI bundle's rootfs): missing components are
+ * created in place, never spliced. */
+int fy_mnt_create(const char *root, const char *dst, bool dir, char **target, struct fy_error *err);
 /* True if mounts[i] lies inside an earlier mount of the list (its mount point is created once
  * that mount is in place); otherwise its mount point lives in the image itself. */
 bool fy_mnt_nested(const struct fy_mount *mounts, size_t i);

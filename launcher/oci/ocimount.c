@@ -23,46 +23,7 @@
 #include "sqfuse.h"
 #include "syscalls.h"
 
-/* ---- mount targets inside the root ---- */
-
-/* Host path of container path dst, creating what is missing (directories 0755, the last
- * component a directory or an empty file). Symlinks are followed inside the root. */
-static int ensure_target(const char *root, const char *dst, bool dir, char **out,
-                         struct fy_error *err)
-{
-	_cleanup_free_ char *existing = NULL, *missing = NULL, *path = NULL;
-	const char *p;
-
-	if (fy_mnt_resolve(root, dst, &existing, &missing, err) < 0)
-		return -1;
-	path = fy_asprintf("%s%s", root, strcmp(existing, "/") == 0 ? "" : existing);
-	if (!path)
-		return fy_err(err, ENOMEM, "mount point %s", dst);
-	for (p = missing; *p;) {
-		size_t len = strcspn(p, "/");
-		bool last = p[len] == '\0';
-		char *next = fy_asprintf("%s/%.*s", path, (int)len, p);
-
-		if (!next)
-			return fy_err(err, ENOMEM, "mount point %s", dst);
-		free(path);
-		path = next;
-		if (last && !dir) {
-			int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-			              0644);
-			if (fd < 0)
-				return fy_err(err, errno, "cannot create mount point %s", dst);
-			close(fd);
-		} else if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-			return fy_err(err, errno, "cannot create mount point %s", dst);
-		}
-		p += len;
-		while (*p == '/')
-			p++;
-	}
-	*out = TAKE_PTR(path);
-	return 0;
-}
+/* ---- binds and remounts ---- */
 
 /* The flags a remount must keep (fy_mnt_locked_flags) plus read-only, which a user namespace
  * cannot drop either when the source mount has it. */
@@ -112,7 +73,7 @@ static int do_bind(const char *root, const struct fy_ocip_step *s, const char *s
 
 	if (stat(src, &st) < 0)
 		return fy_err(err, errno, "mount %s: source %s", s->dst, src);
-	if (ensure_target(root, s->dst, S_ISDIR(st.st_mode), &target, err) < 0)
+	if (fy_mnt_create(root, s->dst, S_ISDIR(st.st_mode), &target, err) < 0)
 		return -1;
 	if (mount(src, target, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
 		return fy_err(err, errno, "cannot bind %s on %s", src, s->dst);
@@ -198,7 +159,7 @@ static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error
 	unsigned long flags = s->flags & ~(MS_BIND | MS_REC);
 	_cleanup_close_ int under = -1;
 
-	if (ensure_target(root, s->dst, true, &target, err) < 0)
+	if (fy_mnt_create(root, s->dst, true, &target, err) < 0)
 		return -1;
 	if (s->copyup) {
 		under = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -239,7 +200,7 @@ static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char 
 	unsigned long flags = s->flags & ~(MS_BIND | MS_REC);
 	const char *line;
 
-	if (ensure_target(root, s->dst, true, &target, err) < 0)
+	if (fy_mnt_create(root, s->dst, true, &target, err) < 0)
 		return -1;
 	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
 		if (mount("cgroup2", target, "cgroup2", flags, NULL) == 0)
@@ -303,7 +264,7 @@ static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mk
 
 	if (!use_mknod)
 		return do_bind(root, s, s->src, 0, err);
-	if (ensure_target(root, s->dst, false, &target, err) < 0)
+	if (fy_mnt_create(root, s->dst, false, &target, err) < 0)
 		return -1;
 	/* ensure_target left a file (new, or the image's): replace it by the node. */
 	if (unlink(target) < 0 && errno != ENOENT)
