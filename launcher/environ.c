@@ -15,9 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FY_ENV_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define FY_ENV_FILE_MAX     (1u << 20)
-#define FY_ENV_PASS_PREFIX  "FERRYENV_"
+#define FY_ENV_FILE_MAX    (1u << 20)
+#define FY_ENV_PASS_PREFIX "FERRYENV_"
 
 /* Host variables that would be wrong inside: they describe the host's filesystem (PATH, the
  * loader's LD_*), the host shell (PS1, BASH_ENV, exported functions), or are set by ferry

@@ -28,6 +28,9 @@ int fy_env_build(const struct fy_env_input *in, char ***out, struct fy_error *er
  * a bare NAME takes the host's value); appends "K=V" to *out. Errors name file and line. */
 int fy_env_parse_file(const char *text, const char *fname, char *const *host, char ***out,
                       struct fy_error *err);
+/* PATH when the image gives none (the one runc, Docker and ferry exec use). */
+#define FY_ENV_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 /* Look up NAME in a "K=V" vector; NULL if absent. */
 const char *fy_env_get(char *const *envp, const char *name);
 /* True if NAME is on the built-in deny list or matches deny_extra. */

@@ -830,6 +830,11 @@ int fy_ocicmd_exec(struct oci *o, int *status, struct fy_error *err)
 		fy_err(err, errno, "cannot open the state of container %s", c.st.id);
 		goto out;
 	}
+	/* The new process starts in the container's cgroup: the runtime joins it first. */
+	if (fy_ocicg_join(&c.st.cgroup, getpid(), err) < 0) {
+		fy_err_prefix(err, "exec: cannot join the container's cgroup");
+		goto out;
+	}
 	opts = (struct fy_ociexec_opts){.state_dirfd = dirfd,
 	                                .console_socket = o->cli.console_socket,
 	                                .preserve_fds = o->cli.preserve_fds,

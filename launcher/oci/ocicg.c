@@ -466,6 +466,20 @@ static bool cg_none(const struct fy_ocicg *cg)
 	return !cg || !cg->root || !cg->path || !*cg->path;
 }
 
+int fy_ocicg_join(const struct fy_ocicg *cg, pid_t pid, struct fy_error *err)
+{
+	struct fy_ocires_layout l = {0};
+	int r;
+
+	if (cg_none(cg))
+		return 0;
+	if (cg_probe(cg->root, &l, err) < 0)
+		return -1;
+	r = cg_move(&l, cg->path, pid, err);
+	cg_layout_free(&l);
+	return r;
+}
+
 int fy_ocicg_update(const struct fy_ocicg *cg, const char *resources_json, struct fy_error *err)
 {
 	_cleanup_json_ json_t *res = NULL;

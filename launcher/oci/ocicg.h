@@ -35,6 +35,9 @@ struct fy_ocicg {
 int fy_ocicg_enter(const char *root, const char *cgroups_path, const char *id,
                    const char *resources_json, pid_t pid, struct fy_ocicg *cg, char **why,
                    struct fy_error *err);
+/* Move pid into the container's cgroup(s), as runc does for exec: the process and its
+ * children count against the container's limits. No cgroup: nothing to do. */
+int fy_ocicg_join(const struct fy_ocicg *cg, pid_t pid, struct fy_error *err);
 /* update: apply resources JSON (same keys as linux.resources) to the existing cgroup; device
  * rules are left as created (as runc update does). */
 int fy_ocicg_update(const struct fy_ocicg *cg, const char *resources_json, struct fy_error *err);

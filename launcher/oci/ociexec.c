@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "environ.h"
 #include "error.h"
 #include "fsutil.h"
 #include "log.h"
@@ -40,9 +41,8 @@
 #define CLONE_NEWCGROUP 0x02000000
 #endif
 
-#define FIFO_NAME    "exec.fifo"
-#define GO_MAX       (256 * 1024) /* state JSON twice plus /proc/PID/cgroup */
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define FIFO_NAME "exec.fifo"
+#define GO_MAX    (256 * 1024) /* state JSON twice plus /proc/PID/cgroup */
 
 /* I -> P: ready (error unset) or the error that stopped the setup. */
 struct report {
@@ -100,16 +100,6 @@ static int run_hooks(const struct fy_oci_spec *spec, enum fy_oci_hook_kind kind,
 
 /* ---- the executable, looked up with the process's own PATH, as runc does at create ---- */
 
-static const char *env_get(char *const *env, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (size_t i = 0; env && env[i]; i++)
-		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
-			return env[i] + n + 1;
-	return NULL;
-}
-
 static bool is_exec(const char *path)
 {
 	struct stat st;
@@ -119,7 +109,7 @@ static bool is_exec(const char *path)
 
 static int find_exe(const struct fy_oci_process *p, char **out, struct fy_error *err)
 {
-	const char *name = p->args[0], *path = env_get(p->env, "PATH");
+	const char *name = p->args[0], *path = fy_env_get(p->env, "PATH");
 
 	if (strchr(name, '/')) {
 		if (!is_exec(name))
@@ -128,7 +118,7 @@ static int find_exe(const struct fy_oci_process *p, char **out, struct fy_error 
 		*out = strdup(name);
 		return *out ? 0 : fy_err(err, ENOMEM, "exec");
 	}
-	for (const char *d = path ? path : DEFAULT_PATH; d;) {
+	for (const char *d = path ? path : FY_ENV_DEFAULT_PATH; d;) {
 		const char *colon = strchr(d, ':');
 		size_t len = colon ? (size_t)(colon - d) : strlen(d);
 		_cleanup_free_ char *cand =
@@ -156,7 +146,7 @@ static char **with_home(const struct fy_oci_process *p)
 	_cleanup_free_ char *line = NULL, *value = NULL;
 	size_t cap = 0, n = 0;
 
-	if (env_get(env, "HOME"))
+	if (fy_env_get(env, "HOME"))
 		return env;
 	f = fopen("/etc/passwd", "re");
 	while (f && getline(&line, &cap, f) > 0) {
@@ -716,48 +706,6 @@ static bool same_ns(pid_t pid, const char *name)
 	       sa.st_dev == sb.st_dev;
 }
 
-/* Put the runtime into the init's cgroups before it forks, so the new process starts there
- * (runc does the same); best effort where the runtime may not write them (rootless). */
-static void join_cgroups(pid_t pid)
-{
-	_cleanup_free_ char *text = NULL;
-	char path[64];
-	size_t len;
-	struct fy_error e;
-	char *save = NULL;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	if (fy_read_file_at(AT_FDCWD, path, 65536, &text, &len, &e) < 0)
-		return;
-	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		char *ctrls = strchr(l, ':'), *cg = ctrls ? strchr(ctrls + 1, ':') : NULL;
-		_cleanup_free_ char *procs = NULL;
-		char *comma;
-		int fd;
-
-		if (!cg)
-			continue;
-		*cg++ = '\0';
-		ctrls++;
-		if (strncmp(ctrls, "name=", 5) == 0)
-			ctrls += 5;
-		if ((comma = strchr(ctrls, ',')))
-			*comma = '\0';
-		procs = ctrls[0] ? fy_asprintf("/sys/fs/cgroup/%s%s/cgroup.procs", ctrls, cg)
-		                 : (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0
-		                            ? fy_asprintf("/sys/fs/cgroup%s/cgroup.procs", cg)
-		                            : fy_asprintf("/sys/fs/cgroup/unified%s/cgroup.procs",
-		                                          cg));
-		if (!procs)
-			continue;
-		fd = open(procs, O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			(void)!write(fd, "0", 1);
-			close(fd);
-		}
-	}
-}
-
 static _Noreturn void exec_child(struct init_args *a)
 {
 	struct fy_error err = {0};
@@ -803,7 +751,6 @@ int fy_ociexec_exec(pid_t pid, const struct fy_oci_spec *spec, const struct fy_o
 		fds[i] = -1;
 	if (open_console(proc, o, &console, err) < 0)
 		return -1;
-	join_cgroups(pid);
 	/* Open every namespace first: after joining the mount namespace /proc is the
 	 * container's. */
 	for (size_t i = 0; i < nfd; i++) {

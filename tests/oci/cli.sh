@@ -546,6 +546,8 @@ EOF
 		expect_eq "exec --detach: /proc/$pid/cmdline" "sleep 1003" "$(tr '\0' ' ' <"/proc/$pid/cmdline" | sed 's/ $//')"
 		expect_eq "exec --detach: pid namespace" "$(readlink "/proc/$CPID/ns/pid")" "$(readlink "/proc/$pid/ns/pid")"
 		expect_eq "exec --detach: mount namespace" "$(readlink "/proc/$CPID/ns/mnt")" "$(readlink "/proc/$pid/ns/mnt")"
+		# runc puts exec'd processes in the container's cgroups (rootless: the caller's, too)
+		expect_eq "exec --detach: cgroups" "$(cat "/proc/$CPID/cgroup")" "$(cat "/proc/$pid/cgroup")"
 		kill -KILL "$pid"
 	else
 		fail "exec --detach: pid $pid from the pid file is not running"
