@@ -154,16 +154,6 @@ gone() { # gone PID...: true when none of them exists
 	return 0
 }
 
-# T/script.out holds what the terminal showed; \r removed.
-in_tty() {
-	LAST="script -qec '$1' /dev/null"
-	timeout -k 5 "$OCI_TIMEOUT" script -qec "$1" /dev/null </dev/null >"$T/.out" 2>"$T/.err" 8>&-
-	RC=$?
-	OUT=$(tr -d '\r\000' <"$T/.out")
-	ERR=$(cat "$T/.err")
-}
-
-q() { printf '%q ' "$@"; }
 
 # ---- checks ------------------------------------------------------------------------------------
 t_run_output() {
@@ -201,7 +191,7 @@ t_run_tty() {
 	# The output travels through the pty master the runtime sent over the console socket. The
 	# size is not checked here: ctr's resize of that master after start arrived in only about
 	# two runs of three with runc (podman.sh checks the size, which podman puts in consoleSize).
-	in_tty "$(q "${C[@]}" run --rm -t "${RT[@]}" "$IMG" rt sh -c \
+	oci_in_tty "$(oci_quote "${C[@]}" run --rm -t "${RT[@]}" "$IMG" rt sh -c \
 		'tty; [ -t 0 ] && [ -t 1 ] && echo TTY-YES; exit 5')"
 	expect_rc 5
 	expect_out_has /dev/pts/
@@ -230,7 +220,7 @@ $(readlink "/proc/$D1_PID/ns/mnt")"
 }
 
 t_exec_tty() {
-	in_tty "$(q "${C[@]}" task exec -t --fifo-dir "$T/fifo" --exec-id e2 d1 sh -c \
+	oci_in_tty "$(oci_quote "${C[@]}" task exec -t --fifo-dir "$T/fifo" --exec-id e2 d1 sh -c \
 		'tty; [ -t 0 ] && [ -t 1 ] && echo TTY-YES; exit 6')"
 	expect_rc 6
 	expect_out_has /dev/pts/

@@ -18,6 +18,9 @@
 #   expect_rc N, expect_out TEXT, expect_out_has TEXT, expect_err_has TEXT (case-insensitive),
 #                        expect_eq WHAT WANT GOT: assertions on the last oci_run (RC, OUT, ERR)
 #   oci_done             print "N passed, M failed", exit (status 1 if anything failed)
+#   oci_in_tty CMD       run the shell command CMD under script(1), so it has a terminal; sets
+#                        RC, OUT (what the terminal showed, \r and NUL removed), ERR and LAST
+#   oci_quote ARG...     the arguments quoted for a shell command line (printf %q)
 #   oci_wait_for N CMD.. retry the shell command CMD every 0.1 s for N seconds until it succeeds
 #   oci_kill_pids PID... SIGTERM, wait up to 5 s, SIGKILL what is left (only the pids given)
 #   oci_make_rootfs DIR  a busybox-static root filesystem (applet links, passwd, group, os-release)
@@ -251,3 +254,13 @@ oci_argv_wrapper() {
 	chmod 755 "$w"
 	OCI_RUNTIME=$w
 }
+
+oci_in_tty() {
+	LAST="script -qec '$1' /dev/null"
+	timeout -k 5 "$OCI_TIMEOUT" script -qec "$1" /dev/null </dev/null >"$T/.out" 2>"$T/.err" 8>&-
+	RC=$?
+	OUT=$(tr -d '\r\000' <"$T/.out")
+	ERR=$(cat "$T/.err")
+}
+
+oci_quote() { printf '%q ' "$@"; }

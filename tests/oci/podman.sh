@@ -82,15 +82,6 @@ oci_run "${P[@]}" load -i "$T/image.tar"
 "${P[@]}" images --format '{{.Repository}}:{{.Tag}}' | grep -qxF "$IMG" ||
 	oci_die "image $IMG not listed after podman load"
 
-in_tty() {
-	LAST="script -qec '$1' /dev/null"
-	timeout -k 5 "$OCI_TIMEOUT" script -qec "$1" /dev/null </dev/null >"$T/.out" 2>"$T/.err" 8>&-
-	RC=$?
-	OUT=$(tr -d '\r\000' <"$T/.out")
-	ERR=$(cat "$T/.err")
-}
-
-q() { printf '%q ' "$@"; }
 
 # ---- checks ------------------------------------------------------------------------------------
 t_output() {
@@ -110,7 +101,7 @@ t_exit7() {
 }
 
 t_tty() {
-	in_tty "stty rows 33 cols 101; $(q "${P[@]}" "${RUN[@]}" --rm -t "$IMG" sh -c \
+	oci_in_tty "stty rows 33 cols 101; $(oci_quote "${P[@]}" "${RUN[@]}" --rm -t "$IMG" sh -c \
 		'tty; [ -t 0 ] && [ -t 1 ] && echo TTY-YES; stty size; exit 5')"
 	expect_rc 5
 	expect_out_has /dev/pts/
@@ -159,7 +150,7 @@ t_exec() {
 	expect_rc 4
 	expect_out "in-exec 1
 $(readlink "/proc/$pid/ns/pid")"
-	in_tty "$(q "${P[@]}" exec -t p1 sh -c 'tty; [ -t 0 ] && echo TTY-YES; exit 6')"
+	oci_in_tty "$(oci_quote "${P[@]}" exec -t p1 sh -c 'tty; [ -t 0 ] && echo TTY-YES; exit 6')"
 	expect_rc 6
 	expect_out_has /dev/pts/
 	expect_out_has TTY-YES
