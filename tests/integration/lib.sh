@@ -456,6 +456,18 @@ fy_init() {
 }
 
 # Only a kernel that lacks a feature may skip: user namespaces or FUSE.
+# fy_umoci_busybox LAYOUT TAG BUNDLE APPLET...: a new image TAG in the OCI layout LAYOUT
+# (created if missing) unpacked into BUNDLE, whose rootfs holds $BUSYBOX as /bin/busybox, the
+# APPLET links and an empty /etc. The caller adds what its test needs and runs umoci repack.
+fy_umoci_busybox() {
+	local lay=$1 tag=$2 b=$3 l
+	shift 3
+	[ -d "$lay" ] || umoci init --layout "$lay" || return 1
+	umoci new --image "$lay:$tag" && umoci unpack --image "$lay:$tag" "$b" &&
+		mkdir -p "$b/rootfs/bin" "$b/rootfs/etc" && cp "$BUSYBOX" "$b/rootfs/bin/busybox" || return 1
+	for l in "$@"; do ln -s busybox "$b/rootfs/bin/$l" || return 1; done
+}
+
 fy_require_kernel() {
 	grep -qw fuse /proc/filesystems || fy_skip "the kernel has no FUSE filesystem (/proc/filesystems)"
 	if ! fy_as_user unshare -Ur true 2>/dev/null; then

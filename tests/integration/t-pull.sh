@@ -49,12 +49,7 @@ LAY=$REG/lay
 (
 	set -e
 	cd "$REG"
-	umoci init --layout lay
-	umoci new --image lay:latest
-	umoci unpack --image lay:latest b
-	mkdir -p b/rootfs/bin b/rootfs/etc
-	cp "$BUSYBOX" b/rootfs/bin/busybox
-	for l in sh cat echo ls; do ln -s busybox "b/rootfs/bin/$l"; done
+	fy_umoci_busybox lay latest b sh cat echo ls
 	printf 'NAME="ferry pull test"\nID=ferrypulltest\n' >b/rootfs/etc/os-release
 	umoci repack --image lay:latest b
 	umoci config --image lay:latest --config.entrypoint /bin/echo \
@@ -258,11 +253,7 @@ two_layer_image() { # TAG: base = busybox + 512 KiB of noise, top = /etc/top.txt
 	(
 		set -e
 		cd "$REG"
-		umoci new --image "lay:$1"
-		umoci unpack --image "lay:$1" "u-$1"
-		mkdir -p "u-$1/rootfs/bin" "u-$1/rootfs/etc"
-		cp "$BUSYBOX" "u-$1/rootfs/bin/busybox"
-		ln -s busybox "u-$1/rootfs/bin/cat"
+		fy_umoci_busybox lay "$1" "u-$1" cat
 		head -c 524288 /dev/urandom >"u-$1/rootfs/noise"
 		umoci repack --image "lay:$1" "u-$1"
 		rm -rf "u-$1"

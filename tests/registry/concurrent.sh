@@ -104,12 +104,7 @@ P=127.0.0.1:$PORT
 (
 	set -e
 	cd "$REG"
-	umoci init --layout lay
-	umoci new --image lay:small
-	umoci unpack --image lay:small b
-	mkdir -p b/rootfs/bin b/rootfs/etc
-	cp "$BUSYBOX" b/rootfs/bin/busybox
-	for l in sh cat echo ls; do ln -s busybox "b/rootfs/bin/$l"; done
+	fy_umoci_busybox lay small b sh cat echo ls
 	printf 'NAME="ferry concurrency test"\nID=ferryconc\n' >b/rootfs/etc/os-release
 	umoci repack --image lay:small b
 	umoci config --image lay:small --config.entrypoint /bin/echo --config.cmd conc-says-hi
@@ -118,11 +113,7 @@ P=127.0.0.1:$PORT
 (
 	set -e
 	cd "$REG"
-	umoci new --image lay:bigbase
-	umoci unpack --image lay:bigbase bb
-	mkdir -p bb/rootfs/bin
-	cp "$BUSYBOX" bb/rootfs/bin/busybox
-	ln -s busybox bb/rootfs/bin/sh
+	fy_umoci_busybox lay bigbase bb sh
 	head -c 16777216 /dev/urandom >bb/rootfs/big.bin
 	umoci repack --image lay:bigbase bb
 	skopeo copy -q --dest-tls-verify=false oci:lay:bigbase "docker://$P/big:latest"
