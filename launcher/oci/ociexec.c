@@ -578,10 +578,12 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 		              "user namespace");
 	if (userns && geteuid() != 0 && check_rootless_maps(spec, err) < 0)
 		return -1;
-	if (!spec->ns[FY_OCI_NS_USER].present && !in_initial_userns() && geteuid() != 0)
+	/* Without a user namespace of its own, only root can mount anything. */
+	if (!spec->ns[FY_OCI_NS_USER].present && geteuid() != 0)
 		return fy_err(err, 0,
 		              "rootless containers need a user namespace in "
 		              "linux.namespaces (see `ferry-oci spec --rootless`)");
+	/* Device nodes can be made only by root of the initial user namespace. */
 	if (fy_ocip_build(spec,
 	                  geteuid() == 0 && !spec->ns[FY_OCI_NS_USER].present &&
 	                          in_initial_userns(),

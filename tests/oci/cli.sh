@@ -605,6 +605,17 @@ t_log_json() {
 	rt state "badroot-$MODE"
 	expect_fail 1 "container does not exist"
 	cleanup_ct "badroot-$MODE"
+
+	# Rootless without a user namespace in the spec: refused up front, nothing left.
+	[ "$MODE" = rootless ] || return 0
+	b=$(mkbundle "nouserns" '["true"]' \
+		'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "user"]')
+	rt create --bundle "$b" --pid-file "$MD/nouserns.pid" nouserns
+	[ "$RC" != 0 ] || fail "create without a user namespace succeeded as $TUSER ($(oci_ctx))"
+	expect_err_has "user namespace"
+	rt state nouserns
+	expect_fail 1 "container does not exist"
+	cleanup_ct nouserns
 }
 
 # The container sees fds 0-2 only, though its caller holds fd 3; --preserve-fds 1 passes fd 3.
