@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # lib.sh: the integration-test harness, sourced by tests/integration/t-*.sh and fixtures.sh.
 #
-# Containers always start as an unprivileged user: as root the harness creates `ferrytest` and runs
-# every ferry command through setpriv(1) as that user; as anyone else it uses the caller. The ferry
+# Containers always start as an unprivileged user: as root the harness creates `ferrytest` (or
+# $FERRY_TEST_USER, so that parallel runs do not see each other's processes) and runs every ferry
+# command through setpriv(1) as that user; as anyone else it uses the caller. The ferry
 # binary and the fixtures live in a world-readable test root under /var/tmp, because the build dir
 # may sit in a mode-700 home. After every check the harness asserts that nothing is left behind: no
 # new process of the test user, no new FUSE/ferry mount on the host, no new temp entry of the
@@ -41,7 +42,7 @@ fy_die() {
 # ---- the unprivileged test user ----------------------------------------------------------------
 fy_setup_user() {
 	if [ "$(id -u)" = 0 ]; then
-		TUSER=ferrytest
+		TUSER=${FERRY_TEST_USER:-ferrytest}
 		if ! id -u "$TUSER" >/dev/null 2>&1; then
 			useradd -m -s /bin/sh "$TUSER" || fy_die "useradd $TUSER failed"
 		fi
