@@ -298,6 +298,13 @@ static __attribute__((noreturn)) void child_main(const struct fy_plan *plan, cha
 	if (read(syncfd, &go, 1) != 1)
 		_exit(FY_EXIT_FAILURE); /* ferry failed to mount the root and reported it */
 	close(syncfd);
+	/* Before the first lookup on the FUSE mount: drop every close-on-exec fd but the error
+	 * pipe (the exec would drop them anyway, and the --pid init never execs). The host's
+	 * procfs is under HOST since ferry pivoted. */
+	if (fy_sup_close_fds(HOST "/proc", (const int[]){errfd}, 1, true) < 0) {
+		fy_err(&err, errno, "cannot list the open fds");
+		child_fail(errfd, &err);
+	}
 	/* A mount namespace of the container's own: its mounts and its final pivot stay out of
 	 * ferry's namespace, so ferry's root never moves onto the FUSE mount it serves (a path
 	 * lookup there from ferry itself, once its server threads stop, would never return). */
@@ -332,6 +339,10 @@ static __attribute__((noreturn)) void child_main(const struct fy_plan *plan, cha
 		if (cmd == 0)
 			exec_command(plan, old, errfd);
 		close(errfd);
+		/* The init never execs: keep only the standard fds (it holds no pipe, lock or
+		 * caller fd of anyone's while it waits). */
+		if (fy_close_range(3, ~0U, 0) < 0)
+			fy_sup_close_fds("/proc", (const int[]){0, 1, 2}, 3, false);
 		_exit(fy_sup_exit_code(fy_sup_wait(cmd, false, NULL)));
 	}
 	exec_command(plan, old, errfd);
@@ -423,8 +434,12 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	if (child < 0)
 		return fy_err(err, errno, "cannot start the container process");
 	if (child == 0) {
-		close(sync_w);
-		close(err_r);
+		/* Hold nothing the server owns: a process that holds the FUSE device fd while it
+		 * waits on a request of that mount keeps the connection alive after the server
+		 * died, and then waits forever, unkillable (D1). The rest that is close-on-exec
+		 * goes once the child runs (child_main). */
+		close(TAKE_FD(fuse_fd));
+		close(TAKE_FD(image_fd));
 		/* In a new PID namespace the parent is outside it and getppid() reads 0. */
 		child_main(plan, srcs, log, plan->new_pid ? 0 : self, sync_r, err_w, &old);
 	}
