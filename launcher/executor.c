@@ -223,6 +223,21 @@ static int finish_root(const struct fy_plan *plan, char *const *srcs, const stru
 	return 0;
 }
 
+/* A root inside gets a user namespace of its own, nested in ferry's: it keeps every capability
+ * over what it owns (its mount namespace, a copy of the finished tree, included) but none over
+ * ferry's namespace, so it cannot ptrace ferry or the --pid init, enter their namespaces or read
+ * through their /proc entries as root of ferry's namespace could (D4). The same single id
+ * maps through. Writing our own maps needs a dumpable process; the exec follows anyway. */
+static int nest_userns(const struct fy_plan *plan, struct fy_error *err)
+{
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return fy_err(err, errno, "cannot make the container dumpable");
+	if (fy_userns_enter(plan->ns_uid, plan->ns_gid, plan->ns_uid, plan->ns_gid, CLONE_NEWNS,
+	                    err) < 0)
+		return fy_err_prefix(err, "the container's own user namespace");
+	return 0;
+}
+
 /* execvpe(3) with the container's PATH, telling "not found" (127) from "not executable" (126). */
 static __attribute__((noreturn)) void exec_command(const struct fy_plan *plan, const sigset_t *old,
                                                    int errfd)
@@ -241,6 +256,8 @@ static __attribute__((noreturn)) void exec_command(const struct fy_plan *plan, c
 	}
 	/* Descriptors the caller handed to ferry pass on to the command, as with any exec (MPI's
 	 * PMI_FD among them); every descriptor ferry opens itself is close-on-exec. */
+	if (plan->ns_uid == 0 && nest_userns(plan, &err) < 0)
+		child_fail(errfd, &err);
 	fy_sup_restore(old);
 	if (strchr(cmd, '/')) {
 		execve(cmd, argv, plan->envp);
@@ -412,6 +429,13 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	                    err) < 0)
 		return -1;
 	fy_debug(log, "user namespace entered");
+	/* Nothing in the container may trace us, read our memory or fds, or reach the host
+	 * through /proc/PID/root (D4): non-dumpable makes our /proc entries open only for a process
+	 * with CAP_SYS_PTRACE where our memory was made, the initial user namespace. Only now:
+	 * once non-dumpable, /proc/self/uid_map is no longer ours to write. The container child
+	 * and the --pid init inherit it; the command's exec resets it. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return fy_err(err, errno, "cannot make ferry non-dumpable");
 	/* The FUSE kernel side accepts only a device fd opened inside the mount's user namespace
 	 * (fuse_fill_super() compares f_cred->user_ns), so open it now, before /tmp is covered. */
 	if (plan->root.kind == FY_ROOT_SQUASHFS) {

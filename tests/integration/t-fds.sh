@@ -63,4 +63,36 @@ t_kill_during_setup() {
 }
 check "ferry killed during setup (20 times): nothing left in D state" t_kill_during_setup
 
+# PEEK: from inside, try to read through ferry's process (the parent, or the --pid init as PID
+# 1): the host tree behind its root, its root, fds, environment and memory (the last two need
+# ptrace access, as an attach does).
+PEEK='p=$PPID; [ "$p" = 0 ] && p=1; for c in "cat /proc/$p/root/oldroot$0" "ls /proc/$p/root/" \
+	"ls /proc/$p/fd" "cat /proc/$p/environ" "cat /proc/$p/mem"; do $c >/dev/null; echo "rc=$?"; done'
+t_no_peek() {
+	echo 'host secret' >"$DATA/peek-marker"
+	chmod 644 "$DATA/peek-marker"
+	fy exec --contain "$@" "$IMG" sh -c "$PEEK" "$DATA/peek-marker"
+	expect_rc 0
+	expect_out "rc=1
+rc=1
+rc=1
+rc=1
+rc=1"
+	[ "$(grep -c 'Permission denied$' "$ERR_F")" = 5 ] ||
+		fail "want 5 'Permission denied' errors, one per attempt"
+}
+check "--contain: ferry's process cannot be read through, traced or entered" t_no_peek
+check "--contain --fakeroot: ferry's process cannot be read through, traced or entered" t_no_peek --fakeroot
+check "--contain --pid: the init cannot be read through, traced or entered" t_no_peek --pid
+check "--contain --pid --fakeroot: the init cannot be read through, traced or entered" t_no_peek --pid --fakeroot
+
+t_fakeroot_mounts() {
+	# The fakeroot container's own user namespace still owns its mount namespace.
+	fy exec --fakeroot "$IMG" sh -c 'mount -t tmpfs none /mnt && echo mounted && id -u'
+	expect_rc 0
+	expect_out "mounted
+0"
+}
+check "--fakeroot: root inside can still mount in its own namespace" t_fakeroot_mounts
+
 fy_done
