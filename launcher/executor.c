@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -374,7 +375,10 @@ static pid_t clone_child(bool new_pid)
 	                      NULL);
 }
 
-int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_error *err)
+/* The supervisor's work, in the process fy_exec_start forked: old is the signal mask the
+ * command starts with. Returns the exit status or <0 with err set. */
+static int supervise_plan(const struct fy_plan *plan, const struct fy_log *log,
+                          const sigset_t *old_mask, struct fy_error *err)
 {
 	_cleanup_close_ int sync_r = -1, sync_w = -1, err_r = -1, err_w = -1;
 	_cleanup_close_ int image_fd = -1, fuse_fd = -1;
@@ -383,7 +387,6 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	char **srcs;
 	struct fy_sqfuse *fuse = NULL;
 	struct fy_error cerr;
-	sigset_t old;
 	int fds[2], flags = CLONE_NEWNS, st, r;
 	ssize_t n;
 	pid_t child, self;
@@ -413,8 +416,6 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 			return fy_err(err, ENOMEM, "plan");
 	}
 
-	if (fy_sup_block(&old) < 0)
-		return fy_err(err, errno, "cannot block signals");
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return fy_err(err, errno, "pipe");
 	sync_r = fds[0], sync_w = fds[1];
@@ -465,7 +466,7 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 		close(TAKE_FD(fuse_fd));
 		close(TAKE_FD(image_fd));
 		/* In a new PID namespace the parent is outside it and getppid() reads 0. */
-		child_main(plan, srcs, log, plan->new_pid ? 0 : self, sync_r, err_w, &old);
+		child_main(plan, srcs, log, plan->new_pid ? 0 : self, sync_r, err_w, old_mask);
 	}
 	close(TAKE_FD(sync_r));
 	close(TAKE_FD(err_w));
@@ -506,4 +507,186 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	}
 	fy_debug(log, "command ended with status %d", fy_sup_exit_code(st));
 	return fy_sup_exit_code(st);
+}
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+static int fy_pidfd_open(pid_t pid, unsigned flags)
+{
+	return fy_sys_ret(syscall(SYS_pidfd_open, pid, flags));
+}
+
+static int fy_pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned flags)
+{
+	return fy_sys_ret(syscall(SYS_pidfd_send_signal, pidfd, sig, info, flags));
+}
+
+/* ---- fork first: the caller keeps its namespaces, signals, root, cwd and subreaper state ---- */
+
+/* Signals handled by the caller have handlers that mean nothing here; what it ignores stays
+ * ignored for the command, as across an exec. */
+static void reset_signals(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0)
+			continue;
+		if (sa.sa_handler != SIG_IGN || sig == SIGCHLD)
+			signal(sig, SIG_DFL);
+	}
+}
+
+/* Drop the caller's fds the container must not get: with a keep list, all others (fds 0-2 not
+ * listed are held by /dev/null, close-on-exec, so that nothing we open later takes their
+ * numbers); else the close-on-exec ones, as an exec would. */
+static int drop_caller_fds(const struct fy_plan *plan, int status_fd)
+{
+	if (!plan->keep_fds)
+		return fy_sup_close_fds("/proc", &status_fd, 1, true);
+
+	_cleanup_free_ int *keep = calloc(plan->n_keep_fds + 1, sizeof(*keep));
+
+	if (!keep)
+		return -ENOMEM;
+	memcpy(keep, plan->keep_fds, plan->n_keep_fds * sizeof(*keep));
+	keep[plan->n_keep_fds] = status_fd;
+	if (fy_sup_close_fds("/proc", keep, plan->n_keep_fds + 1, false) < 0)
+		return -errno;
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0) {
+			int n = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+			if (n >= 0 && n != fd) {
+				dup3(n, fd, O_CLOEXEC);
+				close(n);
+			}
+		}
+	return 0;
+}
+
+static __attribute__((noreturn)) void supervisor_main(const struct fy_plan *plan,
+                                                      const struct fy_log *log, pid_t caller,
+                                                      int status_fd, const sigset_t *caller_mask)
+{
+	struct fy_error err;
+	sigset_t cmd_mask = plan->has_sigmask ? plan->sigmask : *caller_mask, mask, fwd;
+	int r;
+
+	fy_err_clear(&err);
+	/* Die with the caller (strictly: with the thread that called fy_exec_start). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != caller)
+		_exit(FY_EXIT_FAILURE);
+	if (drop_caller_fds(plan, status_fd) < 0) {
+		fy_err(&err, errno, "cannot close the caller's fds");
+		child_fail(status_fd, &err);
+	}
+	reset_signals();
+	/* Forwarded signals stay blocked from the fork on, for sigwaitinfo (fy_sup_wait); the
+	 * rest of the caller's mask comes back, as it would across an exec. */
+	mask = *caller_mask;
+	fy_sup_signal_set(&fwd);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&fwd, sig))
+			sigaddset(&mask, sig);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	/* A non-dumpable caller would leave us unable to write our own id maps; we turn
+	 * non-dumpable again as soon as they are written (supervise_plan). */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	r = supervise_plan(plan, log, &cmd_mask, &err);
+	if (r < 0)
+		child_fail(status_fd, &err);
+	_exit(r);
+}
+
+int fy_exec_start(const struct fy_plan *plan, const struct fy_log *log, struct fy_exec *h,
+                  struct fy_error *err)
+{
+	sigset_t all, old;
+	int fds[2], e;
+	pid_t caller = getpid(), pid;
+
+	*h = (struct fy_exec){.pid = -1, .pidfd = -1, .status_fd = -1};
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return fy_err(err, errno, "pipe");
+	/* No signal may reach the child before it dropped the caller's handlers. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	e = errno;
+	if (pid == 0) {
+		close(fds[0]);
+		supervisor_main(plan, log, caller, fds[1], &old);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		return fy_err(err, e, "cannot start the container's supervisor");
+	}
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	h->pid = pid;
+	h->status_fd = fds[0];
+	h->pidfd = fy_pidfd_open(pid, 0); /* -ENOSYS before Linux 5.3: the pid serves */
+	if (h->pidfd < 0)
+		h->pidfd = -1;
+	return 0;
+}
+
+int fy_exec_result(struct fy_exec *h, int wstatus, struct fy_error *err)
+{
+	struct fy_error serr;
+	ssize_t n;
+
+	h->reaped = true;
+	fy_err_clear(&serr);
+	/* It wrote before it exited: the message, if any, is there. */
+	do
+		n = read(h->status_fd, &serr, sizeof(serr));
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(serr) && fy_err_isset(&serr)) {
+		serr.msg[sizeof(serr.msg) - 1] = '\0';
+		*err = serr;
+		return -1;
+	}
+	return fy_sup_exit_code(wstatus);
+}
+
+int fy_exec_wait(struct fy_exec *h, struct fy_error *err)
+{
+	int st;
+
+	while (waitpid(h->pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return fy_err(err, errno, "cannot wait for the container's supervisor");
+	return fy_exec_result(h, st, err);
+}
+
+int fy_exec_signal(const struct fy_exec *h, int sig)
+{
+	if (h->reaped || h->pid <= 0)
+		return -ESRCH;
+	if (h->pidfd >= 0 && fy_pidfd_send_signal(h->pidfd, sig, NULL, 0) == 0)
+		return 0;
+	return kill(h->pid, sig) < 0 ? -errno : 0;
+}
+
+void fy_exec_release(struct fy_exec *h)
+{
+	if (h->pid > 0 && !h->reaped) {
+		/* Its death takes the container with it (PR_SET_PDEATHSIG all the way down). */
+		fy_exec_signal(h, SIGKILL);
+		while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (h->pidfd >= 0)
+		close(h->pidfd);
+	if (h->status_fd >= 0)
+		close(h->status_fd);
+	*h = (struct fy_exec){.pid = -1, .pidfd = -1, .status_fd = -1};
 }

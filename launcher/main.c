@@ -15,6 +15,7 @@
 #include "plan.h"
 #include "pull.h"
 #include "strv.h"
+#include "supervise.h"
 #include "registry/ref.h"
 #include "registry/registry.h"
 
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <sys/wait.h>
@@ -452,6 +454,32 @@ static int cmd_cache(const struct fy_opts *opts)
 
 /* ---- exec, run, shell ---- */
 
+/* Run the plan as a command: ferry's exit status is the command's, signals sent to ferry reach
+ * it, a stopped command stops ferry (^Z) and ferry's death takes the container with it. */
+static int exec_container(struct fy_plan *plan, const struct fy_log *log, struct fy_error *err)
+{
+	struct fy_exec h;
+	sigset_t old;
+	int r, st;
+
+	/* Blocked from before the start, so none is lost; the command gets the mask we had. */
+	if (fy_sup_block(&old) < 0)
+		return fy_err(err, errno, "cannot block signals");
+	plan->has_sigmask = true;
+	plan->sigmask = old;
+	/* Nothing in the container may trace ferry or read its memory (the plan, the caller's
+	 * environment) while it waits. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	r = fy_exec_start(plan, log, &h, err);
+	if (r == 0) {
+		st = fy_sup_wait(h.pid, true, log);
+		r = fy_exec_result(&h, st, err);
+	}
+	fy_exec_release(&h);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 static int run_container(struct fy_opts *opts, const struct fy_log *log)
 {
 	struct fy_conf conf;
@@ -506,7 +534,7 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 		r = text ? 0 : 1;
 	} else if (r == 0) {
 		fflush(NULL);
-		r = fy_exec_run(&plan, log, &err);
+		r = exec_container(&plan, log, &err);
 	}
 	if (r < 0)
 		r = fy_edge_fail(&err);

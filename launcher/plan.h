@@ -6,6 +6,7 @@
 #ifndef FERRY_PLAN_H
 #define FERRY_PLAN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,12 @@ struct fy_plan {
 	char *fuse_dev;        /* the FUSE device to open, normally /dev/fuse */
 	unsigned fuse_threads; /* FUSE worker threads; 0: one per CPU */
 	bool contain_dev;      /* informative: minimal /dev */
+
+	/* The caller's side of the command (fy_exec_start), not owned by the plan: */
+	const int *keep_fds; /* NULL: pass every fd not close-on-exec; else only these */
+	size_t n_keep_fds;
+	bool has_sigmask;    /* the command's signal mask is sigmask, not the caller's */
+	sigset_t sigmask;
 };
 
 int fy_plan_build(const struct fy_opts *opts, const struct fy_conf *conf,

@@ -95,4 +95,22 @@ t_fakeroot_mounts() {
 }
 check "--fakeroot: root inside can still mount in its own namespace" t_fakeroot_mounts
 
+t_core_caller() {
+	# fy-core-caller runs a directory image (busybox alone, made here) and a squashfs image
+	# through fy_exec_start/fy_exec_wait and checks that it is unchanged itself afterwards.
+	local caller=$FERRY_BUILDDIR/tests/integration/fy-core-caller root=$DATA/bbroot
+	[ -x "$caller" ] || {
+		fail_plain "$caller is not built"
+		return
+	}
+	install -m 755 "$caller" "$RUNDIR/bin/fy-core-caller"
+	rm -rf "$root"
+	mkdir -p "$root/bin" && cp "$BUSYBOX" "$root/bin/busybox" && ln -s busybox "$root/bin/sh" &&
+		ln -s busybox "$root/bin/true" && chmod -R a+rX "$root" || fail_plain "cannot make $root"
+	fy_cmd "$RUNDIR/bin/fy-core-caller" "$root" "$IMG"
+	expect_rc 0
+	expect_out "caller unchanged"
+}
+check "the core leaves its caller unchanged (namespaces, signals, cwd, root, subreaper, fds)" t_core_caller
+
 fy_done
