@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 {
 	/* fd 7 is open, not close-on-exec: the keep list leaves it out of the container. */
 	char *fd_probe[] = {(char *)"/bin/sh", (char *)"-c",
-	                    (char *)"true >&7 2>/dev/null && exit 10; exit 7", NULL};
+	                    (char *)"{ true >&7; } 2>&- && exit 10; exit 7", NULL};
 	char *self_kill[] = {(char *)"/bin/sh", (char *)"-c", (char *)"kill -TERM $$", NULL};
 	char *missing[] = {(char *)"/no/such/command", NULL};
 	struct state before, after;
