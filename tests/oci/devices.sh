@@ -6,7 +6,9 @@
 # (/foo-dev, as runc and crun allow) works; a device the host lacks fails create naming the
 # entry; a fifo is made in both modes; the default devices have their numbers; a root.path of
 # the host's / is refused with a message that says so (it said "/dev/null: No such file").
-# Runs against any runc-compatible runtime (OCI_RUNTIME), whose messages may differ.
+# Runs against any runc-compatible runtime (OCI_RUNTIME), whose messages may differ; runc 1.1
+# fails the ".." checks and most rootless ones (it binds the host's file at the entry's path) and
+# the root block /dev/null one (its init reopens /dev/null).
 set -u
 umask 022
 . "$(dirname "$0")/lib.sh"
