@@ -278,7 +278,7 @@ static const char *dev_what(const struct fy_ocip_step *s, char *buf, size_t size
 
 /* An O_PATH fd on name in dir if it is a node of that type and number (checked on the open
  * file, so a renamed or replaced entry cannot slip in); -1 otherwise. */
-static int node_at(int dir, const char *name, int follow, mode_t fmt, dev_t rdev)
+static int node_at(int dir, const char *name, bool follow, mode_t fmt, dev_t rdev)
 {
 	int fd = openat(dir, name, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
 	struct stat st;
@@ -296,7 +296,7 @@ static int scan_dev(int dir, dev_t fs, int depth, mode_t fmt, dev_t rdev)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *e;
-	int dfd = dup(dir), fd = -1;
+	int dfd = fcntl(dir, F_DUPFD_CLOEXEC, 0), fd = -1;
 
 	if (dfd < 0 || !(d = fdopendir(dfd))) {
 		if (dfd >= 0)
@@ -312,7 +312,7 @@ static int scan_dev(int dir, dev_t fs, int depth, mode_t fmt, dev_t rdev)
 			    fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 				continue;
 			if (pass == 0 && (st.st_mode & S_IFMT) == fmt && st.st_rdev == rdev) {
-				fd = node_at(dir, e->d_name, 0, fmt, rdev);
+				fd = node_at(dir, e->d_name, false, fmt, rdev);
 			} else if (pass == 1 && S_ISDIR(st.st_mode) && st.st_dev == fs &&
 			           depth < 4) {
 				_cleanup_close_ int sub =
@@ -339,7 +339,7 @@ static int host_node(int hostdev, const struct fy_ocip_step *s)
 
 	snprintf(name, sizeof(name), "%s/%u:%u", fmt == S_IFBLK ? "block" : "char", major(s->rdev),
 	         minor(s->rdev));
-	fd = node_at(hostdev, name, 1, fmt, s->rdev);
+	fd = node_at(hostdev, name, true, fmt, s->rdev);
 	if (fd < 0 && fstat(hostdev, &st) == 0)
 		fd = scan_dev(hostdev, st.st_dev, 0, fmt, s->rdev);
 	return fd;
