@@ -42,6 +42,8 @@ tests_unit_test_ocicg_LDADD = $(unit_ldadd)
 # (ctr run --runc-binary), by podman --runtime, and compared with runc on one bundle.
 extra_tests += tests/oci/cli.sh tests/oci/containerd.sh tests/oci/podman.sh tests/oci/vs-runc.sh \
 	tests/oci/squashfs.sh tests/oci/hooks.sh
+extra_tests += tests/oci/devices.sh
+EXTRA_DIST += tests/oci/devices.sh
 EXTRA_DIST += tests/oci/lib.sh tests/oci/squashfs.sh tests/oci/hooks.sh tests/oci/cli.sh tests/oci/containerd.sh tests/oci/podman.sh \
 	tests/oci/vs-runc.sh benchmarks/oci.sh benchmarks/oci-report.py
 libferry_la_SOURCES += launcher/oci/ociplan.c launcher/oci/ociplan.h

@@ -7,12 +7,14 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -257,20 +259,135 @@ static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char 
 	return finish_mount(s, target, err);
 }
 
-static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mknod,
+/* "linux.devices[2] /dev/mymem (char 1:1)": which entry a device error is about. */
+static const char *dev_what(const struct fy_ocip_step *s, char *buf, size_t size)
+{
+	mode_t fmt = s->mode & S_IFMT;
+	const char *type = fmt == S_IFCHR ? "char" : fmt == S_IFBLK ? "block" : "fifo";
+	char idx[32] = "default device";
+
+	if (s->dev_index >= 0)
+		snprintf(idx, sizeof(idx), "linux.devices[%d]", s->dev_index);
+	if (fmt == S_IFIFO)
+		snprintf(buf, size, "%s %s (fifo)", idx, s->dst);
+	else
+		snprintf(buf, size, "%s %s (%s %u:%u)", idx, s->dst, type, major(s->rdev),
+		         minor(s->rdev));
+	return buf;
+}
+
+/* An O_PATH fd on name in dir if it is a node of that type and number (checked on the open
+ * file, so a renamed or replaced entry cannot slip in); -1 otherwise. */
+static int node_at(int dir, const char *name, bool follow, mode_t fmt, dev_t rdev)
+{
+	int fd = openat(dir, name, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	struct stat st;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == fmt && st.st_rdev == rdev)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Depth-first over the host's /dev, entries before subdirectories, without following links or
+ * leaving the /dev filesystem (/dev/shm and the like hold no device nodes). */
+static int scan_dev(int dir, dev_t fs, int depth, mode_t fmt, dev_t rdev)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+	int dfd = fcntl(dir, F_DUPFD_CLOEXEC, 0), fd = -1;
+
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	for (int pass = 0; pass < 2 && fd < 0; pass++) {
+		rewinddir(d);
+		while (fd < 0 && (e = readdir(d))) {
+			struct stat st;
+
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+			    fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			if (pass == 0 && (st.st_mode & S_IFMT) == fmt && st.st_rdev == rdev) {
+				fd = node_at(dir, e->d_name, false, fmt, rdev);
+			} else if (pass == 1 && S_ISDIR(st.st_mode) && st.st_dev == fs &&
+			           depth < 4) {
+				_cleanup_close_ int sub =
+				        openat(dir, e->d_name,
+				               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+				if (sub >= 0)
+					fd = scan_dev(sub, fs, depth + 1, fmt, rdev);
+			}
+		}
+	}
+	return fd;
+}
+
+/* The host's node of the declared type and numbers, never the one at the container path: that
+ * path is the spec's to choose and would bind any host file. /dev/char/M:m and /dev/block/M:m
+ * (udev's links) first, else a scan of /dev. */
+static int host_node(int hostdev, const struct fy_ocip_step *s)
+{
+	mode_t fmt = s->mode & S_IFMT;
+	char name[48];
+	struct stat st;
+	int fd;
+
+	snprintf(name, sizeof(name), "%s/%u:%u", fmt == S_IFBLK ? "block" : "char", major(s->rdev),
+	         minor(s->rdev));
+	fd = node_at(hostdev, name, true, fmt, s->rdev);
+	if (fd < 0 && fstat(hostdev, &st) == 0)
+		fd = scan_dev(hostdev, st.st_dev, 0, fmt, s->rdev);
+	return fd;
+}
+
+/* hostdev: the host's /dev, opened before any spec mount could hide it (a root.path of "/"
+ * puts the container's tmpfs over it); -1 when it could not be opened. */
+static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mknod, int hostdev,
                      struct fy_error *err)
 {
 	_cleanup_free_ char *target = NULL;
+	_cleanup_close_ int node = -1, tree = -1;
+	char what[PATH_MAX + 64];
+	int r;
 
-	if (!use_mknod)
-		return do_bind(root, s, s->src, 0, err);
+	/* A fifo needs no privilege to make. */
+	if (!use_mknod && !S_ISFIFO(s->mode)) {
+		/* Found before the mount point is made, so a missing one leaves nothing. */
+		if (hostdev < 0)
+			return fy_err(err, 0,
+			              "%s: the host's /dev cannot be opened to bind it from",
+			              dev_what(s, what, sizeof(what)));
+		node = host_node(hostdev, s);
+		if (node < 0)
+			return fy_err(
+			        err, 0,
+			        "%s: no such device in the host's /dev to bind (without root, "
+			        "device nodes cannot be made, only the host's bound)",
+			        dev_what(s, what, sizeof(what)));
+		if (fy_mnt_create(root, s->dst, false, &target, err) < 0)
+			return -1;
+		tree = fy_open_tree(node, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (tree < 0)
+			return fy_err(err, -tree, "%s: cannot bind the host's node",
+			              dev_what(s, what, sizeof(what)));
+		r = fy_move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+		if (r < 0)
+			return fy_err(err, -r, "%s: cannot bind the host's node",
+			              dev_what(s, what, sizeof(what)));
+		return 0;
+	}
 	if (fy_mnt_create(root, s->dst, false, &target, err) < 0)
 		return -1;
 	/* ensure_target left a file (new, or the image's): replace it by the node. */
 	if (unlink(target) < 0 && errno != ENOENT)
 		return fy_err(err, errno, "device %s", s->dst);
 	if (mknod(target, s->mode, s->rdev) < 0)
-		return fy_err(err, errno, "cannot create device %s", s->dst);
+		return fy_err(err, errno, "cannot create %s", dev_what(s, what, sizeof(what)));
 	if (chown(target, s->uid, s->gid) < 0 || chmod(target, s->mode & 07777) < 0)
 		return fy_err(err, errno, "device %s", s->dst);
 	return 0;
@@ -296,6 +413,9 @@ static int do_symlink(const char *root, const struct fy_ocip_step *s, struct fy_
 int fy_ocimnt_pre(const struct fy_ocip *plan, const char *rootfs, const char *cgroups,
                   struct fy_error *err)
 {
+	_cleanup_close_ int hostdev =
+	        plan->mknod ? -1 : open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
 	for (size_t i = 0; i < plan->n_pre; i++) {
 		const struct fy_ocip_step *s = &plan->pre[i];
 		int r = 0;
@@ -311,7 +431,7 @@ int fy_ocimnt_pre(const struct fy_ocip *plan, const char *rootfs, const char *cg
 			r = do_cgroup(rootfs, s, cgroups, err);
 			break;
 		case FY_OCIP_DEVICE:
-			r = do_device(rootfs, s, plan->mknod, err);
+			r = do_device(rootfs, s, plan->mknod, hostdev, err);
 			break;
 		case FY_OCIP_SYMLINK:
 			r = do_symlink(rootfs, s, err);
