@@ -473,4 +473,46 @@ t_stopped() {
 }
 check "registry stopped by PID" t_stopped
 
+# ---- issue 8 D3: nothing lands in the cache that exec would refuse ------------------------------
+# The same busybox image with its config blob replaced by text that is not JSON (manifest and
+# index fixed up, so every digest still matches).
+BADCFG=$REG/badcfg
+(
+	set -e
+	cd "$REG"
+	fy_umoci_busybox badcfg latest bb true
+	umoci repack --image badcfg:latest bb
+	python3 - "$BADCFG" <<'PY'
+import hashlib, json, os, sys
+lay = sys.argv[1]
+def blob(d):
+    return os.path.join(lay, "blobs", *d.split(":"))
+def put(data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    open(blob(d), "wb").write(data)
+    return d, len(data)
+idx = json.load(open(os.path.join(lay, "index.json")))
+man = json.load(open(blob(idx["manifests"][0]["digest"])))
+man["config"]["digest"], man["config"]["size"] = put(b"this is not JSON\n")
+idx["manifests"][0]["digest"], idx["manifests"][0]["size"] = put(json.dumps(man).encode())
+json.dump(idx, open(os.path.join(lay, "index.json"), "w"))
+PY
+) >"$REG/badcfg.log" 2>&1 || fy_die "building the bad-config image failed: $(tail -3 "$REG/badcfg.log")"
+chmod -R a+rX "$BADCFG" || fy_die "cannot open $BADCFG to the test user"
+BADCACHE=$DATA/badcache
+fy_user_dir "$BADCACHE"
+
+t_pull_bad_config() {
+	FY_ENV=("FERRY_CACHEDIR=$BADCACHE")
+	fy pull "oci:$BADCFG:latest"
+	expect_error 4 "pull oci:.*image config: invalid JSON"
+	[ -z "$(find "$BADCACHE" -name '*.sqfs')" ] ||
+		fail "a failed pull left an image in the cache: $(find "$BADCACHE" -name '*.sqfs')"
+	# exec of the same source fails the same way, at the pull, not on a poisoned entry.
+	fy exec "oci:$BADCFG:latest" /bin/busybox true
+	expect_error 4 "pull oci:.*image config: invalid JSON"
+	[ -z "$(find "$BADCACHE" -name '*.sqfs')" ] || fail "exec left an image in the cache"
+}
+check "pull of a config blob that is not JSON: exit 4, one line, nothing cached (issue 8 D3)" t_pull_bad_config
+
 fy_done
