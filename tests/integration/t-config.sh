@@ -222,4 +222,18 @@ t_conf_missing() {
 }
 check "missing FERRY_CONF: exit 3" t_conf_missing
 
+# issue 8 D6: a FIFO (no writer) named as the configuration is refused at once, not waited on;
+# the shorter timeout is only the failure condition.
+t_conf_fifo() {
+	local FY_TIMEOUT=10
+	rm -f "$DATA/fifo.conf"
+	mkfifo -m 666 "$DATA/fifo.conf" || fail_plain "mkfifo failed"
+	FY_ENV=("FERRY_CONF=$DATA/fifo.conf")
+	fy exec "$IMG" echo should-not-run
+	expect_error 3 'FERRY_CONF.*fifo\.conf is not a regular file'
+	expect_out_lacks should-not-run
+	rm -f "$DATA/fifo.conf"
+}
+check "FERRY_CONF naming a FIFO: exit 3 at once (issue 8 D6)" t_conf_fifo
+
 fy_done
