@@ -310,6 +310,7 @@ int fy_conf_load(const char *path, const char *default_path, char *const *enviro
 {
 	const char *from_env = fy_env_get(environ, "FERRY_CONF");
 	_cleanup_free_ char *text = NULL;
+	size_t len = 0, nul;
 	bool is_default = false;
 	int r;
 
@@ -324,7 +325,7 @@ int fy_conf_load(const char *path, const char *default_path, char *const *enviro
 	}
 	if (!path)
 		return 0;
-	r = fy_read_file_at(AT_FDCWD, path, FY_CONF_MAX, &text, NULL, err);
+	r = fy_read_file_at(AT_FDCWD, path, FY_CONF_MAX, &text, &len, err);
 	if (r < 0) {
 		/* Only the default file may be absent: a file someone named must exist. */
 		if (is_default && r == -ENOENT) {
@@ -337,6 +338,9 @@ int fy_conf_load(const char *path, const char *default_path, char *const *enviro
 			return fy_err_prefix(err, "configuration (FERRY_CONF)");
 		return fy_err_prefix(err, "configuration");
 	}
+	if ((nul = fy_text_nul_line(text, len)))
+		return fy_err_code(err, FY_EXIT_CONFIG, 0, "%s:%zu: NUL byte in the line", path,
+		                   nul);
 	r = fy_conf_parse(text, path, conf, err);
 	if (r < 0)
 		return r;

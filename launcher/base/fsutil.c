@@ -81,6 +81,18 @@ int fy_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, st
 	return 0;
 }
 
+size_t fy_text_nul_line(const char *text, size_t len)
+{
+	const char *nul = memchr(text, '\0', len);
+	size_t line = 1;
+
+	if (!nul)
+		return 0;
+	for (const char *p = text; p < nul; p++)
+		line += *p == '\n';
+	return line;
+}
+
 int fy_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

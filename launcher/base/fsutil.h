@@ -18,6 +18,9 @@ int fy_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
                     struct fy_error *err);
 /* The same for an open descriptor; path only names it in errors. */
 int fy_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, struct fy_error *err);
+/* The 1-based line of text's first NUL byte, 0 when it has none: line-based parsers refuse it,
+ * as a C string would silently end there. */
+size_t fy_text_nul_line(const char *text, size_t len);
 /* Create or truncate path and write buf to it. */
 int fy_write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
                      struct fy_error *err);

@@ -260,4 +260,14 @@ t_env_file_fifo() {
 }
 check "--env-file naming a FIFO: exit 2 at once (issue 8 D6)" t_env_file_fifo
 
+# issue 8 D9: a NUL byte would end the line (and the file) silently: refused with file and line.
+t_env_file_nul() {
+	printf 'A=1\nB=2\0C=3\n' >"$DATA/env-nul"
+	chmod 644 "$DATA/env-nul"
+	fy exec --env-file "$DATA/env-nul" "$IMG" echo should-not-run
+	expect_error 2 'env-file .*env-nul:2: NUL byte in the line'
+	expect_out_lacks should-not-run
+}
+check "--env-file with a NUL byte: exit 2, file:line (issue 8 D9)" t_env_file_nul
+
 fy_done
