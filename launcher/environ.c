@@ -160,14 +160,18 @@ static int env_add_files(char ***v, const struct fy_env_input *in, struct fy_err
 		const char *path = in->env_files[i];
 		_cleanup_free_ char *text = NULL;
 		_cleanup_strv_ char **kvs = NULL;
+		size_t len = 0, nul;
 		int r;
 
-		r = fy_read_file_at(AT_FDCWD, path, FY_ENV_FILE_MAX, &text, NULL, err);
+		r = fy_read_file_at(AT_FDCWD, path, FY_ENV_FILE_MAX, &text, &len, err);
 		if (r < 0) {
 			if (err)
 				err->exit_code = FY_EXIT_USAGE;
 			return fy_err_prefix(err, "--env-file");
 		}
+		if ((nul = fy_text_nul_line(text, len)))
+			return fy_err_usage(err, "--env-file %s:%zu: NUL byte in the line", path,
+			                    nul);
 		r = fy_env_parse_file(text, path, in->host, &kvs, err);
 		if (r < 0)
 			return r;

@@ -293,6 +293,7 @@ int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct f
 		ro.progress = hooks->blob;
 		ro.progress_ctx = hooks->ctx;
 	}
+	ro.log = hooks ? hooks->log : NULL;
 	r = fy_ref_parse(o->image, &ref, err);
 	if (r == 0) {
 		ref_str = fy_ref_string(&ref);

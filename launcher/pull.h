@@ -16,6 +16,7 @@
 #include "registry/registry.h"
 
 struct fy_error;
+struct fy_log;
 struct fy_opts;
 struct fy_reg_progress;
 struct fy_cv_progress;
@@ -24,6 +25,7 @@ struct fy_pull_hooks {
 	void (*blob)(void *ctx, const struct fy_reg_progress *p);
 	void (*convert)(void *ctx, const struct fy_cv_progress *p);
 	void *ctx;
+	const struct fy_log *log; /* the registry client's retries; NULL: not said */
 };
 
 /* True if image names a source to pull (docker://, oci:, oci-archive:, docker-archive:).

@@ -439,7 +439,8 @@ static int resolve_docker(struct fy_reg_resolved *res, struct fy_error *err)
 	                        .certs_dirs = o->certs_dirs,
 	                        .retries = o->retries,
 	                        .backoff_ms = o->backoff_ms,
-	                        .max_recv_speed = o->max_recv_speed};
+	                        .max_recv_speed = o->max_recv_speed,
+	                        .log = o->log};
 	struct fy_platform pl;
 	uint64_t t0 = fy_now_ns();
 	int r;

@@ -15,6 +15,7 @@
 #include "convert/convert.h"
 
 struct fy_error;
+struct fy_log;
 struct fy_ref;
 
 struct fy_reg_progress {
@@ -55,6 +56,7 @@ struct fy_reg_opts {
 	/* Called from the downloading threads, one call at a time. */
 	void (*progress)(void *ctx, const struct fy_reg_progress *p);
 	void *progress_ctx;
+	const struct fy_log *log; /* the client's retries (client.h); NULL: not said */
 	/* Out, NULL: not wanted. fy_reg_resolve zeroes it; the rest is filled when the downloads
 	 * are joined (fy_reg_wait or the image's release), as far as the load got; release with
 	 * fy_reg_stats_release. */
