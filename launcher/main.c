@@ -459,6 +459,7 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 	struct fy_image img;
 	struct fy_imgcfg icfg;
 	struct fy_plan plan;
+	struct fy_request req = {0};
 	struct fy_error err;
 	/* A shared lock on a cached image's .lock file while the container runs, so ferry cache
 	 * prune and clean leave the image alone; O_CLOEXEC keeps it out of the container. */
@@ -496,7 +497,9 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 	if (r == 0)
 		r = fy_imgcfg_load(&img, &icfg, &err);
 	if (r == 0)
-		r = fy_plan_build(opts, &conf, &host, &img, &icfg, &plan, &err);
+		r = fy_opts_request(opts, &req, &err);
+	if (r == 0)
+		r = fy_plan_build(&req, &conf, &host, &img, &icfg, &plan, &err);
 	if (r == 0)
 		fy_debug(log, "plan built: %zu mounts", plan.n_mounts);
 	if (r == 0 && opts->dry_run) {
@@ -511,6 +514,7 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 	if (r < 0)
 		r = fy_edge_fail(&err);
 	fy_plan_release(&plan);
+	fy_request_release(&req);
 	fy_imgcfg_release(&icfg);
 	fy_image_release(&img);
 	fy_host_release(&host);

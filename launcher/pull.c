@@ -5,7 +5,7 @@
 #include "fsutil.h"
 #include "imgcache.h"
 #include "log.h"
-#include "options.h"
+#include "request.h"
 #include "siteconf.h"
 #include "strv.h"
 #include "convert/convert.h"
@@ -29,7 +29,7 @@ extern char **environ;
 
 /* The cache name's second half: a short hash (64-bit FNV-1a, not for security: only to tell
  * conversions apart) of everything that changes the bytes of the image for one manifest. */
-static void options_hash(const struct fy_opts *o, char out[17])
+static void options_hash(const struct fy_request *o, char out[17])
 {
 	char text[128];
 	uint64_t h = 0xcbf29ce484222325ull;
@@ -44,7 +44,8 @@ static void options_hash(const struct fy_opts *o, char out[17])
 }
 
 /* The cache name of one conversion: "<manifest hex>-<12 hex of the options hash>.sqfs". */
-static int image_name(const struct fy_opts *o, const char *digest, char **out, struct fy_error *err)
+static int image_name(const struct fy_request *o, const char *digest, char **out,
+                      struct fy_error *err)
 {
 	const char *hex = digest ? strchr(digest, ':') : NULL;
 	char oh[17];
@@ -107,7 +108,7 @@ static char *site_lookup(char *const *sites, const char *cachedir, const char *n
 /* Before any blob is fetched: is the image of this manifest digest already converted, in a
  * site cache or in the user's? 1 and *path when it is, 0 when it must be converted. Nothing is
  * created or written on a miss (a site cache hit leaves the user's cache untouched). */
-static int find_converted(const struct fy_opts *o, const char *digest, char *const *sites,
+static int find_converted(const struct fy_request *o, const char *digest, char *const *sites,
                           const char *cachedir, struct fy_pull_stats *st, char **path,
                           struct fy_error *err)
 {
@@ -146,7 +147,7 @@ static int lock_image(const char *path, struct fy_error *err)
 	return TAKE_FD(fd);
 }
 
-static int convert_to(const struct fy_opts *o, const struct fy_cv_image *img, const char *ref,
+static int convert_to(const struct fy_request *o, const struct fy_cv_image *img, const char *ref,
                       const char *output, const struct fy_pull_hooks *hooks,
                       struct fy_pull_stats *st, struct fy_error *err)
 {
@@ -192,7 +193,7 @@ static void remove_stale(const char *dir, const char *name)
 
 /* Convert into the cache unless a site cache or the cache already holds the image; *path gets
  * the image's path. */
-static int convert_cached(const struct fy_opts *o, const struct fy_cv_image *img,
+static int convert_cached(const struct fy_request *o, const struct fy_cv_image *img,
                           const char *cachedir, char *const *sites, const char *ref,
                           const struct fy_pull_hooks *hooks, struct fy_pull_stats *st, char **path,
                           struct fy_error *err)
@@ -262,8 +263,8 @@ static int finish_downloads(struct fy_cv_image *img, int r, struct fy_error *err
 /* Resolve a docker:// or oci: source and convert it (to --dest or the cache). For docker://,
  * one manifest walk gives the digest the caches are searched for; on a miss the blobs download
  * behind the conversion (registry.h). Errors come back as "pull SOURCE: ...". */
-int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct fy_pull_stats *stats,
-            char **path, struct fy_error *err)
+int fy_pull(const struct fy_request *o, const struct fy_pull_hooks *hooks,
+            struct fy_pull_stats *stats, char **path, struct fy_error *err)
 {
 	struct fy_pull_stats own_stats, *st = stats ? stats : &own_stats;
 	struct fy_reg_opts ro = {

@@ -112,7 +112,12 @@ static int pull(const struct fy_opts *o, char **path, struct fy_error *err)
 	struct fy_pull_stats st;
 	struct fy_log log;
 	char line[4096]; /* fy_logf keeps at most 4 KiB */
-	int r = fy_pull(o, pg.on ? &hooks : NULL, &st, path, err);
+	_cleanup_(fy_request_release) struct fy_request req = {0};
+	int r = fy_opts_request(o, &req, err);
+
+	if (r < 0)
+		return r;
+	r = fy_pull(&req, pg.on ? &hooks : NULL, &st, path, err);
 
 	progress_end(&pg);
 	fy_log_init(&log, "ferry", o->verbosity >= 1 ? FY_LOG_INFO : FY_LOG_WARN);
