@@ -52,9 +52,12 @@ void fy_pull_stats_release(struct fy_pull_stats *st);
  * truncated to fit len. */
 void fy_pull_stats_format(const struct fy_pull_stats *st, char *buf, size_t len);
 
-/* Pull o->image with o's registry and conversion settings; *path gets the image file's path. hooks
- * and stats (out, zeroed first, release with fy_pull_stats_release) may be NULL. */
-int fy_pull(const struct fy_request *o, const struct fy_pull_hooks *hooks,
+/* Pull o->image with o's registry and conversion settings; *path gets the image file's path.
+ * envp is the caller's environment as data (NULL-terminated NAME=VALUE strings, may be NULL):
+ * the cache directory, credentials and certs.d (regenv.h) and the site configuration's
+ * FERRY_CONF come from there, never from the process. hooks and stats (out, zeroed first,
+ * release with fy_pull_stats_release) may be NULL. */
+int fy_pull(const struct fy_request *o, char *const *envp, const struct fy_pull_hooks *hooks,
             struct fy_pull_stats *stats, char **path, struct fy_error *err);
 
 #endif

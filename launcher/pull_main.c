@@ -117,7 +117,7 @@ static int pull(const struct fy_opts *o, char **path, struct fy_error *err)
 
 	if (r < 0)
 		return r;
-	r = fy_pull(&req, pg.on ? &hooks : NULL, &st, path, err);
+	r = fy_pull(&req, environ, pg.on ? &hooks : NULL, &st, path, err);
 
 	progress_end(&pg);
 	fy_log_init(&log, "ferry", o->verbosity >= 1 ? FY_LOG_INFO : FY_LOG_WARN);
