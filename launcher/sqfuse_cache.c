@@ -259,12 +259,11 @@ static int fy_sqc_file_block(struct sqfuse_thread *t, sqfs_inode *inode, sqfs_bl
 		}
 		r = fy_sqc_cache_get(t, bl->block, bl->header, use_private, sp);
 	} else {
-		/* The tail lives in a fragment block shared with other small files. libsquashfuse
-		 * does not check the index against the table's length. */
+		/* The tail lives in a fragment block shared with other small files. */
 		uint32_t idx = inode->xtra.reg.frag_idx;
 
-		if (idx == SQUASHFS_INVALID_FRAG || idx >= t->fs.sb.fragments ||
-		    sqfs_frag_entry(&t->fs, &frag, idx) != SQFS_OK)
+		if (idx == SQUASHFS_INVALID_FRAG ||
+		    fy_sqo_frag_entry(&t->fs, &frag, idx) != SQFS_OK)
 			return EIO;
 		offset = inode->xtra.reg.frag_off;
 		r = fy_sqc_cache_get(t, frag.start_block, frag.size, use_private, sp);
