@@ -74,6 +74,13 @@ static unsigned sqfuse_auto_threads(void)
 	return n > SQFUSE_MAX_AUTO_THREADS ? SQFUSE_MAX_AUTO_THREADS : (unsigned)n;
 }
 
+/* sqfs_destroy() of libsquashfuse 0.1.10x leaves the xattr table's index allocated. */
+static void sqfuse_fs_destroy(sqfs *fs)
+{
+	sqfs_table_destroy(&fs->xattr_table);
+	sqfs_destroy(fs);
+}
+
 static int sqfuse_open_image(struct fy_sqfuse *srv, const struct fy_sqfuse_opts *opts,
                              struct fy_error *err)
 {
@@ -101,7 +108,11 @@ static int sqfuse_open_image(struct fy_sqfuse *srv, const struct fy_sqfuse_opts 
 			return fy_err_prefix(err, "image %s", opts->image);
 	}
 	r = sqfs_init(&srv->probe, srv->image_fd, opts->offset);
-	srv->probe_ok = true; /* sqfs_init() zeroes first: destroying a failed one is safe */
+	/* A failed sqfs_init() has destroyed its caches already (destroying them again crashes),
+	 * all but the xattr table's index. */
+	srv->probe_ok = r == SQFS_OK;
+	if (!srv->probe_ok)
+		sqfs_table_destroy(&srv->probe.xattr_table);
 	switch (r) {
 	case SQFS_OK:
 		break;
@@ -554,7 +565,7 @@ void fy_sqfuse_stop(struct fy_sqfuse *srv)
 		         i, t->requests, (double)t->busy_ns / 1e6, t->loads,
 		         (double)t->load_ns / 1e6);
 		if (t->fs_ok)
-			sqfs_destroy(&t->fs);
+			sqfuse_fs_destroy(&t->fs);
 		free(t->cbuf);
 		free(t->scratch.data);
 		free(t->buf);
@@ -570,7 +581,7 @@ void fy_sqfuse_stop(struct fy_sqfuse *srv)
 	if (srv->key_ok)
 		pthread_key_delete(srv->key);
 	if (srv->probe_ok)
-		sqfs_destroy(&srv->probe);
+		sqfuse_fs_destroy(&srv->probe);
 	fy_sqc_cache_destroy(&srv->cache);
 	if (srv->memo.entries)
 		fy_debug(srv->log, "sqfuse: metadata blocks: %lu decompressed, %lu shared",
