@@ -317,7 +317,7 @@ static void do_file(struct walk *w, fuse_ino_t ino, const struct stat *st)
 			req_done(&req);
 		}
 	}
-	if (!req.err && fi.fh) {
+	if (fi.fh) { /* whatever the reads answered */
 		req_init(&req, w->srv);
 		fy_sqo_ops.release(&req, ino, &fi);
 		req_done(&req);
