@@ -54,8 +54,8 @@ static bool sqo_md_ok(sqfs *fs, sqfs_off_t pos, size_t offset, size_t need)
 	sqfs_block *block;
 
 	if (pos < 0 || offset >= SQUASHFS_METADATA_SIZE ||
-	    sqfs_md_cache(fs, &pos, &block) != SQFS_OK)
-		return false;
+	    sqfs_md_cache(fs, &pos, &block) != SQFS_OK || !block)
+		return false; /* no block: its cache keeps an entry whose read failed */
 	return offset <= block->size && need <= block->size - offset;
 }
 
