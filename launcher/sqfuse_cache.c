@@ -296,6 +296,11 @@ int fy_sqc_gather(struct sqfuse_thread *t, sqfs_inode *inode, uint64_t off, size
 	size_t done = 0;
 
 	*n = 0;
+	/* Each block of a file has a 4-byte size in the inode table: a file size needing more
+	 * of them than the image has bytes is a lie, on which libsquashfuse would allocate a
+	 * block index as large as the size says. */
+	if (sqfs_blocklist_count(&t->fs, inode) > t->fs.sb.bytes_used / 4)
+		return EIO;
 	if (sqfs_blockidx_blocklist(&t->fs, inode, &bl, (sqfs_off_t)off) != SQFS_OK)
 		return EIO;
 	while (done < size) {
