@@ -119,11 +119,21 @@ sqfs_err fy_sqo_dir_lookup(sqfs *fs, sqfs_inode *dir, const char *name, size_t l
 	return SQFS_OK;
 }
 
+/* A name the kernel accepts in a listing and that names one entry: no NUL, no '/', not "." or
+ * ".." (fs/fuse/readdir.c refuses the listing otherwise; "..", worse, would be followed). */
+static bool sqo_name_ok(const char *name, size_t len)
+{
+	return len > 0 && len <= SQUASHFS_NAME_LEN && !memchr(name, '\0', len) &&
+	       !memchr(name, '/', len) && !(len == 1 && name[0] == '.') &&
+	       !(len == 2 && name[0] == '.' && name[1] == '.');
+}
+
 bool fy_sqo_dir_next(sqfs *fs, sqfs_dir *dir, sqfs_dir_entry *entry, sqfs_err *err)
 {
 	if (!sqfs_dir_next(fs, dir, entry, err))
 		return false;
-	if (sqfs_dentry_name_size(entry) > SQUASHFS_NAME_LEN) {
+	if (sqfs_dentry_name_size(entry) > SQUASHFS_NAME_LEN ||
+	    !sqo_name_ok(sqfs_dentry_name(entry), sqfs_dentry_name_size(entry))) {
 		*err = SQFS_ERR;
 		return false;
 	}
