@@ -934,6 +934,25 @@ static int sqfuse_xattr_find(sqfs_xattr *x, const char *name)
 	return ENODATA;
 }
 
+/* sqfs_xattr_value_size() follows an out-of-line value's reference (a position in the xattr
+ * table, stored where the value would be) and reads there without a check, inside the one
+ * call: the reference is read here first, from the same cursor sqfs_xattr_name() left, and
+ * checked before the library follows it. */
+static sqfs_err sqo_xattr_value_size(sqfs *fs, sqfs_xattr *x, size_t *vsize)
+{
+	if (x->ool) {
+		sqfs_md_cursor c = x->c_vsize;
+		struct squashfs_xattr_val val;
+		uint64_t ref;
+
+		if (!sqo_cur_ok(fs, &c) || sqfs_md_read(fs, &c, &val, sizeof(val)) != SQFS_OK ||
+		    !sqo_cur_ok(fs, &c) || sqfs_md_read(fs, &c, &ref, sizeof(ref)) != SQFS_OK ||
+		    !sqo_ref_ok(fs, le64toh(ref), fs->xattr_info.xattr_table_start))
+			return SQFS_ERR;
+	}
+	return sqfs_xattr_value_size(x, vsize);
+}
+
 static void sqfuse_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct fy_sqfuse *srv = fuse_req_userdata(req);
@@ -961,7 +980,7 @@ static void sqfuse_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, si
 		return;
 	}
 	r = sqfuse_xattr_find(&x, name);
-	if (!r && sqfs_xattr_value_size(&x, &vsize) != SQFS_OK)
+	if (!r && sqo_xattr_value_size(&t->fs, &x, &vsize) != SQFS_OK)
 		r = EIO;
 	if (r) {
 		fuse_reply_err(req, r);
