@@ -823,6 +823,12 @@ static void sqfuse_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	/* The size is the image's 32-bit word: a target the kernel could never take (a FUSE
+	 * readlink reply is at most a page) must not make the server allocate gigabytes. */
+	if (inode.xtra.symlink_size >= PATH_MAX) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
 	size = inode.xtra.symlink_size + 1;
 	target = malloc(size);
 	if (!target) {
