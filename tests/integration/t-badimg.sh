@@ -45,4 +45,22 @@ check "root inode outside the inode table: exit 4" t_bad root-outside 'root inod
 check "fragment count beyond its table: exit 4" t_bad fragments-huge 'fragment table at'
 check "inode table inside the superblock: exit 4" t_bad inode-table-zero 'inode table at 0'
 
+# A SIF's squashfs partition passes through the same checks (image/sif.c).
+for n in base ids0; do
+	python3 "$FERRY_SRCDIR/tests/tools/mksif.py" "$RUNDIR/$n.sqfs" "$RUNDIR/$n.sif" >/dev/null ||
+		fy_die "mksif.py failed for $n"
+	chmod 644 "$RUNDIR/$n.sif"
+done
+t_sif_base() {
+	fy exec --no-home "$RUNDIR/base.sif" /bin/busybox echo sif-ok
+	expect_rc 0
+	expect_out sif-ok
+}
+check "a SIF of the unpatched image runs" t_sif_base
+t_sif_ids0() {
+	fy exec --no-home "$RUNDIR/ids0.sif" /bin/busybox true
+	expect_error 4 'ids0\.sif' 'id table has no entries'
+}
+check "a SIF whose squashfs has id count 0: exit 4, one line" t_sif_ids0
+
 fy_done
