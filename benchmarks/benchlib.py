@@ -178,7 +178,7 @@ def baseline_section(comparisons, who, new_label, baseline_label, baseline_meta)
     md = ["## Against the baseline", "",
           f"{who} ({new_label}) against the baseline build {baseline_label} (`{cell(baseline_meta)}`), "
           "timed in the same run, each baseline row right after the row it is compared with, on the same "
-          f"image with the same number of runs. Ratio = {who} median ÷ baseline median. The verdict is "
+          f"image or bundle with the same number of runs. Ratio = {who} median ÷ baseline median. The verdict is "
           "**not slower** when the median is at most the baseline's median plus the larger of the two "
           "rows' σ (hyperfine's standard deviation; the *limit* column), else **slower**.", "",
           f"| row | {who} median ± σ | baseline median ± σ | ratio | limit | verdict |",
