@@ -200,7 +200,9 @@ measure() {
 		bundle=$work/rl-$spec check_bundle=$work/rl-$spec-check
 		[ -n "$problem" ] || eval "problem=\${rl_problem_$spec}"
 		wrap+=("${as_user[@]}")
-		note="as $user; its own spec --rootless${note:+; $note}"
+		local whose="its own"
+		[ "$spec" = "$runner" ] || whose="the runtime under test's"
+		note="as $user; $whose spec --rootless${note:+; $note}"
 		mkdir -p "$state"
 		chown "$user:" "$state"
 	fi
