@@ -296,9 +296,13 @@ t_spec() {
 	[ -f "$d2/config.json" ] || fail "spec --bundle $d2 wrote no config.json"
 }
 
+# The lifecycle's process says which signal ended it: kill 15 must deliver TERM, not another one.
+LIFE='for s in TERM INT HUP QUIT USR1 USR2; do trap "kill \$! 2>/dev/null; echo got $s; exit 0" $s; done
+sleep 1000 & echo ready; wait'
+
 t_lifecycle() {
 	local id=life-$MODE b pid v
-	b=$(mkbundle "$id" "$(sh_args "$SLEEPER")")
+	b=$(mkbundle "$id" "$(sh_args "$LIFE")")
 	RT_OUT_F=$MD/$id.out RT_ERR_F=$MD/$id.err rt create --bundle "$b" --pid-file "$MD/$id.pid" "$id"
 	expect_ok
 	expect_out_empty
@@ -332,6 +336,7 @@ t_lifecycle() {
 	expect_ok
 	wait_status "$id" stopped
 	wait_gone "$pid"
+	expect_eq "the container's output after kill 15" "ready|got TERM|" "$(tr '\n' '|' <"$MD/$id.out")"
 
 	rt start "$id"
 	expect_fail 1 "cannot start a container that has stopped"
