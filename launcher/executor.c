@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -189,10 +190,11 @@ static int bring_up_loopback(struct fy_error *err)
 static int finish_root(const struct fy_plan *plan, char *const *srcs, const struct fy_log *log,
                        struct fy_error *err)
 {
-	struct fy_mnt_ctx ctx = {
+	_cleanup_(fy_mnt_ctx_done) struct fy_mnt_ctx ctx = {
 	        .host = HOST,
 	        .root = ROOT,
 	        .staging = STAGING,
+	        .proc = HOST "/proc",
 	        .fresh_proc = plan->new_pid,
 	        .writable_root = plan->root.writable_tmpfs,
 	        .log = log,
@@ -223,6 +225,21 @@ static int finish_root(const struct fy_plan *plan, char *const *srcs, const stru
 	return 0;
 }
 
+/* A root inside gets a user namespace of its own, nested in ferry's: it keeps every capability
+ * over what it owns (its mount namespace, a copy of the finished tree, included) but none over
+ * ferry's namespace, so it cannot ptrace ferry or the --pid init, enter their namespaces or read
+ * through their /proc entries as root of ferry's namespace could (D4). The same single id
+ * maps through. Writing our own maps needs a dumpable process; the exec follows anyway. */
+static int nest_userns(const struct fy_plan *plan, struct fy_error *err)
+{
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return fy_err(err, errno, "cannot make the container dumpable");
+	if (fy_userns_enter(plan->ns_uid, plan->ns_gid, plan->ns_uid, plan->ns_gid, CLONE_NEWNS,
+	                    err) < 0)
+		return fy_err_prefix(err, "the container's own user namespace");
+	return 0;
+}
+
 /* execvpe(3) with the container's PATH, telling "not found" (127) from "not executable" (126). */
 static __attribute__((noreturn)) void exec_command(const struct fy_plan *plan, const sigset_t *old,
                                                    int errfd)
@@ -241,6 +258,8 @@ static __attribute__((noreturn)) void exec_command(const struct fy_plan *plan, c
 	}
 	/* Descriptors the caller handed to ferry pass on to the command, as with any exec (MPI's
 	 * PMI_FD among them); every descriptor ferry opens itself is close-on-exec. */
+	if (plan->ns_uid == 0 && nest_userns(plan, &err) < 0)
+		child_fail(errfd, &err);
 	fy_sup_restore(old);
 	if (strchr(cmd, '/')) {
 		execve(cmd, argv, plan->envp);
@@ -298,6 +317,13 @@ static __attribute__((noreturn)) void child_main(const struct fy_plan *plan, cha
 	if (read(syncfd, &go, 1) != 1)
 		_exit(FY_EXIT_FAILURE); /* ferry failed to mount the root and reported it */
 	close(syncfd);
+	/* Before the first lookup on the FUSE mount: drop every close-on-exec fd but the error
+	 * pipe (the exec would drop them anyway, and the --pid init never execs). The host's
+	 * procfs is under HOST since ferry pivoted. */
+	if (fy_sup_close_fds(HOST "/proc", (const int[]){errfd}, 1, true) < 0) {
+		fy_err(&err, errno, "cannot list the open fds");
+		child_fail(errfd, &err);
+	}
 	/* A mount namespace of the container's own: its mounts and its final pivot stay out of
 	 * ferry's namespace, so ferry's root never moves onto the FUSE mount it serves (a path
 	 * lookup there from ferry itself, once its server threads stop, would never return). */
@@ -332,6 +358,10 @@ static __attribute__((noreturn)) void child_main(const struct fy_plan *plan, cha
 		if (cmd == 0)
 			exec_command(plan, old, errfd);
 		close(errfd);
+		/* The init never execs: keep only the standard fds (it holds no pipe, lock or
+		 * caller fd of anyone's while it waits). */
+		if (fy_close_range(3, ~0U, 0) < 0)
+			fy_sup_close_fds("/proc", (const int[]){0, 1, 2}, 3, false);
 		_exit(fy_sup_exit_code(fy_sup_wait(cmd, false, NULL)));
 	}
 	exec_command(plan, old, errfd);
@@ -346,7 +376,10 @@ static pid_t clone_child(bool new_pid)
 	                      NULL);
 }
 
-int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_error *err)
+/* The supervisor's work, in the process fy_exec_start forked: old is the signal mask the
+ * command starts with. Returns the exit status or <0 with err set. */
+static int supervise_plan(const struct fy_plan *plan, const struct fy_log *log,
+                          const sigset_t *old_mask, struct fy_error *err)
 {
 	_cleanup_close_ int sync_r = -1, sync_w = -1, err_r = -1, err_w = -1;
 	_cleanup_close_ int image_fd = -1, fuse_fd = -1;
@@ -355,7 +388,6 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	char **srcs;
 	struct fy_sqfuse *fuse = NULL;
 	struct fy_error cerr;
-	sigset_t old;
 	int fds[2], flags = CLONE_NEWNS, st, r;
 	ssize_t n;
 	pid_t child, self;
@@ -385,8 +417,6 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 			return fy_err(err, ENOMEM, "plan");
 	}
 
-	if (fy_sup_block(&old) < 0)
-		return fy_err(err, errno, "cannot block signals");
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return fy_err(err, errno, "pipe");
 	sync_r = fds[0], sync_w = fds[1];
@@ -401,6 +431,13 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	                    err) < 0)
 		return -1;
 	fy_debug(log, "user namespace entered");
+	/* Nothing in the container may trace us, read our memory or fds, or reach the host
+	 * through /proc/PID/root (D4): non-dumpable makes our /proc entries open only for a process
+	 * with CAP_SYS_PTRACE where our memory was made, the initial user namespace. Only now:
+	 * once non-dumpable, /proc/self/uid_map is no longer ours to write. The container child
+	 * and the --pid init inherit it; the command's exec resets it. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return fy_err(err, errno, "cannot make ferry non-dumpable");
 	/* The FUSE kernel side accepts only a device fd opened inside the mount's user namespace
 	 * (fuse_fill_super() compares f_cred->user_ns), so open it now, before /tmp is covered. */
 	if (plan->root.kind == FY_ROOT_SQUASHFS) {
@@ -423,10 +460,14 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	if (child < 0)
 		return fy_err(err, errno, "cannot start the container process");
 	if (child == 0) {
-		close(sync_w);
-		close(err_r);
+		/* Hold nothing the server owns: a process that holds the FUSE device fd while it
+		 * waits on a request of that mount keeps the connection alive after the server
+		 * died, and then waits forever, unkillable (D1). The rest that is close-on-exec
+		 * goes once the child runs (child_main). */
+		close(TAKE_FD(fuse_fd));
+		close(TAKE_FD(image_fd));
 		/* In a new PID namespace the parent is outside it and getppid() reads 0. */
-		child_main(plan, srcs, log, plan->new_pid ? 0 : self, sync_r, err_w, &old);
+		child_main(plan, srcs, log, plan->new_pid ? 0 : self, sync_r, err_w, old_mask);
 	}
 	close(TAKE_FD(sync_r));
 	close(TAKE_FD(err_w));
@@ -467,4 +508,186 @@ int fy_exec_run(const struct fy_plan *plan, const struct fy_log *log, struct fy_
 	}
 	fy_debug(log, "command ended with status %d", fy_sup_exit_code(st));
 	return fy_sup_exit_code(st);
+}
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+static int fy_pidfd_open(pid_t pid, unsigned flags)
+{
+	return fy_sys_ret(syscall(SYS_pidfd_open, pid, flags));
+}
+
+static int fy_pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned flags)
+{
+	return fy_sys_ret(syscall(SYS_pidfd_send_signal, pidfd, sig, info, flags));
+}
+
+/* ---- fork first: the caller keeps its namespaces, signals, root, cwd and subreaper state ---- */
+
+/* Signals handled by the caller have handlers that mean nothing here; what it ignores stays
+ * ignored for the command, as across an exec. */
+static void reset_signals(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0)
+			continue;
+		if (sa.sa_handler != SIG_IGN || sig == SIGCHLD)
+			signal(sig, SIG_DFL);
+	}
+}
+
+/* Drop the caller's fds the container must not get: with a keep list, all others (fds 0-2 not
+ * listed are held by /dev/null, close-on-exec, so that nothing we open later takes their
+ * numbers); else the close-on-exec ones, as an exec would. */
+static int drop_caller_fds(const struct fy_plan *plan, int status_fd)
+{
+	if (!plan->keep_fds)
+		return fy_sup_close_fds("/proc", &status_fd, 1, true);
+
+	_cleanup_free_ int *keep = calloc(plan->n_keep_fds + 1, sizeof(*keep));
+
+	if (!keep)
+		return -ENOMEM;
+	memcpy(keep, plan->keep_fds, plan->n_keep_fds * sizeof(*keep));
+	keep[plan->n_keep_fds] = status_fd;
+	if (fy_sup_close_fds("/proc", keep, plan->n_keep_fds + 1, false) < 0)
+		return -errno;
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0) {
+			int n = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+			if (n >= 0 && n != fd) {
+				dup3(n, fd, O_CLOEXEC);
+				close(n);
+			}
+		}
+	return 0;
+}
+
+static __attribute__((noreturn)) void supervisor_main(const struct fy_plan *plan,
+                                                      const struct fy_log *log, pid_t caller,
+                                                      int status_fd, const sigset_t *caller_mask)
+{
+	struct fy_error err;
+	sigset_t cmd_mask = plan->has_sigmask ? plan->sigmask : *caller_mask, mask, fwd;
+	int r;
+
+	fy_err_clear(&err);
+	/* Die with the caller (strictly: with the thread that called fy_exec_start). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != caller)
+		_exit(FY_EXIT_FAILURE);
+	if (drop_caller_fds(plan, status_fd) < 0) {
+		fy_err(&err, errno, "cannot close the caller's fds");
+		child_fail(status_fd, &err);
+	}
+	reset_signals();
+	/* Forwarded signals stay blocked from the fork on, for sigwaitinfo (fy_sup_wait); the
+	 * rest of the caller's mask comes back, as it would across an exec. */
+	mask = *caller_mask;
+	fy_sup_signal_set(&fwd);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&fwd, sig))
+			sigaddset(&mask, sig);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	/* A non-dumpable caller would leave us unable to write our own id maps; we turn
+	 * non-dumpable again as soon as they are written (supervise_plan). */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	r = supervise_plan(plan, log, &cmd_mask, &err);
+	if (r < 0)
+		child_fail(status_fd, &err);
+	_exit(r);
+}
+
+int fy_exec_start(const struct fy_plan *plan, const struct fy_log *log, struct fy_exec *h,
+                  struct fy_error *err)
+{
+	sigset_t all, old;
+	int fds[2], e;
+	pid_t caller = getpid(), pid;
+
+	*h = (struct fy_exec){.pid = -1, .pidfd = -1, .status_fd = -1};
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return fy_err(err, errno, "pipe");
+	/* No signal may reach the child before it dropped the caller's handlers. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	e = errno;
+	if (pid == 0) {
+		close(fds[0]);
+		supervisor_main(plan, log, caller, fds[1], &old);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		return fy_err(err, e, "cannot start the container's supervisor");
+	}
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	h->pid = pid;
+	h->status_fd = fds[0];
+	h->pidfd = fy_pidfd_open(pid, 0); /* -ENOSYS before Linux 5.3: the pid serves */
+	if (h->pidfd < 0)
+		h->pidfd = -1;
+	return 0;
+}
+
+int fy_exec_result(struct fy_exec *h, int wstatus, struct fy_error *err)
+{
+	struct fy_error serr;
+	ssize_t n;
+
+	h->reaped = true;
+	fy_err_clear(&serr);
+	/* It wrote before it exited: the message, if any, is there. */
+	do
+		n = read(h->status_fd, &serr, sizeof(serr));
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(serr) && fy_err_isset(&serr)) {
+		serr.msg[sizeof(serr.msg) - 1] = '\0';
+		*err = serr;
+		return -1;
+	}
+	return fy_sup_exit_code(wstatus);
+}
+
+int fy_exec_wait(struct fy_exec *h, struct fy_error *err)
+{
+	int st;
+
+	while (waitpid(h->pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return fy_err(err, errno, "cannot wait for the container's supervisor");
+	return fy_exec_result(h, st, err);
+}
+
+int fy_exec_signal(const struct fy_exec *h, int sig)
+{
+	if (h->reaped || h->pid <= 0)
+		return -ESRCH;
+	if (h->pidfd >= 0 && fy_pidfd_send_signal(h->pidfd, sig, NULL, 0) == 0)
+		return 0;
+	return kill(h->pid, sig) < 0 ? -errno : 0;
+}
+
+void fy_exec_release(struct fy_exec *h)
+{
+	if (h->pid > 0 && !h->reaped) {
+		/* Its death takes the container with it (PR_SET_PDEATHSIG all the way down). */
+		fy_exec_signal(h, SIGKILL);
+		while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (h->pidfd >= 0)
+		close(h->pidfd);
+	if (h->status_fd >= 0)
+		close(h->status_fd);
+	*h = (struct fy_exec){.pid = -1, .pidfd = -1, .status_fd = -1};
 }

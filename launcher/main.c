@@ -15,7 +15,10 @@
 #include "plan.h"
 #include "pull.h"
 #include "strv.h"
+#include "supervise.h"
+#include "registry/blobcache.h"
 #include "registry/ref.h"
+#include "registry/regenv.h"
 #include "registry/registry.h"
 
 #include <errno.h>
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <sys/wait.h>
@@ -386,14 +390,24 @@ static void cache_table(const struct fy_ic_list *l)
 	}
 }
 
+/* The image cache of this caller ($FERRY_CACHEDIR...): the library reads no environment. */
+static char *cache_dir(void)
+{
+	struct fy_reg_env env;
+
+	fy_reg_env_from(&env, environ);
+	return fy_bc_default_dir(&env);
+}
+
 static int cache_list(const struct fy_opts *opts, struct fy_error *err)
 {
 	struct fy_conf conf;
 	struct fy_ic_list l;
+	_cleanup_free_ char *dir = cache_dir();
 	int r = fy_conf_load(NULL, SYSCONFDIR "/ferry/ferry.conf", environ, &conf, err);
 
 	if (r == 0)
-		r = fy_ic_list_sites(NULL, conf.site_caches, &l, err);
+		r = fy_ic_list_sites(dir, conf.site_caches, &l, err);
 	fy_conf_release(&conf);
 	if (r < 0)
 		return r;
@@ -418,6 +432,7 @@ static int cmd_cache(const struct fy_opts *opts)
 {
 	struct fy_ic_result res;
 	struct fy_error err;
+	_cleanup_free_ char *dir = cache_dir();
 	char freed[32];
 	int r;
 
@@ -426,9 +441,9 @@ static int cmd_cache(const struct fy_opts *opts)
 	if (opts->cmd == FY_CMD_IMAGES || opts->cache_op == FY_CACHE_LIST)
 		r = cache_list(opts, &err);
 	else if (opts->cache_op == FY_CACHE_PRUNE)
-		r = fy_ic_prune(NULL, opts->max_size, opts->blobs, &res, &err);
+		r = fy_ic_prune(dir, opts->max_size, opts->blobs, &res, &err);
 	else
-		r = fy_ic_clean(NULL, &res, &err);
+		r = fy_ic_clean(dir, &res, &err);
 	/* What was done is reported even when a later removal failed. */
 	for (size_t i = 0; res.removed && res.removed[i]; i++)
 		printf("removed %s\n", res.removed[i]);
@@ -452,6 +467,32 @@ static int cmd_cache(const struct fy_opts *opts)
 
 /* ---- exec, run, shell ---- */
 
+/* Run the plan as a command: ferry's exit status is the command's, signals sent to ferry reach
+ * it, a stopped command stops ferry (^Z) and ferry's death takes the container with it. */
+static int exec_container(struct fy_plan *plan, const struct fy_log *log, struct fy_error *err)
+{
+	struct fy_exec h;
+	sigset_t old;
+	int r, st;
+
+	/* Blocked from before the start, so none is lost; the command gets the mask we had. */
+	if (fy_sup_block(&old) < 0)
+		return fy_err(err, errno, "cannot block signals");
+	plan->has_sigmask = true;
+	plan->sigmask = old;
+	/* Nothing in the container may trace ferry or read its memory (the plan, the caller's
+	 * environment) while it waits. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	r = fy_exec_start(plan, log, &h, err);
+	if (r == 0) {
+		st = fy_sup_wait(h.pid, true, log);
+		r = fy_exec_result(&h, st, err);
+	}
+	fy_exec_release(&h);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 static int run_container(struct fy_opts *opts, const struct fy_log *log)
 {
 	struct fy_conf conf;
@@ -459,6 +500,7 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 	struct fy_image img;
 	struct fy_imgcfg icfg;
 	struct fy_plan plan;
+	struct fy_request req = {0};
 	struct fy_error err;
 	/* A shared lock on a cached image's .lock file while the container runs, so ferry cache
 	 * prune and clean leave the image alone; O_CLOEXEC keeps it out of the container. */
@@ -482,7 +524,11 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 		free(opts->image);
 		opts->image = path;
 	}
-	r = fy_ic_hold(NULL, opts->image, &hold, &err);
+	{
+		_cleanup_free_ char *dir = cache_dir();
+
+		r = fy_ic_hold(dir, opts->image, &hold, &err);
+	}
 	if (r == 0)
 		r = fy_conf_load(NULL, SYSCONFDIR "/ferry/ferry.conf", environ, &conf, &err);
 	if (r == 0)
@@ -496,7 +542,9 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 	if (r == 0)
 		r = fy_imgcfg_load(&img, &icfg, &err);
 	if (r == 0)
-		r = fy_plan_build(opts, &conf, &host, &img, &icfg, &plan, &err);
+		r = fy_opts_request(opts, &req, &err);
+	if (r == 0)
+		r = fy_plan_build(&req, &conf, &host, &img, &icfg, &plan, &err);
 	if (r == 0)
 		fy_debug(log, "plan built: %zu mounts", plan.n_mounts);
 	if (r == 0 && opts->dry_run) {
@@ -506,11 +554,12 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 		r = text ? 0 : 1;
 	} else if (r == 0) {
 		fflush(NULL);
-		r = fy_exec_run(&plan, log, &err);
+		r = exec_container(&plan, log, &err);
 	}
 	if (r < 0)
 		r = fy_edge_fail(&err);
 	fy_plan_release(&plan);
+	fy_request_release(&req);
 	fy_imgcfg_release(&icfg);
 	fy_image_release(&img);
 	fy_host_release(&host);

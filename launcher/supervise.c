@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,4 +167,40 @@ void fy_sup_kill_children(const char *proc, const struct fy_log *log)
 	}
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
+}
+
+static bool kept(int fd, const int *keep, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keep[i] == fd)
+			return true;
+	return false;
+}
+
+int fy_sup_close_fds(const char *proc, const int *keep, size_t n, bool cloexec_only)
+{
+	char path[256];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int self;
+
+	snprintf(path, sizeof(path), "%s/self/fd", proc);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	self = dirfd(d);
+	/* Closing while listing is fine: the directory is read in one go for a few dozen fds,
+	 * and an fd closed is never listed again; only numbers we skip stay open. */
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		int fl;
+
+		if (*end || end == de->d_name || fd == self || kept((int)fd, keep, n))
+			continue;
+		if (cloexec_only && ((fl = fcntl((int)fd, F_GETFD)) < 0 || !(fl & FD_CLOEXEC)))
+			continue;
+		close((int)fd);
+	}
+	return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct fy_log;
@@ -29,6 +30,12 @@ int fy_sup_wait(pid_t child, bool job_control, const struct fy_log *log);
 /* Kill (SIGKILL) and reap every remaining child of this process (subreaper leftovers), found
  * through the procfs mounted at proc (normally "/proc"). */
 void fy_sup_kill_children(const char *proc, const struct fy_log *log);
+/* Close the fds of this process that are not in keep[0..n): only the close-on-exec ones when
+ * cloexec_only (what an exec would drop anyway), else all. For a process that will never exec
+ * (the supervisor, an init) or must not hold the FUSE device or image fd while it can block on
+ * the mount (a container child before its exec). proc: where procfs is (normally "/proc").
+ * Returns 0 or -errno (procfs unreadable). */
+int fy_sup_close_fds(const char *proc, const int *keep, size_t n, bool cloexec_only);
 /* Wait status -> ferry exit status: the exit code, or 128+N for signal N. */
 int fy_sup_exit_code(int wstatus);
 
