@@ -5,7 +5,7 @@
 fy_init
 
 # The fixture's image PATH (fixtures.sh): /opt/fy/bin first, so it differs from ferry's default
-# PATH (FY_ENV_DEFAULT_PATH in launcher/environ.h) and a lost image PATH shows.
+# PATH (FY_ENV_DEFAULT_PATH in launcher/plan/environ.h) and a lost image PATH shows.
 IMG_PATH=/opt/fy/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 echo 'marker in home' >"$THOME/.fyitest-marker"
 chown "$TUID:$TGID" "$THOME/.fyitest-marker" 2>/dev/null
