@@ -302,7 +302,8 @@ char *fy_mg_clean_path(const char *path, struct fy_error *err)
 			/* empty component or "." */
 		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
 			if (o == 0) {
-				fy_err(err, 0, "path '%s' climbs above the root", path);
+				fy_err_code(err, FY_EXIT_IMAGE, 0,
+				            "path '%s' climbs above the root", path);
 				return NULL;
 			}
 			while (o > 0 && out[o - 1] != '/')
@@ -311,8 +312,9 @@ char *fy_mg_clean_path(const char *path, struct fy_error *err)
 				o--; /* drop the separator too */
 		} else {
 			if (n > NAME_MAX_SQFS) {
-				fy_err(err, 0, "path '%s' has a name longer than %d bytes", path,
-				       NAME_MAX_SQFS);
+				fy_err_code(err, FY_EXIT_IMAGE, 0,
+				            "path '%s' has a name longer than %d bytes", path,
+				            NAME_MAX_SQFS);
 				return NULL;
 			}
 			if (o > 0)
@@ -397,9 +399,9 @@ static int walk_parent(struct fy_mg_tree *t, int layer, const char *clean, const
 		/* A whiteout name is a marker, never a directory: "a/.wh.b/c" would otherwise put
 		 * ".wh.b" into the image (found by tests/fuzz/fuzz_merge). */
 		if (strncmp(comp, WH_PREFIX, strlen(WH_PREFIX)) == 0)
-			return fy_err(err, 0,
-			              "%s: entry '%s': whiteout name '%s' used as a directory",
-			              label, clean, comp);
+			return fy_err_code(err, FY_EXIT_IMAGE, 0,
+			                   "%s: entry '%s': whiteout name '%s' used as a directory",
+			                   label, clean, comp);
 		c = find_child(t, cur, comp);
 		if (!c) {
 			c = new_node(t, cur, comp, FY_MG_DIR, layer);
@@ -421,9 +423,10 @@ static int walk_parent(struct fy_mg_tree *t, int layer, const char *clean, const
 			 * replaced it (umoci does): the file hides them already. */
 			if (strncmp(last_name(clean), WH_PREFIX, strlen(WH_PREFIX)) == 0)
 				return 0;
-			return fy_err(err, 0, "%s: entry '%s': parent '%.*s' is %s", label, clean,
-			              (int)(e - clean), clean,
-			              c->type == FY_MG_SYMLINK ? "a symlink" : "not a directory");
+			return fy_err_code(
+			        err, FY_EXIT_IMAGE, 0, "%s: entry '%s': parent '%.*s' is %s", label,
+			        clean, (int)(e - clean), clean,
+			        c->type == FY_MG_SYMLINK ? "a symlink" : "not a directory");
 		}
 		cur = c;
 		p = e + 1;
@@ -447,7 +450,8 @@ static int add_whiteout(struct fy_mg_tree *t, int layer, struct fy_mg_node *dir,
 	if (strncmp(name, WH_META, strlen(WH_META)) == 0)
 		return 0; /* other AUFS metadata (.wh..wh.plnk, ...): not part of the tree */
 	if (!*hidden || strcmp(hidden, ".") == 0 || strcmp(hidden, "..") == 0)
-		return fy_err(err, 0, "%s: invalid whiteout '%s'", label, clean);
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: invalid whiteout '%s'", label,
+		                   clean);
 	c = find_child(t, dir, hidden);
 	if (!c) {
 		if (!new_node(t, dir, hidden, FY_MG_WHITEOUT, layer))
@@ -486,10 +490,11 @@ static int add_existing(struct fy_mg_node *c, int layer, const struct fy_mg_entr
 		if (c->type == FY_MG_DIR && c->implicit && c->children &&
 		    e->type == FY_MG_SYMLINK) {
 			layer_label(t, c->layer, ulabel, sizeof(ulabel));
-			return fy_err(err, 0,
-			              "%s: entry '%s' is a symlink but %s has entries under it: "
-			              "refusing a path through a symlink",
-			              label, clean, ulabel);
+			return fy_err_code(
+			        err, FY_EXIT_IMAGE, 0,
+			        "%s: entry '%s' is a symlink but %s has entries under it: "
+			        "refusing a path through a symlink",
+			        label, clean, ulabel);
 		}
 		return 0;
 	}
@@ -497,10 +502,10 @@ static int add_existing(struct fy_mg_node *c, int layer, const struct fy_mg_entr
 		return fy_err(err, 0, "%s: layers added out of order", label);
 	/* Same layer: a later tar entry replaces an earlier one, as extraction would. */
 	if (c->type == FY_MG_DIR && e->type != FY_MG_DIR && c->children)
-		return fy_err(err, 0, "%s: entry '%s' replaces a directory that has entries%s",
-		              label, clean,
-		              e->type == FY_MG_SYMLINK ? ": refusing a path through a symlink"
-		                                       : "");
+		return fy_err_code(
+		        err, FY_EXIT_IMAGE, 0,
+		        "%s: entry '%s' replaces a directory that has entries%s", label, clean,
+		        e->type == FY_MG_SYMLINK ? ": refusing a path through a symlink" : "");
 	if (c->type == FY_MG_WHITEOUT && e->type == FY_MG_DIR)
 		c->opaque_below = layer;
 	cancel_wants(t, c);
@@ -671,7 +676,8 @@ static int satisfy(struct fy_mg_tree *t, int layer, uint64_t ord, const struct f
 		    strcmp(w->path, clean) != 0)
 			continue;
 		if (e->type == FY_MG_DIR)
-			return fy_err(err, 0, "%s: hardlink to directory '%s'", label, clean);
+			return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: hardlink to directory '%s'",
+			                   label, clean);
 		if (!primary) {
 			primary = w->holder;
 			if (copy_attrs(primary, e, target) < 0 ||
@@ -715,10 +721,12 @@ int fy_mg_rescan_entry(struct fy_mg_tree *t, int layer, const struct fy_mg_entry
 		if (!clean)
 			return fy_err_prefix(err, "%s", label);
 		if (strcmp(clean, w->path) != 0)
-			return fy_err(err, 0, "%s: entry %llu is '%s' on a second read, not '%s'",
-			              label, (unsigned long long)ord, clean, w->path);
+			return fy_err_code(err, FY_EXIT_IMAGE, 0,
+			                   "%s: entry %llu is '%s' on a second read, not '%s'",
+			                   label, (unsigned long long)ord, clean, w->path);
 		if (e->type == FY_MG_DIR)
-			return fy_err(err, 0, "%s: hardlink to directory '%s'", label, clean);
+			return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: hardlink to directory '%s'",
+			                   label, clean);
 		if (e->type == FY_MG_HARDLINK || e->type == FY_MG_SYMLINK) {
 			target = e->type == FY_MG_HARDLINK
 			                 ? fy_mg_clean_path(e->target ? e->target : "", err)
@@ -753,8 +761,8 @@ static int check_wants(struct fy_mg_tree *t, struct fy_error *err)
 			return fy_err(err, 0,
 			              "%s: hardlink '%s' to '%s': the layer was not read again",
 			              label, name ? name : "?", w->path);
-		return fy_err(
-		        err, 0,
+		return fy_err_code(
+		        err, FY_EXIT_IMAGE, 0,
 		        "%s: hardlink '%s' to '%s': an upper layer replaced or deleted it and "
 		        "no lower layer has it%s",
 		        label, name ? name : "?", w->path,
@@ -812,29 +820,35 @@ int fy_mg_add(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e, stru
 	if (layer != FY_MG_LAYER_INTERNAL &&
 	    (strcmp(clean, RESERVED) == 0 || strncmp(clean, RESERVED "/", 7) == 0 ||
 	     strcmp(clean, WH_PREFIX RESERVED) == 0))
-		return fy_err(err, 0, "%s: entry '%s': /.ferry is reserved for ferry's metadata",
-		              label, e->path);
+		return fy_err_code(err, FY_EXIT_IMAGE, 0,
+		                   "%s: entry '%s': /.ferry is reserved for ferry's metadata",
+		                   label, e->path);
 	if (e->type == FY_MG_HARDLINK) {
 		if (!e->target)
-			return fy_err(err, 0, "%s: hardlink '%s' has no target", label, clean);
+			return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: hardlink '%s' has no target",
+			                   label, clean);
 		target = fy_mg_clean_path(e->target, err);
 		if (!target)
 			return fy_err_prefix(err, "%s: hardlink '%s'", label, clean);
 		if (!*target)
-			return fy_err(err, 0, "%s: hardlink '%s' to the root", label, clean);
+			return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: hardlink '%s' to the root",
+			                   label, clean);
 	} else if (e->type == FY_MG_SYMLINK) {
 		if (!e->target)
-			return fy_err(err, 0, "%s: symlink '%s' has no target", label, clean);
+			return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: symlink '%s' has no target",
+			                   label, clean);
 		/* Symlink targets are stored as is: they are resolved inside the container. */
 		target = strdup(e->target);
 		if (!target)
 			return fy_err(err, ENOMEM, "%s", label);
 	} else if (e->type < FY_MG_REG || e->type > FY_MG_SOCK) {
-		return fy_err(err, 0, "%s: entry '%s' has an invalid type", label, clean);
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: entry '%s' has an invalid type",
+		                   label, clean);
 	}
 	if (!*clean) {
 		if (e->type != FY_MG_DIR)
-			return fy_err(err, 0, "%s: the root must be a directory", label);
+			return fy_err_code(err, FY_EXIT_IMAGE, 0,
+			                   "%s: the root must be a directory", label);
 		if (!t->root->implicit && t->root->layer != layer)
 			return 0;
 		t->root->layer = layer;
@@ -896,16 +910,18 @@ static int resolve_link(struct fy_mg_tree *t, struct fy_mg_node *n, struct fy_er
 	layer_label(t, n->layer, label, sizeof(label));
 	for (int hops = 0; target->type == FY_MG_HARDLINK; hops++) {
 		if (hops > LINK_HOPS_MAX)
-			return fy_err(err, 0, "%s: hardlink '%s': too many levels", label,
-			              n->target);
+			return fy_err_code(err, FY_EXIT_IMAGE, 0,
+			                   "%s: hardlink '%s': too many levels", label, n->target);
 		target = fy_mg_lookup(t, target->target);
 		if (!target)
-			return fy_err(err, 0,
-			              "%s: hardlink to '%s': no such file in this or a lower layer",
-			              label, n->target);
+			return fy_err_code(
+			        err, FY_EXIT_IMAGE, 0,
+			        "%s: hardlink to '%s': no such file in this or a lower layer",
+			        label, n->target);
 	}
 	if (target->type == FY_MG_DIR)
-		return fy_err(err, 0, "%s: hardlink to directory '%s'", label, n->target);
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: hardlink to directory '%s'", label,
+		                   n->target);
 	/* A target an upper layer replaced was handed to the link's own node (register_link). */
 	n->link = target;
 	return 0;
