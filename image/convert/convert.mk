@@ -1,6 +1,7 @@
 # image conversion (issue 3): sources and tests of image/convert/
 libferry_la_SOURCES += \
 	image/convert/merge.c image/convert/merge.h \
+	image/convert/mergelink.c image/convert/mergelink.h \
 	image/convert/layer.c image/convert/layer.h \
 	image/convert/sqfswriter.c image/convert/sqfswriter.h \
 	image/convert/ocilayout.c image/convert/ocilayout.h \
