@@ -4,6 +4,7 @@ libferry_la_SOURCES += \
 	image/convert/mergelink.c image/convert/mergelink.h \
 	image/convert/layer.c image/convert/layer.h \
 	image/convert/sqfswriter.c image/convert/sqfswriter.h \
+	image/convert/sqfsio.c image/convert/sqfsio.h \
 	image/convert/ocilayout.c image/convert/ocilayout.h \
 	image/convert/convert.c image/convert/convert.h
 
