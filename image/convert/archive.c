@@ -4,14 +4,14 @@
  * image/tarexport: manifest.json is an array of {Config, RepoTags, Layers}, member paths in the
  * tar; the config's rootfs.diff_ids are the sha256 of the uncompressed layer tars). The tar
  * itself is indexed by tarindex.c. */
-#include "archive.h"
+#include "image/convert/archive.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "layer.h"
-#include "ocilayout.h"
-#include "tarindex.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "image/convert/layer.h"
+#include "image/convert/ocilayout.h"
+#include "image/convert/tarindex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,16 +86,17 @@ static int st_open(void *ctx, const char *path, struct fy_cv_reader *out, struct
 	return m ? fy_tarindex_range_open(ix, m->off, m->size, out, err) : -1;
 }
 
-int fy_ar_load_oci(const char *file, const char *tag, struct fy_cv_image *img, struct fy_error *err)
+int fy_archive_load_oci(const char *file, const char *tag, struct fy_cv_image *img,
+                        struct fy_error *err)
 {
 	_cleanup_free_ char *source = NULL;
 	struct fy_tarindex *ix;
 
 	memset(img, 0, sizeof(*img));
-	source = tag ? fy_asprintf("oci-archive:%s:%s", file, tag)
-	             : fy_asprintf("oci-archive:%s", file);
+	source = tag ? fy_fsutil_asprintf("oci-archive:%s:%s", file, tag)
+	             : fy_fsutil_asprintf("oci-archive:%s", file);
 	if (!source)
-		return fy_err(err, ENOMEM, "oci-archive %s", file);
+		return fy_error(err, ENOMEM, "oci-archive %s", file);
 	if (fy_tarindex_open(file, "oci-archive", &ix, err) < 0)
 		return -1;
 	struct fy_ol_store st = {.ctx = ix,
@@ -103,7 +104,7 @@ int fy_ar_load_oci(const char *file, const char *tag, struct fy_cv_image *img, s
 	                         .size = st_size,
 	                         .open = st_open,
 	                         .ctx_free = fy_tarindex_free};
-	return fy_ol_load_store(&st, ix->label, source, tag, img, err);
+	return fy_ocilayout_load_store(&st, ix->label, source, tag, img, err);
 }
 
 /* ---- docker-archive ----------------------------------------------------------------------- */
@@ -119,8 +120,8 @@ static json_t *parse_json(const char *buf, size_t len, const char *what, struct 
 	json_t *j = json_loadb(buf, len, 0, &je);
 
 	if (!j)
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: invalid JSON at line %d: %s", what, je.line,
-		            je.text);
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: invalid JSON at line %d: %s", what,
+		              je.line, je.text);
 	return j;
 }
 
@@ -132,17 +133,18 @@ static const struct fy_tarindex_member *lookup_named(const struct fy_tarindex *i
 	bool bad;
 
 	if (!path) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest.json: a path is missing");
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "manifest.json: a path is missing");
 		return NULL;
 	}
 	n = fy_tarindex_normalize(path, &bad);
 	if (!n || !*n) {
 		if (n || bad)
-			fy_err_code(err, FY_EXIT_IMAGE, 0,
-			            "manifest.json names '%s': unsafe path (absolute or with '..')",
-			            path);
+			fy_error_code(
+			        err, FY_EXIT_IMAGE, 0,
+			        "manifest.json names '%s': unsafe path (absolute or with '..')",
+			        path);
 		else
-			fy_err(err, ENOMEM, "%s", path);
+			fy_error(err, ENOMEM, "%s", path);
 		return NULL;
 	}
 	return fy_tarindex_lookup(ix, n, err);
@@ -161,7 +163,7 @@ static char *short_ref(const char *r)
 	slash = strrchr(r, '/');
 	if (strchr(slash ? slash : r, ':') || strchr(r, '@'))
 		return strdup(r);
-	return fy_asprintf("%s:latest", r);
+	return fy_fsutil_asprintf("%s:latest", r);
 }
 
 static bool tag_matches(const char *have, const char *want)
@@ -178,12 +180,12 @@ static int select_entry(json_t *list, int index, const char *ref, json_t **out,
 	json_t *e;
 
 	if (!json_is_array(list) || n == 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest.json: not a non-empty array");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "manifest.json: not a non-empty array");
 	if (index >= 0) {
 		if ((size_t)index >= n)
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "manifest.json lists %zu image%s: no index %d", n,
-			                   n == 1 ? "" : "s", index);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "manifest.json lists %zu image%s: no index %d", n,
+			                     n == 1 ? "" : "s", index);
 		*out = json_array_get(list, (size_t)index);
 		return 0;
 	}
@@ -201,12 +203,12 @@ static int select_entry(json_t *list, int index, const char *ref, json_t **out,
 				}
 			}
 		}
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest.json: no image tagged '%s'",
-		                   ref);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "manifest.json: no image tagged '%s'",
+		                     ref);
 	}
 	if (n > 1)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "manifest.json lists %zu images: give :N or :REF", n);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "manifest.json lists %zu images: give :N or :REF", n);
 	*out = json_array_get(list, 0);
 	return 0;
 }
@@ -239,7 +241,7 @@ static int hash_range(const struct fy_tarindex *ix, const struct fy_tarindex_mem
 	int r = -1;
 
 	if (!buf || !md) {
-		fy_err(err, ENOMEM, "%s", m->name);
+		fy_error(err, ENOMEM, "%s", m->name);
 		goto out;
 	}
 	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
@@ -255,7 +257,7 @@ static int hash_range(const struct fy_tarindex *ix, const struct fy_tarindex_mem
 		EVP_DigestUpdate(md, buf, (size_t)n);
 	}
 	if (EVP_DigestFinal_ex(md, out, &olen) != 1 || olen != 32) {
-		fy_err(err, 0, "%s: sha256 failed", m->name);
+		fy_error(err, 0, "%s: sha256 failed", m->name);
 		goto out;
 	}
 	for (int i = 0; i < 32; i++)
@@ -284,15 +286,15 @@ static int check_compressed(const struct fy_tarindex *ix, const struct fy_tarind
 	int r = -1;
 
 	if (!buf || !md) {
-		fy_err(err, ENOMEM, "%s", m->name);
+		fy_error(err, ENOMEM, "%s", m->name);
 		goto out;
 	}
 	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
 	    fy_tarindex_range_open(ix, m->off, m->size, &rd, err) < 0 ||
-	    fy_ls_open(&ls, &rd, m->name, NULL, UINT64_MAX, 0, err) < 0)
+	    fy_layer_open(&ls, &rd, m->name, NULL, UINT64_MAX, 0, err) < 0)
 		goto out;
 	for (;;) {
-		ssize_t n = fy_ls_read(ls, buf, IO_BUF, err);
+		ssize_t n = fy_layer_read(ls, buf, IO_BUF, err);
 
 		if (n < 0)
 			goto out;
@@ -300,23 +302,23 @@ static int check_compressed(const struct fy_tarindex *ix, const struct fy_tarind
 			break;
 		EVP_DigestUpdate(md, buf, (size_t)n);
 	}
-	if (fy_ls_finish(ls, err) < 0)
+	if (fy_layer_finish(ls, err) < 0)
 		goto out;
 	if (EVP_DigestFinal_ex(md, out, &olen) != 1 || olen != 32) {
-		fy_err(err, 0, "%s: sha256 failed", m->name);
+		fy_error(err, 0, "%s: sha256 failed", m->name);
 		goto out;
 	}
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", out[i]);
 	if (strcmp(hex, diff_id + 7) != 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0,
-		            "%s: uncompressed content has sha256:%s, expected %s (diff_id)",
-		            m->name, hex, diff_id);
+		fy_error_code(err, FY_EXIT_IMAGE, 0,
+		              "%s: uncompressed content has sha256:%s, expected %s (diff_id)",
+		              m->name, hex, diff_id);
 		goto out;
 	}
 	r = hash_range(ix, m, raw_hex, err);
 out:
-	fy_ls_close(ls);
+	fy_layer_close(ls);
 	EVP_MD_CTX_free(md);
 	return r;
 }
@@ -327,13 +329,14 @@ static int dk_layer_open(void *ctx, const struct fy_cv_layer *l, struct fy_cv_re
 	const struct ar_range *r = ctx;
 
 	if (fy_tarindex_range_open(r->ix, r->off, r->size, out, err) < 0)
-		return fy_err_prefix(err, "layer %s", l->digest);
+		return fy_error_prefix(err, "layer %s", l->digest);
 	return 0;
 }
 
 /* The digest layer i is checked against while it streams (layer.h checks the raw bytes). */
 static int layer_digest(const struct fy_tarindex *ix, const struct fy_tarindex_member *m,
-                        const char *diff_id, char **digest, bool *compressed, struct fy_error *err)
+                        const char *diff_id, char **digest, bool *compressed,
+                        struct fy_error *err)
 {
 	const char *hex = name_digest(m->name, "");
 	unsigned char magic[4] = {0};
@@ -342,24 +345,24 @@ static int layer_digest(const struct fy_tarindex *ix, const struct fy_tarindex_m
 
 	*compressed = false;
 	if (hex) { /* blobs/sha256/<hex>: the name is the digest of the bytes */
-		*digest = fy_asprintf("sha256:%s", hex);
-		return *digest ? 0 : fy_err(err, ENOMEM, "%s", m->name);
+		*digest = fy_fsutil_asprintf("sha256:%s", hex);
+		return *digest ? 0 : fy_error(err, ENOMEM, "%s", m->name);
 	}
 	do
 		n = pread(ix->fd, magic, m->size < 4 ? (size_t)m->size : 4, (off_t)m->off);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return fy_err(err, errno, "%s: read", m->name);
-	if (fy_ls_detect(magic, (size_t)n) == FY_LS_NONE) {
+		return fy_error(err, errno, "%s: read", m->name);
+	if (fy_layer_detect(magic, (size_t)n) == FY_LS_NONE) {
 		/* A plain tar: its diff_id is the sha256 of these very bytes. */
 		*digest = strdup(diff_id);
-		return *digest ? 0 : fy_err(err, ENOMEM, "%s", m->name);
+		return *digest ? 0 : fy_error(err, ENOMEM, "%s", m->name);
 	}
 	*compressed = true;
 	if (check_compressed(ix, m, diff_id, raw, err) < 0)
 		return -1;
-	*digest = fy_asprintf("sha256:%s", raw);
-	return *digest ? 0 : fy_err(err, ENOMEM, "%s", m->name);
+	*digest = fy_fsutil_asprintf("sha256:%s", raw);
+	return *digest ? 0 : fy_error(err, ENOMEM, "%s", m->name);
 }
 
 static int dk_layers(struct fy_cv_image *img, struct dk_ctx *c, json_t *layers, json_t *diff_ids,
@@ -369,15 +372,15 @@ static int dk_layers(struct fy_cv_image *img, struct dk_ctx *c, json_t *layers, 
 	json_t *p;
 
 	if (!json_is_array(layers) || n == 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest.json: no Layers");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "manifest.json: no Layers");
 	if (!json_is_array(diff_ids) || json_array_size(diff_ids) != n)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "config lists %zu diff_ids for %zu layers",
-		                   json_array_size(diff_ids), n);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "config lists %zu diff_ids for %zu layers",
+		                     json_array_size(diff_ids), n);
 	img->layers = calloc(n, sizeof(*img->layers));
 	c->ranges = calloc(n, sizeof(*c->ranges));
 	if (!img->layers || !c->ranges)
-		return fy_err(err, ENOMEM, "layers");
+		return fy_error(err, ENOMEM, "layers");
 	json_array_foreach(layers, i, p)
 	{
 		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
@@ -386,24 +389,24 @@ static int dk_layers(struct fy_cv_image *img, struct dk_ctx *c, json_t *layers, 
 		bool compressed;
 
 		if (!m)
-			return fy_err_prefix(err, "layer %zu", i);
-		if (!diff_id || !fy_ol_digest_valid(diff_id))
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "layer %zu: config: unsupported diff_id '%s'", i,
-			                   diff_id ? diff_id : "(none)");
+			return fy_error_prefix(err, "layer %zu", i);
+		if (!diff_id || !fy_ocilayout_digest_valid(diff_id))
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "layer %zu: config: unsupported diff_id '%s'", i,
+			                     diff_id ? diff_id : "(none)");
 		c->ranges[i] = (struct ar_range){.ix = c->ix, .off = m->off, .size = m->size};
 		l->size = m->size;
 		l->open = dk_layer_open;
 		l->ctx = &c->ranges[i];
 		img->nlayers++;
 		if (layer_digest(c->ix, m, diff_id, &l->digest, &compressed, err) < 0)
-			return fy_err_prefix(err, "layer %zu", i);
+			return fy_error_prefix(err, "layer %zu", i);
 		/* Informational (layer.h detects the compression from the bytes). */
 		l->media_type =
 		        strdup(compressed ? "application/vnd.docker.image.rootfs.diff.tar.gzip"
 		                          : "application/vnd.docker.image.rootfs.diff.tar");
 		if (!l->media_type)
-			return fy_err(err, ENOMEM, "layers");
+			return fy_error(err, ENOMEM, "layers");
 	}
 	return 0;
 }
@@ -417,22 +420,22 @@ static int dk_layers(struct fy_cv_image *img, struct dk_ctx *c, json_t *layers, 
 static int dk_digest(struct fy_cv_image *img, const char *config_hex, struct fy_error *err)
 {
 	_cleanup_json_ json_t *o = json_object(), *ls = json_array();
-	_cleanup_free_ char *cfg = fy_asprintf("sha256:%s", config_hex), *text = NULL;
+	_cleanup_free_ char *cfg = fy_fsutil_asprintf("sha256:%s", config_hex), *text = NULL;
 	char hex[65];
 
 	if (!o || !ls || !cfg)
-		return fy_err(err, ENOMEM, "digest");
+		return fy_error(err, ENOMEM, "digest");
 	for (size_t i = 0; i < img->nlayers; i++)
 		if (json_array_append_new(ls, json_string(img->layers[i].digest)) < 0)
-			return fy_err(err, ENOMEM, "digest");
+			return fy_error(err, ENOMEM, "digest");
 	if (json_object_set_new(o, "config", json_string(cfg)) < 0 ||
 	    json_object_set(o, "layers", ls) < 0)
-		return fy_err(err, ENOMEM, "digest");
+		return fy_error(err, ENOMEM, "digest");
 	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!text || fy_ol_sha256_hex(text, strlen(text), hex) < 0)
-		return fy_err(err, ENOMEM, "digest");
-	img->manifest_digest = fy_asprintf("sha256:%s", hex);
-	return img->manifest_digest ? 0 : fy_err(err, ENOMEM, "digest");
+	if (!text || fy_ocilayout_sha256_hex(text, strlen(text), hex) < 0)
+		return fy_error(err, ENOMEM, "digest");
+	img->manifest_digest = fy_fsutil_asprintf("sha256:%s", hex);
+	return img->manifest_digest ? 0 : fy_error(err, ENOMEM, "digest");
 }
 
 static int dk_config(struct fy_cv_image *img, struct dk_ctx *c, const char *path, char hex[65],
@@ -442,20 +445,20 @@ static int dk_config(struct fy_cv_image *img, struct dk_ctx *c, const char *path
 	const char *want;
 
 	if (!m || fy_tarindex_read(c->ix, m, CONFIG_MAX, &img->config, &img->config_len, err) < 0)
-		return fy_err_prefix(err, "config");
-	if (fy_ol_sha256_hex(img->config, img->config_len, hex) < 0)
-		return fy_err(err, 0, "%s: sha256 failed", m->name);
+		return fy_error_prefix(err, "config");
+	if (fy_ocilayout_sha256_hex(img->config, img->config_len, hex) < 0)
+		return fy_error(err, 0, "%s: sha256 failed", m->name);
 	/* Named by its digest (docker save, skopeo): the name must tell the truth. */
 	want = name_digest(m->name, ".json");
 	if (!want)
 		want = name_digest(m->name, "");
 	if (want && strncmp(want, hex, 64) != 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "config %s: content has sha256:%s, expected sha256:%.64s",
-		                   m->name, hex, want);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "config %s: content has sha256:%s, expected sha256:%.64s",
+		                     m->name, hex, want);
 	*cfg = parse_json(img->config, img->config_len, "config", err);
 	if (*cfg && !json_is_object(*cfg))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "config: not a JSON object");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "config: not a JSON object");
 	return *cfg ? 0 : -1;
 }
 
@@ -471,9 +474,9 @@ static int dk_load(struct fy_cv_image *img, struct dk_ctx *c, int index, const c
 
 	if (!m) {
 		if (fy_tarindex_has(c->ix, "oci-layout"))
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "no manifest.json member (this is an OCI layout: use "
-			                   "oci-archive:)");
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "no manifest.json member (this is an OCI layout: use "
+			                     "oci-archive:)");
 		return -1;
 	}
 	if (fy_tarindex_read(c->ix, m, JSON_MAX, &buf, &len, err) < 0)
@@ -482,7 +485,8 @@ static int dk_load(struct fy_cv_image *img, struct dk_ctx *c, int index, const c
 	if (!list || select_entry(list, index, ref, &entry, err) < 0)
 		return -1;
 	if (!json_is_object(entry))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest.json: entry is not an object");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "manifest.json: entry is not an object");
 	if (dk_config(img, c, jstr(entry, "Config"), hex, &cfg, err) < 0)
 		return -1;
 	if (dk_layers(img, c, json_object_get(entry, "Layers"),
@@ -491,8 +495,8 @@ static int dk_load(struct fy_cv_image *img, struct dk_ctx *c, int index, const c
 	return dk_digest(img, hex, err);
 }
 
-int fy_ar_load_docker(const char *file, int index, const char *ref, struct fy_cv_image *img,
-                      struct fy_error *err)
+int fy_archive_load_docker(const char *file, int index, const char *ref, struct fy_cv_image *img,
+                           struct fy_error *err)
 {
 	_cleanup_free_ char *whole = NULL, *path = NULL;
 	struct dk_ctx *c;
@@ -503,35 +507,35 @@ int fy_ar_load_docker(const char *file, int index, const char *ref, struct fy_cv
 	 * ':' hands over "FILE:repo" and "tag" (or "FILE:org/repo" and no reference): put them
 	 * back together and split again. */
 	if (index < 0 && strchr(file, ':')) {
-		whole = ref ? fy_asprintf("%s:%s", file, ref) : strdup(file);
+		whole = ref ? fy_fsutil_asprintf("%s:%s", file, ref) : strdup(file);
 		path = whole ? strndup(whole, strcspn(whole, ":")) : NULL;
 		if (!path)
-			return fy_err(err, ENOMEM, "docker-archive %s", file);
+			return fy_error(err, ENOMEM, "docker-archive %s", file);
 		file = path;
 		ref = whole + strlen(path) + 1;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return fy_err(err, ENOMEM, "docker-archive %s", file);
+		return fy_error(err, ENOMEM, "docker-archive %s", file);
 	img->ctx = c;
 	img->ctx_free = dk_ctx_free;
 	if (fy_tarindex_open(file, "docker-archive", &c->ix, err) < 0)
 		goto fail;
 	if (dk_load(img, c, index, ref, err) < 0) {
-		fy_err_prefix(err, "%s", c->ix->label);
+		fy_error_prefix(err, "%s", c->ix->label);
 		goto fail;
 	}
 	if (index >= 0)
-		img->source = fy_asprintf("docker-archive:%s:@%d", file, index);
+		img->source = fy_fsutil_asprintf("docker-archive:%s:@%d", file, index);
 	else
-		img->source = ref ? fy_asprintf("docker-archive:%s:%s", file, ref)
-		                  : fy_asprintf("docker-archive:%s", file);
+		img->source = ref ? fy_fsutil_asprintf("docker-archive:%s:%s", file, ref)
+		                  : fy_fsutil_asprintf("docker-archive:%s", file);
 	if (!img->source) {
-		fy_err(err, ENOMEM, "docker-archive %s", file);
+		fy_error(err, ENOMEM, "docker-archive %s", file);
 		goto fail;
 	}
 	return 0;
 fail:
-	fy_cv_image_release(img);
+	fy_convert_image_release(img);
 	return -1;
 }

@@ -3,11 +3,11 @@
  * A tar hardlink names the version of its target that existed when its layer was extracted;
  * the top-down merge keeps only the upper version, so the older one is collected here: from a
  * lower layer as it streams by, or from a second read of the link's own layer. */
-#include "mergelink.h"
+#include "image/convert/mergelink.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "merge.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "image/convert/merge.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -233,7 +233,7 @@ int fy_mergelink_register(struct fy_mergelink *l, struct fy_mg_node *n, int laye
 {
 	const struct fy_mg_tree *t = l->tree;
 	const struct mg_dropped *d = layer == l->cur_layer ? find_dropped(l, target) : NULL;
-	int h = fy_mg_hidden_at(t, layer, target);
+	int h = fy_merge_hidden_at(t, layer, target);
 	struct mg_want *w;
 
 	if (h <= 0)
@@ -300,16 +300,16 @@ int fy_mergelink_satisfy(struct fy_mergelink *l, int layer, uint64_t ord,
 		    strcmp(w->path, clean) != 0)
 			continue;
 		if (e->type == FY_MG_DIR)
-			return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: hardlink to directory '%s'",
-			                   label, clean);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "%s: hardlink to directory '%s'", label, clean);
 		if (!primary) {
 			primary = w->holder;
-			if (fy_mg_copy_attrs(primary, e, target) < 0 ||
+			if (fy_merge_copy_attrs(primary, e, target) < 0 ||
 			    (e->type == FY_MG_HARDLINK &&
 			     fy_mergelink_register(l, primary, layer, ord, target) < 0))
-				return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+				return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 		} else if (link_to_holder(w->holder, primary) < 0) {
-			return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+			return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 		}
 		w->state = WANT_DONE;
 		w->sat_layer = layer;
@@ -341,29 +341,29 @@ int fy_mergelink_rescan_entry(struct fy_mergelink *l, int layer, const struct fy
 	for (struct mg_want *w = l->wants; w; w = w->next) {
 		if (w->state != WANT_RESCAN || w->sat_layer != layer || w->sat_ord != ord)
 			continue;
-		fy_mg_layer_label(t, layer, label, sizeof(label));
-		clean = fy_mg_clean_path(e->path, err);
+		fy_merge_layer_label(t, layer, label, sizeof(label));
+		clean = fy_merge_clean_path(e->path, err);
 		if (!clean)
-			return fy_err_prefix(err, "%s", label);
+			return fy_error_prefix(err, "%s", label);
 		if (strcmp(clean, w->path) != 0)
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "%s: entry %llu is '%s' on a second read, not '%s'",
-			                   label, (unsigned long long)ord, clean, w->path);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "%s: entry %llu is '%s' on a second read, not '%s'",
+			                     label, (unsigned long long)ord, clean, w->path);
 		if (e->type == FY_MG_DIR)
-			return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: hardlink to directory '%s'",
-			                   label, clean);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "%s: hardlink to directory '%s'", label, clean);
 		if (e->type == FY_MG_HARDLINK || e->type == FY_MG_SYMLINK) {
 			target = e->type == FY_MG_HARDLINK
-			                 ? fy_mg_clean_path(e->target ? e->target : "", err)
+			                 ? fy_merge_clean_path(e->target ? e->target : "", err)
 			                 : strdup(e->target ? e->target : "");
 			if (!target)
-				return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+				return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 		}
 		w->state = WANT_DONE;
-		if (fy_mg_copy_attrs(w->holder, e, target) < 0 ||
+		if (fy_merge_copy_attrs(w->holder, e, target) < 0 ||
 		    (e->type == FY_MG_HARDLINK &&
 		     fy_mergelink_register(l, w->holder, layer, ord, target) < 0))
-			return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+			return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 		*out = w->holder;
 		return 1;
 	}
@@ -382,12 +382,12 @@ static int check_wants(struct fy_mergelink *l, struct fy_error *err)
 		if (w->state == WANT_DONE)
 			continue;
 		name = node_path(w->holder);
-		fy_mg_layer_label(t, w->reg_layer, label, sizeof(label));
+		fy_merge_layer_label(t, w->reg_layer, label, sizeof(label));
 		if (w->state == WANT_RESCAN)
-			return fy_err(err, 0,
-			              "%s: hardlink '%s' to '%s': the layer was not read again",
-			              label, name ? name : "?", w->path);
-		return fy_err_code(
+			return fy_error(err, 0,
+			                "%s: hardlink '%s' to '%s': the layer was not read again",
+			                label, name ? name : "?", w->path);
+		return fy_error_code(
 		        err, FY_EXIT_IMAGE, 0,
 		        "%s: hardlink '%s' to '%s': an upper layer replaced or deleted it and "
 		        "no lower layer has it%s",

@@ -4,7 +4,7 @@
 #ifndef FERRY_MERGELINK_H
 #define FERRY_MERGELINK_H
 
-#include "merge.h"
+#include "image/convert/merge.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -34,7 +34,7 @@ int fy_mergelink_register(struct fy_mergelink *l, struct fy_mg_node *n, int laye
                           const char *target);
 /* A later entry of the same layer replaced c: it no longer waits for an older target. */
 void fy_mergelink_cancel(struct fy_mergelink *l, const struct fy_mg_node *c);
-/* fy_mg_rescan_needed() and fy_mg_rescan_entry() of merge.h. */
+/* fy_merge_rescan_needed() and fy_merge_rescan_entry() of merge.h. */
 int fy_mergelink_rescan_needed(struct fy_mergelink *l, int layer);
 int fy_mergelink_rescan_entry(struct fy_mergelink *l, int layer, const struct fy_mg_entry *e,
                               struct fy_mg_node **out, struct fy_error *err);

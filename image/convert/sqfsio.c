@@ -1,7 +1,7 @@
 /* sqfsio: the libsquashfs objects the squashfs writer plugs in. See sqfsio.h. */
-#include "sqfsio.h"
+#include "image/convert/sqfsio.h"
 
-#include "log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -65,7 +65,7 @@ static int file_read_at(sqfs_file_t *f, sqfs_u64 off, void *buf, size_t size)
 static int file_write_at(sqfs_file_t *f, sqfs_u64 off, const void *buf, size_t size)
 {
 	struct fy_sqfsio_file *s = (struct fy_sqfsio_file *)f;
-	uint64_t t0 = fy_now_ns();
+	uint64_t t0 = fy_log_now_ns();
 
 	atomic_fetch_add_explicit(&s->clock->write_bytes, size, memory_order_relaxed);
 	while (size > 0) {
@@ -84,7 +84,7 @@ static int file_write_at(sqfs_file_t *f, sqfs_u64 off, const void *buf, size_t s
 	}
 	if (off > s->size)
 		s->size = off;
-	atomic_fetch_add_explicit(&s->clock->write_ns, fy_now_ns() - t0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->clock->write_ns, fy_log_now_ns() - t0, memory_order_relaxed);
 	return 0;
 }
 

@@ -9,7 +9,7 @@
 #include <sqfs/compressor.h>
 #include <sqfs/io.h>
 
-/* Counters that the block processor's threads add to (fy_sw_get_times). */
+/* Counters that the block processor's threads add to (fy_sqfswriter_get_times). */
 struct fy_sqfsio_clock {
 	_Atomic uint64_t cpu_ns, blocks, in, out;
 	_Atomic uint64_t write_bytes, write_ns;

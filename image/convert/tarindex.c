@@ -1,10 +1,10 @@
 /* tarindex: a tar file indexed in place with libarchive. See tarindex.h.
  * References: libarchive archive_read(3), archive_read_header(3), archive_read_filter(3). */
-#include "tarindex.h"
+#include "image/convert/tarindex.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -112,12 +112,12 @@ static int add_member(struct fy_tarindex *ix, size_t *cap, struct archive *a,
 	char *name;
 
 	if (!raw)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "member without a name");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "member without a name");
 	name = fy_tarindex_normalize(raw, &bad);
 	if (!name)
-		return bad ? fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                         "%s: unsafe member name (absolute or with '..')", raw)
-		           : fy_err(err, ENOMEM, "%s", raw);
+		return bad ? fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                           "%s: unsafe member name (absolute or with '..')", raw)
+		           : fy_error(err, ENOMEM, "%s", raw);
 	if (!*name) { /* "./" itself */
 		free(name);
 		return 0;
@@ -128,7 +128,7 @@ static int add_member(struct fy_tarindex *ix, size_t *cap, struct archive *a,
 
 		if (!nm) {
 			free(name);
-			return fy_err(err, ENOMEM, "%s", raw);
+			return fy_error(err, ENOMEM, "%s", raw);
 		}
 		ix->m = nm;
 		*cap = nc;
@@ -146,9 +146,9 @@ static int add_member(struct fy_tarindex *ix, size_t *cap, struct archive *a,
 	m->size = (uint64_t)archive_entry_size(e);
 	if (archive_entry_size(e) < 0 || archive_filter_bytes(a, 0) < 0 || m->off % TAR_BLOCK ||
 	    m->off > ix->file_size || m->size > ix->file_size - m->off)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "%s: cannot locate its data in the file (truncated archive?)",
-		                   m->name);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "%s: cannot locate its data in the file (truncated archive?)",
+		                     m->name);
 	return 0;
 }
 
@@ -158,13 +158,13 @@ static int add_member(struct fy_tarindex *ix, size_t *cap, struct archive *a,
 static int check_plain_tar(struct archive *a, struct fy_error *err)
 {
 	if (archive_filter_count(a) > 1 || archive_filter_code(a, 0) != ARCHIVE_FILTER_NONE)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "compressed archive (%s): blobs cannot be read in place; "
-		                   "decompress the archive first",
-		                   archive_filter_name(a, 0));
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "compressed archive (%s): blobs cannot be read in place; "
+		                     "decompress the archive first",
+		                     archive_filter_name(a, 0));
 	if ((archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_TAR)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "not a tar archive (%s)",
-		                   archive_format_name(a));
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "not a tar archive (%s)",
+		                     archive_format_name(a));
 	return 0;
 }
 
@@ -176,37 +176,37 @@ static int scan(struct fy_tarindex *ix, struct fy_error *err)
 	int r;
 
 	if (!a)
-		return fy_err(err, ENOMEM, "libarchive");
+		return fy_error(err, ENOMEM, "libarchive");
 	/* Every filter is recognised only to name it in the error of check_plain_tar(). */
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	if (archive_read_open_fd(a, ix->fd, 64 * 1024) != ARCHIVE_OK)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "not a tar archive: %s",
-		                   archive_error_string(a));
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "not a tar archive: %s",
+		                     archive_error_string(a));
 	for (bool first = true;; first = false) {
 		/* ARCHIVE_WARN: a name not convertible to the locale, kept as the raw bytes. */
 		r = archive_read_next_header(a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN)
-			return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s%s",
-			                   first ? "not a tar archive: " : "",
-			                   archive_error_string(a));
+			return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s%s",
+			                     first ? "not a tar archive: " : "",
+			                     archive_error_string(a));
 		if (first && check_plain_tar(a, err) < 0)
 			return -1;
 		if (add_member(ix, &cap, a, e, err) < 0)
 			return -1;
 	}
 	if (ix->n == 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "empty archive");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "empty archive");
 	qsort(ix->m, ix->n, sizeof(*ix->m), member_cmp);
 	/* tar lets a later member replace an earlier one; which one a reader means would be
 	 * a guess, so a name that is not a directory may appear once. */
 	for (size_t i = 1; i < ix->n; i++)
 		if (strcmp(ix->m[i - 1].name, ix->m[i].name) == 0 &&
 		    (ix->m[i].kind != FY_TARINDEX_DIR || ix->m[i - 1].kind != FY_TARINDEX_DIR))
-			return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: member appears twice",
-			                   ix->m[i].name);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: member appears twice",
+			                     ix->m[i].name);
 	return 0;
 }
 
@@ -218,32 +218,32 @@ int fy_tarindex_open(const char *file, const char *kind, struct fy_tarindex **ou
 
 	*out = NULL;
 	if (!ix)
-		return fy_err(err, ENOMEM, "%s %s", kind, file);
+		return fy_error(err, ENOMEM, "%s %s", kind, file);
 	ix->fd = -1;
-	ix->label = fy_asprintf("%s %s", kind, file);
+	ix->label = fy_fsutil_asprintf("%s %s", kind, file);
 	if (!ix->label) {
 		fy_tarindex_free(ix);
-		return fy_err(err, ENOMEM, "%s %s", kind, file);
+		return fy_error(err, ENOMEM, "%s %s", kind, file);
 	}
 	/* O_NONBLOCK: opening a FIFO would wait for a writer (fifo(7)); cleared once it is known
 	 * to be a regular file. */
 	ix->fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (ix->fd < 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open");
+		fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open");
 		goto fail;
 	}
 	/* pread(2) needs a regular file: a pipe or device has no byte ranges to come back to. */
 	if (fstat(ix->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "not a regular file");
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "not a regular file");
 		goto fail;
 	}
 	if (fcntl(ix->fd, F_SETFL, fcntl(ix->fd, F_GETFL) & ~O_NONBLOCK) < 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open");
+		fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open");
 		goto fail;
 	}
 	ix->file_size = (uint64_t)st.st_size;
 	if (ix->file_size == 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "empty file (not a tar archive)");
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "empty file (not a tar archive)");
 		goto fail;
 	}
 	if (scan(ix, err) < 0)
@@ -251,7 +251,7 @@ int fy_tarindex_open(const char *file, const char *kind, struct fy_tarindex **ou
 	*out = ix;
 	return 0;
 fail:
-	fy_err_prefix(err, "%s", ix->label);
+	fy_error_prefix(err, "%s", ix->label);
 	fy_tarindex_free(ix);
 	return -1;
 }
@@ -272,11 +272,11 @@ const struct fy_tarindex_member *fy_tarindex_lookup(const struct fy_tarindex *ix
 	        bsearch(&key, ix->m, ix->n, sizeof(*ix->m), member_cmp);
 
 	if (!m) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: no such member", name);
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: no such member", name);
 		return NULL;
 	}
 	if (m->kind != FY_TARINDEX_FILE) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: is %s", name, why[m->kind]);
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: is %s", name, why[m->kind]);
 		return NULL;
 	}
 	return m;
@@ -302,9 +302,9 @@ static ssize_t range_read(void *ctx, void *buf, size_t len, struct fy_error *err
 		n = pread(r->fd, buf, len, (off_t)r->pos);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return fy_err(err, errno, "read");
+		return fy_error(err, errno, "read");
 	if (n == 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "archive truncated while reading");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "archive truncated while reading");
 	r->pos += (uint64_t)n;
 	return n;
 }
@@ -315,7 +315,7 @@ int fy_tarindex_range_open(const struct fy_tarindex *ix, uint64_t off, uint64_t 
 	struct range_reader *r = malloc(sizeof(*r));
 
 	if (!r)
-		return fy_err(err, ENOMEM, "reader");
+		return fy_error(err, ENOMEM, "reader");
 	*r = (struct range_reader){.fd = ix->fd, .pos = off, .end = off + size};
 	*out = (struct fy_cv_reader){.ctx = r, .read = range_read, .close = free};
 	return 0;
@@ -329,16 +329,16 @@ int fy_tarindex_read(const struct fy_tarindex *ix, const struct fy_tarindex_memb
 	size_t got = 0;
 
 	if (m->size > max)
-		return fy_err_code(err, FY_EXIT_IMAGE, EFBIG, "%s: %llu bytes", m->name,
-		                   (unsigned long long)m->size);
+		return fy_error_code(err, FY_EXIT_IMAGE, EFBIG, "%s: %llu bytes", m->name,
+		                     (unsigned long long)m->size);
 	b = malloc(m->size + 1);
 	if (!b)
-		return fy_err(err, ENOMEM, "%s", m->name);
+		return fy_error(err, ENOMEM, "%s", m->name);
 	while (got < m->size) {
 		ssize_t n = range_read(&rd, b + got, m->size - got, err);
 
 		if (n < 0)
-			return fy_err_prefix(err, "%s", m->name);
+			return fy_error_prefix(err, "%s", m->name);
 		got += (size_t)n;
 	}
 	b[got] = '\0';

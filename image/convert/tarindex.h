@@ -4,7 +4,7 @@
 #ifndef FERRY_TARINDEX_H
 #define FERRY_TARINDEX_H
 
-#include "layer.h"
+#include "image/convert/layer.h"
 
 #include <stdbool.h>
 #include <stddef.h>
