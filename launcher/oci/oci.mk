@@ -20,6 +20,8 @@ tests_unit_test_oci_log_LDADD = $(unit_ldadd) $(JANSSON_LIBS)
 # The runtime: executor for specs, process attributes, cgroups, and the ferry-oci program.
 libferry_la_SOURCES += \
 	launcher/oci/ociexec.c launcher/oci/ociexec.h \
+	launcher/oci/ociexecproc.c launcher/oci/ociexecproc.h \
+	launcher/oci/ocispawn.c launcher/oci/ocispawn.h \
 	launcher/oci/ocimount.c launcher/oci/ocimount.h \
 	launcher/oci/ociproc.c launcher/oci/ociproc.h \
 	launcher/oci/ocihook.c launcher/oci/ocihook.h \
@@ -27,7 +29,8 @@ libferry_la_SOURCES += \
 	launcher/oci/ocicg.c launcher/oci/ocicg.h \
 	launcher/oci/ocires.c launcher/oci/ocires.h
 bin_PROGRAMS += launcher/ferry-oci
-launcher_ferry_oci_SOURCES = launcher/oci/oci_main.c launcher/oci/oci_life.c launcher/oci/oci_query.c launcher/oci/oci_cmd.h launcher/edge.c launcher/edge.h
+launcher_ferry_oci_SOURCES = launcher/oci/oci_main.c launcher/oci/oci_life.c launcher/oci/oci_query.c launcher/oci/oci_cmd.h launcher/edge.c launcher/edge.h \
+	launcher/oci/oci_exec_cmd.c launcher/oci/oci_exec_cmd.h launcher/oci/oci_pidfile.c launcher/oci/oci_pidfile.h
 launcher_ferry_oci_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 launcher_ferry_oci_LDADD = libferry.la $(JANSSON_LIBS)
 dist_man_MANS += doc/ferry-oci.1
