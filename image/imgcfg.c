@@ -196,6 +196,19 @@ int fy_imgcfg_parse(const char *json, size_t len, struct fy_imgcfg *cfg, struct 
 	return 0;
 }
 
+int fy_imgcfg_check(const char *json, size_t len, struct fy_error *err)
+{
+	struct fy_imgcfg cfg = {0};
+	int r;
+
+	if (len > FY_IMGCFG_MAX_SIZE)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0, "image config: larger than %u bytes",
+		                   FY_IMGCFG_MAX_SIZE);
+	r = fy_imgcfg_parse(json, len, &cfg, err);
+	fy_imgcfg_release(&cfg);
+	return r;
+}
+
 /* OCI digest grammar (image-spec descriptor.md): algorithm ":" encoded, where algorithm is
  * [a-z0-9]+ joined by [+._-] and encoded is [a-zA-Z0-9=_-]+. */
 static int digest_valid(const char *d)

@@ -30,6 +30,9 @@ struct fy_imgcfg {
 
 /* Parse an OCI image config document (the full {"config":{...}} form, or the bare inner object). */
 int fy_imgcfg_parse(const char *json, size_t len, struct fy_imgcfg *cfg, struct fy_error *err);
+/* Whether a config document is one fy_imgcfg_load() accepts from an image (size and content):
+ * converters check it before writing, so no image is made that exec refuses. */
+int fy_imgcfg_check(const char *json, size_t len, struct fy_error *err);
 int fy_imgcfg_parse_meta(const char *json, size_t len, struct fy_imgcfg *cfg, struct fy_error *err);
 /* Load from an image; absent files give present=false and return 0. */
 int fy_imgcfg_load(const struct fy_image *img, struct fy_imgcfg *cfg, struct fy_error *err);

@@ -108,14 +108,28 @@ static void on_convert(void *ctx, const struct fy_cv_progress *p)
 static int pull(const struct fy_opts *o, char **path, struct fy_error *err)
 {
 	struct progress pg = {.on = isatty(STDERR_FILENO) && o->verbosity >= 0};
-	struct fy_pull_hooks hooks = {.blob = on_blob, .convert = on_convert, .ctx = &pg};
+	struct fy_pull_hooks hooks = {.ctx = &pg};
 	struct fy_pull_stats st;
 	struct fy_log log;
 	char line[4096]; /* fy_logf keeps at most 4 KiB */
-	int r = fy_pull(o, pg.on ? &hooks : NULL, &st, path, err);
+	_cleanup_(fy_request_release) struct fy_request req = {0};
+	int r = fy_opts_request(o, &req, err);
 
+	if (r < 0)
+		return r;
+
+	/* -q: errors only; -v: every retry of the registry client (one is said without). */
+	fy_log_init(&log, "ferry",
+	            o->verbosity < 0    ? FY_LOG_ERROR
+	            : o->verbosity >= 1 ? FY_LOG_INFO
+	                                : FY_LOG_WARN);
+	hooks.log = &log;
+	if (pg.on) {
+		hooks.blob = on_blob;
+		hooks.convert = on_convert;
+	}
+	r = fy_pull(&req, environ, &hooks, &st, path, err);
 	progress_end(&pg);
-	fy_log_init(&log, "ferry", o->verbosity >= 1 ? FY_LOG_INFO : FY_LOG_WARN);
 	if (r == 0 && o->verbosity >= 1) {
 		fy_pull_stats_format(&st, line, sizeof(line));
 		fy_info(&log, "%s", line);

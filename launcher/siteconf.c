@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,12 +173,23 @@ static int conf_tmpfs_size(const struct conf_loc *loc, const char *val, struct f
 {
 	size_t digits = strspn(val, "0123456789");
 	const char *suffix = val + digits;
+	unsigned shift = 0;
+	uint64_t v = 0;
 
 	if (digits == 0 || (suffix[0] && (suffix[1] || !strchr("kKmMgG%", suffix[0]))))
 		return conf_fail(loc, err,
 		                 "tmpfs_size: invalid size '%s' (bytes with an optional k, m, g "
 		                 "suffix, or a percentage of RAM like 50%%)",
 		                 val);
+	/* The kernel's memparse() wraps silently (a huge size would become a small one): the
+	 * number of bytes must fit in a loff_t, a percentage must be one of RAM. */
+	if (suffix[0] && suffix[0] != '%')
+		shift = (unsigned)(strchr("kmg", suffix[0] | 0x20) - "kmg" + 1) * 10;
+	for (size_t i = 0; i < digits && v <= (uint64_t)INT64_MAX; i++)
+		v = v > UINT64_MAX / 10 - 1 ? UINT64_MAX : v * 10 + (uint64_t)(val[i] - '0');
+	if (v > ((uint64_t)INT64_MAX >> shift) || (suffix[0] == '%' && v > 100))
+		return conf_fail(loc, err, "tmpfs_size: size '%s' is too large (at most %s)", val,
+		                 suffix[0] == '%' ? "100%" : "8 EiB");
 	free(conf->tmpfs_size);
 	conf->tmpfs_size = strdup(val);
 	if (!conf->tmpfs_size)
@@ -298,6 +310,7 @@ int fy_conf_load(const char *path, const char *default_path, char *const *enviro
 {
 	const char *from_env = fy_env_get(environ, "FERRY_CONF");
 	_cleanup_free_ char *text = NULL;
+	size_t len = 0, nul;
 	bool is_default = false;
 	int r;
 
@@ -312,7 +325,7 @@ int fy_conf_load(const char *path, const char *default_path, char *const *enviro
 	}
 	if (!path)
 		return 0;
-	r = fy_read_file_at(AT_FDCWD, path, FY_CONF_MAX, &text, NULL, err);
+	r = fy_read_file_at(AT_FDCWD, path, FY_CONF_MAX, &text, &len, err);
 	if (r < 0) {
 		/* Only the default file may be absent: a file someone named must exist. */
 		if (is_default && r == -ENOENT) {
@@ -325,6 +338,9 @@ int fy_conf_load(const char *path, const char *default_path, char *const *enviro
 			return fy_err_prefix(err, "configuration (FERRY_CONF)");
 		return fy_err_prefix(err, "configuration");
 	}
+	if ((nul = fy_text_nul_line(text, len)))
+		return fy_err_code(err, FY_EXIT_CONFIG, 0, "%s:%zu: NUL byte in the line", path,
+		                   nul);
 	r = fy_conf_parse(text, path, conf, err);
 	if (r < 0)
 		return r;

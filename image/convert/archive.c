@@ -291,7 +291,9 @@ static int index_open(const char *file, const char *kind, struct ar_index **out,
 		index_free(ix);
 		return fy_err(err, ENOMEM, "%s %s", kind, file);
 	}
-	ix->fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO would wait for a writer (fifo(7)); cleared once it is known
+	 * to be a regular file. */
+	ix->fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (ix->fd < 0) {
 		fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open");
 		goto fail;
@@ -299,6 +301,10 @@ static int index_open(const char *file, const char *kind, struct ar_index **out,
 	/* pread(2) needs a regular file: a pipe or device has no byte ranges to come back to. */
 	if (fstat(ix->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		fy_err_code(err, FY_EXIT_IMAGE, 0, "not a regular file");
+		goto fail;
+	}
+	if (fcntl(ix->fd, F_SETFL, fcntl(ix->fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open");
 		goto fail;
 	}
 	ix->file_size = (uint64_t)st.st_size;

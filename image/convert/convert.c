@@ -6,6 +6,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "imgcfg.h"
 #include "log.h"
 #include "merge.h"
 #include "ocilayout.h"
@@ -447,6 +448,10 @@ static int run_convert(struct run *r, struct fy_error *err)
 	uint64_t t0;
 	int rc;
 
+	/* The config lands in /.ferry/config.json, which exec parses: an image it would refuse is
+	 * not written at all (else a cache entry would fail every later run, issue 8 D3). */
+	if (fy_imgcfg_check(r->img->config, r->img->config_len, err) < 0)
+		return -1;
 	so.mkfs_time = mkfs_time(o, r->img);
 	r->tree = fy_mg_new();
 	r->data = malloc(DATA_BUF);

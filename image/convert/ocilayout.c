@@ -87,10 +87,14 @@ static int dir_size(void *ctx, const char *path, uint64_t *size, struct fy_error
 static int dir_open(void *ctx, const char *path, struct fy_cv_reader *out, struct fy_error *err)
 {
 	struct dir_store *d = ctx;
-	int fd = openat(d->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* A blob that is a FIFO would block the pull forever. */
+	int fd = fy_open_regular_at(d->dirfd, path, 0, err);
 
-	if (fd < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open %s", path);
+	if (fd < 0) {
+		if (err)
+			err->exit_code = FY_EXIT_IMAGE;
+		return fd;
+	}
 	return fy_cv_reader_fd(out, fd, err);
 }
 

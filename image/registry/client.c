@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fsutil.h"
+#include "log.h"
 #include "manifest.h"
 #include "ref.h"
 #include "strv.h"
@@ -44,6 +45,9 @@ struct fy_rc {
 	const struct fy_auth_env *auth;
 	unsigned retries, backoff_ms, retry_after_max;
 	uint64_t max_recv_speed;
+	const struct fy_log *log;
+	int retried;          /* set (atomically) by the first retry, which is said louder */
+	int answered;         /* set (atomically) once the registry answered anything */
 	pthread_mutex_t lock; /* guards everything below */
 	char *authz;          /* Authorization value for the registry's origin, NULL: none */
 	unsigned gen;         /* bumped whenever authz changes */
@@ -188,7 +192,7 @@ int fy_rc_new(struct fy_rc **out, const struct fy_rc_opts *o, struct fy_error *e
 	struct fy_rc *rc;
 	_cleanup_free_ char *user_certs = NULL;
 	const char *defaults[3] = {NULL, "/etc/containers/certs.d", NULL};
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	const char *xdg = o->env ? o->env->config_home : NULL, *home = o->env ? o->env->home : NULL;
 
 	*out = NULL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -202,7 +206,8 @@ int fy_rc_new(struct fy_rc **out, const struct fy_rc_opts *o, struct fy_error *e
 	rc->endpoint = strdup(o->endpoint ? o->endpoint : o->registry);
 	rc->repo = strdup(o->repo);
 	rc->scheme = strdup(o->insecure || fy_rc_insecure_listed(
-	                                           getenv("FERRY_INSECURE_REGISTRIES"), o->registry)
+	                                           o->env ? o->env->insecure_registries : NULL,
+	                                           o->registry)
 	                            ? "http"
 	                            : "https");
 	rc->auth = o->auth;
@@ -210,6 +215,7 @@ int fy_rc_new(struct fy_rc **out, const struct fy_rc_opts *o, struct fy_error *e
 	rc->backoff_ms = o->backoff_ms ? o->backoff_ms : 500;
 	rc->retry_after_max = o->retry_after_max ? o->retry_after_max : 120;
 	rc->max_recv_speed = o->max_recv_speed;
+	rc->log = o->log;
 	if (xdg && *xdg)
 		user_certs = fy_path_join(xdg, "containers/certs.d");
 	else if (home && *home)
@@ -476,6 +482,8 @@ static CURLcode perform(struct fy_rc *rc, struct xfer *x, const char *authz)
 	cc = curl_easy_perform(c);
 	if (cc == CURLE_OK || x->status == 0)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->status);
+	if (x->status)
+		__atomic_store_n(&rc->answered, 1, __ATOMIC_RELAXED);
 	if (x->status >= 300 && x->status < 400) {
 		char *loc = NULL;
 
@@ -550,9 +558,30 @@ static void error_detail(const struct xfer *x, char *out, size_t cap)
 	json_decref(j);
 }
 
-static void backoff_sleep(struct fy_rc *rc, unsigned attempt, const struct xfer *x)
+/* How many retries after the first attempt. A connection refused by a registry that never
+ * answered is a wrong address or a registry that is down: one quick retry, as more would only
+ * make the user wait for the same answer (issue 8 D8). One that answered before is restarting,
+ * and gets every retry. */
+static unsigned max_retries(struct fy_rc *rc, CURLcode cc)
+{
+	if (cc == CURLE_COULDNT_CONNECT && !__atomic_load_n(&rc->answered, __ATOMIC_RELAXED))
+		return rc->retries < 1 ? rc->retries : 1;
+	return rc->retries;
+}
+
+/* Whether attempt (0 the first) was the last. */
+static int give_up(struct fy_rc *rc, CURLcode cc, unsigned attempt)
+{
+	return attempt >= max_retries(rc, cc);
+}
+
+/* Wait before attempt + 1, saying why and for how long. */
+static void backoff_sleep(struct fy_rc *rc, unsigned attempt, const struct xfer *x, CURLcode cc,
+                          const char *what)
 {
 	uint64_t ms = (uint64_t)rc->backoff_ms << (attempt < 16 ? attempt : 16);
+	unsigned of = max_retries(rc, cc);
+	char why[CURL_ERROR_SIZE + 32];
 	struct timespec ts;
 
 	if (ms > 60000)
@@ -567,6 +596,14 @@ static void backoff_sleep(struct fy_rc *rc, unsigned attempt, const struct xfer 
 				ms = (uint64_t)s * 1000;
 		}
 	}
+	if (cc != CURLE_OK)
+		snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
+	else
+		snprintf(why, sizeof(why), "HTTP %ld", x->status);
+	fy_logf(rc->log,
+	        __atomic_exchange_n(&rc->retried, 1, __ATOMIC_RELAXED) ? FY_LOG_INFO : FY_LOG_WARN,
+	        "%s: %s://%s: %s; retry %u of %u in %.1f s", what, rc->scheme, rc->endpoint, why,
+	        attempt + 1, of, (double)ms / 1000);
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000;
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -658,12 +695,12 @@ static int fetch_token(struct fy_rc *rc, const struct fy_auth_challenge *ch, str
 		cc = perform(rc, &x, basic);
 		if (cc == CURLE_OK && (x.status < 500 || attempt >= rc->retries))
 			break;
-		if (cc != CURLE_OK && (!is_retryable_cc(cc) || attempt >= rc->retries)) {
+		if (cc != CURLE_OK && (!is_retryable_cc(cc) || give_up(rc, cc, attempt))) {
 			fy_err(err, 0, "token service %s: %s", ch->realm,
 			       x.errbuf[0] ? x.errbuf : curl_easy_strerror(cc));
 			goto out;
 		}
-		backoff_sleep(rc, attempt, &x);
+		backoff_sleep(rc, attempt, &x, cc, "token service");
 	}
 	if (x.status == 401 || x.status == 403) {
 		if (rc->have_cred)
@@ -869,11 +906,11 @@ int fy_rc_manifest(struct fy_rc *rc, const char *reference, char **buf, size_t *
 			goto out;
 		if (cc == CURLE_OK && x.status == 200)
 			break;
-		if (!retryable(&x, cc) || attempt >= rc->retries) {
+		if (!retryable(&x, cc) || give_up(rc, cc, attempt)) {
 			status_error(rc, &x, cc, what, err);
 			goto out;
 		}
-		backoff_sleep(rc, attempt, &x);
+		backoff_sleep(rc, attempt, &x, cc, what);
 	}
 	if (sha256_hex(x.body ? x.body : "", x.body_len, hex) < 0) {
 		fy_err(err, 0, "%s: sha256 failed", what);
@@ -948,11 +985,11 @@ int fy_rc_blob(struct fy_rc *rc, const char *digest, uint64_t offset, const stru
 			pos = 0;
 			continue;
 		}
-		if (x.sink_errno || !retryable(&x, cc) || attempt >= rc->retries) {
+		if (x.sink_errno || !retryable(&x, cc) || give_up(rc, cc, attempt)) {
 			status_error(rc, &x, cc, what, err);
 			goto out;
 		}
-		backoff_sleep(rc, attempt, &x);
+		backoff_sleep(rc, attempt, &x, cc, what);
 	}
 	r = 0;
 out:

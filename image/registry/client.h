@@ -1,7 +1,8 @@
 /* client: an HTTP client for one repository of an OCI distribution registry, on libcurl.
  * Manifest and blob GETs with the token (Bearer) and Basic flows, a per-registry CA directory,
  * redirects that never carry the registry's Authorization to another origin, retries with
- * exponential backoff (5xx, 429 with Retry-After, dropped connections) and Range resumes.
+ * exponential backoff (5xx, 429 with Retry-After, dropped connections; a refused connection
+ * gets one quick retry until the registry has answered once) and Range resumes.
  * Thread-safe: several threads may fetch blobs through one client at once. */
 #ifndef FERRY_RC_CLIENT_H
 #define FERRY_RC_CLIENT_H
@@ -10,8 +11,11 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "regenv.h"
+
 struct fy_error;
 struct fy_auth_env;
+struct fy_log;
 
 struct fy_rc_opts {
 	const char *registry; /* credentials and certs.d key: "docker.io", "127.0.0.1:5000" */
@@ -19,6 +23,7 @@ struct fy_rc_opts {
 	const char *repo;     /* "library/busybox" */
 	int insecure; /* plain HTTP (no TLS); also when FERRY_INSECURE_REGISTRIES lists it */
 	const struct fy_auth_env *auth; /* NULL: anonymous only */
+	const struct fy_reg_env *env;   /* certs.d and insecure-registry settings; NULL: none */
 	/* Directories holding REGISTRY/ *.crt CA files; NULL-terminated; NULL: the defaults
 	 * $XDG_CONFIG_HOME/containers/certs.d (~/.config/...) and /etc/containers/certs.d. */
 	const char *const *certs_dirs;
@@ -26,6 +31,9 @@ struct fy_rc_opts {
 	unsigned backoff_ms;      /* first backoff, doubled each retry; 0: 500 */
 	unsigned retry_after_max; /* cap on a server's Retry-After in seconds; 0: 120 */
 	uint64_t max_recv_speed;  /* bytes per second per transfer, 0: unlimited (for tests) */
+	/* Each retry is said here, the client's first at FY_LOG_WARN and the others at
+	 * FY_LOG_INFO (so a user learns once why a pull waits, -v tells every one); NULL: none. */
+	const struct fy_log *log;
 };
 
 /* Receives a blob's bytes. write returns 0 or -errno; restart (the server ignored a Range

@@ -12,13 +12,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int fy_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
-                    struct fy_error *err)
+/* O_NONBLOCK keeps open(2) from waiting for a FIFO's writer (fifo(7)); it is cleared again for
+ * the reads once the file is known to be regular, where it means nothing anyway. */
+int fy_open_regular_at(int dirfd, const char *path, int flags, struct fy_error *err)
 {
-	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_close_ int fd =
+	        openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | flags);
+	struct stat st;
 
 	if (fd < 0)
 		return fy_err(err, errno, "cannot open %s", path);
+	if (fstat(fd, &st) < 0)
+		return fy_err(err, errno, "cannot stat %s", path);
+	if (!S_ISREG(st.st_mode))
+		return fy_err(err, 0, "%s is not a regular file", path);
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		return fy_err(err, errno, "cannot open %s", path);
+	return TAKE_FD(fd);
+}
+
+int fy_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
+                    struct fy_error *err)
+{
+	_cleanup_close_ int fd = fy_open_regular_at(dirfd, path, 0, err);
+
+	if (fd < 0)
+		return fd;
 	return fy_read_fd(fd, path, max, out, len, err);
 }
 
@@ -60,6 +79,18 @@ int fy_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, st
 		*len = n;
 	*out = TAKE_PTR(buf);
 	return 0;
+}
+
+size_t fy_text_nul_line(const char *text, size_t len)
+{
+	const char *nul = memchr(text, '\0', len);
+	size_t line = 1;
+
+	if (!nul)
+		return 0;
+	for (const char *p = text; p < nul; p++)
+		line += *p == '\n';
+	return line;
 }
 
 int fy_write_all(int fd, const void *buf, size_t len)

@@ -10,11 +10,17 @@
 
 struct fy_error;
 
-/* Read a whole (regular or proc) file, at most max bytes, NUL-terminated. */
+/* Open a regular file for reading (O_RDONLY|O_CLOEXEC|O_NOCTTY|flags); anything else (a FIFO,
+ * a device, a directory) is refused without blocking. Returns the fd or <0. */
+int fy_open_regular_at(int dirfd, const char *path, int flags, struct fy_error *err);
+/* Read a whole regular (or proc) file, at most max bytes, NUL-terminated; fy_open_regular_at(). */
 int fy_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
                     struct fy_error *err);
 /* The same for an open descriptor; path only names it in errors. */
 int fy_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, struct fy_error *err);
+/* The 1-based line of text's first NUL byte, 0 when it has none: line-based parsers refuse it,
+ * as a C string would silently end there. */
+size_t fy_text_nul_line(const char *text, size_t len);
 /* Create or truncate path and write buf to it. */
 int fy_write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
                      struct fy_error *err);

@@ -386,6 +386,13 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	rootfs = realpath(spec->root_path, NULL);
 	if (!rootfs)
 		return fy_err(err, errno, "root.path %s", spec->root_path);
+	/* pivot_root cannot enter the root it leaves, and the spec's mounts would first cover
+	 * the host's own /dev, /proc and /sys (in the container's namespace). */
+	if (strcmp(rootfs, "/") == 0)
+		return fy_err(err, 0,
+		              "root.path %s is the host's root directory: a container needs a "
+		              "root filesystem of its own",
+		              spec->root_path);
 	a.rootfs = rootfs;
 	if (userns && (spec->n_uid_mappings == 0 || spec->n_gid_mappings == 0))
 		return fy_err(err, 0,

@@ -7,12 +7,14 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -20,6 +22,7 @@
 #include "fsutil.h"
 #include "mounts.h"
 #include "ociplan.h"
+#include "resolve.h"
 #include "sqfuse.h"
 #include "syscalls.h"
 
@@ -65,21 +68,47 @@ static int finish_mount(const struct fy_ocip_step *s, const char *target, struct
 	return 0;
 }
 
+/* The procfs whose "self/fd/N" names an fd as a mount target: the init's, still the host's view
+ * before pivot_root. */
+#define PROC "/proc"
+
+/* "/proc/self/fd/N" of a new fd on what t names now (the top of a mount made on it). */
+static char *top_path(const char *root, const struct fy_mnt_target *t, int *fd,
+                      struct fy_error *err)
+{
+	char *at;
+
+	*fd = fy_mnt_reopen(root, 0, t, err);
+	if (*fd < 0)
+		return NULL;
+	at = fy_mnt_fd_path(PROC, *fd);
+	if (!at)
+		fy_err(err, ENOMEM, "%s", t->path);
+	return at;
+}
+
 static int do_bind(const char *root, const struct fy_ocip_step *s, const char *src,
                    unsigned long flags, struct fy_error *err)
 {
-	_cleanup_free_ char *target = NULL;
+	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_free_ char *at = NULL, *top = NULL;
+	_cleanup_close_ int topfd = -1;
 	struct stat st;
 
 	if (stat(src, &st) < 0)
 		return fy_err(err, errno, "mount %s: source %s", s->dst, src);
-	if (fy_mnt_create(root, s->dst, S_ISDIR(st.st_mode), &target, err) < 0)
+	if (fy_mnt_create_at(root, 0, s->dst, S_ISDIR(st.st_mode), &t, err) < 0)
 		return -1;
-	if (mount(src, target, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+	at = fy_mnt_fd_path(PROC, t.fd);
+	if (!at)
+		return fy_err(err, ENOMEM, "mount %s", s->dst);
+	if (mount(src, at, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
 		return fy_err(err, errno, "cannot bind %s on %s", src, s->dst);
-	if ((flags & REMOUNT_BITS) && remount_bind(target, flags & REMOUNT_BITS, s->dst, err) < 0)
+	if (!(top = top_path(root, &t, &topfd, err)))
 		return -1;
-	return finish_mount(s, target, err);
+	if ((flags & REMOUNT_BITS) && remount_bind(top, flags & REMOUNT_BITS, s->dst, err) < 0)
+		return -1;
+	return finish_mount(s, top, err);
 }
 
 /* tmpcopyup: copy the tree under fd (the directory the tmpfs now hides, opened before the
@@ -155,20 +184,22 @@ static int copy_tree(int from, int to, const char *what, int depth, struct fy_er
 
 static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error *err)
 {
-	_cleanup_free_ char *target = NULL;
+	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_free_ char *at = NULL, *top = NULL;
 	unsigned long flags = s->flags & ~(MS_BIND | MS_REC);
-	_cleanup_close_ int under = -1;
+	_cleanup_close_ int under = -1, topfd = -1;
 
-	if (fy_mnt_create(root, s->dst, true, &target, err) < 0)
+	if (fy_mnt_create_at(root, 0, s->dst, true, &t, err) < 0)
 		return -1;
+	if (!(at = fy_mnt_fd_path(PROC, t.fd)))
+		return fy_err(err, ENOMEM, "mount %s", s->dst);
 	if (s->copyup) {
-		under = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		under = openat(t.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (under < 0)
 			return fy_err(err, errno, "tmpcopyup %s", s->dst);
 	}
 	/* A read-only tmpfs with tmpcopyup is filled first, then made read-only. */
-	if (mount(s->src, target, s->fstype, under >= 0 ? flags & ~MS_RDONLY : flags, s->data) <
-	    0) {
+	if (mount(s->src, at, s->fstype, under >= 0 ? flags & ~MS_RDONLY : flags, s->data) < 0) {
 		int e = errno;
 
 		/* Rootless without the namespace that owns the filesystem (sysfs needs the
@@ -177,16 +208,17 @@ static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error
 			return do_bind(root, s, s->dst, flags | MS_REC, err);
 		return fy_err(err, e, "cannot mount %s on %s", s->fstype, s->dst);
 	}
+	if (!(top = top_path(root, &t, &topfd, err)))
+		return -1;
 	if (under >= 0) {
-		_cleanup_close_ int top = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int dir = openat(topfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		if (top < 0 || copy_tree(under, top, s->dst, 0, err) < 0)
-			return top < 0 ? fy_err(err, errno, "tmpcopyup %s", s->dst) : -1;
-		if ((flags & MS_RDONLY) &&
-		    mount(NULL, target, NULL, MS_REMOUNT | flags, s->data) < 0)
+		if (dir < 0 || copy_tree(under, dir, s->dst, 0, err) < 0)
+			return dir < 0 ? fy_err(err, errno, "tmpcopyup %s", s->dst) : -1;
+		if ((flags & MS_RDONLY) && mount(NULL, top, NULL, MS_REMOUNT | flags, s->data) < 0)
 			return fy_err(err, errno, "cannot make %s read-only", s->dst);
 	}
-	return finish_mount(s, target, err);
+	return finish_mount(s, top, err);
 }
 
 /* cgroup v1: a tmpfs with one bind per hierarchy of the container's own cgroup (paths from
@@ -195,22 +227,29 @@ static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error
 static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char *cgroups,
                      struct fy_error *err)
 {
-	_cleanup_free_ char *target = NULL;
+	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_free_ char *at = NULL, *top = NULL;
+	_cleanup_close_ int topfd = -1;
 	unsigned long ro = s->flags & MS_RDONLY;
 	unsigned long flags = s->flags & ~(MS_BIND | MS_REC);
 	const char *line;
 
-	if (fy_mnt_create(root, s->dst, true, &target, err) < 0)
+	if (fy_mnt_create_at(root, 0, s->dst, true, &t, err) < 0)
 		return -1;
+	if (!(at = fy_mnt_fd_path(PROC, t.fd)))
+		return fy_err(err, ENOMEM, "mount %s", s->dst);
 	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
-		if (mount("cgroup2", target, "cgroup2", flags, NULL) == 0)
-			return finish_mount(s, target, err);
+		if (mount("cgroup2", at, "cgroup2", flags, NULL) == 0)
+			return (top = top_path(root, &t, &topfd, err)) ? finish_mount(s, top, err)
+			                                               : -1;
 		if (errno != EPERM && errno != EBUSY)
 			return fy_err(err, errno, "cannot mount cgroup2 on %s", s->dst);
 		return do_bind(root, s, "/sys/fs/cgroup", flags | MS_REC, err);
 	}
-	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+	if (mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
 		return fy_err(err, errno, "cannot mount a tmpfs on %s", s->dst);
+	if (!(top = top_path(root, &t, &topfd, err)))
+		return -1;
 	for (line = cgroups; line && *line;) {
 		const char *nl = strchr(line, '\n');
 		_cleanup_free_ char *l = strndup(line, nl ? (size_t)(nl - line) : strlen(line));
@@ -238,8 +277,9 @@ static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char 
 
 			if (comma)
 				*comma = '\0';
+			/* Our own tmpfs, reached through its fd: the names are the host's. */
 			src = fy_asprintf("/sys/fs/cgroup/%s%s", c, path);
-			dst = fy_asprintf("%s/%s", target, c);
+			dst = fy_asprintf("%s/%s", top, c);
 			if (!src || !dst)
 				return fy_err(err, ENOMEM, "cgroup mount");
 			if (stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -254,23 +294,138 @@ static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char 
 			c = comma ? comma + 1 : NULL;
 		}
 	}
-	return finish_mount(s, target, err);
+	return finish_mount(s, top, err);
 }
 
-static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mknod,
+/* "linux.devices[2] /dev/mymem (char 1:1)": which entry a device error is about. */
+static const char *dev_what(const struct fy_ocip_step *s, char *buf, size_t size)
+{
+	mode_t fmt = s->mode & S_IFMT;
+	const char *type = fmt == S_IFCHR ? "char" : fmt == S_IFBLK ? "block" : "fifo";
+	char idx[32] = "default device";
+
+	if (s->dev_index >= 0)
+		snprintf(idx, sizeof(idx), "linux.devices[%d]", s->dev_index);
+	if (fmt == S_IFIFO)
+		snprintf(buf, size, "%s %s (fifo)", idx, s->dst);
+	else
+		snprintf(buf, size, "%s %s (%s %u:%u)", idx, s->dst, type, major(s->rdev),
+		         minor(s->rdev));
+	return buf;
+}
+
+/* An O_PATH fd on name in dir if it is a node of that type and number (checked on the open
+ * file, so a renamed or replaced entry cannot slip in); -1 otherwise. */
+static int node_at(int dir, const char *name, bool follow, mode_t fmt, dev_t rdev)
+{
+	int fd = openat(dir, name, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	struct stat st;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == fmt && st.st_rdev == rdev)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Depth-first over the host's /dev, entries before subdirectories, without following links or
+ * leaving the /dev filesystem (/dev/shm and the like hold no device nodes). */
+static int scan_dev(int dir, dev_t fs, int depth, mode_t fmt, dev_t rdev)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+	int dfd = fcntl(dir, F_DUPFD_CLOEXEC, 0), fd = -1;
+
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	for (int pass = 0; pass < 2 && fd < 0; pass++) {
+		rewinddir(d);
+		while (fd < 0 && (e = readdir(d))) {
+			struct stat st;
+
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+			    fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			if (pass == 0 && (st.st_mode & S_IFMT) == fmt && st.st_rdev == rdev) {
+				fd = node_at(dir, e->d_name, false, fmt, rdev);
+			} else if (pass == 1 && S_ISDIR(st.st_mode) && st.st_dev == fs &&
+			           depth < 4) {
+				_cleanup_close_ int sub =
+				        openat(dir, e->d_name,
+				               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+				if (sub >= 0)
+					fd = scan_dev(sub, fs, depth + 1, fmt, rdev);
+			}
+		}
+	}
+	return fd;
+}
+
+/* The host's node of the declared type and numbers, never the one at the container path: that
+ * path is the spec's to choose and would bind any host file. /dev/char/M:m and /dev/block/M:m
+ * (udev's links) first, else a scan of /dev. */
+static int host_node(int hostdev, const struct fy_ocip_step *s)
+{
+	mode_t fmt = s->mode & S_IFMT;
+	char name[48];
+	struct stat st;
+	int fd;
+
+	snprintf(name, sizeof(name), "%s/%u:%u", fmt == S_IFBLK ? "block" : "char", major(s->rdev),
+	         minor(s->rdev));
+	fd = node_at(hostdev, name, true, fmt, s->rdev);
+	if (fd < 0 && fstat(hostdev, &st) == 0)
+		fd = scan_dev(hostdev, st.st_dev, 0, fmt, s->rdev);
+	return fd;
+}
+
+/* hostdev: the host's /dev, opened before any spec mount could hide it (a root.path of "/"
+ * puts the container's tmpfs over it); -1 when it could not be opened. */
+static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mknod, int hostdev,
                      struct fy_error *err)
 {
 	_cleanup_free_ char *target = NULL;
+	_cleanup_close_ int node = -1, tree = -1;
+	char what[PATH_MAX + 64];
+	int r;
 
-	if (!use_mknod)
-		return do_bind(root, s, s->src, 0, err);
+	/* A fifo needs no privilege to make. */
+	if (!use_mknod && !S_ISFIFO(s->mode)) {
+		/* Found before the mount point is made, so a missing one leaves nothing. */
+		if (hostdev < 0)
+			return fy_err(err, 0,
+			              "%s: the host's /dev cannot be opened to bind it from",
+			              dev_what(s, what, sizeof(what)));
+		node = host_node(hostdev, s);
+		if (node < 0)
+			return fy_err(
+			        err, 0,
+			        "%s: no such device in the host's /dev to bind (without root, "
+			        "device nodes cannot be made, only the host's bound)",
+			        dev_what(s, what, sizeof(what)));
+		if (fy_mnt_create(root, s->dst, false, &target, err) < 0)
+			return -1;
+		tree = fy_open_tree(node, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (tree < 0)
+			return fy_err(err, -tree, "%s: cannot bind the host's node",
+			              dev_what(s, what, sizeof(what)));
+		r = fy_move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+		if (r < 0)
+			return fy_err(err, -r, "%s: cannot bind the host's node",
+			              dev_what(s, what, sizeof(what)));
+		return 0;
+	}
 	if (fy_mnt_create(root, s->dst, false, &target, err) < 0)
 		return -1;
 	/* ensure_target left a file (new, or the image's): replace it by the node. */
 	if (unlink(target) < 0 && errno != ENOENT)
 		return fy_err(err, errno, "device %s", s->dst);
 	if (mknod(target, s->mode, s->rdev) < 0)
-		return fy_err(err, errno, "cannot create device %s", s->dst);
+		return fy_err(err, errno, "cannot create %s", dev_what(s, what, sizeof(what)));
 	if (chown(target, s->uid, s->gid) < 0 || chmod(target, s->mode & 07777) < 0)
 		return fy_err(err, errno, "device %s", s->dst);
 	return 0;
@@ -278,24 +433,30 @@ static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mk
 
 static int do_symlink(const char *root, const struct fy_ocip_step *s, struct fy_error *err)
 {
-	_cleanup_free_ char *existing = NULL, *missing = NULL, *path = NULL;
+	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct fy_resolved res;
+	int r;
 
-	if (fy_mnt_resolve(root, s->dst, &existing, &missing, err) < 0)
-		return -1;
+	if (rootfd < 0)
+		return fy_err(err, errno, "cannot open the root %s", root);
+	r = fy_resolve_partial(rootfd, s->dst, 0, &res);
+	if (r < 0)
+		return fy_err(err, -r, "symlink %s", s->dst);
 	/* Only a missing last component gets the link: an image's own entry wins. */
-	if (missing[0] == '\0' || strchr(missing, '/'))
-		return 0;
-	path = fy_asprintf("%s%s/%s", root, strcmp(existing, "/") == 0 ? "" : existing, missing);
-	if (!path)
-		return fy_err(err, ENOMEM, "symlink %s", s->dst);
-	if (symlink(s->src, path) < 0 && errno != EEXIST)
-		return fy_err(err, errno, "cannot create symlink %s", s->dst);
-	return 0;
+	r = 0;
+	if (res.rest[0] && !strchr(res.rest, '/') && symlinkat(s->src, res.fd, res.rest) < 0 &&
+	    errno != EEXIST)
+		r = fy_err(err, errno, "cannot create symlink %s", s->dst);
+	fy_resolved_free(&res);
+	return r;
 }
 
 int fy_ocimnt_pre(const struct fy_ocip *plan, const char *rootfs, const char *cgroups,
                   struct fy_error *err)
 {
+	_cleanup_close_ int hostdev =
+	        plan->mknod ? -1 : open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
 	for (size_t i = 0; i < plan->n_pre; i++) {
 		const struct fy_ocip_step *s = &plan->pre[i];
 		int r = 0;
@@ -311,7 +472,7 @@ int fy_ocimnt_pre(const struct fy_ocip *plan, const char *rootfs, const char *cg
 			r = do_cgroup(rootfs, s, cgroups, err);
 			break;
 		case FY_OCIP_DEVICE:
-			r = do_device(rootfs, s, plan->mknod, err);
+			r = do_device(rootfs, s, plan->mknod, hostdev, err);
 			break;
 		case FY_OCIP_SYMLINK:
 			r = do_symlink(rootfs, s, err);

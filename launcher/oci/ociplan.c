@@ -2,6 +2,7 @@
 #include "ociplan.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -121,12 +122,29 @@ static int add_mount(struct fy_ocip *p, const struct fy_oci_spec *spec,
 	return 0;
 }
 
-static int add_device(struct fy_ocip *p, const char *path, char type, unsigned major,
+static bool has_dotdot(const char *path)
+{
+	for (const char *c = path; (c = strstr(c, "..")); c += 2)
+		if ((c == path || c[-1] == '/') && (c[2] == '/' || c[2] == '\0'))
+			return true;
+	return false;
+}
+
+/* index: the entry of linux.devices, -1 for a default device. The node is made at path inside
+ * the root, so a ".." is refused rather than resolved (runc and crun allow any other path, in
+ * /dev or not). */
+static int add_device(struct fy_ocip *p, int index, const char *path, char type, unsigned major,
                       unsigned minor, mode_t perm, uid_t uid, gid_t gid, struct fy_error *err)
 {
+	_cleanup_free_ char *clean = NULL;
 	struct fy_ocip_step *s = NULL;
+	char what[64];
 	mode_t fmt;
 
+	if (index >= 0)
+		snprintf(what, sizeof(what), "linux.devices[%d]", index);
+	else
+		snprintf(what, sizeof(what), "default device");
 	switch (type) {
 	case 'c':
 	case 'u':
@@ -139,29 +157,31 @@ static int add_device(struct fy_ocip *p, const char *path, char type, unsigned m
 		fmt = S_IFIFO;
 		break;
 	default:
-		return fy_err(err, 0, "config.json: linux.devices: %s: unknown type '%c'", path,
-		              type);
+		return fy_err(err, 0, "config.json: %s %s: unknown type '%c'", what, path, type);
 	}
-	/* A spec entry replaces a default one with the same path. */
+	if (!path || path[0] != '/' || has_dotdot(path))
+		return fy_err(err, 0,
+		              "config.json: %s.path %s must be an absolute path without \"..\"",
+		              what, path ? path : "(none)");
+	clean = fy_path_clean(path);
+	if (!clean)
+		return fy_err(err, ENOMEM, "device %s", path);
+	if (strcmp(clean, "/") == 0)
+		return fy_err(err, 0, "config.json: %s.path %s names the root directory", what,
+		              path);
+	/* A spec entry replaces a default one (or an earlier entry) with the same path. */
 	for (size_t i = 0; i < p->n_pre; i++)
-		if (p->pre[i].kind == FY_OCIP_DEVICE && strcmp(p->pre[i].dst, path) == 0)
+		if (p->pre[i].kind == FY_OCIP_DEVICE && strcmp(p->pre[i].dst, clean) == 0)
 			s = &p->pre[i];
 	if (!s) {
-		if (path[0] != '/' || strncmp(path, "/dev/", 5) != 0)
-			return fy_err(err, 0,
-			              "config.json: linux.devices: %s is not a path under /dev",
-			              path);
-		s = push(&p->pre, &p->n_pre, path);
+		s = push(&p->pre, &p->n_pre, clean);
 		if (!s)
 			return fy_err(err, ENOMEM, "device %s", path);
 	}
-	free(s->src);
 	s->kind = FY_OCIP_DEVICE;
-	s->src = strdup(path); /* rootless: the host's node of the same path is bound */
-	if (!s->src)
-		return fy_err(err, ENOMEM, "device %s", path);
+	s->dev_index = index;
 	s->mode = fmt | (perm & 07777);
-	s->rdev = makedev(major, minor);
+	s->rdev = fmt == S_IFIFO ? 0 : makedev(major, minor);
 	s->uid = uid;
 	s->gid = gid;
 	return 0;
@@ -228,12 +248,12 @@ int fy_ocip_build(const struct fy_oci_spec *spec, bool can_mknod, struct fy_ocip
 	for (size_t i = 0; r == 0 && i < spec->n_mounts; i++)
 		r = add_mount(&p, spec, &spec->mounts[i], err);
 	for (size_t i = 0; r == 0 && i < sizeof(default_devices) / sizeof(default_devices[0]); i++)
-		r = add_device(&p, default_devices[i].path, 'c', default_devices[i].major,
+		r = add_device(&p, -1, default_devices[i].path, 'c', default_devices[i].major,
 		               default_devices[i].minor, 0666, 0, 0, err);
 	for (size_t i = 0; r == 0 && i < spec->n_devices; i++) {
 		const struct fy_oci_device *d = &spec->devices[i];
 
-		r = add_device(&p, d->path, d->type, (unsigned)d->major, (unsigned)d->minor,
+		r = add_device(&p, (int)i, d->path, d->type, (unsigned)d->major, (unsigned)d->minor,
 		               d->has_mode ? d->file_mode : 0666, d->has_uid ? d->uid : 0,
 		               d->has_gid ? d->gid : 0, err);
 	}

@@ -3,7 +3,7 @@
  * init. Steps come in two lists: before pivot_root (spec mounts in their order, the default
  * device nodes and /dev symlinks, with the root at its host path) and after it (masked and
  * read-only paths, the read-only root). All paths of a step are container paths except the
- * sources of binds and device nodes, which are host paths. */
+ * sources of binds, which are host paths. */
 #ifndef FERRY_OCI_OCIPLAN_H
 #define FERRY_OCI_OCIPLAN_H
 
@@ -19,7 +19,8 @@ enum fy_ocip_kind {
 	FY_OCIP_BIND,    /* bind src (host) on dst, then remount with flags when any are set */
 	FY_OCIP_FS,      /* mount(2) a filesystem of fstype (proc, tmpfs, devpts, sysfs, ...) */
 	FY_OCIP_CGROUP,  /* the container's cgroup tree (cgroup2, or v1 hierarchies on a tmpfs) */
-	FY_OCIP_DEVICE,  /* a device node: mknod when allowed, else bind of the host's node */
+	FY_OCIP_DEVICE,  /* a device node: mknod when allowed (always for a fifo), else a bind
+	                  * of the host's node of the same type and numbers, found by them */
 	FY_OCIP_SYMLINK, /* dst -> src (/dev/fd, /dev/ptmx, ...), only when dst is missing */
 	FY_OCIP_MASK,    /* maskedPaths: empty read-only tmpfs on a directory, /dev/null else */
 	FY_OCIP_RO,      /* readonlyPaths and the read-only root: bind on itself, read-only */
@@ -31,18 +32,19 @@ enum fy_ocip_fallback { FY_OCIP_FB_NONE, FY_OCIP_FB_RBIND_HOST };
 
 struct fy_ocip_step {
 	enum fy_ocip_kind kind;
-	char *dst;    /* absolute container path */
-	char *src;    /* BIND: absolute host path; DEVICE: host node; SYMLINK: target; FS: source */
-	char *fstype; /* FS */
-	char *data;   /* FS: options for the filesystem */
-	bool dir;     /* the mount point is a directory (else a file is created) */
-	bool copyup;  /* FS tmpfs: copy what the image had at dst into it ("tmpcopyup") */
-	unsigned long flags;         /* MS_* for the mount (FS) or the bind remount (BIND) */
+	char *dst;           /* absolute container path */
+	char *src;           /* BIND: absolute host path; SYMLINK: target; FS: source */
+	char *fstype;        /* FS */
+	char *data;          /* FS: options for the filesystem */
+	bool dir;            /* the mount point is a directory (else a file is created) */
+	bool copyup;         /* FS tmpfs: copy what the image had at dst into it ("tmpcopyup") */
+	unsigned long flags; /* MS_* for the mount (FS) or the bind remount (BIND) */
 	unsigned long propagation;   /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE [|MS_REC] */
 	uint64_t attr_set, attr_clr; /* mount_setattr(2) with AT_RECURSIVE ("rro", ...) */
 	enum fy_ocip_fallback fallback;
 	mode_t mode; /* DEVICE: type bits | permissions */
 	dev_t rdev;
+	int dev_index; /* DEVICE: the entry of linux.devices (for errors); -1: a default one */
 	uid_t uid;
 	gid_t gid;
 };

@@ -711,11 +711,12 @@ static int parse_devices(json_t *lx, struct fy_oci_spec *s, struct fy_error *err
 		if (strlen(type) != 1 || !strchr("cbup", type[0]))
 			return perr(err, "%s.type must be one of c, b, u, p", pre);
 		d->type = type[0];
-		/* config-linux.md: major/minor are REQUIRED for c, b, u and ignored for p. */
-		if (get_int(item, "major", pre, d->type != 'p', 0, INT64_MAX, &v, NULL, err) < 0)
+		/* config-linux.md: major/minor are REQUIRED for c, b, u and ignored for p. The
+		 * kernel's device numbers have 12 bits of major and 20 of minor. */
+		if (get_int(item, "major", pre, d->type != 'p', 0, 4095, &v, NULL, err) < 0)
 			return -1;
 		d->major = v;
-		if (get_int(item, "minor", pre, d->type != 'p', 0, INT64_MAX, &v, NULL, err) < 0)
+		if (get_int(item, "minor", pre, d->type != 'p', 0, 1048575, &v, NULL, err) < 0)
 			return -1;
 		d->minor = v;
 		if (get_int(item, "fileMode", pre, false, 0, 07777, &v, &has, err) < 0)

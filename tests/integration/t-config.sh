@@ -222,4 +222,29 @@ t_conf_missing() {
 }
 check "missing FERRY_CONF: exit 3" t_conf_missing
 
+# issue 8 D6: a FIFO (no writer) named as the configuration is refused at once, not waited on;
+# the shorter timeout is only the failure condition.
+t_conf_fifo() {
+	local FY_TIMEOUT=10
+	rm -f "$DATA/fifo.conf"
+	mkfifo -m 666 "$DATA/fifo.conf" || fail_plain "mkfifo failed"
+	FY_ENV=("FERRY_CONF=$DATA/fifo.conf")
+	fy exec "$IMG" echo should-not-run
+	expect_error 3 'FERRY_CONF.*fifo\.conf is not a regular file'
+	expect_out_lacks should-not-run
+	rm -f "$DATA/fifo.conf"
+}
+check "FERRY_CONF naming a FIFO: exit 3 at once (issue 8 D6)" t_conf_fifo
+
+# issue 8 D9: a NUL byte would end the line (and the file) silently: refused with file and line.
+t_conf_nul() {
+	printf '# c\nmount_home = yes\0bogus\n' >"$DATA/nul.conf"
+	chmod 644 "$DATA/nul.conf"
+	FY_ENV=("FERRY_CONF=$DATA/nul.conf")
+	fy exec "$IMG" echo should-not-run
+	expect_error 3 'nul\.conf:2: NUL byte in the line'
+	expect_out_lacks should-not-run
+}
+check "a NUL byte in FERRY_CONF: exit 3, file:line (issue 8 D9)" t_conf_nul
+
 fy_done

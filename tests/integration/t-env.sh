@@ -247,4 +247,27 @@ t_env_false() {
 }
 check "FERRY_CONTAIN=0 means off" t_env_false
 
+# issue 8 D6: --env-file naming a FIFO (no writer) is refused at once, not waited on; the
+# shorter timeout is only the failure condition.
+t_env_file_fifo() {
+	local FY_TIMEOUT=10
+	rm -f "$DATA/env-fifo"
+	mkfifo -m 666 "$DATA/env-fifo" || fail_plain "mkfifo failed"
+	fy exec --env-file "$DATA/env-fifo" "$IMG" echo should-not-run
+	expect_error 2 'env-file.*env-fifo is not a regular file'
+	expect_out_lacks should-not-run
+	rm -f "$DATA/env-fifo"
+}
+check "--env-file naming a FIFO: exit 2 at once (issue 8 D6)" t_env_file_fifo
+
+# issue 8 D9: a NUL byte would end the line (and the file) silently: refused with file and line.
+t_env_file_nul() {
+	printf 'A=1\nB=2\0C=3\n' >"$DATA/env-nul"
+	chmod 644 "$DATA/env-nul"
+	fy exec --env-file "$DATA/env-nul" "$IMG" echo should-not-run
+	expect_error 2 'env-file .*env-nul:2: NUL byte in the line'
+	expect_out_lacks should-not-run
+}
+check "--env-file with a NUL byte: exit 2, file:line (issue 8 D9)" t_env_file_nul
+
 fy_done

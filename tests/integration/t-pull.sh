@@ -473,4 +473,96 @@ t_stopped() {
 }
 check "registry stopped by PID" t_stopped
 
+# ---- issue 8 D3: nothing lands in the cache that exec would refuse ------------------------------
+# The same busybox image with its config blob replaced by text that is not JSON (manifest and
+# index fixed up, so every digest still matches).
+BADCFG=$REG/badcfg
+(
+	set -e
+	cd "$REG"
+	fy_umoci_busybox badcfg latest bb true
+	umoci repack --image badcfg:latest bb
+	python3 - "$BADCFG" <<'PY'
+import hashlib, json, os, sys
+lay = sys.argv[1]
+def blob(d):
+    return os.path.join(lay, "blobs", *d.split(":"))
+def put(data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    open(blob(d), "wb").write(data)
+    return d, len(data)
+idx = json.load(open(os.path.join(lay, "index.json")))
+man = json.load(open(blob(idx["manifests"][0]["digest"])))
+man["config"]["digest"], man["config"]["size"] = put(b"this is not JSON\n")
+idx["manifests"][0]["digest"], idx["manifests"][0]["size"] = put(json.dumps(man).encode())
+json.dump(idx, open(os.path.join(lay, "index.json"), "w"))
+PY
+) >"$REG/badcfg.log" 2>&1 || fy_die "building the bad-config image failed: $(tail -3 "$REG/badcfg.log")"
+chmod -R a+rX "$BADCFG" || fy_die "cannot open $BADCFG to the test user"
+BADCACHE=$DATA/badcache
+fy_user_dir "$BADCACHE"
+
+t_pull_bad_config() {
+	FY_ENV=("FERRY_CACHEDIR=$BADCACHE")
+	fy pull "oci:$BADCFG:latest"
+	expect_error 4 "pull oci:.*image config: invalid JSON"
+	[ -z "$(find "$BADCACHE" -name '*.sqfs')" ] ||
+		fail "a failed pull left an image in the cache: $(find "$BADCACHE" -name '*.sqfs')"
+	# exec of the same source fails the same way, at the pull, not on a poisoned entry.
+	fy exec "oci:$BADCFG:latest" /bin/busybox true
+	expect_error 4 "pull oci:.*image config: invalid JSON"
+	[ -z "$(find "$BADCACHE" -name '*.sqfs')" ] || fail "exec left an image in the cache"
+}
+check "pull of a config blob that is not JSON: exit 4, one line, nothing cached (issue 8 D3)" t_pull_bad_config
+
+# ---- issue 8 D8: retries are said, and a refused connection is given up on fast ---------------
+# Port 1 of the loopback: nothing listens, so the connection is refused. `timeout 10` (the
+# harness's, through FY_TIMEOUT) is only the failure condition: five backoffs took 15.6 s.
+t_pull_refused() {
+	local FY_TIMEOUT=10 v
+	FY_ENV=("FERRY_CACHEDIR=$CACHE")
+	for v in "" -v; do
+		fy $v pull --insecure docker://127.0.0.1:1/x:y
+		expect_rc 1
+		[ "$(wc -l <"$ERR_F")" = 2 ] || fail "expected one retry line and the error line"
+		head -n1 "$ERR_F" | grep -qE '^ferry: warning: manifest y: http://127\.0\.0\.1:1: .*; retry 1 of 1 in 0\.5 s$' ||
+			fail "expected the retry to be said on the first line"
+		tail -n1 "$ERR_F" | grep -qE '^ferry: pull docker://127\.0\.0\.1:1/x:y: .*manifest y: http://127\.0\.0\.1:1: .*connect' ||
+			fail "expected the connection error on the last line"
+	done
+}
+check "pull from a port where nothing listens: the retry is said, one retry only (issue 8 D8)" t_pull_refused
+
+# A registry stand-in that answers 503 to its first two /v2/ requests, then 404: once said without -v, each with -v.
+FLAKY_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 - "$FLAKY_PORT" >"$REG/flaky.log" 2>&1 <<'PY' &
+import http.server, sys
+n = [0]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        n[0] += self.path.startswith("/v2/")  # not the readiness probe below
+        self.send_response(503 if 0 < n[0] <= 2 else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+FLAKY_PID=$!
+for _ in $(seq 50); do
+	curl -s -o /dev/null "http://127.0.0.1:$FLAKY_PORT/" && break
+	sleep 0.1
+done
+t_pull_retries_said() {
+	local FY_TIMEOUT=20 v n
+	FY_ENV=("FERRY_CACHEDIR=$CACHE")
+	fy -v pull --insecure "docker://127.0.0.1:$FLAKY_PORT/x:y"
+	expect_rc_in "1 4"
+	n=$(grep -cE "^ferry: (warning: )?manifest y: http://127\.0\.0\.1:$FLAKY_PORT: HTTP 503; retry [12] of 5 in " "$ERR_F")
+	[ "$n" = 2 ] || fail "expected -v to say both retries, got $n lines"
+}
+check "-v says every retry of a registry answering 503 (issue 8 D8)" t_pull_retries_said
+kill "$FLAKY_PID" 2>/dev/null
+wait "$FLAKY_PID" 2>/dev/null
+
 fy_done

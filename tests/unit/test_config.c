@@ -116,6 +116,14 @@ static void test_values(void **state)
 	assert_int_equal(c.fuse_threads, 1024);
 	assert_string_equal(c.tmpfs_size, "4096"); /* scalars: the last one wins */
 	fy_conf_release(&c);
+	/* The largest sizes that do not wrap are kept as written. */
+	fy_conf_defaults(&c);
+	assert_int_equal(fy_conf_parse("tmpfs_size = 8589934591g\n", "f", &c, &err), 0);
+	assert_string_equal(c.tmpfs_size, "8589934591g");
+	assert_int_equal(fy_conf_parse("tmpfs_size = 9223372036854775807\n", "f", &c, &err), 0);
+	assert_int_equal(fy_conf_parse("tmpfs_size = 100%\n", "f", &c, &err), 0);
+	assert_string_equal(c.tmpfs_size, "100%");
+	fy_conf_release(&c);
 	/* An empty text changes nothing. */
 	fy_conf_defaults(&c);
 	assert_int_equal(fy_conf_parse("", "f", &c, &err), 0);
@@ -158,6 +166,13 @@ static void test_errors(void **state)
 	                  ":1: tmpfs_size: invalid size '1g,mode=777'");
 	expect_conf_error("tmpfs_size = m\n", "tmpfs_size: invalid size 'm'");
 	expect_conf_error("tmpfs_size = 10mb\n", "tmpfs_size: invalid size '10mb'");
+	/* Sizes the kernel's memparse() would wrap (issue 8 D7). */
+	expect_conf_error("tmpfs_size = 1000000000000g\n",
+	                  ":1: tmpfs_size: size '1000000000000g' is too large (at most 8 EiB)");
+	expect_conf_error("tmpfs_size = 8589934592g\n", "size '8589934592g' is too large");
+	expect_conf_error("tmpfs_size = 9223372036854775808\n", "is too large (at most 8 EiB)");
+	expect_conf_error("tmpfs_size = 99999999999999999999999999k\n", "is too large");
+	expect_conf_error("tmpfs_size = 101%\n", "size '101%' is too large (at most 100%)");
 	expect_conf_error("allowed_image_dir = apps/images\n",
 	                  "/etc/ferry/ferry.conf:1: allowed_image_dir: 'apps/images' is not an "
 	                  "absolute path");

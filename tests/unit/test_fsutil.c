@@ -102,6 +102,15 @@ static void test_files(void **state)
 	}
 	assert_true(fy_read_file_at(dfd, "missing", 100, &buf, NULL, &err) < 0);
 	assert_string_equal(err.msg, "cannot open missing: No such file or directory");
+	/* A FIFO (or any other non-regular file) is refused at once, not waited on. */
+	assert_int_equal(mkfifoat(dfd, "fifo", 0600), 0);
+	assert_true(fy_read_file_at(dfd, "fifo", 100, &buf, NULL, &err) < 0);
+	assert_string_equal(err.msg, "fifo is not a regular file");
+	assert_true(fy_read_file_at(dfd, ".", 100, &buf, NULL, &err) < 0);
+	assert_string_equal(err.msg, ". is not a regular file");
+	assert_int_equal(fy_text_nul_line("a\nb\n", 4), 0);
+	assert_int_equal(fy_text_nul_line("a\nb\0c\n", 6), 2);
+	assert_int_equal(fy_text_nul_line("\0", 1), 1);
 	/* Writing does not follow a symlink planted at the target. */
 	assert_int_equal(symlinkat("/etc/passwd", dfd, "link"), 0);
 	assert_true(fy_write_file_at(dfd, "link", "x", 1, 0600, &err) < 0);

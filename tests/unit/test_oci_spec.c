@@ -428,6 +428,14 @@ static void test_bad_mounts_and_linux(void **state)
 	            ",\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"c\","
 	            "\"major\":1}]}}",
 	            "config.json: linux.devices[0].minor is required");
+	expect_fail(MIN_HEAD MIN_PROC
+	            ",\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"c\","
+	            "\"major\":4096,\"minor\":0}]}}",
+	            "config.json: linux.devices[0].major must be an integer in [0, 4095]");
+	expect_fail(MIN_HEAD MIN_PROC
+	            ",\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"b\","
+	            "\"major\":1,\"minor\":1048576}]}}",
+	            "config.json: linux.devices[0].minor must be an integer in [0, 1048575]");
 	expect_fail(MIN_HEAD MIN_PROC ",\"linux\":{\"rootfsPropagation\":\"ro\"}}",
 	            "config.json: linux.rootfsPropagation: unknown propagation \"ro\"");
 	expect_fail(

@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "fsutil.h"
 #include "oci/ociexec.h"
 #include "oci/ociplan.h"
 #include "oci/spec.h"
@@ -142,22 +143,87 @@ static void test_no_devpts_no_ptmx_link(void **state)
 	fy_oci_spec_release(&s);
 }
 
-static void test_bad_device(void **state)
+static void build_devices(const char *devices, bool mknod, struct fy_oci_spec *s, struct fy_ocip *p,
+                          struct fy_error *err, int want)
 {
-	static const char j[] =
+	_cleanup_free_ char *j = fy_asprintf(
 	        "{\"ociVersion\": \"1.1.0\", \"root\": {\"path\": \"/r\"},"
 	        " \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\", \"user\": {\"uid\": 0, "
-	        "\"gid\": 0}},"
-	        " \"linux\": {\"devices\": [{\"path\": \"/etc/passwd\", \"type\": \"c\","
-	        " \"major\": 1, \"minor\": 3}]}}";
+	        "\"gid\": 0}}, \"linux\": {\"devices\": [%s]}}",
+	        devices);
+
+	assert_non_null(j);
+	load(j, s);
+	memset(err, 0, sizeof(*err));
+	assert_int_equal(fy_ocip_build(s, mknod, p, err) < 0 ? -1 : 0, want);
+}
+
+/* D5: a ".." in a device path would make (or, rootless, bind) a node outside the root. */
+static void expect_bad_device(const char *devices, const char *msg)
+{
 	struct fy_oci_spec s = {0};
 	struct fy_ocip p;
 	struct fy_error err = {0};
 
+	build_devices(devices, false, &s, &p, &err, -1);
+	if (!strstr(err.msg, msg))
+		fail_msg("expected '%s' in '%s'", msg, err.msg);
+	fy_oci_spec_release(&s);
+}
+
+static void test_bad_device(void **state)
+{
 	(void)state;
-	load(j, &s);
-	assert_true(fy_ocip_build(&s, false, &p, &err) < 0);
-	assert_non_null(strstr(err.msg, "/etc/passwd is not a path under /dev"));
+	expect_bad_device("{\"path\": \"/dev/../etc/hostname\", \"type\": \"c\", \"major\": 1, "
+	                  "\"minor\": 3}",
+	                  "config.json: linux.devices[0].path /dev/../etc/hostname must be an "
+	                  "absolute path without \"..\"");
+	expect_bad_device("{\"path\": \"/dev/null\", \"type\": \"c\", \"major\": 1, \"minor\": 3},"
+	                  "{\"path\": \"/dev/../../home/u/.profile\", \"type\": \"c\", "
+	                  "\"major\": 1, \"minor\": 3}",
+	                  "config.json: linux.devices[1].path /dev/../../home/u/.profile must be");
+	expect_bad_device("{\"path\": \"/dev/x/..\", \"type\": \"p\"}",
+	                  "linux.devices[0].path /dev/x/.. must be");
+	expect_bad_device("{\"path\": \"/.\", \"type\": \"p\"}",
+	                  "config.json: linux.devices[0].path /. names the root directory");
+}
+
+static void test_device_paths(void **state)
+{
+	struct fy_oci_spec s = {0};
+	struct fy_ocip p;
+	struct fy_error err = {0};
+	struct fy_ocip_step *st;
+
+	(void)state;
+	/* Outside /dev as runc and crun allow; names with dots that are not ".."; a spelling of
+	 * a default device's path replaces it. */
+	build_devices("{\"path\": \"/foo-dev\", \"type\": \"c\", \"major\": 1, \"minor\": 3},"
+	              "{\"path\": \"/dev/..x/...\", \"type\": \"b\", \"major\": 4095, "
+	              "\"minor\": 1048575},"
+	              "{\"path\": \"/dev//./null\", \"type\": \"b\", \"major\": 254, \"minor\": 0},"
+	              "{\"path\": \"/run/f\", \"type\": \"p\"}",
+	              false, &s, &p, &err, 0);
+	assert_int_equal(p.n_pre, 6 + 3 + 4);
+	st = find(p.pre, p.n_pre, "/foo-dev");
+	assert_non_null(st);
+	assert_int_equal(st->kind, FY_OCIP_DEVICE);
+	assert_int_equal(st->dev_index, 0);
+	assert_int_equal(st->mode, S_IFCHR | 0666);
+	assert_int_equal(st->rdev, makedev(1, 3));
+	assert_null(st->src); /* found on the host by its numbers, never by a path */
+	st = find(p.pre, p.n_pre, "/dev/..x/...");
+	assert_non_null(st);
+	assert_int_equal(st->rdev, makedev(4095, 1048575));
+	st = find(p.pre, p.n_pre, "/dev/null");
+	assert_int_equal(st->dev_index, 2);
+	assert_int_equal(st->mode, S_IFBLK | 0666);
+	assert_int_equal(st->rdev, makedev(254, 0));
+	st = find(p.pre, p.n_pre, "/run/f");
+	assert_int_equal(st->mode, S_IFIFO | 0666);
+	assert_int_equal(st->dev_index, 3);
+	assert_int_equal(find(p.pre, p.n_pre, "/dev/zero")->dev_index, -1);
+	fy_ocip_release(&p);
 	fy_oci_spec_release(&s);
 }
 
@@ -194,6 +260,7 @@ int main(void)
 	        cmocka_unit_test(test_order_and_kinds),
 	        cmocka_unit_test(test_no_devpts_no_ptmx_link),
 	        cmocka_unit_test(test_bad_device),
+	        cmocka_unit_test(test_device_paths),
 	        cmocka_unit_test(test_refuses_apparmor_selinux),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
