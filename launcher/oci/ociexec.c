@@ -2,7 +2,7 @@
  * The init (I) runs the ociplan steps; every failure before it blocks on exec.fifo travels to
  * the runtime (P) as one struct fy_error over a SOCK_SEQPACKET pair, so `create` reports the
  * real cause in containerd's log. */
-#include "ociexec.h"
+#include "oci/ociexec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,18 +20,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "log.h"
-#include "ocimount.h"
-#include "ociplan.h"
-#include "ocihook.h"
-#include "ociproc.h"
-#include "ocispawn.h"
-#include "spec.h"
-#include "sqfuse.h"
-#include "syscalls.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "oci/ocimount.h"
+#include "oci/ociplan.h"
+#include "oci/ocihook.h"
+#include "oci/ociproc.h"
+#include "oci/ocispawn.h"
+#include "oci/spec.h"
+#include "sqfuse/sqfuse.h"
+#include "base/syscalls.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -69,7 +69,7 @@ static int run_hooks(const struct fy_oci_spec *spec, enum fy_oci_hook_kind kind,
 
 	for (size_t i = 0; i < h->n; i++)
 		if (fy_ocihook_run(&h->list[i], state ? state : "{}", err) < 0)
-			return fy_err_prefix(err, "%s hook", what);
+			return fy_error_prefix(err, "%s hook", what);
 	return 0;
 }
 
@@ -82,12 +82,12 @@ static int wait_start(const struct init_args *a, struct fy_error *err)
 	snprintf(path, sizeof(path), "self/fd/%d", a->fifo);
 	fd = openat(a->hostproc, path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fy_err(err, errno, "cannot open exec.fifo");
+		return fy_error(err, errno, "cannot open exec.fifo");
 	if (write(fd, "0", 1) != 1) {
 		int e = errno;
 
 		close(fd);
-		return fy_err(err, e, "cannot write exec.fifo");
+		return fy_error(err, e, "cannot write exec.fifo");
 	}
 	close(fd);
 	return 0;
@@ -135,14 +135,14 @@ static _Noreturn void init_main(void *arg)
 		(void)setresuid(0, 0, 0);
 	}
 	if (a->mntns >= 0 && setns(a->mntns, CLONE_NEWNS) < 0)
-		fy_err(&err, errno, "cannot join the mount namespace"), init_fail(a, &err);
+		fy_error(&err, errno, "cannot join the mount namespace"), init_fail(a, &err);
 	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
-		fy_err(&err, errno, "cannot set hostname %s", spec->hostname), init_fail(a, &err);
+		fy_error(&err, errno, "cannot set hostname %s", spec->hostname), init_fail(a, &err);
 	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
-		fy_err(&err, errno, "cannot set domainname %s", spec->domainname),
+		fy_error(&err, errno, "cannot set domainname %s", spec->domainname),
 		        init_fail(a, &err);
 	if (mount(NULL, "/", NULL, a->plan->root_propagation, NULL) < 0)
-		fy_err(&err, errno, "cannot set the root propagation"), init_fail(a, &err);
+		fy_error(&err, errno, "cannot set the root propagation"), init_fail(a, &err);
 	if (spec->root_squashfs) {
 		char *root = NULL;
 
@@ -153,18 +153,18 @@ static _Noreturn void init_main(void *arg)
 		                         .fuse_fd = a->fuse,
 		                         .log = a->o->log};
 
-		if (fy_ocimnt_squashfs(&q, &root, &err) < 0)
+		if (fy_ocimount_squashfs(&q, &root, &err) < 0)
 			init_fail(a, &err);
 		a->rootfs = root; /* the child's own copy of a: freed by exec */
 	}
 	/* pivot_root needs the new root to be a mount point. */
 	if (mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		fy_err(&err, errno, "cannot bind the root %s", a->rootfs), init_fail(a, &err);
-	if (fy_ocimnt_pre(a->plan, a->rootfs, g->cgroups, &err) < 0 ||
+		fy_error(&err, errno, "cannot bind the root %s", a->rootfs), init_fail(a, &err);
+	if (fy_ocimount_pre(a->plan, a->rootfs, g->cgroups, &err) < 0 ||
 	    run_hooks(spec, FY_OCI_HOOK_CREATE_CONTAINER, g->creating, "createContainer", &err) <
 	            0 ||
-	    fy_ocimnt_enter_root(a->rootfs, a->o->no_pivot, &err) < 0 ||
-	    fy_ociproc_sysctl(spec, &err) < 0 || fy_ocimnt_post(a->plan, &err) < 0)
+	    fy_ocimount_enter_root(a->rootfs, a->o->no_pivot, &err) < 0 ||
+	    fy_ociproc_sysctl(spec, &err) < 0 || fy_ocimount_post(a->plan, &err) < 0)
 		init_fail(a, &err);
 	if (fy_ocispawn_console(a->proc, a->console, &err) < 0)
 		init_fail(a, &err);
@@ -178,12 +178,12 @@ static _Noreturn void init_main(void *arg)
 	if (wait_start(a, &err) < 0 ||
 	    run_hooks(spec, FY_OCI_HOOK_START_CONTAINER, g->created, "startContainer", &err) < 0 ||
 	    fy_ociproc_finish(a->proc, &spec->seccomp, a->o->preserve_fds, &err) < 0) {
-		fy_error(a->o->proc_log, "%s", err.msg);
+		fy_log_error(a->o->proc_log, "%s", err.msg);
 		_exit(1);
 	}
 	execve(exe, a->proc->args, env ? env : (char *[]){NULL});
 	e = errno;
-	fy_error(a->o->proc_log, "exec %s: %s", exe, strerror(e));
+	fy_log_error(a->o->proc_log, "exec %s: %s", exe, strerror(e));
 	_exit(e == ENOENT ? 127 : 126);
 }
 
@@ -200,13 +200,13 @@ static int write_map(pid_t pid, const char *file, const struct fy_oci_idmap *m, 
 		int w = snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id,
 		                 m[i].host_id, m[i].size);
 		if (w < 0 || (size_t)w >= sizeof(buf) - len)
-			return fy_err(err, E2BIG, "linux.%s", file);
+			return fy_error(err, E2BIG, "linux.%s", file);
 		len += (size_t)w;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
-		return fy_err(err, errno, "cannot write %s", path);
+		return fy_error(err, errno, "cannot write %s", path);
 	return 0;
 }
 
@@ -216,14 +216,14 @@ static int check_rootless_maps(const struct fy_oci_spec *s, struct fy_error *err
 {
 	if (s->n_uid_mappings != 1 || s->uid_mappings[0].size != 1 ||
 	    s->uid_mappings[0].host_id != geteuid())
-		return fy_err(
+		return fy_error(
 		        err, 0,
 		        "linux.uidMappings: without root only the caller's uid %u can be mapped "
 		        "(one id); ferry uses no setuid newuidmap helper",
 		        (unsigned)geteuid());
 	if (s->n_gid_mappings != 1 || s->gid_mappings[0].size != 1 ||
 	    s->gid_mappings[0].host_id != getegid())
-		return fy_err(
+		return fy_error(
 		        err, 0,
 		        "linux.gidMappings: without root only the caller's gid %u can be mapped "
 		        "(one id)",
@@ -240,7 +240,7 @@ static int write_maps(const struct fy_oci_spec *s, pid_t pid, struct fy_error *e
 		snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, "deny", 4) != 4)
-			return fy_err(err, errno, "cannot write %s", path);
+			return fy_error(err, errno, "cannot write %s", path);
 	}
 	if (write_map(pid, "uid_map", s->uid_mappings, s->n_uid_mappings, err) < 0 ||
 	    write_map(pid, "gid_map", s->gid_mappings, s->n_gid_mappings, err) < 0)
@@ -255,7 +255,7 @@ static bool in_initial_userns(void)
 	struct fy_error e;
 	unsigned a, b, c;
 
-	if (fy_read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &map, &len, &e) < 0)
+	if (fy_fsutil_read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &map, &len, &e) < 0)
 		return false;
 	return sscanf(map, "%u %u %u", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295u;
 }
@@ -273,21 +273,21 @@ static int send_go(const struct fy_ociexec_opts *o, int sock, pid_t pid, struct 
 		created = o->state_json(o->state_ctx, pid, "created");
 	}
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	if (fy_read_file_at(AT_FDCWD, path, 65536, &cg, &len, &e) < 0)
+	if (fy_fsutil_read_file_at(AT_FDCWD, path, 65536, &cg, &len, &e) < 0)
 		cg = NULL;
 	a = creating ? strlen(creating) : 0;
 	b = created ? strlen(created) : 0;
 	c = cg ? strlen(cg) : 0;
 	if (a + b + c + 3 > GO_MAX)
-		return fy_err(err, E2BIG, "container state too large for hooks");
+		return fy_error(err, E2BIG, "container state too large for hooks");
 	msg = malloc(a + b + c + 3);
 	if (!msg)
-		return fy_err(err, ENOMEM, "create");
+		return fy_error(err, ENOMEM, "create");
 	memcpy(msg, a ? creating : "", a + 1);
 	memcpy(msg + a + 1, b ? created : "", b + 1);
 	memcpy(msg + a + b + 2, c ? cg : "", c + 1);
 	if (send(sock, msg, a + b + c + 3, MSG_NOSIGNAL) < 0)
-		return fy_err(err, errno, "cannot signal the container's init");
+		return fy_error(err, errno, "cannot signal the container's init");
 	return 0;
 }
 
@@ -316,34 +316,34 @@ static int join_namespaces(const struct fy_oci_spec *s, int *mntns, unsigned lon
 		}
 		fd = open(ns->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return fy_err(err, errno, "linux.namespaces: %s namespace %s",
-			              fy_ocispawn_ns[i].name, ns->path);
+			return fy_error(err, errno, "linux.namespaces: %s namespace %s",
+			                fy_ocispawn_ns[i].name, ns->path);
 		if (fy_ocispawn_ns[i].ns == FY_OCI_NS_MOUNT) {
 			*mntns = TAKE_FD(fd);
 			continue;
 		}
 		if (setns(fd, fy_ocispawn_ns[i].flag) < 0)
-			return fy_err(err, errno, "cannot join the %s namespace %s",
-			              fy_ocispawn_ns[i].name, ns->path);
+			return fy_error(err, errno, "cannot join the %s namespace %s",
+			                fy_ocispawn_ns[i].name, ns->path);
 	}
 	/* Mount namespace: always a new one unless joined (runc requires it as well). */
 	if (*mntns < 0)
 		*flags |= CLONE_NEWNS;
 	if (s->ns[FY_OCI_NS_TIME].present)
-		return fy_err(err, 0, "linux.namespaces: the time namespace is not supported");
+		return fy_error(err, 0, "linux.namespaces: the time namespace is not supported");
 	return 0;
 }
 
 static int prepare_fifo(int dirfd, int *fifo, struct fy_error *err)
 {
 	if (mkfifoat(dirfd, FIFO_NAME, 0622) < 0)
-		return fy_err(err, errno, "cannot create %s", FIFO_NAME);
+		return fy_error(err, errno, "cannot create %s", FIFO_NAME);
 	/* umask may have narrowed it; the init may run as any user. */
 	if (fchmodat(dirfd, FIFO_NAME, 0622, 0) < 0)
-		return fy_err(err, errno, "cannot chmod %s", FIFO_NAME);
+		return fy_error(err, errno, "cannot chmod %s", FIFO_NAME);
 	*fifo = openat(dirfd, FIFO_NAME, O_PATH | O_CLOEXEC);
 	if (*fifo < 0)
-		return fy_err(err, errno, "cannot open %s", FIFO_NAME);
+		return fy_error(err, errno, "cannot open %s", FIFO_NAME);
 	return 0;
 }
 
@@ -370,50 +370,50 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	pid_t pid;
 
 	if (!spec->process.present)
-		return fy_err(err, 0, "config.json: process is required");
+		return fy_error(err, 0, "config.json: process is required");
 	/* Running without a confinement the spec asks for would be silently weaker. */
 	if (spec->process.apparmor_profile && spec->process.apparmor_profile[0])
-		return fy_err(err, 0,
-		              "process.apparmorProfile %s: AppArmor is not supported by "
-		              "ferry-oci",
-		              spec->process.apparmor_profile);
+		return fy_error(err, 0,
+		                "process.apparmorProfile %s: AppArmor is not supported by "
+		                "ferry-oci",
+		                spec->process.apparmor_profile);
 	if (spec->process.selinux_label && spec->process.selinux_label[0])
-		return fy_err(err, 0,
-		              "process.selinuxLabel: SELinux is not supported by ferry-oci");
+		return fy_error(err, 0,
+		                "process.selinuxLabel: SELinux is not supported by ferry-oci");
 	if (spec->root_squashfs && access(spec->root_squashfs, R_OK) < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "annotation %s: %s",
-		                   FY_OCI_ANNOT_SQUASHFS, spec->root_squashfs);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "annotation %s: %s",
+		                     FY_OCI_ANNOT_SQUASHFS, spec->root_squashfs);
 	rootfs = realpath(spec->root_path, NULL);
 	if (!rootfs)
-		return fy_err(err, errno, "root.path %s", spec->root_path);
+		return fy_error(err, errno, "root.path %s", spec->root_path);
 	/* pivot_root cannot enter the root it leaves, and the spec's mounts would first cover
 	 * the host's own /dev, /proc and /sys (in the container's namespace). */
 	if (strcmp(rootfs, "/") == 0)
-		return fy_err(err, 0,
-		              "root.path %s is the host's root directory: a container needs a "
-		              "root filesystem of its own",
-		              spec->root_path);
+		return fy_error(err, 0,
+		                "root.path %s is the host's root directory: a container needs a "
+		                "root filesystem of its own",
+		                spec->root_path);
 	a.rootfs = rootfs;
 	if (userns && (spec->n_uid_mappings == 0 || spec->n_gid_mappings == 0))
-		return fy_err(err, 0,
-		              "linux.uidMappings and gidMappings are required with a new "
-		              "user namespace");
+		return fy_error(err, 0,
+		                "linux.uidMappings and gidMappings are required with a new "
+		                "user namespace");
 	if (userns && geteuid() != 0 && check_rootless_maps(spec, err) < 0)
 		return -1;
 	/* Without a user namespace of its own, only root can mount anything. */
 	if (!spec->ns[FY_OCI_NS_USER].present && geteuid() != 0)
-		return fy_err(err, 0,
-		              "rootless containers need a user namespace in "
-		              "linux.namespaces (see `ferry-oci spec --rootless`)");
+		return fy_error(err, 0,
+		                "rootless containers need a user namespace in "
+		                "linux.namespaces (see `ferry-oci spec --rootless`)");
 	/* Device nodes can be made only by root of the initial user namespace. */
-	if (fy_ocip_build(spec,
-	                  geteuid() == 0 && !spec->ns[FY_OCI_NS_USER].present &&
-	                          in_initial_userns(),
-	                  &plan, err) < 0)
+	if (fy_ociplan_build(spec,
+	                     geteuid() == 0 && !spec->ns[FY_OCI_NS_USER].present &&
+	                             in_initial_userns(),
+	                     &plan, err) < 0)
 		return -1;
 	hostproc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (hostproc < 0) {
-		fy_err(err, errno, "cannot open /proc");
+		fy_error(err, errno, "cannot open /proc");
 		goto out;
 	}
 	if (fy_ocispawn_console_open(&spec->process, o->console_socket, o->detach, o->log, &console,
@@ -427,7 +427,7 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	if (spec->root_squashfs && !userns && (fuse = fy_sqfuse_open_device("/dev/fuse", err)) < 0)
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		fy_err(err, errno, "socketpair");
+		fy_error(err, errno, "socketpair");
 		goto out;
 	}
 	if (join_namespaces(spec, &mntns, &flags, err) < 0)
@@ -441,7 +441,7 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	a.userns_new = userns;
 	pid = fy_ocispawn_clone(flags, sv, init_main, &a);
 	if (pid < 0) {
-		fy_err(err, errno, "cannot create the container's init (clone)");
+		fy_error(err, errno, "cannot create the container's init (clone)");
 		goto out;
 	}
 	if ((userns && write_maps(spec, pid, err) < 0) ||
@@ -459,7 +459,7 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 		goto fail;
 	ready = fy_ocispawn_read_report(sv[0], err);
 	if (ready == 0)
-		fy_err(err, 0, "the container's init exited during setup");
+		fy_error(err, 0, "the container's init exited during setup");
 	if (ready <= 0)
 		goto fail;
 	*pid_out = pid;
@@ -473,9 +473,9 @@ out:
 		close(sv[0]);
 	if (sv[1] >= 0)
 		close(sv[1]);
-	if (r < 0 && fifo >= 0 && fy_err_isset(err))
+	if (r < 0 && fifo >= 0 && fy_error_isset(err))
 		(void)unlinkat(o->state_dirfd, FIFO_NAME, 0);
-	fy_ocip_release(&plan);
+	fy_ociplan_release(&plan);
 	return r;
 }
 
@@ -492,12 +492,12 @@ int fy_ociexec_start(int state_dirfd, pid_t pid, struct fy_error *err)
 	char c;
 
 	if (fifo < 0)
-		return fy_err(err, errno == ENOENT ? 0 : errno,
-		              errno == ENOENT ? "cannot start an already running container"
-		                              : "cannot open exec.fifo");
+		return fy_error(err, errno == ENOENT ? 0 : errno,
+		                errno == ENOENT ? "cannot start an already running container"
+		                                : "cannot open exec.fifo");
 	pidfd = pidfd_open_(pid);
 	if (pidfd < 0)
-		return fy_err(err, 0, "cannot start a container that has stopped");
+		return fy_error(err, 0, "cannot start a container that has stopped");
 	for (;;) {
 		struct pollfd p[2] = {{.fd = fifo, .events = POLLIN},
 		                      {.fd = pidfd, .events = POLLIN}};
@@ -506,20 +506,20 @@ int fy_ociexec_start(int state_dirfd, pid_t pid, struct fy_error *err)
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			return fy_err(err, errno, "poll");
+			return fy_error(err, errno, "poll");
 		}
 		n = read(fifo, &c, 1);
 		if (n == 1)
 			break;
 		if (n < 0 && errno != EAGAIN)
-			return fy_err(err, errno, "cannot read exec.fifo");
+			return fy_error(err, errno, "cannot read exec.fifo");
 		if (p[1].revents & POLLIN)
-			return fy_err(err, 0, "cannot start a container that has stopped");
+			return fy_error(err, 0, "cannot start a container that has stopped");
 		if (n == 0 && (p[0].revents & POLLHUP))
-			return fy_err(err, 0, "cannot start a container that has stopped");
+			return fy_error(err, 0, "cannot start a container that has stopped");
 	}
 	if (unlinkat(state_dirfd, FIFO_NAME, 0) < 0 && errno != ENOENT)
-		return fy_err(err, errno, "cannot remove exec.fifo");
+		return fy_error(err, errno, "cannot remove exec.fifo");
 	return 0;
 }
 
@@ -545,7 +545,7 @@ int fy_ociexec_wait(pid_t pid, struct fy_error *err)
 			break;
 		if (w < 0 && errno != EINTR) {
 			sigprocmask(SIG_SETMASK, &old, NULL);
-			return err ? fy_err(err, errno, "waitpid %d", (int)pid) : -1;
+			return err ? fy_error(err, errno, "waitpid %d", (int)pid) : -1;
 		}
 		if (sfd < 0) {
 			(void)!waitpid(pid, &status, 0);

@@ -1,7 +1,7 @@
 /* ociexecproc: `exec` into a running container (see ociexecproc.h). The runtime opens every
  * namespace of the init, joins them, and clones the process, which reports a setup error over
  * the ocispawn socket; a successful execve closes that socket (CLOEXEC) instead. */
-#include "ociexecproc.h"
+#include "oci/ociexecproc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,12 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "error.h"
-#include "ociexec.h"
-#include "ociproc.h"
-#include "ocispawn.h"
-#include "spec.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "oci/ociexec.h"
+#include "oci/ociproc.h"
+#include "oci/ocispawn.h"
+#include "oci/spec.h"
 
 /* What the new process needs; built before clone, read-only in the child. */
 struct exec_args {
@@ -58,8 +58,8 @@ static _Noreturn void exec_child(void *arg)
 	/* The report socket is CLOEXEC: a successful execve closes it, which P reads as
 	 * "started"; a failed one reports the error. */
 	execve(exe, a->proc->args, env ? env : (char *[]){NULL});
-	fy_err_code(&err, errno == ENOENT ? FY_EXIT_NOTFOUND : FY_EXIT_NOEXEC, errno, "exec %s",
-	            exe);
+	fy_error_code(&err, errno == ENOENT ? FY_EXIT_NOTFOUND : FY_EXIT_NOEXEC, errno, "exec %s",
+	              exe);
 	fy_ocispawn_fail(a->sock, &err);
 }
 
@@ -92,25 +92,25 @@ int fy_ociexecproc_exec(pid_t pid, const struct fy_oci_spec *spec,
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, fy_ocispawn_ns[i].name);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0) {
-			fy_err(err, errno, "cannot open %s", path);
+			fy_error(err, errno, "cannot open %s", path);
 			goto fail;
 		}
 	}
 	for (size_t i = 0; i < nfd; i++)
 		if (fds[i] >= 0 && setns(fds[i], fy_ocispawn_ns[i].flag) < 0) {
-			fy_err(err, errno, "cannot join the container's %s namespace",
-			       fy_ocispawn_ns[i].name);
+			fy_error(err, errno, "cannot join the container's %s namespace",
+			         fy_ocispawn_ns[i].name);
 			goto fail;
 		}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		fy_err(err, errno, "socketpair");
+		fy_error(err, errno, "socketpair");
 		goto fail;
 	}
 	a.sock = sv[1];
 	a.console = console;
 	child = fy_ocispawn_clone(SIGCHLD | (o->detach ? CLONE_PARENT : 0), sv, exec_child, &a);
 	if (child < 0) {
-		fy_err(err, errno, "cannot create the process (clone)");
+		fy_error(err, errno, "cannot create the process (clone)");
 		goto fail;
 	}
 	r = fy_ocispawn_read_report(sv[0], err);

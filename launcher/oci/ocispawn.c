@@ -1,7 +1,7 @@
 /* ocispawn: the clone, the report socket and the process details the container's init and an
  * exec'd process share (see ocispawn.h). Everything but the runtime-side calls runs in the
  * cloned child, before execve. */
-#include "ocispawn.h"
+#include "oci/ocispawn.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -14,12 +14,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "environ.h"
-#include "error.h"
-#include "fsutil.h"
-#include "log.h"
-#include "ocitty.h"
+#include "base/cleanup.h"
+#include "plan/environ.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "oci/ocitty.h"
 
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
@@ -98,12 +98,12 @@ int fy_ocispawn_console_open(const struct fy_oci_process *p, const char *console
 		return 0;
 	if (!console_socket) {
 		if (detach)
-			return fy_err(
+			return fy_error(
 			        err, 0,
 			        "cannot allocate tty if ferry-oci will detach without setting "
 			        "console socket");
-		fy_warn(log, "process.terminal without --console-socket: the process keeps "
-		             "the caller's stdin, stdout and stderr");
+		fy_log_warn(log, "process.terminal without --console-socket: the process keeps "
+		                 "the caller's stdin, stdout and stderr");
 		return 0;
 	}
 	*console = fy_ocitty_connect(console_socket, err);
@@ -132,31 +132,31 @@ static bool is_exec(const char *path)
 
 int fy_ocispawn_find_exe(const struct fy_oci_process *p, char **out, struct fy_error *err)
 {
-	const char *name = p->args[0], *path = fy_env_get(p->env, "PATH");
+	const char *name = p->args[0], *path = fy_environ_get(p->env, "PATH");
 
 	if (strchr(name, '/')) {
 		if (!is_exec(name))
-			return fy_err_code(err, FY_EXIT_NOTFOUND, errno ? errno : EACCES,
-			                   "exec: \"%s\"", name);
+			return fy_error_code(err, FY_EXIT_NOTFOUND, errno ? errno : EACCES,
+			                     "exec: \"%s\"", name);
 		*out = strdup(name);
-		return *out ? 0 : fy_err(err, ENOMEM, "exec");
+		return *out ? 0 : fy_error(err, ENOMEM, "exec");
 	}
 	for (const char *d = path ? path : FY_ENV_DEFAULT_PATH; d;) {
 		const char *colon = strchr(d, ':');
 		size_t len = colon ? (size_t)(colon - d) : strlen(d);
 		_cleanup_free_ char *cand =
-		        fy_asprintf("%.*s/%s", (int)(len ? len : 1), len ? d : ".", name);
+		        fy_fsutil_asprintf("%.*s/%s", (int)(len ? len : 1), len ? d : ".", name);
 
 		if (!cand)
-			return fy_err(err, ENOMEM, "exec");
+			return fy_error(err, ENOMEM, "exec");
 		if (is_exec(cand)) {
 			*out = TAKE_PTR(cand);
 			return 0;
 		}
 		d = colon ? colon + 1 : NULL;
 	}
-	return fy_err_code(err, FY_EXIT_NOTFOUND, 0,
-	                   "exec: \"%s\": executable file not found in $PATH", name);
+	return fy_error_code(err, FY_EXIT_NOTFOUND, 0,
+	                     "exec: \"%s\": executable file not found in $PATH", name);
 }
 
 /* runc (and the shells users expect) give the process a HOME when the spec has none. */
@@ -168,7 +168,7 @@ char **fy_ocispawn_with_home(const struct fy_oci_process *p)
 	_cleanup_free_ char *line = NULL, *value = NULL;
 	size_t cap = 0, n = 0;
 
-	if (fy_env_get(env, "HOME"))
+	if (fy_environ_get(env, "HOME"))
 		return env;
 	f = fopen("/etc/passwd", "re");
 	while (f && getline(&line, &cap, f) > 0) {
@@ -190,7 +190,7 @@ char **fy_ocispawn_with_home(const struct fy_oci_process *p)
 			break;
 		}
 	}
-	value = fy_asprintf("HOME=%s", home);
+	value = fy_fsutil_asprintf("HOME=%s", home);
 	while (env && env[n])
 		n++;
 	out = calloc(n + 2, sizeof(*out));

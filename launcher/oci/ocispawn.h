@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "spec.h"
+#include "oci/spec.h"
 
 struct fy_error;
 struct fy_log;
