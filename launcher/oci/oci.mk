@@ -1,6 +1,9 @@
 # OCI runtime mode (issue 4): sources and tests of launcher/oci/
 libferry_la_SOURCES += \
 	launcher/oci/spec.c launcher/oci/spec.h \
+	launcher/oci/specget.c launcher/oci/specget.h \
+	launcher/oci/specproc.c launcher/oci/specproc.h \
+	launcher/oci/speclinux.c launcher/oci/speclinux.h \
 	launcher/oci/ocidefs.c launcher/oci/ocidefs.h \
 	launcher/oci/state.c launcher/oci/state.h \
 	launcher/oci/cli.c launcher/oci/cli.h \
