@@ -190,10 +190,11 @@ static int bring_up_loopback(struct fy_error *err)
 static int finish_root(const struct fy_plan *plan, char *const *srcs, const struct fy_log *log,
                        struct fy_error *err)
 {
-	struct fy_mnt_ctx ctx = {
+	_cleanup_(fy_mnt_ctx_done) struct fy_mnt_ctx ctx = {
 	        .host = HOST,
 	        .root = ROOT,
 	        .staging = STAGING,
+	        .proc = HOST "/proc",
 	        .fresh_proc = plan->new_pid,
 	        .writable_root = plan->root.writable_tmpfs,
 	        .log = log,

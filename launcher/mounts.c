@@ -5,6 +5,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "plan.h"
+#include "resolve.h"
 #include "syscalls.h"
 
 #include <dirent.h>
@@ -19,78 +20,174 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define MAX_SYMLINK_HOPS 40
+/* ---- destinations by fd ----
+ * Every destination is resolved inside the container root by fd (base/resolve.h) and mounted
+ * onto that fd: with the new mount API directly (move_mount to an fd), else with mount(2) on
+ * "/proc/self/fd/N" of a procfs we trust (ctx->proc), which the kernel follows to the fd's file
+ * itself. A path string is never looked up again after it was checked. */
 
-/* Path of a clean absolute container path as seen from the staging root ("/newroot/a/b"). */
-static char *under(const char *root, const char *path)
+char *fy_mnt_fd_path(const char *proc, int fd)
 {
-	return fy_path_join(root, path);
+	return fy_asprintf("%s/self/fd/%d", proc, fd);
 }
 
-int fy_mnt_resolve(const char *root, const char *path, char **existing, char **missing,
-                   struct fy_error *err)
+void fy_mnt_target_free(struct fy_mnt_target *t)
 {
-	_cleanup_free_ char *cur = fy_path_clean(path);
-	int hops = 0;
-	size_t pos;
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t->path);
+	t->fd = -1;
+	t->path = NULL;
+}
 
-	if (!cur)
-		return fy_err(err, ENOMEM, "resolving %s", path);
-restart:
-	/* Invariant: cur[0 .. pos) is an existing, symlink-free directory path. */
-	pos = 1;
-	while (cur[pos]) {
-		size_t end = pos + strcspn(cur + pos, "/");
-		_cleanup_free_ char *prefix = strndup(cur, end);
-		_cleanup_free_ char *full = NULL;
-		struct stat st;
+static int open_root(const char *root, struct fy_error *err)
+{
+	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-		if (!prefix || !(full = under(root, prefix)))
-			return fy_err(err, ENOMEM, "resolving %s", path);
-		if (lstat(full, &st) < 0) {
-			if (errno != ENOENT)
-				return fy_err(err, errno, "cannot resolve %s in the container",
-				              path);
-			*existing = strndup(cur, pos > 1 ? pos - 1 : 1);
-			*missing = strdup(cur + pos);
-			if (!*existing || !*missing)
-				return fy_err(err, ENOMEM, "resolving %s", path);
-			return 0;
+	return fd >= 0 ? fd : fy_err(err, errno, "cannot open the container root %s", root);
+}
+
+int fy_mnt_reopen(const char *root, unsigned rflags, const struct fy_mnt_target *t,
+                  struct fy_error *err)
+{
+	_cleanup_close_ int rootfd = open_root(root, err);
+	int fd;
+
+	if (rootfd < 0)
+		return -1;
+	/* t->path is free of symlinks: anything that made it otherwise since is refused. */
+	fd = fy_resolve_open(rootfd, t->path, O_PATH | O_NOFOLLOW, rflags);
+	return fd >= 0 ? fd : fy_err(err, -fd, "cannot open %s in the container", t->path);
+}
+
+/* Mount (classic API) onto the file fd holds. */
+static int mount_on_fd(const char *proc, const char *what, int fd, const char *type,
+                       unsigned long flags, const char *data)
+{
+	_cleanup_free_ char *at = fy_mnt_fd_path(proc, fd);
+
+	if (!at)
+		return -ENOMEM;
+	return mount(what, at, type, flags, data) < 0 ? -errno : 0;
+}
+
+/* Bind the tree at (sdir, sname) (sname "" for sdir itself) onto target t inside root. */
+static int bind_onto(const char *root, const char *proc, unsigned rflags, int sdir,
+                     const char *sname, const char *what, const struct fy_mnt_target *t, bool ro,
+                     struct fy_error *err)
+{
+	unsigned tflags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
+	                  (sname[0] ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH);
+	_cleanup_close_ int tree = fy_open_tree(sdir, sname, tflags);
+	_cleanup_close_ int src = -1, top = -1;
+	_cleanup_free_ char *from = NULL;
+	int r;
+
+	if (tree >= 0) {
+		struct fy_mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+
+		r = ro ? fy_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) : 0;
+		if (r < 0 && r != -ENOSYS)
+			return fy_err(err, -r, "cannot make bind of %s read-only", what);
+		if (r == 0) {
+			r = fy_move_mount(tree, "", t->fd, "",
+			                  MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+			return r < 0 ? fy_err(err, -r, "cannot bind %s", what) : 0;
 		}
-		if (S_ISLNK(st.st_mode)) {
-			char target[PATH_MAX];
-			ssize_t n = readlink(full, target, sizeof(target) - 1);
-			_cleanup_free_ char *next = NULL;
-
-			if (n < 0)
-				return fy_err(err, errno, "cannot read symlink %s in the container",
-				              prefix);
-			target[n] = '\0';
-			if (++hops > MAX_SYMLINK_HOPS)
-				return fy_err(err, ELOOP, "cannot resolve %s in the container",
-				              path);
-			/* Absolute targets restart at the container root; relative ones at the
-			 * link's directory. Lexical ".." is right because the prefix has no
-			 * symlinks left, and it is clamped at the container root. */
-			if (target[0] == '/')
-				next = fy_asprintf("%s/%s", target, cur + end);
-			else
-				next = fy_asprintf("%.*s/%s/%s", (int)pos, cur, target, cur + end);
-			if (!next)
-				return fy_err(err, ENOMEM, "resolving %s", path);
-			free(cur);
-			cur = fy_path_clean(next);
-			if (!cur)
-				return fy_err(err, ENOMEM, "resolving %s", path);
-			goto restart;
-		}
-		if (!S_ISDIR(st.st_mode) && cur[end])
-			return fy_err(err, ENOTDIR, "cannot resolve %s in the container", path);
-		pos = cur[end] ? end + 1 : end;
+	} else if (tree != -ENOSYS && tree != -EINVAL) {
+		return fy_err(err, -tree, "cannot bind %s", what);
 	}
-	*existing = TAKE_PTR(cur);
-	*missing = strdup("");
-	return *missing ? 0 : fy_err(err, ENOMEM, "resolving %s", path);
+	src = sname[0] ? openat(sdir, sname, O_PATH | O_NOFOLLOW | O_CLOEXEC) : dup(sdir);
+	if (src < 0 || !(from = fy_mnt_fd_path(proc, src)))
+		return fy_err(err, src < 0 ? errno : ENOMEM, "cannot bind %s", what);
+	r = mount_on_fd(proc, from, t->fd, NULL, MS_BIND | MS_REC, NULL);
+	if (r < 0)
+		return fy_err(err, -r, "cannot bind %s", what);
+	if (!ro)
+		return 0;
+	/* Without mount_setattr only the top mount can be made read-only; the remount must
+	 * name the new mount, not the directory under it that t->fd holds. */
+	top = fy_mnt_reopen(root, rflags, t, err);
+	if (top < 0)
+		return -1;
+	r = mount_on_fd(proc, NULL, top, NULL,
+	                MS_REMOUNT | MS_BIND | MS_RDONLY | fy_mnt_locked_flags(from), NULL);
+	return r < 0 ? fy_err(err, -r, "cannot make bind of %s read-only", what) : 0;
+}
+
+/* D2: image content never chooses a host path that ferry creates, writes or mounts over. A
+ * host bind already applied is recorded with its resolved place in the root; a destination
+ * whose existing part lies in one is refused if something would have to be created there (on
+ * the host), or if only a symlink led there (the plan's destination is not under the bind). */
+static int check_host_binds(const struct fy_mnt_ctx *ctx, const char *dst,
+                            const struct fy_resolved *res, struct fy_error *err)
+{
+	_cleanup_free_ char *lex = fy_path_clean(dst);
+
+	if (!lex)
+		return fy_err(err, ENOMEM, "resolving %s", dst);
+	for (size_t i = ctx->n_binds; i-- > 0;) {
+		const struct fy_mnt_hostbind *b = &ctx->binds[i];
+
+		if (!fy_path_under(res->path, b->path))
+			continue;
+		if (res->rest[0]) {
+			_cleanup_free_ char *to =
+			        strcmp(res->path, "/") ? fy_asprintf("%s/%s", res->path, res->rest)
+			                               : fy_asprintf("/%s", res->rest);
+
+			if (!to)
+				return fy_err(err, ENOMEM, "resolving %s", dst);
+			if (strcmp(to, lex) == 0)
+				return fy_err(
+				        err, 0,
+				        "cannot create mount point %s inside %s, which is bound "
+				        "from the host (create it there first)",
+				        dst, b->dst);
+			return fy_err(
+			        err, 0,
+			        "cannot create mount point %s: a symlink leads it to %s, inside "
+			        "%s, which is bound from the host",
+			        dst, to, b->dst);
+		}
+		if (!fy_path_under(lex, b->dst))
+			return fy_err(
+			        err, 0,
+			        "refusing mount point %s: a symlink leads it to %s, inside %s, "
+			        "which is bound from the host",
+			        dst, res->path, b->dst);
+	}
+	return 0;
+}
+
+static int record_host_bind(struct fy_mnt_ctx *ctx, const char *dst, const char *path,
+                            struct fy_error *err)
+{
+	struct fy_mnt_hostbind *v = realloc(ctx->binds, (ctx->n_binds + 1) * sizeof(*v));
+
+	if (!v)
+		return fy_err(err, ENOMEM, "%s", dst);
+	ctx->binds = v;
+	v[ctx->n_binds].dst = fy_path_clean(dst);
+	v[ctx->n_binds].path = strdup(path);
+	if (!v[ctx->n_binds].dst || !v[ctx->n_binds].path) {
+		free(v[ctx->n_binds].dst);
+		free(v[ctx->n_binds].path);
+		return fy_err(err, ENOMEM, "%s", dst);
+	}
+	ctx->n_binds++;
+	return 0;
+}
+
+void fy_mnt_ctx_done(struct fy_mnt_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->n_binds; i++) {
+		free(ctx->binds[i].dst);
+		free(ctx->binds[i].path);
+	}
+	free(ctx->binds);
+	ctx->binds = NULL;
+	ctx->n_binds = 0;
 }
 
 unsigned long fy_mnt_locked_flags(const char *path)
@@ -113,14 +210,6 @@ unsigned long fy_mnt_locked_flags(const char *path)
 	if (sv.f_flag & ST_RELATIME)
 		f |= MS_RELATIME;
 	return f;
-}
-
-/* True unless the filesystem holding path is mounted read-only. */
-static bool statvfs_writable(const char *path)
-{
-	struct statvfs sv;
-
-	return statvfs(path, &sv) == 0 && !(sv.f_flag & ST_RDONLY);
 }
 
 int fy_mnt_bind(const char *src, const char *target, bool ro, struct fy_error *err)
@@ -158,102 +247,118 @@ classic:
 	return 0;
 }
 
-/* Replace the read-only directory dir (a host-side path under ctx->root) with a writable tmpfs
- * copy whose entries are bind mounts of the originals. */
-static int splice_dir(struct fy_mnt_ctx *ctx, const char *dir, struct fy_error *err)
+/* Replace the read-only directory at t (inside ctx->root) with a writable tmpfs copy whose
+ * entries are bind mounts of the originals. */
+static int splice_dir(struct fy_mnt_ctx *ctx, const struct fy_mnt_target *t, struct fy_error *err)
 {
 	_cleanup_free_ char *stage = fy_asprintf("%s/splice%u", ctx->staging, ctx->counter++);
+	_cleanup_close_ int stagefd = -1;
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
 	struct stat st;
+	int dfd, r;
 
 	if (!stage)
-		return fy_err(err, ENOMEM, "splicing %s", dir);
-	if (stat(dir, &st) < 0)
-		return fy_err(err, errno, "cannot stat %s", dir);
+		return fy_err(err, ENOMEM, "splicing %s", t->path);
+	if (fstat(t->fd, &st) < 0)
+		return fy_err(err, errno, "cannot stat %s", t->path);
 	if (mkdir(stage, st.st_mode & 07777) < 0 && errno != EEXIST)
 		return fy_err(err, errno, "cannot create %s", stage);
-	d = opendir(dir);
-	if (!d)
-		return fy_err(err, errno, "cannot list %s", dir);
+	stagefd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = openat(t->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (stagefd < 0 || dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		return fy_err(err, errno, "cannot list %s", t->path);
+	}
 	while ((de = readdir(d))) {
-		_cleanup_free_ char *from = NULL, *to = NULL;
+		struct fy_mnt_target to = {-1, NULL};
 		struct stat es;
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		from = fy_path_join(dir, de->d_name);
-		to = fy_path_join(stage, de->d_name);
-		if (!from || !to)
-			return fy_err(err, ENOMEM, "splicing %s", dir);
-		if (lstat(from, &es) < 0)
-			return fy_err(err, errno, "cannot stat %s", from);
+		if (fstatat(dfd, de->d_name, &es, AT_SYMLINK_NOFOLLOW) < 0)
+			return fy_err(err, errno, "cannot stat %s/%s", t->path, de->d_name);
 		if (S_ISLNK(es.st_mode)) {
 			char target[PATH_MAX];
-			ssize_t n = readlink(from, target, sizeof(target) - 1);
+			ssize_t n = readlinkat(dfd, de->d_name, target, sizeof(target) - 1);
 
 			if (n < 0)
-				return fy_err(err, errno, "cannot read symlink %s", from);
+				return fy_err(err, errno, "cannot read symlink %s/%s", t->path,
+				              de->d_name);
 			target[n] = '\0';
-			if (symlink(target, to) < 0)
-				return fy_err(err, errno, "cannot create symlink %s", to);
+			if (symlinkat(target, stagefd, de->d_name) < 0)
+				return fy_err(err, errno, "cannot create symlink %s/%s", stage,
+				              de->d_name);
 			continue;
 		}
 		if (S_ISDIR(es.st_mode)) {
-			if (mkdir(to, es.st_mode & 07777) < 0)
-				return fy_err(err, errno, "cannot create %s", to);
+			if (mkdirat(stagefd, de->d_name, es.st_mode & 07777) < 0)
+				return fy_err(err, errno, "cannot create %s/%s", stage, de->d_name);
 		} else {
-			int fd = open(to, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+			int fd = openat(stagefd, de->d_name,
+			                O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 			if (fd < 0)
-				return fy_err(err, errno, "cannot create %s", to);
+				return fy_err(err, errno, "cannot create %s/%s", stage, de->d_name);
 			close(fd);
 		}
-		if (fy_mnt_bind(from, to, false, err) < 0)
+		to.fd = openat(stagefd, de->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (to.fd < 0)
+			return fy_err(err, errno, "cannot open %s/%s", stage, de->d_name);
+		r = bind_onto(ctx->root, ctx->proc, ctx->resolve, dfd, de->d_name, de->d_name, &to,
+		              false, err);
+		close(to.fd);
+		if (r < 0)
 			return -1;
 	}
-	if (fy_mnt_bind(stage, dir, false, err) < 0)
+	if (bind_onto(ctx->root, ctx->proc, ctx->resolve, stagefd, "", stage, t, false, err) < 0)
 		return -1;
 	ctx->splices++;
-	fy_debug(ctx->log, "spliced %s to create mount points in it", dir);
+	fy_debug(ctx->log, "spliced %s to create mount points in it", t->path);
 	return 0;
 }
 
-/* Splice dir with one overlay mount: the directory itself as the lower layer, an empty upper
- * layer on the staging tmpfs. One mount instead of one per entry, so a large /etc costs the
- * same as an empty one; but submounts below dir would be hidden, so this is used only before
- * any mount exists there (fy_mnt_presplice). Needs overlayfs in a user namespace (5.11). */
-static int splice_overlay(struct fy_mnt_ctx *ctx, const char *dir)
+/* Splice the directory at t with one overlay mount: the directory itself as the lower layer,
+ * an empty upper layer on the staging tmpfs. One mount instead of one per entry, so a large
+ * /etc costs the same as an empty one; but submounts below it would be hidden, so this is used
+ * only before any mount exists there (fy_mnt_presplice). Needs overlayfs in a user namespace
+ * (5.11). The lower layer is named by its fd, so no path string of the image is looked up. */
+static int splice_overlay(struct fy_mnt_ctx *ctx, const struct fy_mnt_target *t)
 {
 	_cleanup_free_ char *top = fy_asprintf("%s/ovl%u", ctx->staging, ctx->counter++);
-	_cleanup_free_ char *upper = NULL, *work = NULL, *opts = NULL;
+	_cleanup_free_ char *upper = NULL, *work = NULL, *opts = NULL, *lower = NULL;
 	struct stat st;
 
-	/* Overlay options are comma and colon separated: such names need the bind splice. */
-	if (!top || strpbrk(dir, ",:\\") || stat(dir, &st) < 0)
+	if (!top || fstat(t->fd, &st) < 0)
 		return -1;
+	lower = fy_mnt_fd_path(ctx->proc, t->fd);
 	upper = fy_path_join(top, "u");
 	work = fy_path_join(top, "w");
-	opts = fy_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", dir, upper ? upper : "",
-	                   work ? work : "");
-	if (!upper || !work || !opts)
+	if (!lower || !upper || !work || strpbrk(lower, ",:\\"))
+		return -1;
+	opts = fy_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+	if (!opts)
 		return -1;
 	if (mkdir(top, 0700) < 0 || mkdir(upper, st.st_mode & 07777) < 0 || mkdir(work, 0700) < 0)
 		return -1;
-	if (mount("overlay", dir, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+	if (mount_on_fd(ctx->proc, "overlay", t->fd, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
 		return -1;
 	ctx->splices++;
-	fy_debug(ctx->log, "spliced %s (overlay) to create mount points in it", dir);
+	fy_debug(ctx->log, "spliced %s (overlay) to create mount points in it", t->path);
 	return 0;
 }
 
 #define SPLICE_BIND_MAX 32
 
-static size_t count_entries(const char *dir)
+static size_t count_entries(int fd)
 {
-	_cleanup_closedir_ DIR *d = opendir(dir);
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	size_t n = 0;
 
+	if (dfd >= 0 && !d)
+		close(dfd);
 	while (d && readdir(d))
 		n++;
 	return n > 2 ? n - 2 : 0;
@@ -267,117 +372,197 @@ bool fy_mnt_nested(const struct fy_mount *mounts, size_t i)
 	return false;
 }
 
+/* True unless the directory fd holds is on a read-only mount or not writable for us. */
+static bool fd_writable(const char *proc, int fd)
+{
+	_cleanup_free_ char *at = fy_mnt_fd_path(proc, fd);
+	struct statvfs sv;
+
+	return at && faccessat(AT_FDCWD, at, W_OK, AT_EACCESS) == 0 && fstatvfs(fd, &sv) == 0 &&
+	       !(sv.f_flag & ST_RDONLY);
+}
+
+static int resolve_in(const char *root, unsigned rflags, const char *dst, struct fy_resolved *res,
+                      struct fy_error *err)
+{
+	_cleanup_close_ int rootfd = open_root(root, err);
+	int r;
+
+	if (rootfd < 0)
+		return -1;
+	r = fy_resolve_partial(rootfd, dst, rflags, res);
+	return r < 0 ? fy_err(err, -r, "cannot resolve %s in the container", dst) : 0;
+}
+
 int fy_mnt_presplice(struct fy_mnt_ctx *ctx, const struct fy_mount *mounts, size_t n,
                      struct fy_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *existing = NULL, *missing = NULL, *base = NULL;
+		struct fy_resolved res = {-1, NULL, NULL};
+		struct fy_mnt_target t;
 		struct stat st;
+		int r = 0;
 
 		/* Destinations inside another mount of the plan are created when that mount is
 		 * in place; the others live in the image itself. */
 		if (fy_mnt_nested(mounts, i))
 			continue;
-		if (fy_mnt_resolve(ctx->root, mounts[i].dst, &existing, &missing, err) < 0)
+		if (resolve_in(ctx->root, ctx->resolve, mounts[i].dst, &res, err) < 0)
 			return -1;
-		if (missing[0] == '\0')
-			continue;
-		base = under(ctx->root, existing);
-		if (!base)
-			return fy_err(err, ENOMEM, "splicing %s", existing);
-		/* Writable already (a writable-tmpfs root, or spliced for an earlier one)? */
-		if (faccessat(AT_FDCWD, base, W_OK, AT_EACCESS) == 0 && statvfs_writable(base))
-			continue;
-		if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode))
-			continue; /* the main pass reports it */
-		/* Small directories (the root, /home, /mnt) keep their filesystem identity with
-		 * a bind per entry; only large ones (/etc) are worth an overlay layer. */
-		if ((ctx->writable_root || count_entries(base) > SPLICE_BIND_MAX) &&
-		    splice_overlay(ctx, base) == 0)
-			continue;
-		if (splice_dir(ctx, base, err) < 0)
-			return fy_err_prefix(err, "cannot create mount point %s", mounts[i].dst);
+		t.fd = res.fd;
+		t.path = res.path;
+		/* Writable already (a writable-tmpfs root, or spliced for an earlier one)? A
+		 * non-directory is left to the main pass to report. */
+		if (res.rest[0] && !fd_writable(ctx->proc, res.fd) && fstat(res.fd, &st) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			/* Small directories (the root, /home, /mnt) keep their filesystem
+			 * identity with a bind per entry; only large ones (/etc) are worth an
+			 * overlay layer. */
+			if ((ctx->writable_root || count_entries(res.fd) > SPLICE_BIND_MAX) &&
+			    splice_overlay(ctx, &t) == 0)
+				r = 0;
+			else if (splice_dir(ctx, &t, err) < 0)
+				r = fy_err_prefix(err, "cannot create mount point %s",
+				                  mounts[i].dst);
+		}
+		fy_resolved_free(&res);
+		if (r < 0)
+			return -1;
 	}
 	return 0;
 }
 
-/* Create the missing components under the existing directory base. */
-static int create_missing(const char *base, const char *missing, bool dir, struct fy_error *err)
+/* Create the missing components rest below the directory dirfd, fd-relative and never through
+ * a symlink; returns an O_PATH fd of the last one, or -errno. */
+static int create_missing(int dirfd, const char *rest, bool dir)
 {
-	_cleanup_free_ char *path = strdup(base);
-	const char *p = missing;
+	_cleanup_close_ int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	const char *p = rest;
 
-	if (!path)
-		return fy_err(err, ENOMEM, "creating %s", missing);
+	if (cur < 0)
+		return -errno;
 	while (*p) {
 		size_t len = strcspn(p, "/");
 		bool last = p[len] == '\0';
-		_cleanup_free_ char *next = fy_asprintf("%s/%.*s", path, (int)len, p);
+		char name[NAME_MAX + 1];
+		int next;
 
-		if (!next)
-			return fy_err(err, ENOMEM, "creating %s", missing);
+		if (len > NAME_MAX)
+			return -ENAMETOOLONG;
+		memcpy(name, p, len);
+		name[len] = '\0';
 		if (last && !dir) {
-			int fd = open(next, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+			int fd = openat(cur, name,
+			                O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
 
-			if (fd < 0)
+			if (fd < 0 && errno != EEXIST)
 				return -errno;
-			close(fd);
-		} else if (mkdir(next, 0755) < 0 && errno != EEXIST) {
-			return -errno;
+			if (fd >= 0)
+				close(fd);
+			next = openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		} else {
+			if (mkdirat(cur, name, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			next = openat(cur, name, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
 		}
-		free(path);
-		path = TAKE_PTR(next);
+		if (next < 0)
+			return -errno;
+		close(cur);
+		cur = next;
 		p += len;
 		if (*p)
 			p++;
 	}
-	return 0;
+	return TAKE_FD(cur);
 }
 
-/* fy_mnt_ensure and fy_mnt_create: ctx NULL never splices (a writable root). */
-static int ensure_at(struct fy_mnt_ctx *ctx, const char *root, const char *dst, bool dir,
-                     char **target, struct fy_error *err)
+/* fy_mnt_ensure and fy_mnt_create_at: ctx NULL never splices (a writable root) and knows no
+ * host binds. */
+static int ensure_at(struct fy_mnt_ctx *ctx, const char *root, unsigned rflags, const char *dst,
+                     bool dir, struct fy_mnt_target *t, struct fy_error *err)
 {
-	_cleanup_free_ char *existing = NULL, *missing = NULL, *base = NULL;
+	struct fy_resolved res = {-1, NULL, NULL};
+	bool spliced = false;
 	struct stat st;
-	int r;
+	int fd;
 
-	if (fy_mnt_resolve(root, dst, &existing, &missing, err) < 0)
+	t->fd = -1;
+	t->path = NULL;
+again:
+	if (resolve_in(root, rflags, dst, &res, err) < 0)
 		return -1;
-	base = under(root, existing);
-	if (!base)
-		return fy_err(err, ENOMEM, "resolving %s", dst);
-	if (missing[0] == '\0') {
-		if (stat(base, &st) < 0)
-			return fy_err(err, errno, "cannot stat %s in the container", dst);
-		if (dir && !S_ISDIR(st.st_mode))
-			return fy_err(err, ENOTDIR, "cannot mount a directory on %s", dst);
-		if (!dir && S_ISDIR(st.st_mode))
-			return fy_err(err, EISDIR, "cannot mount a file on %s", dst);
-		*target = TAKE_PTR(base);
+	if (ctx && check_host_binds(ctx, dst, &res, err) < 0)
+		goto fail;
+	if (res.rest[0] == '\0') {
+		if (fstat(res.fd, &st) < 0) {
+			fy_err(err, errno, "cannot stat %s in the container", dst);
+			goto fail;
+		}
+		if (dir && !S_ISDIR(st.st_mode)) {
+			fy_err(err, ENOTDIR, "cannot mount a directory on %s", dst);
+			goto fail;
+		}
+		if (!dir && S_ISDIR(st.st_mode)) {
+			fy_err(err, EISDIR, "cannot mount a file on %s", dst);
+			goto fail;
+		}
+		t->fd = TAKE_FD(res.fd);
+		t->path = TAKE_PTR(res.path);
+		fy_resolved_free(&res);
 		return 0;
 	}
-	r = create_missing(base, missing, dir, err);
-	if (ctx && (r == -EROFS || r == -EACCES || r == -EPERM)) {
-		if (splice_dir(ctx, base, err) < 0)
-			return fy_err_prefix(err, "cannot create mount point %s", dst);
-		r = create_missing(base, missing, dir, err);
+	fd = create_missing(res.fd, res.rest, dir);
+	if (ctx && !spliced && (fd == -EROFS || fd == -EACCES || fd == -EPERM)) {
+		struct fy_mnt_target base = {res.fd, res.path};
+
+		if (splice_dir(ctx, &base, err) < 0) {
+			fy_err_prefix(err, "cannot create mount point %s", dst);
+			goto fail;
+		}
+		/* The splice covers the directory res.fd holds: look again, from the root. */
+		spliced = true;
+		fy_resolved_free(&res);
+		goto again;
 	}
-	if (r < 0)
-		return fy_err(err, -r, "cannot create mount point %s in the container", dst);
-	*target = fy_asprintf("%s/%s", base, missing);
-	return *target ? 0 : fy_err(err, ENOMEM, "resolving %s", dst);
+	if (fd < 0) {
+		fy_err(err, -fd, "cannot create mount point %s in the container", dst);
+		goto fail;
+	}
+	t->fd = fd;
+	t->path = strcmp(res.path, "/") ? fy_asprintf("%s/%s", res.path, res.rest)
+	                                : fy_asprintf("/%s", res.rest);
+	fy_resolved_free(&res);
+	if (!t->path) {
+		fy_mnt_target_free(t);
+		return fy_err(err, ENOMEM, "resolving %s", dst);
+	}
+	return 0;
+fail:
+	fy_resolved_free(&res);
+	return -1;
 }
 
-int fy_mnt_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, char **target,
+int fy_mnt_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, struct fy_mnt_target *t,
                   struct fy_error *err)
 {
-	return ensure_at(ctx, ctx->root, dst, dir, target, err);
+	return ensure_at(ctx, ctx->root, ctx->resolve, dst, dir, t, err);
+}
+
+int fy_mnt_create_at(const char *root, unsigned rflags, const char *dst, bool dir,
+                     struct fy_mnt_target *t, struct fy_error *err)
+{
+	return ensure_at(NULL, root, rflags, dst, dir, t, err);
 }
 
 int fy_mnt_create(const char *root, const char *dst, bool dir, char **target, struct fy_error *err)
 {
-	return ensure_at(NULL, root, dst, dir, target, err);
+	struct fy_mnt_target t;
+
+	if (fy_mnt_create_at(root, 0, dst, dir, &t, err) < 0)
+		return -1;
+	*target = fy_path_join(root, t.path);
+	fy_mnt_target_free(&t);
+	return *target ? 0 : fy_err(err, ENOMEM, "resolving %s", dst);
 }
 
 char *fy_mnt_merge_db(const char *image_text, const char *ours)
@@ -435,40 +620,6 @@ char *fy_mnt_merge_db(const char *image_text, const char *ours)
 	return out;
 }
 
-static int apply_file(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_error *err)
-{
-	_cleanup_free_ char *stage = fy_asprintf("%s/file%u", ctx->staging, ctx->counter++);
-	_cleanup_free_ char *merged = NULL, *image_text = NULL, *target = NULL;
-	const char *content = m->data ? m->data : "";
-
-	if (!stage)
-		return fy_err(err, ENOMEM, "preparing %s", m->dst);
-	if (m->flags & FY_MNT_F_MERGE) {
-		_cleanup_free_ char *existing = NULL, *missing = NULL;
-
-		if (fy_mnt_resolve(ctx->root, m->dst, &existing, &missing, err) < 0)
-			return -1;
-		if (missing[0] == '\0') {
-			_cleanup_free_ char *path = under(ctx->root, existing);
-			struct fy_error ignored;
-
-			/* An unreadable image file is as good as none: we only add to it. */
-			if (path)
-				fy_read_file_at(AT_FDCWD, path, 16 << 20, &image_text, NULL,
-				                &ignored);
-		}
-		merged = fy_mnt_merge_db(image_text, content);
-		if (!merged)
-			return fy_err(err, ENOMEM, "preparing %s", m->dst);
-		content = merged;
-	}
-	if (fy_write_file_at(AT_FDCWD, stage, content, strlen(content), 0644, err) < 0)
-		return -1;
-	if (fy_mnt_ensure(ctx, m->dst, false, &target, err) < 0)
-		return -1;
-	return fy_mnt_bind(stage, target, true, err);
-}
-
 int fy_mnt_resolve_source(const struct fy_mount *m, char **out, struct fy_error *err)
 {
 	*out = realpath(m->src, NULL);
@@ -481,10 +632,49 @@ int fy_mnt_resolve_source(const struct fy_mount *m, char **out, struct fy_error 
 	return fy_err(err, errno, "%s: bind source %s", m->dst, m->src);
 }
 
+static int apply_file(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_error *err)
+{
+	_cleanup_free_ char *stage = fy_asprintf("%s/file%u", ctx->staging, ctx->counter++);
+	_cleanup_free_ char *merged = NULL, *image_text = NULL;
+	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_close_ int sfd = -1;
+	const char *content = m->data ? m->data : "";
+
+	if (!stage)
+		return fy_err(err, ENOMEM, "preparing %s", m->dst);
+	if (m->flags & FY_MNT_F_MERGE) {
+		_cleanup_close_ int rootfd = open_root(ctx->root, err);
+		_cleanup_close_ int fd = -1;
+		struct fy_error ignored;
+
+		if (rootfd < 0)
+			return -1;
+		/* An unreadable image file is as good as none: we only add to it. */
+		fd = fy_resolve_open(rootfd, m->dst, O_RDONLY | O_NOCTTY | O_NONBLOCK,
+		                     ctx->resolve);
+		if (fd >= 0)
+			fy_read_fd(fd, m->dst, 16 << 20, &image_text, NULL, &ignored);
+		merged = fy_mnt_merge_db(image_text, content);
+		if (!merged)
+			return fy_err(err, ENOMEM, "preparing %s", m->dst);
+		content = merged;
+	}
+	if (fy_write_file_at(AT_FDCWD, stage, content, strlen(content), 0644, err) < 0)
+		return -1;
+	if (fy_mnt_ensure(ctx, m->dst, false, &t, err) < 0)
+		return -1;
+	sfd = open(stage, O_PATH | O_CLOEXEC);
+	if (sfd < 0)
+		return fy_err(err, errno, "cannot open %s", stage);
+	return bind_onto(ctx->root, ctx->proc, ctx->resolve, sfd, "", m->dst, &t, true, err);
+}
+
 static int apply_bind(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const char *resolved,
                       struct fy_error *err)
 {
-	_cleanup_free_ char *src = NULL, *target = NULL;
+	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_free_ char *src = NULL;
+	_cleanup_close_ int sfd = -1;
 	struct stat st;
 
 	if (!resolved)
@@ -492,19 +682,24 @@ static int apply_bind(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const ch
 	src = fy_path_join(ctx->host, resolved);
 	if (!src)
 		return fy_err(err, ENOMEM, "binding %s", m->src);
-	if (stat(src, &st) < 0)
+	/* The source was resolved on the host (symlinks followed there, as the user sees it). */
+	sfd = open(src, O_PATH | O_CLOEXEC);
+	if (sfd < 0 || fstat(sfd, &st) < 0)
 		return fy_err(err, errno, "bind source %s", m->src);
-	if (fy_mnt_ensure(ctx, m->dst, S_ISDIR(st.st_mode), &target, err) < 0)
+	if (fy_mnt_ensure(ctx, m->dst, S_ISDIR(st.st_mode), &t, err) < 0)
 		return -1;
-	return fy_mnt_bind(src, target, m->flags & FY_MNT_F_RO, err);
+	if (bind_onto(ctx->root, ctx->proc, ctx->resolve, sfd, "", m->src, &t,
+	              m->flags & FY_MNT_F_RO, err) < 0)
+		return -1;
+	return record_host_bind(ctx, m->dst, t.path, err);
 }
 
-static int mount_fs(const char *what, const char *type, const char *target, unsigned long flags,
-                    const char *data, struct fy_error *err)
+static int mount_fs(const char *proc, const char *what, const char *type, int fd,
+                    unsigned long flags, const char *data, const char *dst, struct fy_error *err)
 {
-	if (mount(what, target, type, flags, data) < 0)
-		return fy_err(err, errno, "cannot mount %s on %s", type, target);
-	return 0;
+	int r = mount_on_fd(proc, what, fd, type, flags, data);
+
+	return r < 0 ? fy_err(err, -r, "cannot mount %s on %s", type, dst) : 0;
 }
 
 /* A minimal /dev: a tmpfs with the harmless host device nodes bound in (a user namespace cannot
@@ -516,57 +711,84 @@ static int apply_dev_minimal(struct fy_mnt_ctx *ctx, const struct fy_mount *m, s
 	        {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"},
 	        {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
 	        {"ptmx", "pts/ptmx"},          {"core", "/proc/kcore"}};
-	_cleanup_free_ char *dev = NULL;
+	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_close_ int dev = -1, pts = -1, shm = -1;
+	_cleanup_free_ char *hostdev = fy_path_join(ctx->host, "/dev");
+	_cleanup_close_ int hostfd = -1;
 
-	if (fy_mnt_ensure(ctx, m->dst, true, &dev, err) < 0)
+	if (!hostdev)
+		return fy_err(err, ENOMEM, "preparing /dev");
+	if (fy_mnt_ensure(ctx, m->dst, true, &t, err) < 0)
 		return -1;
-	if (mount_fs("tmpfs", "tmpfs", dev, MS_NOSUID | MS_NOEXEC, "mode=0755,size=512k", err) < 0)
+	if (mount_fs(ctx->proc, "tmpfs", "tmpfs", t.fd, MS_NOSUID | MS_NOEXEC,
+	             "mode=0755,size=512k", m->dst, err) < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		_cleanup_free_ char *src = fy_asprintf("%s/dev/%s", ctx->host, nodes[i]);
-		_cleanup_free_ char *to = fy_path_join(dev, nodes[i]);
-		int fd;
+	/* Our new tmpfs, not the directory under it. */
+	dev = fy_mnt_reopen(ctx->root, ctx->resolve, &t, err);
+	if (dev < 0)
+		return -1;
+	hostfd = open(hostdev, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (size_t i = 0; hostfd >= 0 && i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		struct fy_mnt_target to = {-1, NULL};
+		int fd, r;
 
-		if (!src || !to)
-			return fy_err(err, ENOMEM, "preparing /dev");
-		if (access(src, F_OK) < 0)
+		if (faccessat(hostfd, nodes[i], F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		fd = open(to, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+		fd = openat(dev, nodes[i], O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+		            0666);
 		if (fd < 0)
-			return fy_err(err, errno, "cannot create %s", to);
+			return fy_err(err, errno, "cannot create /dev/%s", nodes[i]);
 		close(fd);
-		if (fy_mnt_bind(src, to, false, err) < 0)
+		to.fd = openat(dev, nodes[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (to.fd < 0)
+			return fy_err(err, errno, "cannot create /dev/%s", nodes[i]);
+		r = bind_onto(ctx->root, ctx->proc, ctx->resolve, hostfd, nodes[i], nodes[i], &to,
+		              false, err);
+		close(to.fd);
+		if (r < 0)
 			return -1;
 	}
-	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]) - 1; i++) {
-		_cleanup_free_ char *to = fy_path_join(dev, links[i][0]);
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]) - 1; i++)
+		if (symlinkat(links[i][1], dev, links[i][0]) < 0)
+			return fy_err(err, errno, "cannot create /dev/%s", links[i][0]);
+	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
+	    (pts = openat(dev, "pts", O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (shm = openat(dev, "shm", O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return fy_err(err, errno, "cannot create /dev/pts or /dev/shm");
+	if (mount_fs(ctx->proc, "devpts", "devpts", pts, MS_NOSUID | MS_NOEXEC,
+	             "newinstance,ptmxmode=0666,mode=0620", "/dev/pts", err) < 0)
+		return -1;
+	return mount_fs(ctx->proc, "tmpfs", "tmpfs", shm, MS_NOSUID | MS_NODEV, "mode=1777",
+	                "/dev/shm", err);
+}
 
-		if (!to || symlink(links[i][1], to) < 0)
-			return fy_err(err, to ? errno : ENOMEM, "cannot create /dev/%s",
-			              links[i][0]);
-	}
-	{
-		_cleanup_free_ char *pts = fy_path_join(dev, "pts");
-		_cleanup_free_ char *shm = fy_path_join(dev, "shm");
-		_cleanup_free_ char *mq = fy_path_join(dev, "mqueue");
+static int apply_proc(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_error *err)
+{
+	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_free_ char *proc = NULL;
+	_cleanup_close_ int pfd = -1;
 
-		if (!pts || !shm || !mq)
-			return fy_err(err, ENOMEM, "preparing /dev");
-		if (mkdir(pts, 0755) < 0 || mkdir(shm, 01777) < 0)
-			return fy_err(err, errno, "cannot create /dev/pts or /dev/shm");
-		if (mount_fs("devpts", "devpts", pts, MS_NOSUID | MS_NOEXEC,
-		             "newinstance,ptmxmode=0666,mode=0620", err) < 0)
-			return -1;
-		if (mount_fs("tmpfs", "tmpfs", shm, MS_NOSUID | MS_NODEV, "mode=1777", err) < 0)
-			return -1;
-	}
-	return 0;
+	if (fy_mnt_ensure(ctx, m->dst, true, &t, err) < 0)
+		return -1;
+	if (ctx->fresh_proc)
+		return mount_fs(ctx->proc, "proc", "proc", t.fd, MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		                NULL, m->dst, err);
+	/* The host's PID namespace is not ours to mount a procfs for: bind the host's /proc. */
+	proc = fy_path_join(ctx->host, "/proc");
+	if (!proc)
+		return fy_err(err, ENOMEM, "/proc");
+	pfd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		return fy_err(err, errno, "cannot open %s", proc);
+	if (bind_onto(ctx->root, ctx->proc, ctx->resolve, pfd, "", "/proc", &t, false, err) < 0)
+		return -1;
+	return record_host_bind(ctx, m->dst, t.path, err);
 }
 
 int fy_mnt_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const char *src,
                  struct fy_error *err)
 {
-	_cleanup_free_ char *target = NULL;
+	struct fy_mnt_target t = {-1, NULL};
 	int r = 0;
 
 	switch (m->kind) {
@@ -580,26 +802,14 @@ int fy_mnt_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const char *s
 		r = apply_dev_minimal(ctx, m, err);
 		break;
 	case FY_MNT_TMPFS:
-		r = fy_mnt_ensure(ctx, m->dst, true, &target, err);
+		r = fy_mnt_ensure(ctx, m->dst, true, &t, err);
 		if (r == 0)
-			r = mount_fs("tmpfs", "tmpfs", target, MS_NOSUID | MS_NODEV,
-			             m->data ? m->data : "mode=1777", err);
+			r = mount_fs(ctx->proc, "tmpfs", "tmpfs", t.fd, MS_NOSUID | MS_NODEV,
+			             m->data ? m->data : "mode=1777", m->dst, err);
+		fy_mnt_target_free(&t);
 		break;
 	case FY_MNT_PROC:
-		r = fy_mnt_ensure(ctx, m->dst, true, &target, err);
-		if (r < 0)
-			break;
-		if (ctx->fresh_proc) {
-			r = mount_fs("proc", "proc", target, MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
-			             err);
-		} else {
-			/* The host's PID namespace is not ours to mount a procfs for: bind the
-			 * host's /proc instead. */
-			_cleanup_free_ char *proc = fy_path_join(ctx->host, "/proc");
-
-			r = proc ? fy_mnt_bind(proc, target, false, err)
-			         : fy_err(err, ENOMEM, "/proc");
-		}
+		r = apply_proc(ctx, m, err);
 		break;
 	}
 	if (r < 0)

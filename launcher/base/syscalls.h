@@ -46,12 +46,37 @@
 #ifndef SYS_pivot_root
 #define SYS_pivot_root 155
 #endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef RESOLVE_NO_XDEV
+#define RESOLVE_NO_XDEV 0x01
+#endif
+#ifndef RESOLVE_NO_MAGICLINKS
+#define RESOLVE_NO_MAGICLINKS 0x02
+#endif
+#ifndef RESOLVE_NO_SYMLINKS
+#define RESOLVE_NO_SYMLINKS 0x04
+#endif
+#ifndef RESOLVE_BENEATH
+#define RESOLVE_BENEATH 0x08
+#endif
+#ifndef RESOLVE_IN_ROOT
+#define RESOLVE_IN_ROOT 0x10
+#endif
 
 struct fy_mount_attr {
 	uint64_t attr_set;
 	uint64_t attr_clr;
 	uint64_t propagation;
 	uint64_t userns_fd;
+};
+
+/* struct open_how of openat2(2), spelled out so older headers do without <linux/openat2.h>. */
+struct fy_open_how {
+	uint64_t flags;
+	uint64_t mode;
+	uint64_t resolve;
 };
 
 static inline int fy_sys_ret(long r)
@@ -65,13 +90,13 @@ static inline int fy_open_tree(int dfd, const char *path, unsigned flags)
 }
 
 static inline int fy_move_mount(int from_dfd, const char *from, int to_dfd, const char *to,
-				unsigned flags)
+                                unsigned flags)
 {
 	return fy_sys_ret(syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags));
 }
 
 static inline int fy_mount_setattr(int dfd, const char *path, unsigned flags,
-				   struct fy_mount_attr *attr)
+                                   struct fy_mount_attr *attr)
 {
 	return fy_sys_ret(syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr)));
 }
@@ -79,6 +104,14 @@ static inline int fy_mount_setattr(int dfd, const char *path, unsigned flags,
 static inline int fy_close_range(unsigned first, unsigned last, unsigned flags)
 {
 	return fy_sys_ret(syscall(SYS_close_range, first, last, flags));
+}
+
+static inline int fy_openat2(int dfd, const char *path, uint64_t flags, uint64_t mode,
+                             uint64_t resolve)
+{
+	struct fy_open_how how = {.flags = flags, .mode = mode, .resolve = resolve};
+
+	return fy_sys_ret(syscall(SYS_openat2, dfd, path, &how, sizeof(how)));
 }
 
 static inline int fy_pivot_root(const char *new_root, const char *put_old)

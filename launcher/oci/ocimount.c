@@ -22,6 +22,7 @@
 #include "fsutil.h"
 #include "mounts.h"
 #include "ociplan.h"
+#include "resolve.h"
 #include "sqfuse.h"
 #include "syscalls.h"
 
@@ -67,21 +68,47 @@ static int finish_mount(const struct fy_ocip_step *s, const char *target, struct
 	return 0;
 }
 
+/* The procfs whose "self/fd/N" names an fd as a mount target: the init's, still the host's view
+ * before pivot_root. */
+#define PROC "/proc"
+
+/* "/proc/self/fd/N" of a new fd on what t names now (the top of a mount made on it). */
+static char *top_path(const char *root, const struct fy_mnt_target *t, int *fd,
+                      struct fy_error *err)
+{
+	char *at;
+
+	*fd = fy_mnt_reopen(root, 0, t, err);
+	if (*fd < 0)
+		return NULL;
+	at = fy_mnt_fd_path(PROC, *fd);
+	if (!at)
+		fy_err(err, ENOMEM, "%s", t->path);
+	return at;
+}
+
 static int do_bind(const char *root, const struct fy_ocip_step *s, const char *src,
                    unsigned long flags, struct fy_error *err)
 {
-	_cleanup_free_ char *target = NULL;
+	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_free_ char *at = NULL, *top = NULL;
+	_cleanup_close_ int topfd = -1;
 	struct stat st;
 
 	if (stat(src, &st) < 0)
 		return fy_err(err, errno, "mount %s: source %s", s->dst, src);
-	if (fy_mnt_create(root, s->dst, S_ISDIR(st.st_mode), &target, err) < 0)
+	if (fy_mnt_create_at(root, 0, s->dst, S_ISDIR(st.st_mode), &t, err) < 0)
 		return -1;
-	if (mount(src, target, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+	at = fy_mnt_fd_path(PROC, t.fd);
+	if (!at)
+		return fy_err(err, ENOMEM, "mount %s", s->dst);
+	if (mount(src, at, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
 		return fy_err(err, errno, "cannot bind %s on %s", src, s->dst);
-	if ((flags & REMOUNT_BITS) && remount_bind(target, flags & REMOUNT_BITS, s->dst, err) < 0)
+	if (!(top = top_path(root, &t, &topfd, err)))
 		return -1;
-	return finish_mount(s, target, err);
+	if ((flags & REMOUNT_BITS) && remount_bind(top, flags & REMOUNT_BITS, s->dst, err) < 0)
+		return -1;
+	return finish_mount(s, top, err);
 }
 
 /* tmpcopyup: copy the tree under fd (the directory the tmpfs now hides, opened before the
@@ -157,20 +184,22 @@ static int copy_tree(int from, int to, const char *what, int depth, struct fy_er
 
 static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error *err)
 {
-	_cleanup_free_ char *target = NULL;
+	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_free_ char *at = NULL, *top = NULL;
 	unsigned long flags = s->flags & ~(MS_BIND | MS_REC);
-	_cleanup_close_ int under = -1;
+	_cleanup_close_ int under = -1, topfd = -1;
 
-	if (fy_mnt_create(root, s->dst, true, &target, err) < 0)
+	if (fy_mnt_create_at(root, 0, s->dst, true, &t, err) < 0)
 		return -1;
+	if (!(at = fy_mnt_fd_path(PROC, t.fd)))
+		return fy_err(err, ENOMEM, "mount %s", s->dst);
 	if (s->copyup) {
-		under = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		under = openat(t.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (under < 0)
 			return fy_err(err, errno, "tmpcopyup %s", s->dst);
 	}
 	/* A read-only tmpfs with tmpcopyup is filled first, then made read-only. */
-	if (mount(s->src, target, s->fstype, under >= 0 ? flags & ~MS_RDONLY : flags, s->data) <
-	    0) {
+	if (mount(s->src, at, s->fstype, under >= 0 ? flags & ~MS_RDONLY : flags, s->data) < 0) {
 		int e = errno;
 
 		/* Rootless without the namespace that owns the filesystem (sysfs needs the
@@ -179,16 +208,17 @@ static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error
 			return do_bind(root, s, s->dst, flags | MS_REC, err);
 		return fy_err(err, e, "cannot mount %s on %s", s->fstype, s->dst);
 	}
+	if (!(top = top_path(root, &t, &topfd, err)))
+		return -1;
 	if (under >= 0) {
-		_cleanup_close_ int top = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int dir = openat(topfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		if (top < 0 || copy_tree(under, top, s->dst, 0, err) < 0)
-			return top < 0 ? fy_err(err, errno, "tmpcopyup %s", s->dst) : -1;
-		if ((flags & MS_RDONLY) &&
-		    mount(NULL, target, NULL, MS_REMOUNT | flags, s->data) < 0)
+		if (dir < 0 || copy_tree(under, dir, s->dst, 0, err) < 0)
+			return dir < 0 ? fy_err(err, errno, "tmpcopyup %s", s->dst) : -1;
+		if ((flags & MS_RDONLY) && mount(NULL, top, NULL, MS_REMOUNT | flags, s->data) < 0)
 			return fy_err(err, errno, "cannot make %s read-only", s->dst);
 	}
-	return finish_mount(s, target, err);
+	return finish_mount(s, top, err);
 }
 
 /* cgroup v1: a tmpfs with one bind per hierarchy of the container's own cgroup (paths from
@@ -197,22 +227,29 @@ static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error
 static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char *cgroups,
                      struct fy_error *err)
 {
-	_cleanup_free_ char *target = NULL;
+	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_free_ char *at = NULL, *top = NULL;
+	_cleanup_close_ int topfd = -1;
 	unsigned long ro = s->flags & MS_RDONLY;
 	unsigned long flags = s->flags & ~(MS_BIND | MS_REC);
 	const char *line;
 
-	if (fy_mnt_create(root, s->dst, true, &target, err) < 0)
+	if (fy_mnt_create_at(root, 0, s->dst, true, &t, err) < 0)
 		return -1;
+	if (!(at = fy_mnt_fd_path(PROC, t.fd)))
+		return fy_err(err, ENOMEM, "mount %s", s->dst);
 	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
-		if (mount("cgroup2", target, "cgroup2", flags, NULL) == 0)
-			return finish_mount(s, target, err);
+		if (mount("cgroup2", at, "cgroup2", flags, NULL) == 0)
+			return (top = top_path(root, &t, &topfd, err)) ? finish_mount(s, top, err)
+			                                               : -1;
 		if (errno != EPERM && errno != EBUSY)
 			return fy_err(err, errno, "cannot mount cgroup2 on %s", s->dst);
 		return do_bind(root, s, "/sys/fs/cgroup", flags | MS_REC, err);
 	}
-	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+	if (mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
 		return fy_err(err, errno, "cannot mount a tmpfs on %s", s->dst);
+	if (!(top = top_path(root, &t, &topfd, err)))
+		return -1;
 	for (line = cgroups; line && *line;) {
 		const char *nl = strchr(line, '\n');
 		_cleanup_free_ char *l = strndup(line, nl ? (size_t)(nl - line) : strlen(line));
@@ -240,8 +277,9 @@ static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char 
 
 			if (comma)
 				*comma = '\0';
+			/* Our own tmpfs, reached through its fd: the names are the host's. */
 			src = fy_asprintf("/sys/fs/cgroup/%s%s", c, path);
-			dst = fy_asprintf("%s/%s", target, c);
+			dst = fy_asprintf("%s/%s", top, c);
 			if (!src || !dst)
 				return fy_err(err, ENOMEM, "cgroup mount");
 			if (stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -256,7 +294,7 @@ static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char 
 			c = comma ? comma + 1 : NULL;
 		}
 	}
-	return finish_mount(s, target, err);
+	return finish_mount(s, top, err);
 }
 
 /* "linux.devices[2] /dev/mymem (char 1:1)": which entry a device error is about. */
@@ -395,19 +433,22 @@ static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mk
 
 static int do_symlink(const char *root, const struct fy_ocip_step *s, struct fy_error *err)
 {
-	_cleanup_free_ char *existing = NULL, *missing = NULL, *path = NULL;
+	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct fy_resolved res;
+	int r;
 
-	if (fy_mnt_resolve(root, s->dst, &existing, &missing, err) < 0)
-		return -1;
+	if (rootfd < 0)
+		return fy_err(err, errno, "cannot open the root %s", root);
+	r = fy_resolve_partial(rootfd, s->dst, 0, &res);
+	if (r < 0)
+		return fy_err(err, -r, "symlink %s", s->dst);
 	/* Only a missing last component gets the link: an image's own entry wins. */
-	if (missing[0] == '\0' || strchr(missing, '/'))
-		return 0;
-	path = fy_asprintf("%s%s/%s", root, strcmp(existing, "/") == 0 ? "" : existing, missing);
-	if (!path)
-		return fy_err(err, ENOMEM, "symlink %s", s->dst);
-	if (symlink(s->src, path) < 0 && errno != EEXIST)
-		return fy_err(err, errno, "cannot create symlink %s", s->dst);
-	return 0;
+	r = 0;
+	if (res.rest[0] && !strchr(res.rest, '/') && symlinkat(s->src, res.fd, res.rest) < 0 &&
+	    errno != EEXIST)
+		r = fy_err(err, errno, "cannot create symlink %s", s->dst);
+	fy_resolved_free(&res);
+	return r;
 }
 
 int fy_ocimnt_pre(const struct fy_ocip *plan, const char *rootfs, const char *cgroups,

@@ -197,7 +197,7 @@ fy_cmd() {
 
 # fy ARG...: run the ferry under test.
 fy() {
-	fy_cmd "$FERRY" "$@"
+	fy_cmd "${FY_WRAP[@]}" "$FERRY" "$@"
 }
 
 # fy_bg ARG...: start ferry in the background (stdout/stderr to OUT_F/ERR_F); BG_PID is ferry's
@@ -209,7 +209,7 @@ fy_bg() {
 		fy_close_fds
 		cd "$cwd" || exit 99
 		echo "$BASHPID" >>"$RUNDIR/sids"
-		exec setsid "${AS_USER[@]}" env -i --default-signal "${BASE_ENV[@]}" "${FY_ENV[@]}" "$FERRY" "$@"
+		exec setsid "${AS_USER[@]}" env -i --default-signal "${BASE_ENV[@]}" "${FY_ENV[@]}" "${FY_WRAP[@]}" "$FERRY" "$@"
 	) </dev/null >"$OUT_F" 2>"$ERR_F" &
 	BG_PID=$!
 }
@@ -440,6 +440,12 @@ fy_init() {
 	fi
 	FERRY=$RUNDIR/bin/ferry
 	FERRY_ORIG=$bin
+	# FERRY_WRAP: a program that runs ferry (fy, fy_bg), e.g. tests/tools/no-openat2.
+	FY_WRAP=()
+	if [ -n "${FERRY_WRAP:-}" ]; then
+		install -m 755 "$FERRY_WRAP" "$RUNDIR/bin/wrap" || fy_die "cannot copy $FERRY_WRAP"
+		FY_WRAP=("$RUNDIR/bin/wrap")
+	fi
 	WORK=$RUNDIR/work
 	DATA=$RUNDIR/data
 	fy_user_dir "$WORK" "$DATA"

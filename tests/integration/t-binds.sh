@@ -79,6 +79,9 @@ two"
 check "-B repeated" t_bind_repeat
 
 t_bind_nested() {
+	# The inner mount point must exist in the outer bind: ferry creates nothing on the host
+	# (t-hostbind.sh checks the refusal).
+	fy_user_dir "$D1/sub"
 	fy exec -B "$D1:/mnt/x" -B "$D2:/mnt/x/sub" "$IMG" cat /mnt/x/file /mnt/x/sub/file
 	expect_rc 0
 	expect_out "one
