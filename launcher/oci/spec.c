@@ -2,16 +2,16 @@
  * markers follow runtime-spec v1.1 config.md and config-linux.md. Unknown fields are ignored
  * (config.md "Extensibility": runtimes MUST ignore unknown properties); a field of the wrong
  * type is an error naming its JSON path. */
-#include "spec.h"
-#include "ocidefs.h"
-#include "specget.h"
-#include "speclinux.h"
-#include "specproc.h"
+#include "oci/spec.h"
+#include "oci/ocidefs.h"
+#include "oci/specget.h"
+#include "oci/speclinux.h"
+#include "oci/specproc.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "strv.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/strv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +30,7 @@ static char *abs_in_bundle(const char *bundle, const char *path)
 {
 	if (path[0] == '/' || !bundle)
 		return strdup(path);
-	return fy_path_join(bundle, path);
+	return fy_fsutil_path_join(bundle, path);
 }
 
 static int parse_process(json_t *root, struct fy_oci_spec *s, struct fy_error *err)
@@ -65,7 +65,8 @@ static int parse_root(json_t *root, struct fy_oci_spec *s, struct fy_error *err)
 	return s->root_path ? 0 : fy_specget_nomem(err);
 }
 
-static int parse_mount(json_t *item, const char *pre, struct fy_oci_mount *m, struct fy_error *err)
+static int parse_mount(json_t *item, const char *pre, struct fy_oci_mount *m,
+                       struct fy_error *err)
 {
 	_cleanup_free_ char *data = NULL;
 
@@ -80,13 +81,14 @@ static int parse_mount(json_t *item, const char *pre, struct fy_oci_mount *m, st
 	for (size_t i = 0; m->options && m->options[i]; i++) {
 		char *nd;
 
-		if (fy_oci_mount_option(m, m->options[i]))
+		if (fy_ocidefs_mount_option(m, m->options[i]))
 			continue;
 		if (strcmp(m->options[i], "tmpcopyup") == 0) {
 			m->tmpcopyup = true;
 			continue;
 		}
-		nd = data ? fy_asprintf("%s,%s", data, m->options[i]) : strdup(m->options[i]);
+		nd = data ? fy_fsutil_asprintf("%s,%s", data, m->options[i])
+		          : strdup(m->options[i]);
 		if (!nd)
 			return fy_specget_nomem(err);
 		free(data);
@@ -137,7 +139,7 @@ static int parse_hook_list(json_t *hooks, enum fy_oci_hook_kind kind, struct fy_
 	json_int_t v;
 	size_t i;
 
-	if (fy_specget_objarray(hooks, fy_oci_hook_name(kind), "hooks", &arr, err) < 0)
+	if (fy_specget_objarray(hooks, fy_ocidefs_hook_name(kind), "hooks", &arr, err) < 0)
 		return -1;
 	if (!arr)
 		return 0;
@@ -148,7 +150,7 @@ static int parse_hook_list(json_t *hooks, enum fy_oci_hook_kind kind, struct fy_
 	{
 		struct fy_oci_hook *hk = &h->list[i];
 
-		fy_specget_fmt(key, "%s[%zu]", fy_oci_hook_name(kind), i);
+		fy_specget_fmt(key, "%s[%zu]", fy_ocidefs_hook_name(kind), i);
 		fy_specget_path(pre, "hooks", key);
 		h->n++;
 		if (fy_specget_str(item, "path", pre, true, &hk->path, err) < 0 ||
@@ -251,8 +253,8 @@ static json_t *load_json(const char *json, size_t len, json_error_t *jerr)
 	return root;
 }
 
-int fy_oci_spec_parse(const char *json, size_t len, const char *bundle, struct fy_oci_spec *spec,
-                      struct fy_error *err)
+int fy_spec_parse(const char *json, size_t len, const char *bundle, struct fy_oci_spec *spec,
+                  struct fy_error *err)
 {
 	_cleanup_json_ json_t *root = NULL;
 	json_error_t jerr;
@@ -267,7 +269,7 @@ int fy_oci_spec_parse(const char *json, size_t len, const char *bundle, struct f
 	if (bundle && !(spec->bundle = strdup(bundle)))
 		return fy_specget_nomem(err);
 	if (parse_root_object(root, spec, err) < 0) {
-		fy_oci_spec_release(spec);
+		fy_spec_release(spec);
 		return -1;
 	}
 	return 0;
@@ -285,8 +287,8 @@ static int process_err(struct fy_error *err)
 	return -1;
 }
 
-int fy_oci_process_parse(const char *json, size_t len, struct fy_oci_process *p,
-                         struct fy_error *err)
+int fy_spec_process_parse(const char *json, size_t len, struct fy_oci_process *p,
+                          struct fy_error *err)
 {
 	_cleanup_json_ json_t *root = NULL;
 	json_error_t jerr;
@@ -303,13 +305,13 @@ int fy_oci_process_parse(const char *json, size_t len, struct fy_oci_process *p,
 		return process_err(err);
 	}
 	if (fy_specproc_parse(root, p, NULL, err) < 0) {
-		fy_oci_process_release(p);
+		fy_spec_process_release(p);
 		return process_err(err);
 	}
 	return 0;
 }
 
-void fy_oci_process_release(struct fy_oci_process *p)
+void fy_spec_process_release(struct fy_oci_process *p)
 {
 	if (!p)
 		return;
@@ -323,7 +325,7 @@ void fy_oci_process_release(struct fy_oci_process *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int fy_oci_spec_load(const char *bundle, struct fy_oci_spec *spec, struct fy_error *err)
+int fy_spec_load(const char *bundle, struct fy_oci_spec *spec, struct fy_error *err)
 {
 	_cleanup_free_ char *abs = NULL, *path = NULL, *text = NULL;
 	size_t len;
@@ -331,15 +333,15 @@ int fy_oci_spec_load(const char *bundle, struct fy_oci_spec *spec, struct fy_err
 	memset(spec, 0, sizeof(*spec));
 	abs = realpath(bundle, NULL);
 	if (!abs)
-		return fy_err_code(err, FY_EXIT_CONFIG, errno, "bundle %s", bundle);
-	path = fy_path_join(abs, "config.json");
+		return fy_error_code(err, FY_EXIT_CONFIG, errno, "bundle %s", bundle);
+	path = fy_fsutil_path_join(abs, "config.json");
 	if (!path)
 		return fy_specget_nomem(err);
-	if (fy_read_file_at(AT_FDCWD, path, FY_OCI_SPEC_MAX_SIZE, &text, &len, err) < 0) {
+	if (fy_fsutil_read_file_at(AT_FDCWD, path, FY_OCI_SPEC_MAX_SIZE, &text, &len, err) < 0) {
 		err->exit_code = FY_EXIT_CONFIG;
 		return -1;
 	}
-	return fy_oci_spec_parse(text, len, abs, spec, err);
+	return fy_spec_parse(text, len, abs, spec, err);
 }
 
 static void free_kv(struct fy_oci_kv *kv, size_t n)
@@ -370,7 +372,7 @@ static void free_seccomp(struct fy_oci_seccomp *sc)
 	free(sc->listener_metadata);
 }
 
-void fy_oci_spec_release(struct fy_oci_spec *s)
+void fy_spec_release(struct fy_oci_spec *s)
 {
 	if (!s)
 		return;
@@ -380,7 +382,7 @@ void fy_oci_spec_release(struct fy_oci_spec *s)
 	free(s->root_squashfs);
 	free(s->hostname);
 	free(s->domainname);
-	fy_oci_process_release(&s->process);
+	fy_spec_process_release(&s->process);
 	for (size_t i = 0; s->mounts && i < s->n_mounts; i++) {
 		free(s->mounts[i].destination);
 		free(s->mounts[i].type);

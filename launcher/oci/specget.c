@@ -1,10 +1,10 @@
 /* specget: typed getters for config.json members (see specget.h). Types follow
  * runtime-spec config.md; numbers may arrive as reals (JSON_DECODE_INT_AS_REAL). */
-#include "specget.h"
+#include "oci/specget.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "strv.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/strv.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -20,7 +20,7 @@ int fy_specget_err(struct fy_error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return fy_err_code(err, FY_EXIT_CONFIG, 0, "config.json: %s", msg);
+	return fy_error_code(err, FY_EXIT_CONFIG, 0, "config.json: %s", msg);
 }
 
 /* Format a JSON path into a FY_SPECGET_PATH_MAX buffer; an absurdly deep path is cut, which only
@@ -46,7 +46,7 @@ const char *fy_specget_path(char *buf, const char *prefix, const char *key)
 
 int fy_specget_nomem(struct fy_error *err)
 {
-	return fy_err(err, ENOMEM, "config.json");
+	return fy_error(err, ENOMEM, "config.json");
 }
 
 /* Strings containing NUL cannot be paths or arguments: refuse them rather than truncate. */
@@ -132,7 +132,7 @@ int fy_specget_int(json_t *obj, const char *key, const char *prefix, bool requir
 }
 
 /* Unsigned 64-bit values (rlimits, seccomp args) may exceed json_int_t; such documents are
- * decoded with all numbers as reals (see fy_oci_spec_parse), so integral reals count too. */
+ * decoded with all numbers as reals (see fy_spec_parse), so integral reals count too. */
 #define TWO_POW_64 18446744073709551616.0
 int fy_specget_u64(json_t *obj, const char *key, const char *prefix, bool required, uint64_t *out,
                    struct fy_error *err)
@@ -282,7 +282,7 @@ int fy_specget_kv(json_t *obj, const char *key, const char *prefix, struct fy_oc
 	return 0;
 }
 
-/* warnings NULL: the caller has nowhere to report them (fy_oci_process_parse) and they are
+/* warnings NULL: the caller has nowhere to report them (fy_spec_process_parse) and they are
  * dropped. */
 int fy_specget_warn(char ***warnings, struct fy_error *err, const char *fmt, ...)
 {

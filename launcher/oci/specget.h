@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "spec.h"
+#include "oci/spec.h"
 
 /* Size of a JSON path buffer; a deeper path is cut, which only shortens the message. */
 #define FY_SPECGET_PATH_MAX 256

@@ -1,12 +1,12 @@
 /* speclinux: config.json's "linux" object (config-linux.md): namespaces, id mappings, devices,
  * masked and read-only paths, sysctl, seccomp, rootfs propagation, cgroup path, resources. */
-#include "speclinux.h"
-#include "ocidefs.h"
-#include "specget.h"
+#include "oci/speclinux.h"
+#include "oci/ocidefs.h"
+#include "oci/specget.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "strv.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/strv.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +29,7 @@ static int parse_namespaces(json_t *lx, struct fy_oci_spec *s, struct fy_error *
 		    fy_specget_str(item, "path", pre, false, &path, err) < 0)
 			return -1;
 		for (t = 0; t < FY_OCI_NS_COUNT; t++)
-			if (strcmp(fy_oci_ns_name((enum fy_oci_ns)t), type) == 0)
+			if (strcmp(fy_ocidefs_ns_name((enum fy_oci_ns)t), type) == 0)
 				break;
 		if (t == FY_OCI_NS_COUNT)
 			return fy_specget_err(err, "%s.type: unknown namespace type \"%s\"", pre,
@@ -230,7 +230,7 @@ static int parse_propagation(json_t *lx, struct fy_oci_spec *s, struct fy_error 
 	if (!prop)
 		return 0;
 	/* config-linux.md: one of shared, slave, private, unbindable (runc adds the r* forms). */
-	if (!fy_oci_mount_option(&m, prop) || !m.propagation)
+	if (!fy_ocidefs_mount_option(&m, prop) || !m.propagation)
 		return fy_specget_err(err, "linux.rootfsPropagation: unknown propagation \"%s\"",
 		                      prop);
 	s->rootfs_propagation = m.propagation;

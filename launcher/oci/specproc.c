@@ -1,12 +1,12 @@
 /* specproc: a runtime-spec process object (config.json's "process" or an `exec --process`
  * document) -> struct fy_oci_process. */
-#include "specproc.h"
-#include "ocidefs.h"
-#include "specget.h"
+#include "oci/specproc.h"
+#include "oci/ocidefs.h"
+#include "oci/specget.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "strv.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/strv.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +69,7 @@ static int parse_caps(json_t *proc, struct fy_oci_process *p, char ***warnings,
 		if (fy_specget_strv(caps, sets[i], "process.capabilities", false, &names, err) < 0)
 			return -1;
 		for (size_t j = 0; names && names[j]; j++) {
-			int c = fy_oci_cap_from_name(names[j]);
+			int c = fy_ocidefs_cap_from_name(names[j]);
 
 			if (c >= 0)
 				p->caps[i] |= 1ull << c;
@@ -106,7 +106,7 @@ static int parse_rlimits(json_t *proc, struct fy_oci_process *p, struct fy_error
 		    fy_specget_u64(item, "soft", pre, true, &r->soft, err) < 0 ||
 		    fy_specget_u64(item, "hard", pre, true, &r->hard, err) < 0)
 			return -1;
-		r->resource = fy_oci_rlimit_from_name(type);
+		r->resource = fy_ocidefs_rlimit_from_name(type);
 		if (r->resource < 0)
 			return fy_specget_err(err, "%s.type: unknown rlimit %s", pre, type);
 		/* config.md: "for each entry in rlimits, a getrlimit(3) on type MUST succeed" and
