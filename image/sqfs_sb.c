@@ -14,16 +14,28 @@ enum {
 	SB_INODES = 4,
 	SB_MKFS_TIME = 8,
 	SB_BLOCK_SIZE = 12,
+	SB_FRAGMENTS = 16,
 	SB_COMPRESSION = 20,
 	SB_BLOCK_LOG = 22,
 	SB_FLAGS = 24,
+	SB_NO_IDS = 26,
 	SB_MAJOR = 28,
 	SB_MINOR = 30,
+	SB_ROOT_INODE = 32,
 	SB_BYTES_USED = 40,
 	SB_ID_TABLE = 48,
+	SB_XATTR_TABLE = 56,
 	SB_INODE_TABLE = 64,
 	SB_DIR_TABLE = 72,
+	SB_FRAG_TABLE = 80,
+	SB_EXPORT_TABLE = 88,
 };
+
+/* squashfs_fs.h: an absent optional table (export, xattr, fragments) is all ones; metadata
+ * blocks hold 8 KiB; an inode reference is a 48-bit (block << 16 | offset). */
+#define SQFS_INVALID_BLK UINT64_MAX
+#define SQFS_MD_SIZE     8192u
+#define SQFS_REF_BITS    48
 
 /* "sqsh" read little-endian: a squashfs written big-endian (squashfs <= 3 on big-endian hosts). */
 #define SQFS_MAGIC_SWAPPED 0x68737173u
@@ -84,30 +96,73 @@ static int check_block_size(const unsigned char *p, struct fy_error *err)
 	return 0;
 }
 
-/* The metadata tables must start inside the filesystem; a superblock pointing past bytes_used
- * is corrupt rather than truncated. */
+static int sb_corrupt(struct fy_error *err, const char *what, uint64_t start, uint64_t bytes_used)
+{
+	return fy_err_code(err, FY_EXIT_IMAGE, 0,
+	                   "corrupt squashfs superblock: %s at %llu is outside the filesystem "
+	                   "(%llu bytes)",
+	                   what, (unsigned long long)start, (unsigned long long)bytes_used);
+}
+
+/* A lookup table (fragment, export, id): its index, one 64-bit pointer per metadata block of
+ * count entries of each bytes, starts at start, after the directory table (mksquashfs writes
+ * the tables' blocks and then their index), and ends inside the filesystem. */
+static int check_index(const char *name, uint64_t start, uint64_t count, uint64_t each,
+                       uint64_t dir_table, uint64_t bytes_used, struct fy_error *err)
+{
+	uint64_t len = (count * each + SQFS_MD_SIZE - 1) / SQFS_MD_SIZE * 8;
+
+	if (start <= dir_table || start >= bytes_used || len > bytes_used - start)
+		return sb_corrupt(err, name, start, bytes_used);
+	return 0;
+}
+
+/* Every table the superblock points at must lie inside the filesystem, in the order mksquashfs
+ * writes them (inode table, directory table, then the lookup tables), with entry counts whose
+ * index fits: libsquashfuse trusts all of them, and an id table of zero entries, for one,
+ * makes every stat(2) read past an empty array. */
 static int check_tables(const unsigned char *p, uint64_t bytes_used, struct fy_error *err)
 {
-	static const struct {
-		int off;
-		const char *name;
-	} tables[] = {
-	        {SB_INODE_TABLE, "inode table"},
-	        {SB_DIR_TABLE, "directory table"},
-	        {SB_ID_TABLE, "id table"},
-	};
+	uint64_t inode_table = le64(p + SB_INODE_TABLE), dir_table = le64(p + SB_DIR_TABLE);
+	uint64_t root = le64(p + SB_ROOT_INODE), xattr = le64(p + SB_XATTR_TABLE);
+	uint64_t export = le64(p + SB_EXPORT_TABLE);
+	uint32_t inodes = le32(p + SB_INODES), fragments = le32(p + SB_FRAGMENTS);
+	uint16_t ids = le16(p + SB_NO_IDS);
+	int r;
 
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		uint64_t start = le64(p + tables[i].off);
-
-		if (start < FY_SQFS_SB_SIZE || start >= bytes_used)
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "corrupt squashfs superblock: %s at %llu is outside the "
-			                   "filesystem (%llu bytes)",
-			                   tables[i].name, (unsigned long long)start,
-			                   (unsigned long long)bytes_used);
-	}
-	return 0;
+	if (inode_table < FY_SQFS_SB_SIZE || inode_table >= bytes_used)
+		return sb_corrupt(err, "inode table", inode_table, bytes_used);
+	if (dir_table <= inode_table || dir_table >= bytes_used)
+		return sb_corrupt(err, "directory table", dir_table, bytes_used);
+	if (inodes == 0)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0,
+		                   "corrupt squashfs superblock: no inodes (not even the root)");
+	/* The root inode is in a metadata block of the inode table (offsets are relative to it,
+	 * and a block holds 8 KiB). */
+	if (root >> SQFS_REF_BITS || (root & 0xffff) >= SQFS_MD_SIZE ||
+	    (root >> 16) >= dir_table - inode_table)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0,
+		                   "corrupt squashfs superblock: root inode reference %#llx is "
+		                   "outside the inode table",
+		                   (unsigned long long)root);
+	if (ids == 0)
+		return fy_err_code(err, FY_EXIT_IMAGE, 0,
+		                   "corrupt squashfs superblock: id table has no entries (every "
+		                   "file needs an owner)");
+	r = check_index("id table", le64(p + SB_ID_TABLE), ids, 4, dir_table, bytes_used, err);
+	/* Fragments: 16-byte entries; the table is only read when there are some. */
+	if (!r && fragments)
+		r = check_index("fragment table", le64(p + SB_FRAG_TABLE), fragments, 16, dir_table,
+		                bytes_used, err);
+	/* The export table (NFS file handles) has one 8-byte entry per inode. */
+	if (!r && export != SQFS_INVALID_BLK)
+		r = check_index("export table", export, inodes, 8, dir_table, bytes_used, err);
+	/* The xattr id table starts with a 16-byte header (squashfs_xattr_id_table) whose count
+	 * is outside the superblock: sqfuse checks that one once it has read it. */
+	if (!r && xattr != SQFS_INVALID_BLK &&
+	    (xattr <= dir_table || xattr >= bytes_used || bytes_used - xattr < 16))
+		r = sb_corrupt(err, "xattr table", xattr, bytes_used);
+	return r;
 }
 
 int fy_sqfs_sb_parse(const void *buf, size_t len, uint64_t avail, struct fy_sqfs_sb *sb,

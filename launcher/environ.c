@@ -4,6 +4,7 @@
 #include <stddef.h> /* environ.h uses size_t without including it */
 
 #include "environ.h"
+#include "request.h"
 
 #include "cleanup.h"
 #include "error.h"
@@ -167,7 +168,8 @@ static int env_add_files(char ***v, const struct fy_env_input *in, struct fy_err
 		if (r < 0) {
 			if (err)
 				err->exit_code = FY_EXIT_USAGE;
-			return fy_err_prefix(err, "--env-file");
+			fy_err_prefix(err, "%s", fy_request_field_name(FY_REQ_F_ENV_FILES));
+			return fy_request_err_field(err, FY_REQ_F_ENV_FILES);
 		}
 		if ((nul = fy_text_nul_line(text, len)))
 			return fy_err_usage(err, "--env-file %s:%zu: NUL byte in the line", path,
@@ -188,10 +190,10 @@ static int env_add_opts(char ***v, char *const *opts, struct fy_error *err)
 		const char *eq = strchr(opts[i], '=');
 
 		if (!eq || !fy_env_valid_name(opts[i], (size_t)(eq - opts[i])))
-			return fy_err_code(err, FY_EXIT_USAGE, 0,
-			                   "--env '%s': expected NAME=VALUE with NAME made of "
-			                   "letters, digits and '_'",
-			                   opts[i]);
+			return fy_request_err(err, FY_REQ_F_ENV, FY_EXIT_USAGE,
+			                      " '%s': expected NAME=VALUE with NAME made of "
+			                      "letters, digits and '_'",
+			                      opts[i]);
 		if (env_set_kv(v, opts[i]) < 0)
 			return fy_err(err, ENOMEM, "environment");
 	}

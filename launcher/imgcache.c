@@ -117,7 +117,7 @@ uint64_t fy_ic_select(const struct fy_ic_entry *v, size_t n, uint64_t max, const
 
 static char *cache_dir(const char *dir)
 {
-	return dir ? strdup(dir) : fy_bc_default_dir();
+	return dir ? strdup(dir) : NULL; /* the caller's default: fy_bc_default_dir() */
 }
 
 static bool is_image_name(const char *name)

@@ -57,7 +57,8 @@ int fy_ic_parse_size(const char *text, uint64_t *out, struct fy_error *err);
 uint64_t fy_ic_select(const struct fy_ic_entry *v, size_t n, uint64_t max, const bool *busy,
                       enum fy_ic_action *act);
 
-/* List the cache at dir (NULL: fy_bc_default_dir()). A missing cache is an empty list. */
+/* List the cache at dir (the caller's, normally fy_bc_default_dir(); NULL: there is none, an
+ * error). A missing cache is an empty list. */
 int fy_ic_list(const char *dir, struct fy_ic_list *out, struct fy_error *err);
 /* The same, then the images of the site caches sites (NULL-terminated, may be NULL), marked
  * site, only read: SITE/images/ *.sqfs. A site cache that is missing or that this user cannot
@@ -77,7 +78,7 @@ void fy_ic_result_release(struct fy_ic_result *res);
 /* Mark a cached image as used now (its .lock file's mtime), so prune keeps it longer. */
 int fy_ic_touch(const char *image_path);
 
-/* Before running image: if it lies in the cache at dir (NULL: the default), wait for and take a
+/* Before running image: if it lies in the cache at dir (NULL: no cache), wait for and take a
  * shared lock on its .lock file, mark it used and set *fd (O_CLOEXEC; keep it open while the
  * container runs, close it after); *fd = -1 for images outside the cache. */
 int fy_ic_hold(const char *dir, const char *image, int *fd, struct fy_error *err);

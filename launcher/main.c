@@ -16,7 +16,9 @@
 #include "pull.h"
 #include "strv.h"
 #include "supervise.h"
+#include "registry/blobcache.h"
 #include "registry/ref.h"
+#include "registry/regenv.h"
 #include "registry/registry.h"
 
 #include <errno.h>
@@ -388,14 +390,24 @@ static void cache_table(const struct fy_ic_list *l)
 	}
 }
 
+/* The image cache of this caller ($FERRY_CACHEDIR...): the library reads no environment. */
+static char *cache_dir(void)
+{
+	struct fy_reg_env env;
+
+	fy_reg_env_from(&env, environ);
+	return fy_bc_default_dir(&env);
+}
+
 static int cache_list(const struct fy_opts *opts, struct fy_error *err)
 {
 	struct fy_conf conf;
 	struct fy_ic_list l;
+	_cleanup_free_ char *dir = cache_dir();
 	int r = fy_conf_load(NULL, SYSCONFDIR "/ferry/ferry.conf", environ, &conf, err);
 
 	if (r == 0)
-		r = fy_ic_list_sites(NULL, conf.site_caches, &l, err);
+		r = fy_ic_list_sites(dir, conf.site_caches, &l, err);
 	fy_conf_release(&conf);
 	if (r < 0)
 		return r;
@@ -420,6 +432,7 @@ static int cmd_cache(const struct fy_opts *opts)
 {
 	struct fy_ic_result res;
 	struct fy_error err;
+	_cleanup_free_ char *dir = cache_dir();
 	char freed[32];
 	int r;
 
@@ -428,9 +441,9 @@ static int cmd_cache(const struct fy_opts *opts)
 	if (opts->cmd == FY_CMD_IMAGES || opts->cache_op == FY_CACHE_LIST)
 		r = cache_list(opts, &err);
 	else if (opts->cache_op == FY_CACHE_PRUNE)
-		r = fy_ic_prune(NULL, opts->max_size, opts->blobs, &res, &err);
+		r = fy_ic_prune(dir, opts->max_size, opts->blobs, &res, &err);
 	else
-		r = fy_ic_clean(NULL, &res, &err);
+		r = fy_ic_clean(dir, &res, &err);
 	/* What was done is reported even when a later removal failed. */
 	for (size_t i = 0; res.removed && res.removed[i]; i++)
 		printf("removed %s\n", res.removed[i]);
@@ -487,6 +500,7 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 	struct fy_image img;
 	struct fy_imgcfg icfg;
 	struct fy_plan plan;
+	struct fy_request req = {0};
 	struct fy_error err;
 	/* A shared lock on a cached image's .lock file while the container runs, so ferry cache
 	 * prune and clean leave the image alone; O_CLOEXEC keeps it out of the container. */
@@ -510,7 +524,11 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 		free(opts->image);
 		opts->image = path;
 	}
-	r = fy_ic_hold(NULL, opts->image, &hold, &err);
+	{
+		_cleanup_free_ char *dir = cache_dir();
+
+		r = fy_ic_hold(dir, opts->image, &hold, &err);
+	}
 	if (r == 0)
 		r = fy_conf_load(NULL, SYSCONFDIR "/ferry/ferry.conf", environ, &conf, &err);
 	if (r == 0)
@@ -524,7 +542,9 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 	if (r == 0)
 		r = fy_imgcfg_load(&img, &icfg, &err);
 	if (r == 0)
-		r = fy_plan_build(opts, &conf, &host, &img, &icfg, &plan, &err);
+		r = fy_opts_request(opts, &req, &err);
+	if (r == 0)
+		r = fy_plan_build(&req, &conf, &host, &img, &icfg, &plan, &err);
 	if (r == 0)
 		fy_debug(log, "plan built: %zu mounts", plan.n_mounts);
 	if (r == 0 && opts->dry_run) {
@@ -539,6 +559,7 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 	if (r < 0)
 		r = fy_edge_fail(&err);
 	fy_plan_release(&plan);
+	fy_request_release(&req);
 	fy_imgcfg_release(&icfg);
 	fy_image_release(&img);
 	fy_host_release(&host);

@@ -3,13 +3,16 @@
  * underscores, upper case: FERRY_BIND, FERRY_CONTAIN=1, FERRY_WRITABLE_TMPFS=yes), so job
  * scripts can set them once. List options (bind, mount, env, env-file) take the environment's
  * values first and the command line's after; for single-valued options the command line wins.
- * Parsing never prints: --help and --version are reported in opts->action. */
+ * Parsing never prints: --help and --version are reported in opts->action.
+ * This is ferry's command-line edge, not part of libferry: the core sees only the request
+ * (request.h) that fy_opts_request() makes of the options. */
 #ifndef FERRY_OPTIONS_H
 #define FERRY_OPTIONS_H
 
 #include <stdbool.h>
 
 #include "bind.h"
+#include "request.h"
 
 struct fy_error;
 
@@ -73,6 +76,11 @@ struct fy_opts {
 int fy_opts_parse(int argc, char *const argv[], char *const *environ, struct fy_opts *opts,
                   struct fy_error *err);
 void fy_opts_release(struct fy_opts *opts);
+/* The request the core sees: a copy of opts' container, registry and pull settings (opts
+ * stays as it is). On failure req is released. */
+int fy_opts_request(const struct fy_opts *opts, struct fy_request *req, struct fy_error *err);
+/* ferry's flag for a request field ("--home"), NULL when it has none. */
+const char *fy_opts_flag(enum fy_request_field field);
 /* The help text for a command (FY_CMD_NONE: the top-level help). Static storage. */
 const char *fy_opts_help(enum fy_cmd cmd);
 const char *fy_cmd_name(enum fy_cmd cmd);

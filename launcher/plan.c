@@ -9,7 +9,7 @@
 #include "host.h"
 #include "image.h"
 #include "imgcfg.h"
-#include "options.h"
+#include "request.h"
 #include "strv.h"
 
 #include <errno.h>
@@ -84,7 +84,7 @@ static char *tmpfs_opts(const struct fy_conf *conf, const char *mode)
 	return fy_asprintf("mode=%s", mode);
 }
 
-/* --home SRC[:DST] */
+/* The home directory request, SRC[:DST] */
 static int parse_home(const char *spec, const char *cwd, char **src, char **dst,
                       struct fy_error *err)
 {
@@ -92,29 +92,30 @@ static int parse_home(const char *spec, const char *cwd, char **src, char **dst,
 	_cleanup_free_ char *s = colon ? strndup(spec, (size_t)(colon - spec)) : strdup(spec);
 
 	if (!s)
-		return fy_err(err, ENOMEM, "--home");
+		return fy_err(err, ENOMEM, "plan");
 	if (!*s || (colon && !colon[1]))
-		return fy_err_code(err, FY_EXIT_USAGE, 0, "--home '%s': expected SRC[:DST]", spec);
+		return fy_request_err(err, FY_REQ_F_HOME, FY_EXIT_USAGE,
+		                      " '%s': expected SRC[:DST]", spec);
 	if (s[0] != '/') {
 		_cleanup_free_ char *abs = cwd ? fy_path_join(cwd, s) : NULL;
 		if (!abs)
-			return fy_err_code(err, FY_EXIT_USAGE, 0,
-			                   "--home '%s': relative path and no current directory",
-			                   spec);
+			return fy_request_err(err, FY_REQ_F_HOME, FY_EXIT_USAGE,
+			                      " '%s': relative path and no current directory",
+			                      spec);
 		*src = fy_path_clean(abs);
 	} else {
 		*src = fy_path_clean(s);
 	}
 	*dst = fy_path_clean(colon ? colon + 1 : *src);
 	if (!*src || !*dst)
-		return fy_err(err, ENOMEM, "--home");
+		return fy_err(err, ENOMEM, "plan");
 	if (colon && colon[1] != '/')
-		return fy_err_code(err, FY_EXIT_USAGE, 0, "--home '%s': DST must be absolute",
-		                   spec);
+		return fy_request_err(err, FY_REQ_F_HOME, FY_EXIT_USAGE,
+		                      " '%s': DST must be absolute", spec);
 	return 0;
 }
 
-static int add_system_mounts(struct fy_plan *plan, const struct fy_opts *opts,
+static int add_system_mounts(struct fy_plan *plan, const struct fy_request *opts,
                              const struct fy_conf *conf, const struct fy_host *host, bool contain,
                              char **home_dst, bool *cwd_visible, struct fy_error *err)
 {
@@ -143,7 +144,8 @@ static int add_system_mounts(struct fy_plan *plan, const struct fy_opts *opts,
 		return -1;
 	}
 
-	/* Home: --home SRC[:DST] > --no-home > --contain (an empty private home) > site default. */
+	/* Home: a home directory asked for > no home > contain (an empty private home) > the
+	 * site's default. */
 	if (opts->home) {
 		_cleanup_free_ char *src = NULL, *dst = NULL;
 
@@ -208,7 +210,7 @@ static int add_identity(struct fy_plan *plan, const struct fy_host *host, const 
 	_cleanup_free_ char *pw = NULL, *gr = NULL;
 
 	if (plan->ns_uid == 0)
-		return 0; /* --fakeroot: the image's own root entry is right */
+		return 0; /* fake root: the image's own root entry is right */
 	pw = fy_asprintf("%s:x:%u:%u:%s:%s:%s\n", host->user, (unsigned)plan->ns_uid,
 	                 (unsigned)plan->ns_gid, host->gecos ? host->gecos : "", home,
 	                 host->shell ? host->shell : "/bin/sh");
@@ -232,16 +234,16 @@ static int add_binds(struct fy_plan *plan, const struct fy_bind_list *l, unsigne
 	return 0;
 }
 
-static int build_argv(struct fy_plan *plan, const struct fy_opts *opts,
+static int build_argv(struct fy_plan *plan, const struct fy_request *opts,
                       const struct fy_imgcfg *icfg, const char *image, struct fy_error *err)
 {
 	switch (opts->cmd) {
-	case FY_CMD_EXEC:
+	case FY_REQ_EXEC:
 		if (fy_strv_len(opts->argv) == 0)
 			return fy_err_code(err, FY_EXIT_USAGE, 0, "exec: no command given");
 		plan->argv = fy_strv_dup(opts->argv);
 		break;
-	case FY_CMD_RUN:
+	case FY_REQ_RUN:
 		if (!icfg || !icfg->present)
 			return fy_err_code(err, FY_EXIT_USAGE, 0,
 			                   "run: image %s carries no OCI config (%s), so it has no "
@@ -258,7 +260,7 @@ static int build_argv(struct fy_plan *plan, const struct fy_opts *opts,
 			                   "arguments were given",
 			                   image);
 		break;
-	case FY_CMD_SHELL:
+	case FY_REQ_SHELL:
 		plan->shell = true;
 		plan->argv = fy_strv_dup((char *[]){"/bin/bash", NULL});
 		break;
@@ -268,7 +270,7 @@ static int build_argv(struct fy_plan *plan, const struct fy_opts *opts,
 	return plan->argv ? 0 : fy_err(err, ENOMEM, "plan");
 }
 
-int fy_plan_build(const struct fy_opts *opts, const struct fy_conf *conf,
+int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
                   const struct fy_host *host, const struct fy_image *img,
                   const struct fy_imgcfg *icfg, struct fy_plan *plan, struct fy_error *err)
 {
@@ -282,14 +284,13 @@ int fy_plan_build(const struct fy_opts *opts, const struct fy_conf *conf,
 	if (fy_conf_image_allowed(conf, img->path, err) < 0)
 		return -1;
 	if (opts->writable_tmpfs && !conf->allow_writable_tmpfs)
-		return fy_err_code(err, FY_EXIT_CONFIG, 0,
-		                   "--writable-tmpfs is disabled by the site (allow_writable_tmpfs "
-		                   "= no in %s)",
-		                   conf_name);
+		return fy_request_err(err, FY_REQ_F_WRITABLE_TMPFS, FY_EXIT_CONFIG,
+		                      " is disabled by the site (allow_writable_tmpfs = no in %s)",
+		                      conf_name);
 	if (opts->fakeroot && !conf->allow_fakeroot)
-		return fy_err_code(err, FY_EXIT_CONFIG, 0,
-		                   "--fakeroot is disabled by the site (allow_fakeroot = no in %s)",
-		                   conf_name);
+		return fy_request_err(err, FY_REQ_F_FAKEROOT, FY_EXIT_CONFIG,
+		                      " is disabled by the site (allow_fakeroot = no in %s)",
+		                      conf_name);
 
 	plan->root.kind = img->kind == FY_IMAGE_DIR ? FY_ROOT_DIR : FY_ROOT_SQUASHFS;
 	plan->root.path = strdup(img->path);
@@ -326,11 +327,11 @@ int fy_plan_build(const struct fy_opts *opts, const struct fy_conf *conf,
 		    fy_path_under(host->cwd, opts->binds.v[i].dst))
 			cwd_visible = true;
 
-	/* Working directory: --pwd > the image's WorkingDir for `run` > the caller's cwd when it
-	 * is visible inside > the image's WorkingDir > "/". */
+	/* Working directory: the one asked for > the image's WorkingDir for `run` > the caller's
+	 * cwd when it is visible inside > the image's WorkingDir > "/". */
 	if (opts->pwd)
 		plan->cwd = fy_path_clean(opts->pwd);
-	else if (opts->cmd == FY_CMD_RUN && icfg && icfg->workdir && *icfg->workdir)
+	else if (opts->cmd == FY_REQ_RUN && icfg && icfg->workdir && *icfg->workdir)
 		plan->cwd = fy_path_clean(icfg->workdir);
 	else if (cwd_visible)
 		plan->cwd = strdup(host->cwd);

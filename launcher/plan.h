@@ -1,8 +1,9 @@
 /* plan: the container plan, pure data. Every front end (CLI, config.json, SPANK) fills one; the
  * executor is the only code that turns it into system calls. fy_plan_build() derives it from the
- * parsed options, site configuration, host facts and image config without touching the system,
- * so it is unit-tested without namespaces. A plan owns all its strings; fy_plan_release() frees
- * a plan in any state, half-built included. */
+ * request (request.h), site configuration, host facts and image config without touching the
+ * system, so it is unit-tested without namespaces. A plan owns all its strings;
+ * fy_plan_release() frees a plan in any state, half-built included. Errors about a request
+ * field carry its id (err->field) and name it in words (request.h). */
 #ifndef FERRY_PLAN_H
 #define FERRY_PLAN_H
 
@@ -13,7 +14,7 @@
 #include <sys/types.h>
 
 struct fy_error;
-struct fy_opts;
+struct fy_request;
 struct fy_conf;
 struct fy_imgcfg;
 struct fy_image;
@@ -42,7 +43,7 @@ enum fy_mount_flags {
 	FY_MNT_F_RO = 1u << 0,       /* read-only (recursively) */
 	FY_MNT_F_OPTIONAL = 1u << 1, /* skip quietly when the source is missing */
 	FY_MNT_F_MERGE = 1u << 2,    /* FILE: append data to the image's own dst (passwd, group) */
-	FY_MNT_F_USER = 1u << 3,     /* asked for by the user: errors name the option */
+	FY_MNT_F_USER = 1u << 3,     /* asked for in the request: errors say so */
 };
 
 struct fy_mount {
@@ -60,7 +61,7 @@ struct fy_plan {
 
 	bool new_uts, new_pid, new_net, new_ipc;
 	uid_t host_uid, host_gid; /* mapped from ... */
-	uid_t ns_uid, ns_gid;     /* ... to these inside (0 with --fakeroot) */
+	uid_t ns_uid, ns_gid;     /* ... to these inside (0 for a fake root) */
 	char *hostname;           /* NULL: keep the host's */
 
 	char **argv; /* argv[0] is looked up in the container's PATH unless it has a '/' */
@@ -78,7 +79,7 @@ struct fy_plan {
 	sigset_t sigmask;
 };
 
-int fy_plan_build(const struct fy_opts *opts, const struct fy_conf *conf,
+int fy_plan_build(const struct fy_request *req, const struct fy_conf *conf,
                   const struct fy_host *host, const struct fy_image *img,
                   const struct fy_imgcfg *icfg, struct fy_plan *plan, struct fy_error *err);
 void fy_plan_release(struct fy_plan *plan);

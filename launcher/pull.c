@@ -5,13 +5,14 @@
 #include "fsutil.h"
 #include "imgcache.h"
 #include "log.h"
-#include "options.h"
+#include "request.h"
 #include "siteconf.h"
 #include "strv.h"
 #include "convert/convert.h"
 #include "convert/sqfswriter.h"
 #include "registry/blobcache.h"
 #include "registry/ref.h"
+#include "registry/regenv.h"
 #include "registry/registry.h"
 
 #include <dirent.h>
@@ -25,11 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-extern char **environ;
-
 /* The cache name's second half: a short hash (64-bit FNV-1a, not for security: only to tell
  * conversions apart) of everything that changes the bytes of the image for one manifest. */
-static void options_hash(const struct fy_opts *o, char out[17])
+static void options_hash(const struct fy_request *o, char out[17])
 {
 	char text[128];
 	uint64_t h = 0xcbf29ce484222325ull;
@@ -44,7 +43,8 @@ static void options_hash(const struct fy_opts *o, char out[17])
 }
 
 /* The cache name of one conversion: "<manifest hex>-<12 hex of the options hash>.sqfs". */
-static int image_name(const struct fy_opts *o, const char *digest, char **out, struct fy_error *err)
+static int image_name(const struct fy_request *o, const char *digest, char **out,
+                      struct fy_error *err)
 {
 	const char *hex = digest ? strchr(digest, ':') : NULL;
 	char oh[17];
@@ -61,10 +61,10 @@ static int image_name(const struct fy_opts *o, const char *digest, char **out, s
 /* ---- site caches ---- */
 
 /* The site configuration's site_cache directories (NULL when none). */
-static int load_sites(char ***sites, struct fy_error *err)
+static int load_sites(char *const *envp, char ***sites, struct fy_error *err)
 {
 	struct fy_conf conf;
-	int r = fy_conf_load(NULL, SYSCONFDIR "/ferry/ferry.conf", environ, &conf, err);
+	int r = fy_conf_load(NULL, SYSCONFDIR "/ferry/ferry.conf", envp, &conf, err);
 
 	if (r == 0)
 		*sites = TAKE_PTR(conf.site_caches);
@@ -107,7 +107,7 @@ static char *site_lookup(char *const *sites, const char *cachedir, const char *n
 /* Before any blob is fetched: is the image of this manifest digest already converted, in a
  * site cache or in the user's? 1 and *path when it is, 0 when it must be converted. Nothing is
  * created or written on a miss (a site cache hit leaves the user's cache untouched). */
-static int find_converted(const struct fy_opts *o, const char *digest, char *const *sites,
+static int find_converted(const struct fy_request *o, const char *digest, char *const *sites,
                           const char *cachedir, struct fy_pull_stats *st, char **path,
                           struct fy_error *err)
 {
@@ -146,7 +146,7 @@ static int lock_image(const char *path, struct fy_error *err)
 	return TAKE_FD(fd);
 }
 
-static int convert_to(const struct fy_opts *o, const struct fy_cv_image *img, const char *ref,
+static int convert_to(const struct fy_request *o, const struct fy_cv_image *img, const char *ref,
                       const char *output, const struct fy_pull_hooks *hooks,
                       struct fy_pull_stats *st, struct fy_error *err)
 {
@@ -192,7 +192,7 @@ static void remove_stale(const char *dir, const char *name)
 
 /* Convert into the cache unless a site cache or the cache already holds the image; *path gets
  * the image's path. */
-static int convert_cached(const struct fy_opts *o, const struct fy_cv_image *img,
+static int convert_cached(const struct fy_request *o, const struct fy_cv_image *img,
                           const char *cachedir, char *const *sites, const char *ref,
                           const struct fy_pull_hooks *hooks, struct fy_pull_stats *st, char **path,
                           struct fy_error *err)
@@ -262,17 +262,19 @@ static int finish_downloads(struct fy_cv_image *img, int r, struct fy_error *err
 /* Resolve a docker:// or oci: source and convert it (to --dest or the cache). For docker://,
  * one manifest walk gives the digest the caches are searched for; on a miss the blobs download
  * behind the conversion (registry.h). Errors come back as "pull SOURCE: ...". */
-int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct fy_pull_stats *stats,
-            char **path, struct fy_error *err)
+int fy_pull(const struct fy_request *o, char *const *envp, const struct fy_pull_hooks *hooks,
+            struct fy_pull_stats *stats, char **path, struct fy_error *err)
 {
 	struct fy_pull_stats own_stats, *st = stats ? stats : &own_stats;
+	struct fy_reg_env renv;
 	struct fy_reg_opts ro = {
+	        .env = &renv,
 	        .creds = o->creds,
 	        .platform = o->platform,
 	        .insecure = o->insecure,
 	        .stats = &st->reg,
 	};
-	_cleanup_free_ char *cachedir = fy_bc_default_dir(), *ref_str = NULL;
+	_cleanup_free_ char *cachedir = NULL, *ref_str = NULL;
 	_cleanup_strv_ char **sites = NULL;
 	_cleanup_(resolved_freep) struct fy_reg_resolved *res = NULL;
 	uint64_t t0 = fy_now_ns();
@@ -284,6 +286,8 @@ int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct f
 	memset(st, 0, sizeof(*st));
 	memset(&img, 0, sizeof(img));
 	memset(&ref, 0, sizeof(ref));
+	fy_reg_env_from(&renv, envp);
+	cachedir = fy_bc_default_dir(&renv);
 	if (!cachedir && !o->dest)
 		return fy_err_code(err, FY_EXIT_CONFIG, 0,
 		                   "pull %s: no cache directory (set FERRY_CACHEDIR or HOME)",
@@ -302,7 +306,7 @@ int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct f
 	}
 	/* --dest and --force convert whatever the caches hold. */
 	if (r == 0 && !o->dest && !o->force)
-		r = load_sites(&sites, err);
+		r = load_sites(envp, &sites, err);
 	if (r == 0)
 		r = fy_reg_resolve(&ref, &ro, &res, err);
 	if (r == 0)

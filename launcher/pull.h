@@ -1,9 +1,9 @@
 /* pull: turn a docker:// or oci: source into a squashfs image file, through the blob cache and
- * the converter; the image lands at --dest or in the image cache ($CACHE/images/<manifest>-<
- * options hash>.sqfs, reused when present, converted by one process at a time under an OFD
- * lock). The site configuration's read-only site caches (site_cache = DIR) are searched first
- * for the same name, and a hit there is used in place: nothing is downloaded or written.
- * Library code: progress goes to the caller's hooks, errors to err as "pull SRC: ...". */
+ * the converter; the image lands at the request's destination file or in the image cache
+ * ($CACHE/images/<manifest>-<options hash>.sqfs, reused when present, converted by one process at a
+ * time under an OFD lock). The site configuration's read-only site caches (site_cache = DIR) are
+ * searched first for the same name, and a hit there is used in place: nothing is downloaded or
+ * written. Library code: progress goes to the caller's hooks, errors to err as "pull SRC: ...". */
 #ifndef FERRY_PULL_H
 #define FERRY_PULL_H
 
@@ -17,7 +17,7 @@
 
 struct fy_error;
 struct fy_log;
-struct fy_opts;
+struct fy_request;
 struct fy_reg_progress;
 struct fy_cv_progress;
 
@@ -54,9 +54,12 @@ void fy_pull_stats_release(struct fy_pull_stats *st);
  * truncated to fit len. */
 void fy_pull_stats_format(const struct fy_pull_stats *st, char *buf, size_t len);
 
-/* Pull o->image with o's pull options; *path gets the image file's path. hooks and stats (out,
- * zeroed first, release with fy_pull_stats_release) may be NULL. */
-int fy_pull(const struct fy_opts *o, const struct fy_pull_hooks *hooks, struct fy_pull_stats *stats,
-            char **path, struct fy_error *err);
+/* Pull o->image with o's registry and conversion settings; *path gets the image file's path.
+ * envp is the caller's environment as data (NULL-terminated NAME=VALUE strings, may be NULL):
+ * the cache directory, credentials and certs.d (regenv.h) and the site configuration's
+ * FERRY_CONF come from there, never from the process. hooks and stats (out, zeroed first,
+ * release with fy_pull_stats_release) may be NULL. */
+int fy_pull(const struct fy_request *o, char *const *envp, const struct fy_pull_hooks *hooks,
+            struct fy_pull_stats *stats, char **path, struct fy_error *err);
 
 #endif

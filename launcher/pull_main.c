@@ -112,7 +112,11 @@ static int pull(const struct fy_opts *o, char **path, struct fy_error *err)
 	struct fy_pull_stats st;
 	struct fy_log log;
 	char line[4096]; /* fy_logf keeps at most 4 KiB */
-	int r;
+	_cleanup_(fy_request_release) struct fy_request req = {0};
+	int r = fy_opts_request(o, &req, err);
+
+	if (r < 0)
+		return r;
 
 	/* -q: errors only; -v: every retry of the registry client (one is said without). */
 	fy_log_init(&log, "ferry",
@@ -124,7 +128,7 @@ static int pull(const struct fy_opts *o, char **path, struct fy_error *err)
 		hooks.blob = on_blob;
 		hooks.convert = on_convert;
 	}
-	r = fy_pull(o, &hooks, &st, path, err);
+	r = fy_pull(&req, environ, &hooks, &st, path, err);
 	progress_end(&pg);
 	if (r == 0 && o->verbosity >= 1) {
 		fy_pull_stats_format(&st, line, sizeof(line));

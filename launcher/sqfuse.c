@@ -36,6 +36,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "sqfs_sb.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,6 +74,13 @@ static unsigned sqfuse_auto_threads(void)
 	return n > SQFUSE_MAX_AUTO_THREADS ? SQFUSE_MAX_AUTO_THREADS : (unsigned)n;
 }
 
+/* sqfs_destroy() of libsquashfuse 0.1.10x leaves the xattr table's index allocated. */
+static void sqfuse_fs_destroy(sqfs *fs)
+{
+	sqfs_table_destroy(&fs->xattr_table);
+	sqfs_destroy(fs);
+}
+
 static int sqfuse_open_image(struct fy_sqfuse *srv, const struct fy_sqfuse_opts *opts,
                              struct fy_error *err)
 {
@@ -83,8 +91,28 @@ static int sqfuse_open_image(struct fy_sqfuse *srv, const struct fy_sqfuse_opts 
 	                                    : open(opts->image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (srv->image_fd < 0)
 		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open image %s", opts->image);
+	/* libsquashfuse checks only the magic, version and compressor: the superblock's table
+	 * positions and counts are checked as when the image was opened (image/image.c), since a
+	 * server must not trust a file that may have changed since then. */
+	{
+		unsigned char sb[FY_SQFS_SB_SIZE];
+		struct stat st;
+
+		if (fstat(srv->image_fd, &st) < 0 || (uint64_t)st.st_size < opts->offset ||
+		    pread(srv->image_fd, sb, sizeof(sb), (off_t)opts->offset) !=
+		            (ssize_t)sizeof(sb))
+			return fy_err_code(err, FY_EXIT_IMAGE, errno,
+			                   "cannot read the superblock of image %s", opts->image);
+		if (fy_sqfs_sb_parse(sb, sizeof(sb), (uint64_t)st.st_size - opts->offset, NULL,
+		                     err) < 0)
+			return fy_err_prefix(err, "image %s", opts->image);
+	}
 	r = sqfs_init(&srv->probe, srv->image_fd, opts->offset);
-	srv->probe_ok = true; /* sqfs_init() zeroes first: destroying a failed one is safe */
+	/* A failed sqfs_init() has destroyed its caches already (destroying them again crashes),
+	 * all but the xattr table's index. */
+	srv->probe_ok = r == SQFS_OK;
+	if (!srv->probe_ok)
+		sqfs_table_destroy(&srv->probe.xattr_table);
 	switch (r) {
 	case SQFS_OK:
 		break;
@@ -114,20 +142,31 @@ static int sqfuse_open_image(struct fy_sqfuse *srv, const struct fy_sqfuse_opts 
 		return fy_err_code(err, FY_EXIT_IMAGE, 0,
 		                   "image %s is corrupt: cannot read squashfs tables", opts->image);
 	}
+	srv->has_xattrs = (int64_t)srv->probe.sb.xattr_id_table_start != SQUASHFS_INVALID_BLK &&
+	                  srv->probe.xattr_info.xattr_ids > 0;
+	/* The xattr id table's own header: its tables precede it, and its index of 8-byte block
+	 * pointers for xattr_ids 16-byte entries must fit before the end. */
+	if (srv->has_xattrs) {
+		uint64_t start = srv->probe.sb.xattr_id_table_start;
+		uint64_t len = ((uint64_t)srv->probe.xattr_info.xattr_ids * 16 +
+		                SQUASHFS_METADATA_SIZE - 1) /
+		               SQUASHFS_METADATA_SIZE * 8;
+
+		if (srv->probe.xattr_info.xattr_table_start >= start ||
+		    srv->probe.xattr_info.xattr_table_start < srv->probe.sb.directory_table_start ||
+		    len > srv->probe.sb.bytes_used - start - 16)
+			return fy_err_code(err, FY_EXIT_IMAGE, 0,
+			                   "image %s is corrupt: its xattr table is outside the "
+			                   "filesystem",
+			                   opts->image);
+	}
 	srv->root_id = sqfs_inode_root(&srv->probe);
-	if (sqfs_inode_get(&srv->probe, &root, srv->root_id) != SQFS_OK || !S_ISDIR(root.base.mode))
+	if (fy_sqo_inode_get(&srv->probe, &root, srv->root_id) != SQFS_OK ||
+	    !S_ISDIR(root.base.mode))
 		return fy_err_code(err, FY_EXIT_IMAGE, 0,
 		                   "image %s is corrupt: cannot read its root directory",
 		                   opts->image);
-	srv->has_xattrs = (int64_t)srv->probe.sb.xattr_id_table_start != SQUASHFS_INVALID_BLK &&
-	                  srv->probe.xattr_info.xattr_ids > 0;
-	/* squashfs 4.0 blocks are powers of two from 4 KiB to 1 MiB (mksquashfs(1) -b). */
 	srv->block_size = srv->probe.sb.block_size;
-	if (srv->block_size < 4096 || srv->block_size > (1u << 20) ||
-	    (srv->block_size & (srv->block_size - 1)))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "image %s is corrupt: invalid block size %zu", opts->image,
-		                   srv->block_size);
 	srv->zeros = calloc(1, srv->block_size);
 	if (!srv->zeros || fy_sqc_cache_init(&srv->cache, srv->block_size, srv->threads) ||
 	    fy_sqc_store_init(&srv->store))
@@ -325,12 +364,11 @@ static void *sqfuse_worker(void *arg)
 	return NULL;
 }
 
-static int sqfuse_start(struct fy_sqfuse *srv, struct fy_error *err)
+/* Everything the workers own, built before any starts (see struct sqfuse_thread). */
+static int sqfuse_prepare(struct fy_sqfuse *srv, struct fy_error *err)
 {
-	sigset_t all, old;
-	int r = 0;
+	int r = pthread_key_create(&srv->key, NULL);
 
-	r = pthread_key_create(&srv->key, NULL);
 	if (r)
 		return fy_err(err, r, "cannot create FUSE thread data");
 	srv->key_ok = true;
@@ -359,6 +397,16 @@ static int sqfuse_start(struct fy_sqfuse *srv, struct fy_error *err)
 		if (!t->cbuf)
 			return fy_err(err, ENOMEM, "cannot start FUSE thread %u", i);
 	}
+	return 0;
+}
+
+static int sqfuse_start(struct fy_sqfuse *srv, struct fy_error *err)
+{
+	sigset_t all, old;
+	int r = sqfuse_prepare(srv, err);
+
+	if (r < 0)
+		return r;
 	/* Our threads must never take the process's signals: the supervisor waits for them
 	 * (e.g. with signalfd), and a signal delivered to a FUSE thread would be lost to it. They
 	 * unblock only SQFUSE_WAKE, whose handler does nothing but interrupt read(2). */
@@ -454,6 +502,34 @@ fail:
 	return -1;
 }
 
+int fy_sqfuse_open_unmounted(const struct fy_sqfuse_opts *opts, struct fy_sqfuse **out,
+                             const struct fy_log *log, struct fy_error *err)
+{
+	struct fy_sqfuse *srv = calloc(1, sizeof(*srv));
+
+	if (!srv)
+		return fy_err(err, ENOMEM, "cannot serve %s", opts->image);
+	srv->image_fd = -1;
+	srv->fuse_fd = -1;
+	srv->offset = opts->offset;
+	srv->threads = 1;
+	srv->log = log;
+	if (sqfuse_open_image(srv, opts, err) < 0 ||
+	    fy_sqx_build(&srv->extra, &srv->probe, srv->root_id, opts->extra, log, err) < 0 ||
+	    sqfuse_prepare(srv, err) < 0) {
+		fy_sqfuse_stop(srv);
+		return -1;
+	}
+	*out = srv;
+	return 0;
+}
+
+void fy_sqfuse_bind_worker(struct fy_sqfuse *srv)
+{
+	pthread_setspecific(srv->key, &srv->workers[0]);
+	fy_sqc_md_memo_bind(&srv->memo);
+}
+
 void fy_sqfuse_stop(struct fy_sqfuse *srv)
 {
 	if (!srv)
@@ -489,7 +565,7 @@ void fy_sqfuse_stop(struct fy_sqfuse *srv)
 		         i, t->requests, (double)t->busy_ns / 1e6, t->loads,
 		         (double)t->load_ns / 1e6);
 		if (t->fs_ok)
-			sqfs_destroy(&t->fs);
+			sqfuse_fs_destroy(&t->fs);
 		free(t->cbuf);
 		free(t->scratch.data);
 		free(t->buf);
@@ -505,7 +581,7 @@ void fy_sqfuse_stop(struct fy_sqfuse *srv)
 	if (srv->key_ok)
 		pthread_key_delete(srv->key);
 	if (srv->probe_ok)
-		sqfs_destroy(&srv->probe);
+		sqfuse_fs_destroy(&srv->probe);
 	fy_sqc_cache_destroy(&srv->cache);
 	if (srv->memo.entries)
 		fy_debug(srv->log, "sqfuse: metadata blocks: %lu decompressed, %lu shared",

@@ -259,12 +259,11 @@ static int fy_sqc_file_block(struct sqfuse_thread *t, sqfs_inode *inode, sqfs_bl
 		}
 		r = fy_sqc_cache_get(t, bl->block, bl->header, use_private, sp);
 	} else {
-		/* The tail lives in a fragment block shared with other small files. libsquashfuse
-		 * does not check the index against the table's length. */
+		/* The tail lives in a fragment block shared with other small files. */
 		uint32_t idx = inode->xtra.reg.frag_idx;
 
-		if (idx == SQUASHFS_INVALID_FRAG || idx >= t->fs.sb.fragments ||
-		    sqfs_frag_entry(&t->fs, &frag, idx) != SQFS_OK)
+		if (idx == SQUASHFS_INVALID_FRAG ||
+		    fy_sqo_frag_entry(&t->fs, &frag, idx) != SQFS_OK)
 			return EIO;
 		offset = inode->xtra.reg.frag_off;
 		r = fy_sqc_cache_get(t, frag.start_block, frag.size, use_private, sp);
@@ -297,6 +296,11 @@ int fy_sqc_gather(struct sqfuse_thread *t, sqfs_inode *inode, uint64_t off, size
 	size_t done = 0;
 
 	*n = 0;
+	/* Each block of a file has a 4-byte size in the inode table: a file size needing more
+	 * of them than the image has bytes is a lie, on which libsquashfuse would allocate a
+	 * block index as large as the size says. */
+	if (sqfs_blocklist_count(&t->fs, inode) > t->fs.sb.bytes_used / 4)
+		return EIO;
 	if (sqfs_blockidx_blocklist(&t->fs, inode, &bl, (sqfs_off_t)off) != SQFS_OK)
 		return EIO;
 	while (done < size) {

@@ -99,7 +99,7 @@ static const char *sqx_add_path(struct fy_sqx *x, sqfs *fs, sqfs_inode_id root_i
 	*r = 0;
 	if (path[0] != '/')
 		return "not absolute";
-	if (sqfs_inode_get(fs, &inode, root_id) != SQFS_OK)
+	if (fy_sqo_inode_get(fs, &inode, root_id) != SQFS_OK)
 		return "cannot read the image's root";
 	while (*p == '/')
 		p++;
@@ -112,7 +112,7 @@ static const char *sqx_add_path(struct fy_sqx *x, sqfs *fs, sqfs_inode_id root_i
 		    (len == 2 && p[0] == '.' && p[1] == '.'))
 			return "not a clean path";
 		if (real) {
-			sqfs_name namebuf;
+			fy_sqo_name namebuf;
 			sqfs_dir_entry entry;
 			bool found = false;
 			char name[SQUASHFS_NAME_LEN + 1];
@@ -120,14 +120,14 @@ static const char *sqx_add_path(struct fy_sqx *x, sqfs *fs, sqfs_inode_id root_i
 			memcpy(name, p, len);
 			name[len] = '\0';
 			sqfs_dentry_init(&entry, namebuf);
-			if (sqfs_dir_lookup(fs, &inode, name, len, &entry, &found) != SQFS_OK)
+			if (fy_sqo_dir_lookup(fs, &inode, name, len, &entry, &found) != SQFS_OK)
 				return "cannot read the image";
 			if (found) {
 				if (last)
 					return NULL; /* in the image: nothing to add */
 				if (!S_ISDIR(sqfs_dentry_mode(&entry)))
 					return "crosses a symlink or non-directory of the image";
-				if (sqfs_inode_get(fs, &inode, sqfs_dentry_inode(&entry)) !=
+				if (fy_sqo_inode_get(fs, &inode, sqfs_dentry_inode(&entry)) !=
 				    SQFS_OK)
 					return "cannot read the image";
 				cur = sqfuse_node_of(root_id, sqfs_dentry_inode(&entry));

@@ -80,4 +80,27 @@ struct sqfuse_thread {
 	uint64_t load_ns;
 };
 
+/* A buffer for sqfs_dir_next()'s names. libsquashfuse reads as many bytes as the image's entry
+ * says (its size field is 16 bits) into a buffer it assumes holds SQUASHFS_NAME_LEN, then
+ * appends a NUL: this one holds whatever the image says, and callers refuse longer names. */
+typedef char fy_sqo_name[UINT16_MAX + 2];
+
+/* The reads of image content that libsquashfuse does without bounds checks, checked first;
+ * each returns SQFS_OK or SQFS_ERR (sqfuse_ops.c). A crafted image must never crash the
+ * server: whatever it holds, a request gets EIO. */
+sqfs_err fy_sqo_inode_get(sqfs *fs, sqfs_inode *inode, sqfs_inode_id id);
+sqfs_err fy_sqo_dir_open(sqfs *fs, sqfs_inode *inode, sqfs_dir *dir, off_t off);
+sqfs_err fy_sqo_dir_lookup(sqfs *fs, sqfs_inode *dir, const char *name, size_t len,
+                           sqfs_dir_entry *entry, bool *found);
+bool fy_sqo_dir_next(sqfs *fs, sqfs_dir *dir, sqfs_dir_entry *entry, sqfs_err *err);
+sqfs_err fy_sqo_frag_entry(sqfs *fs, struct squashfs_fragment_entry *frag, uint32_t idx);
+
+/* For tests (tests/fuzz/fuzz_sqfuse.c): open the image as fy_sqfuse_mount does and build one
+ * worker's instance, but mount nothing and start no thread; the caller serves requests by
+ * calling fy_sqo_ops on its own thread after fy_sqfuse_bind_worker(). Free with
+ * fy_sqfuse_stop(). */
+int fy_sqfuse_open_unmounted(const struct fy_sqfuse_opts *opts, struct fy_sqfuse **out,
+                             const struct fy_log *log, struct fy_error *err);
+void fy_sqfuse_bind_worker(struct fy_sqfuse *srv);
+
 #endif

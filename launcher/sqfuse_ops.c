@@ -39,6 +39,128 @@ static sqfs_inode_id sqfuse_id(const struct fy_sqfuse *srv, fuse_ino_t ino)
 	return sqfuse_id_of(srv->root_id, ino);
 }
 
+/* ---- bounds checks libsquashfuse lacks ----
+ *
+ * libsquashfuse (0.1.10x) trusts the image: sqfs_md_read() copies from a metadata block at
+ * whatever offset a reference gives (an unsigned underflow when the offset is past the
+ * block's end), sqfs_table_get() indexes its table without looking at the count, and the
+ * directory reader takes a name's length from the entry. Every position taken from the image
+ * is checked here, through libsquashfuse's own metadata cache, before it is handed over. */
+
+/* Whether a cursor at offset into the metadata block at image position pos may be read from
+ * (plus need bytes that must lie in that one block, for table entries). */
+static bool sqo_md_ok(sqfs *fs, sqfs_off_t pos, size_t offset, size_t need)
+{
+	sqfs_block *block;
+
+	if (pos < 0 || offset >= SQUASHFS_METADATA_SIZE ||
+	    sqfs_md_cache(fs, &pos, &block) != SQFS_OK || !block)
+		return false; /* no block: its cache keeps an entry whose read failed */
+	return offset <= block->size && need <= block->size - offset;
+}
+
+/* Whether entry idx of a table of count entries may be read with sqfs_table_get(). */
+static bool sqo_table_ok(sqfs *fs, sqfs_table *table, size_t count, size_t idx)
+{
+	size_t pos = idx * table->each;
+
+	if (idx >= count || !table->blocks)
+		return false;
+	return sqo_md_ok(fs, (sqfs_off_t)table->blocks[pos / SQUASHFS_METADATA_SIZE],
+	                 pos % SQUASHFS_METADATA_SIZE, table->each);
+}
+
+/* A reference (block << 16 | offset) into the metadata table at base. */
+static bool sqo_ref_ok(sqfs *fs, uint64_t ref, uint64_t base)
+{
+	return (ref >> 16) <= (uint64_t)INT64_MAX - base &&
+	       sqo_md_ok(fs, (sqfs_off_t)(base + (ref >> 16)), ref & 0xffff, 0);
+}
+
+sqfs_err fy_sqo_inode_get(sqfs *fs, sqfs_inode *inode, sqfs_inode_id id)
+{
+	if (!sqo_ref_ok(fs, id, fs->sb.inode_table_start))
+		return SQFS_ERR;
+	return sqfs_inode_get(fs, inode, id);
+}
+
+static sqfs_err sqo_id_get(sqfs *fs, uint16_t idx, sqfs_id_t *id)
+{
+	if (!sqo_table_ok(fs, &fs->id_table, fs->sb.no_ids, idx))
+		return SQFS_ERR;
+	return sqfs_id_get(fs, idx, id);
+}
+
+static bool sqo_dir_ok(sqfs *fs, const sqfs_inode *inode)
+{
+	return S_ISDIR(inode->base.mode) &&
+	       sqo_md_ok(fs,
+	                 (sqfs_off_t)(fs->sb.directory_table_start + inode->xtra.dir.start_block),
+	                 inode->xtra.dir.offset, 0);
+}
+
+sqfs_err fy_sqo_dir_open(sqfs *fs, sqfs_inode *inode, sqfs_dir *dir, off_t off)
+{
+	if (!sqo_dir_ok(fs, inode))
+		return SQFS_ERR;
+	return sqfs_dir_open(fs, inode, dir, off);
+}
+
+sqfs_err fy_sqo_dir_lookup(sqfs *fs, sqfs_inode *dir, const char *name, size_t len,
+                           sqfs_dir_entry *entry, bool *found)
+{
+	*found = false;
+	if (!sqo_dir_ok(fs, dir))
+		return SQFS_ERR;
+	if (sqfs_dir_lookup(fs, dir, name, len, entry, found) != SQFS_OK)
+		return SQFS_ERR;
+	if (*found && sqfs_dentry_name_size(entry) > SQUASHFS_NAME_LEN)
+		return SQFS_ERR;
+	return SQFS_OK;
+}
+
+/* A name the kernel accepts in a listing and that names one entry: no NUL, no '/', not "." or
+ * ".." (fs/fuse/readdir.c refuses the listing otherwise; "..", worse, would be followed). */
+static bool sqo_name_ok(const char *name, size_t len)
+{
+	return len > 0 && len <= SQUASHFS_NAME_LEN && !memchr(name, '\0', len) &&
+	       !memchr(name, '/', len) && !(len == 1 && name[0] == '.') &&
+	       !(len == 2 && name[0] == '.' && name[1] == '.');
+}
+
+bool fy_sqo_dir_next(sqfs *fs, sqfs_dir *dir, sqfs_dir_entry *entry, sqfs_err *err)
+{
+	if (!sqfs_dir_next(fs, dir, entry, err))
+		return false;
+	if (sqfs_dentry_name_size(entry) > SQUASHFS_NAME_LEN ||
+	    !sqo_name_ok(sqfs_dentry_name(entry), sqfs_dentry_name_size(entry))) {
+		*err = SQFS_ERR;
+		return false;
+	}
+	return true;
+}
+
+sqfs_err fy_sqo_frag_entry(sqfs *fs, struct squashfs_fragment_entry *frag, uint32_t idx)
+{
+	if (!sqo_table_ok(fs, &fs->frag_table, fs->sb.fragments, idx))
+		return SQFS_ERR;
+	return sqfs_frag_entry(fs, frag, idx);
+}
+
+/* sqfs_xattr_open() with its table entry and the reference in it checked. */
+static sqfs_err sqo_xattr_open(sqfs *fs, sqfs_inode *inode, sqfs_xattr *x)
+{
+	struct squashfs_xattr_id xid;
+
+	if (inode->xattr != SQUASHFS_INVALID_XATTR) {
+		if (!sqo_table_ok(fs, &fs->xattr_table, fs->xattr_info.xattr_ids, inode->xattr) ||
+		    sqfs_table_get(&fs->xattr_table, fs, inode->xattr, &xid) != SQFS_OK ||
+		    !sqo_ref_ok(fs, le64toh(xid.xattr), fs->xattr_info.xattr_table_start))
+			return SQFS_ERR;
+	}
+	return sqfs_xattr_open(fs, inode, x);
+}
+
 /* Resolve the request's thread instance and the inode behind ino; returns 0 or an errno. */
 static int sqfuse_inode(fuse_req_t req, fuse_ino_t ino, struct sqfuse_thread **tp,
                         sqfs_inode *inode)
@@ -48,7 +170,7 @@ static int sqfuse_inode(fuse_req_t req, fuse_ino_t ino, struct sqfuse_thread **t
 
 	if (!t || fy_sqx_is(ino))
 		return EIO; /* synthetic nodes are answered before (sqfuse_extra.h) */
-	if (sqfs_inode_get(&t->fs, inode, sqfuse_id(srv, ino)) != SQFS_OK)
+	if (fy_sqo_inode_get(&t->fs, inode, sqfuse_id(srv, ino)) != SQFS_OK)
 		return EIO;
 	*tp = t;
 	return 0;
@@ -65,10 +187,10 @@ static int sqfuse_stat(sqfs *fs, const sqfs_inode *inode, struct stat *st)
 	 * node id (derived from the inode id) stays internal. */
 	st->st_ino = inode->base.inode_number;
 	st->st_mtime = st->st_ctime = st->st_atime = inode->base.mtime;
-	if (sqfs_id_get(fs, inode->base.uid, &id) != SQFS_OK)
+	if (sqo_id_get(fs, inode->base.uid, &id) != SQFS_OK)
 		return EIO;
 	st->st_uid = id;
-	if (sqfs_id_get(fs, inode->base.guid, &id) != SQFS_OK)
+	if (sqo_id_get(fs, inode->base.guid, &id) != SQFS_OK)
 		return EIO;
 	st->st_gid = id;
 	switch (st->st_mode & S_IFMT) {
@@ -99,7 +221,7 @@ static int sqfuse_entry(struct fy_sqfuse *srv, sqfs *fs, sqfs_inode_id id,
 	sqfs_inode inode;
 
 	memset(e, 0, sizeof(*e));
-	if (sqfs_inode_get(fs, &inode, id) != SQFS_OK)
+	if (fy_sqo_inode_get(fs, &inode, id) != SQFS_OK)
 		return EIO;
 	e->ino = sqfuse_ino(srv, id);
 	e->attr_timeout = SQFUSE_TIMEOUT;
@@ -179,7 +301,7 @@ static void sqfuse_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fy_sqfuse *srv = fuse_req_userdata(req);
 	struct sqfuse_thread *t;
 	sqfs_inode dir;
-	sqfs_name namebuf;
+	fy_sqo_name namebuf;
 	sqfs_dir_entry entry;
 	struct fuse_entry_param e;
 	size_t len = strlen(name);
@@ -208,7 +330,7 @@ static void sqfuse_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	sqfs_dentry_init(&entry, namebuf);
 	if (len <= SQUASHFS_NAME_LEN &&
-	    sqfs_dir_lookup(&t->fs, &dir, name, len, &entry, &found) != SQFS_OK) {
+	    fy_sqo_dir_lookup(&t->fs, &dir, name, len, &entry, &found) != SQFS_OK) {
 		fuse_reply_err(req, EIO);
 		return;
 	}
@@ -326,16 +448,16 @@ static int sqfuse_add_real(fuse_req_t req, struct sqfuse_thread *t, sqfs_inode *
 {
 	struct fy_sqfuse *srv = t->srv;
 	sqfs_dir dir;
-	sqfs_name namebuf;
+	fy_sqo_name namebuf;
 	sqfs_dir_entry entry;
 	sqfs_err serr = SQFS_OK;
 	size_t n;
 	int r = 0;
 
-	if (sqfs_dir_open(&t->fs, inode, &dir, off > 2 ? off - 2 : 0) != SQFS_OK)
+	if (fy_sqo_dir_open(&t->fs, inode, &dir, off > 2 ? off - 2 : 0) != SQFS_OK)
 		return EIO;
 	sqfs_dentry_init(&entry, namebuf);
-	while (sqfs_dir_next(&t->fs, &dir, &entry, &serr)) {
+	while (fy_sqo_dir_next(&t->fs, &dir, &entry, &serr)) {
 		off_t next = sqfs_dentry_next_offset(&entry) + 2;
 
 		if (plus) {
@@ -675,7 +797,7 @@ static void sqfuse_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 			return;
 		}
 	}
-	if (sqfs_xattr_open(&t->fs, &inode, &x) != SQFS_OK) {
+	if (sqo_xattr_open(&t->fs, &inode, &x) != SQFS_OK) {
 		fuse_reply_err(req, EIO);
 		return;
 	}
@@ -754,7 +876,7 @@ static void sqfuse_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, si
 		fuse_reply_err(req, r);
 		return;
 	}
-	if (sqfs_xattr_open(&t->fs, &inode, &x) != SQFS_OK) {
+	if (sqo_xattr_open(&t->fs, &inode, &x) != SQFS_OK) {
 		fuse_reply_err(req, EIO);
 		return;
 	}

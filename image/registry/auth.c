@@ -321,14 +321,16 @@ int fy_auth_from_json(const char *json, size_t len, const char *registry, struct
 	return 1;
 }
 
-void fy_auth_env_from_environ(struct fy_auth_env *env, const char *creds)
+void fy_auth_env_fill(struct fy_auth_env *env, const struct fy_reg_env *from, const char *creds)
 {
-	env->creds = creds;
-	env->user = getenv("FERRY_REGISTRY_USER");
-	env->pass = getenv("FERRY_REGISTRY_PASSWORD");
-	env->runtime_dir = getenv("XDG_RUNTIME_DIR");
-	env->config_home = getenv("XDG_CONFIG_HOME");
-	env->home = getenv("HOME");
+	*env = (struct fy_auth_env){.creds = creds};
+	if (!from)
+		return;
+	env->user = from->user;
+	env->pass = from->pass;
+	env->runtime_dir = from->runtime_dir;
+	env->config_home = from->config_home;
+	env->home = from->home;
 }
 
 static int cred_set(struct fy_cred *out, const char *user, const char *pass, const char *source)

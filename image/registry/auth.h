@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "regenv.h"
+
 struct fy_error;
 
 /* One challenge of a WWW-Authenticate header (RFC 7235 4.1, RFC 6750 3; the distribution
@@ -20,8 +22,8 @@ struct fy_auth_challenge {
 int fy_auth_parse_challenge(const char *value, struct fy_auth_challenge *c, struct fy_error *err);
 void fy_auth_challenge_release(struct fy_auth_challenge *c);
 
-/* Where to look; every field may be NULL (skipped). fy_auth_env_from_environ fills it from
- * getenv() (pointers into the environment, valid while it is unchanged). */
+/* Where to look; every field may be NULL (skipped). fy_auth_env_fill fills it from the
+ * caller's environment values (regenv.h; pointers borrowed from there). */
 struct fy_auth_env {
 	const char *creds;       /* --creds USER:PASS */
 	const char *user, *pass; /* FERRY_REGISTRY_USER, FERRY_REGISTRY_PASSWORD */
@@ -29,7 +31,7 @@ struct fy_auth_env {
 	const char *config_home; /* XDG_CONFIG_HOME */
 	const char *home;        /* HOME */
 };
-void fy_auth_env_from_environ(struct fy_auth_env *env, const char *creds);
+void fy_auth_env_fill(struct fy_auth_env *env, const struct fy_reg_env *from, const char *creds);
 
 struct fy_cred {
 	char *user, *pass;

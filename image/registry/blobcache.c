@@ -28,10 +28,10 @@ struct fy_bc {
 	int tmp_fd;   /* DIR/blobs/tmp */
 };
 
-char *fy_bc_default_dir(void)
+char *fy_bc_default_dir(const struct fy_reg_env *env)
 {
-	const char *d = getenv("FERRY_CACHEDIR"), *x = getenv("XDG_CACHE_HOME"),
-	           *h = getenv("HOME");
+	const char *d = env ? env->cachedir : NULL, *x = env ? env->cache_home : NULL,
+	           *h = env ? env->home : NULL;
 
 	if (d && *d)
 		return strdup(d);
@@ -83,7 +83,7 @@ int fy_bc_open(struct fy_bc **out, const char *dir, struct fy_error *err)
 	if (!bc)
 		return fy_err(err, ENOMEM, "cache");
 	bc->blobs_fd = bc->tmp_fd = -1;
-	bc->dir = dir ? strdup(dir) : fy_bc_default_dir();
+	bc->dir = dir ? strdup(dir) : NULL;
 	if (!bc->dir) {
 		fy_bc_close(bc);
 		return fy_err(err, dir ? ENOMEM : 0,

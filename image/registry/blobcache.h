@@ -10,12 +10,14 @@
 
 struct fy_error;
 struct fy_rc_sink;
+struct fy_reg_env;
 
 struct fy_bc;
 
-/* The default directory as above; NULL when no variable gives one (or out of memory). */
-char *fy_bc_default_dir(void);
-/* Open (creating) the cache at dir, NULL: the default. */
+/* The default directory as above, from the caller's environment values (regenv.h); NULL when
+ * no variable gives one (or out of memory, or env is NULL). */
+char *fy_bc_default_dir(const struct fy_reg_env *env);
+/* Open (creating) the cache at dir; NULL fails (no cache directory). */
 int fy_bc_open(struct fy_bc **out, const char *dir, struct fy_error *err);
 void fy_bc_close(struct fy_bc *bc);
 const char *fy_bc_dir(const struct fy_bc *bc);

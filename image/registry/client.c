@@ -192,7 +192,7 @@ int fy_rc_new(struct fy_rc **out, const struct fy_rc_opts *o, struct fy_error *e
 	struct fy_rc *rc;
 	_cleanup_free_ char *user_certs = NULL;
 	const char *defaults[3] = {NULL, "/etc/containers/certs.d", NULL};
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	const char *xdg = o->env ? o->env->config_home : NULL, *home = o->env ? o->env->home : NULL;
 
 	*out = NULL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -206,7 +206,8 @@ int fy_rc_new(struct fy_rc **out, const struct fy_rc_opts *o, struct fy_error *e
 	rc->endpoint = strdup(o->endpoint ? o->endpoint : o->registry);
 	rc->repo = strdup(o->repo);
 	rc->scheme = strdup(o->insecure || fy_rc_insecure_listed(
-	                                           getenv("FERRY_INSECURE_REGISTRIES"), o->registry)
+	                                           o->env ? o->env->insecure_registries : NULL,
+	                                           o->registry)
 	                            ? "http"
 	                            : "https");
 	rc->auth = o->auth;

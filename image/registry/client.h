@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "regenv.h"
+
 struct fy_error;
 struct fy_auth_env;
 struct fy_log;
@@ -21,6 +23,7 @@ struct fy_rc_opts {
 	const char *repo;     /* "library/busybox" */
 	int insecure; /* plain HTTP (no TLS); also when FERRY_INSECURE_REGISTRIES lists it */
 	const struct fy_auth_env *auth; /* NULL: anonymous only */
+	const struct fy_reg_env *env;   /* certs.d and insecure-registry settings; NULL: none */
 	/* Directories holding REGISTRY/ *.crt CA files; NULL-terminated; NULL: the defaults
 	 * $XDG_CONFIG_HOME/containers/certs.d (~/.config/...) and /etc/containers/certs.d. */
 	const char *const *certs_dirs;

@@ -436,6 +436,7 @@ static int resolve_docker(struct fy_reg_resolved *res, struct fy_error *err)
 	                        .endpoint = ref->endpoint,
 	                        .repo = ref->repo,
 	                        .insecure = o->insecure,
+	                        .env = o->env,
 	                        .certs_dirs = o->certs_dirs,
 	                        .retries = o->retries,
 	                        .backoff_ms = o->backoff_ms,
@@ -455,7 +456,7 @@ static int resolve_docker(struct fy_reg_resolved *res, struct fy_error *err)
 	if (!res->cl)
 		return fy_err(err, ENOMEM, "registry client");
 	/* The client borrows the credential sources: they live beside it. */
-	fy_auth_env_from_environ(&res->cl->env, o->creds);
+	fy_auth_env_fill(&res->cl->env, o->env, o->creds);
 	ro.auth = &res->cl->env;
 	r = fy_rc_new(&res->cl->rc, &ro, err);
 	if (r == 0)
@@ -514,11 +515,12 @@ void fy_reg_resolved_free(struct fy_reg_resolved *res)
 static int load_docker(struct fy_reg_resolved *res, struct fy_cv_image *img, struct reg_ctx *c,
                        struct fy_error *err)
 {
+	_cleanup_free_ char *dflt = res->o.cachedir ? NULL : fy_bc_default_dir(res->o.env);
 	uint64_t waited;
 
 	if (fy_mf_parse_image(res->manifest, res->manifest_len, &c->m, err) < 0)
 		return fy_err_prefix(err, "manifest %s", res->digest);
-	if (fy_bc_open(&c->bc, res->o.cachedir, err) < 0)
+	if (fy_bc_open(&c->bc, res->o.cachedir ? res->o.cachedir : dflt, err) < 0)
 		return -1;
 	c->cl = TAKE_PTR(res->cl);
 	if (start_downloads(c, err) < 0 || job_wait(c, c->m.nlayers, &waited, err) < 0 ||

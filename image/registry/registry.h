@@ -43,12 +43,17 @@ struct fy_reg_stats {
 
 void fy_reg_stats_release(struct fy_reg_stats *st);
 
+struct fy_reg_env; /* regenv.h */
+
 struct fy_reg_opts {
 	const char *creds;    /* --creds USER:PASS, NULL: look in the environment and files */
 	const char *platform; /* "os/arch[/variant]", NULL: the host's */
 	int insecure;         /* plain HTTP for this registry (also FERRY_INSECURE_REGISTRIES) */
-	const char *cachedir; /* NULL: fy_bc_default_dir() */
-	unsigned parallel;    /* concurrent blob downloads; 0: 4 */
+	const char *cachedir; /* NULL: fy_bc_default_dir(env) */
+	/* The caller's environment values (regenv.h): cache directory, credentials, certs.d,
+	 * insecure registries. NULL: none of them. */
+	const struct fy_reg_env *env;
+	unsigned parallel; /* concurrent blob downloads; 0: 4 */
 	/* Transfer tuning, 0 for the defaults (see client.h); certs_dirs NULL: the defaults. */
 	unsigned retries, backoff_ms;
 	uint64_t max_recv_speed;

@@ -18,6 +18,7 @@ static void fy_err_vset(struct fy_error *err, int errnum, const char *fmt, va_li
 	if (errnum > 0 && (size_t)n < sizeof(err->msg))
 		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", strerror(errnum));
 	err->errnum = errnum;
+	err->field = 0;
 }
 
 int fy_err(struct fy_error *err, int errnum, const char *fmt, ...)
@@ -69,6 +70,7 @@ void fy_err_clear(struct fy_error *err)
 		return;
 	err->errnum = 0;
 	err->exit_code = FY_EXIT_OK;
+	err->field = 0;
 	err->msg[0] = '\0';
 }
 

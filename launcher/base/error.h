@@ -24,6 +24,9 @@ enum fy_exit {
 struct fy_error {
 	int errnum;    /* errno-style cause, 0 when none */
 	int exit_code; /* one of enum fy_exit; FY_EXIT_FAILURE unless a layer says otherwise */
+	/* The request field the error is about (enum fy_request_field, launcher/request.h), so an
+	 * edge can name it its own way; 0: none. fy_err() and fy_err_code() reset it. */
+	int field;
 	char msg[FY_ERR_MSG_MAX];
 };
 

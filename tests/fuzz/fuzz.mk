@@ -9,7 +9,7 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 	-I$(srcdir)/image/registry -I$(srcdir)/image/convert -I$(srcdir)/launcher/oci \
 	$(JANSSON_CFLAGS)
 
-fuzz_targets = imgcfg manifest auth ref merge sqfs_sb sif oci_spec
+fuzz_targets = imgcfg manifest auth ref merge sqfs_sb sif oci_spec sqfuse
 fuzz_programs = $(fuzz_targets:%=tests/fuzz/fuzz_%)
 fuzz_tests = tests/fuzz/run.sh
 
@@ -30,6 +30,11 @@ fuzz_sif_src = $(srcdir)/image/sif.c $(fuzz_base)
 fuzz_oci_spec_src = $(srcdir)/launcher/oci/spec.c $(srcdir)/launcher/oci/ocidefs.c \
 	$(srcdir)/launcher/base/strv.c $(srcdir)/launcher/base/fsutil.c $(fuzz_base)
 fuzz_oci_spec_libs = $(JANSSON_LIBS)
+# The FUSE server without libfuse: the harness replaces libfuse's request and reply functions.
+fuzz_sqfuse_src = $(srcdir)/launcher/sqfuse.c $(srcdir)/launcher/sqfuse_ops.c \
+	$(srcdir)/launcher/sqfuse_cache.c $(srcdir)/launcher/sqfuse_extra.c \
+	$(srcdir)/image/sqfs_sb.c $(srcdir)/launcher/base/log.c $(fuzz_base)
+fuzz_sqfuse_libs = $(SQUASHFUSE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) -lpthread
 
 # One explicit rule per harness (portable make has no pattern rules for this).
 tests/fuzz/fuzz_imgcfg: $(srcdir)/tests/fuzz/fuzz_imgcfg.c $(fuzz_imgcfg_src)
@@ -56,6 +61,10 @@ tests/fuzz/fuzz_sif: $(srcdir)/tests/fuzz/fuzz_sif.c $(fuzz_sif_src)
 tests/fuzz/fuzz_oci_spec: $(srcdir)/tests/fuzz/fuzz_oci_spec.c $(fuzz_oci_spec_src)
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz_oci_spec.c $(fuzz_oci_spec_src) $(fuzz_oci_spec_libs)
+tests/fuzz/fuzz_sqfuse: $(srcdir)/tests/fuzz/fuzz_sqfuse.c $(fuzz_sqfuse_src) \
+		$(srcdir)/launcher/sqfuse_int.h $(srcdir)/launcher/sqfuse_cache.h
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) $(SQUASHFUSE_CFLAGS) $(FUSE3_CFLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz_sqfuse.c $(fuzz_sqfuse_src) $(fuzz_sqfuse_libs)
 
 fuzz: $(fuzz_programs)
 .PHONY: fuzz

@@ -11,7 +11,7 @@ secs=${1:-${FUZZ_SECONDS:-10}}
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=${FERRY_SRCDIR:-$(cd "$here/../.." && pwd)}
 builddir=${FERRY_BUILDDIR:-$(pwd)}
-targets=${*:-"imgcfg manifest auth ref merge sqfs_sb sif oci_spec"}
+targets=${*:-"imgcfg manifest auth ref merge sqfs_sb sif oci_spec sqfuse"}
 
 case $secs in
 '' | *[!0-9]*) echo "run.sh: SECONDS must be a number, not '$secs'" >&2; exit 2 ;;

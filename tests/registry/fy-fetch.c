@@ -5,12 +5,14 @@
  *        [--parallel N] [--rate BYTES_PER_S] [--retries N] [--backoff MS] [--certs-dir DIR] REF */
 #include "error.h"
 #include "ref.h"
+#include "regenv.h"
 #include "registry.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h> /* environ */
 
 static void progress(void *ctx, const struct fy_reg_progress *p)
 {
@@ -40,12 +42,15 @@ int main(int argc, char **argv)
 	        {NULL, 0, NULL, 0},
 	};
 	const char *certs[2] = {NULL, NULL};
-	struct fy_reg_opts o = {.progress = progress};
+	struct fy_reg_env env;
+	struct fy_reg_opts o = {.progress = progress, .env = &env};
 	struct fy_error err = {0};
 	struct fy_cv_image img;
 	struct fy_ref ref;
 	int c;
 
+	/* The environment's cache directory, credentials and certs.d, as ferry-pull passes them. */
+	fy_reg_env_from(&env, environ);
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

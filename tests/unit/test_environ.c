@@ -13,6 +13,7 @@
 
 #include "environ.h"
 #include "error.h"
+#include "request.h"
 #include "strv.h"
 
 #define assert_contains(hay, needle)                                                               \
@@ -196,14 +197,16 @@ static void test_build_errors(void **state)
 	in.host = NULL;
 	in.env_opts = bad_opt;
 	assert_true(fy_env_build(&in, &out, &err) < 0);
-	assert_contains(err.msg, "--env 'A-B=1': expected NAME=VALUE");
+	assert_contains(err.msg, "environment setting 'A-B=1': expected NAME=VALUE");
+	assert_int_equal(err.field, FY_REQ_F_ENV);
 
 	in.env_opts = NULL;
 	in.env_files = files;
 	assert_true(fy_env_build(&in, &out, &err) < 0);
 	assert_int_equal(err.exit_code, FY_EXIT_USAGE);
-	assert_string_equal(err.msg, "--env-file: cannot open /nonexistent/ferry-envfile: No such "
-	                             "file or directory");
+	assert_string_equal(err.msg, "environment file: cannot open /nonexistent/ferry-envfile: No "
+	                             "such file or directory");
+	assert_int_equal(err.field, FY_REQ_F_ENV_FILES);
 }
 
 static void test_build_env_files(void **state)

@@ -1,4 +1,4 @@
-/* Unit tests for the container plan: what fy_plan_build derives from options, site config,
+/* Unit tests for the container plan: what fy_plan_build derives from a request, site config,
  * host facts and image config, checked without creating any namespace. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,13 +14,13 @@
 #include "host.h"
 #include "image.h"
 #include "imgcfg.h"
-#include "options.h"
+#include "request.h"
 #include "plan.h"
 #include "siteconf.h"
 #include "strv.h"
 
 struct fixture {
-	struct fy_opts opts;
+	struct fy_request req;
 	struct fy_conf conf;
 	struct fy_host host;
 	struct fy_image img;
@@ -29,8 +29,12 @@ struct fixture {
 	struct fy_error err;
 };
 
-static char *host_env[] = {"PATH=/host/bin", "LANG=C.UTF-8", "SECRET_TOKEN=x", "HOME=/home/alice",
-			   "LD_LIBRARY_PATH=/host/lib", NULL};
+static char *host_env[] = {"PATH=/host/bin",
+                           "LANG=C.UTF-8",
+                           "SECRET_TOKEN=x",
+                           "HOME=/home/alice",
+                           "LD_LIBRARY_PATH=/host/lib",
+                           NULL};
 
 static int setup(void **state)
 {
@@ -50,9 +54,9 @@ static int setup(void **state)
 	f->img.kind = FY_IMAGE_SQUASHFS;
 	f->img.path = strdup("/images/app.sqfs");
 	f->img.offset = 0;
-	f->opts.cmd = FY_CMD_EXEC;
-	f->opts.image = strdup("/images/app.sqfs");
-	f->opts.argv = fy_strv_dup((char *[]){"python3", "train.py", NULL});
+	f->req.cmd = FY_REQ_EXEC;
+	f->req.image = strdup("/images/app.sqfs");
+	f->req.argv = fy_strv_dup((char *[]){"python3", "train.py", NULL});
 	*state = f;
 	return 0;
 }
@@ -62,7 +66,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	fy_plan_release(&f->plan);
-	fy_opts_release(&f->opts);
+	fy_request_release(&f->req);
 	fy_conf_release(&f->conf);
 	fy_host_release(&f->host);
 	fy_image_release(&f->img);
@@ -73,7 +77,7 @@ static int teardown(void **state)
 
 static int build(struct fixture *f)
 {
-	return fy_plan_build(&f->opts, &f->conf, &f->host, &f->img, &f->icfg, &f->plan, &f->err);
+	return fy_plan_build(&f->req, &f->conf, &f->host, &f->img, &f->icfg, &f->plan, &f->err);
 }
 
 static const struct fy_mount *find_mount(const struct fy_plan *p, const char *dst)
@@ -181,7 +185,7 @@ static void test_contain(void **state)
 	struct fixture *f = *state;
 	const struct fy_mount *m;
 
-	f->opts.contain = true;
+	f->req.contain = true;
 	assert_int_equal(build(f), 0);
 	assert_non_null(m = find_mount(&f->plan, "/dev"));
 	assert_int_equal(m->kind, FY_MNT_DEV_MINIMAL);
@@ -202,7 +206,7 @@ static void test_containall(void **state)
 {
 	struct fixture *f = *state;
 
-	f->opts.containall = true;
+	f->req.containall = true;
 	f->conf.tmpfs_size = strdup("64m");
 	assert_int_equal(build(f), 0);
 	assert_true(f->plan.new_pid);
@@ -217,7 +221,7 @@ static void test_fakeroot(void **state)
 {
 	struct fixture *f = *state;
 
-	f->opts.fakeroot = true;
+	f->req.fakeroot = true;
 	assert_int_equal(build(f), 0);
 	assert_int_equal(f->plan.ns_uid, 0);
 	assert_int_equal(f->plan.ns_gid, 0);
@@ -232,18 +236,22 @@ static void test_fakeroot_refused_by_site(void **state)
 {
 	struct fixture *f = *state;
 
-	f->opts.fakeroot = true;
+	f->req.fakeroot = true;
 	f->conf.allow_fakeroot = false;
 	assert_true(build(f) < 0);
 	assert_int_equal(f->err.exit_code, FY_EXIT_CONFIG);
 	assert_non_null(strstr(f->err.msg, "allow_fakeroot = no"));
+	/* The core names the request field, not a flag; the id lets an edge name it its way. */
+	assert_int_equal(f->err.field, FY_REQ_F_FAKEROOT);
+	assert_non_null(strstr(f->err.msg, "fake root is disabled by the site"));
+	assert_null(strstr(f->err.msg, "--"));
 }
 
 static void test_writable_tmpfs(void **state)
 {
 	struct fixture *f = *state;
 
-	f->opts.writable_tmpfs = true;
+	f->req.writable_tmpfs = true;
 	assert_int_equal(build(f), 0);
 	assert_true(f->plan.root.writable_tmpfs);
 	assert_string_equal(f->plan.root.tmpfs_opts, "mode=0755");
@@ -256,16 +264,18 @@ static void test_writable_tmpfs(void **state)
 	f->conf.allow_writable_tmpfs = false;
 	assert_true(build(f) < 0);
 	assert_int_equal(f->err.exit_code, FY_EXIT_CONFIG);
-	assert_non_null(strstr(f->err.msg, "--writable-tmpfs"));
+	assert_int_equal(f->err.field, FY_REQ_F_WRITABLE_TMPFS);
+	assert_non_null(strstr(f->err.msg, "writable tmpfs is disabled by the site"));
+	assert_null(strstr(f->err.msg, "--"));
 }
 
 static void test_namespaces_from_options(void **state)
 {
 	struct fixture *f = *state;
 
-	f->opts.pid = true;
-	f->opts.net_none = true;
-	f->opts.hostname = strdup("box");
+	f->req.pid = true;
+	f->req.net_none = true;
+	f->req.hostname = strdup("box");
 	assert_int_equal(build(f), 0);
 	assert_true(f->plan.new_pid);
 	assert_true(f->plan.new_net);
@@ -281,7 +291,7 @@ static void test_user_binds_after_system_and_site(void **state)
 	const struct fy_mount *m;
 
 	assert_int_equal(fy_bind_parse("/site/data:/data:ro", &f->conf.binds, &err), 0);
-	assert_int_equal(fy_bind_parse("/scratch:/scratch,/opt/x:/x:ro", &f->opts.binds, &err), 0);
+	assert_int_equal(fy_bind_parse("/scratch:/scratch,/opt/x:/x:ro", &f->req.binds, &err), 0);
 	assert_int_equal(build(f), 0);
 	assert_non_null(m = find_mount(&f->plan, "/data"));
 	assert_true(m->flags & FY_MNT_F_RO);
@@ -299,7 +309,7 @@ static void test_home_option(void **state)
 	struct fixture *f = *state;
 	const struct fy_mount *m;
 
-	f->opts.home = strdup("/scratch/alice/home:/home/me");
+	f->req.home = strdup("/scratch/alice/home:/home/me");
 	assert_int_equal(build(f), 0);
 	assert_non_null(m = find_mount(&f->plan, "/home/me"));
 	assert_string_equal(m->src, "/scratch/alice/home");
@@ -307,17 +317,19 @@ static void test_home_option(void **state)
 	assert_null(find_mount(&f->plan, "/home/alice"));
 	assert_string_equal(fy_env_get(f->plan.envp, "HOME"), "/home/me");
 	fy_plan_release(&f->plan);
-	free(f->opts.home);
-	f->opts.home = strdup("/x:relative");
+	free(f->req.home);
+	f->req.home = strdup("/x:relative");
 	assert_true(build(f) < 0);
 	assert_int_equal(f->err.exit_code, FY_EXIT_USAGE);
+	assert_int_equal(f->err.field, FY_REQ_F_HOME);
+	assert_string_equal(f->err.msg, "home directory '/x:relative': DST must be absolute");
 }
 
 static void test_no_home(void **state)
 {
 	struct fixture *f = *state;
 
-	f->opts.no_home = true;
+	f->req.no_home = true;
 	assert_int_equal(build(f), 0);
 	assert_null(find_mount(&f->plan, "/home/alice"));
 	/* The current directory is not under a bound home any more: it is bound itself. */
@@ -328,9 +340,9 @@ static void test_run_uses_entrypoint_cmd_and_workdir(void **state)
 {
 	struct fixture *f = *state;
 
-	f->opts.cmd = FY_CMD_RUN;
-	fy_strv_free(f->opts.argv);
-	f->opts.argv = NULL;
+	f->req.cmd = FY_REQ_RUN;
+	fy_strv_free(f->req.argv);
+	f->req.argv = NULL;
 	f->icfg.present = true;
 	f->icfg.entrypoint = fy_strv_dup((char *[]){"/usr/bin/app", "--serve", NULL});
 	f->icfg.cmd = fy_strv_dup((char *[]){"--port", "80", NULL});
@@ -346,14 +358,14 @@ static void test_run_uses_entrypoint_cmd_and_workdir(void **state)
 
 	/* Arguments replace Cmd but keep the entrypoint. */
 	fy_plan_release(&f->plan);
-	f->opts.argv = fy_strv_dup((char *[]){"--port", "8080", NULL});
+	f->req.argv = fy_strv_dup((char *[]){"--port", "8080", NULL});
 	assert_int_equal(build(f), 0);
 	assert_int_equal(fy_strv_len(f->plan.argv), 4);
 	assert_string_equal(f->plan.argv[3], "8080");
 
 	/* --pwd wins over WorkingDir. */
 	fy_plan_release(&f->plan);
-	f->opts.pwd = strdup("/tmp/../data");
+	f->req.pwd = strdup("/tmp/../data");
 	assert_int_equal(build(f), 0);
 	assert_string_equal(f->plan.cwd, "/data");
 }
@@ -362,9 +374,9 @@ static void test_run_without_config(void **state)
 {
 	struct fixture *f = *state;
 
-	f->opts.cmd = FY_CMD_RUN;
-	fy_strv_free(f->opts.argv);
-	f->opts.argv = NULL;
+	f->req.cmd = FY_REQ_RUN;
+	fy_strv_free(f->req.argv);
+	f->req.argv = NULL;
 	assert_true(build(f) < 0);
 	assert_int_equal(f->err.exit_code, FY_EXIT_USAGE);
 	assert_non_null(strstr(f->err.msg, "carries no OCI config"));
@@ -377,7 +389,7 @@ static void test_run_without_config(void **state)
 
 	/* Without an entrypoint, arguments are the command (as `docker run IMAGE ARGS`). */
 	fy_plan_release(&f->plan);
-	f->opts.argv = fy_strv_dup((char *[]){"/bin/date", NULL});
+	f->req.argv = fy_strv_dup((char *[]){"/bin/date", NULL});
 	assert_int_equal(build(f), 0);
 	assert_string_equal(f->plan.argv[0], "/bin/date");
 }
@@ -386,8 +398,8 @@ static void test_exec_needs_command(void **state)
 {
 	struct fixture *f = *state;
 
-	fy_strv_free(f->opts.argv);
-	f->opts.argv = NULL;
+	fy_strv_free(f->req.argv);
+	f->req.argv = NULL;
 	assert_true(build(f) < 0);
 	assert_int_equal(f->err.exit_code, FY_EXIT_USAGE);
 }
@@ -396,7 +408,7 @@ static void test_shell(void **state)
 {
 	struct fixture *f = *state;
 
-	f->opts.cmd = FY_CMD_SHELL;
+	f->req.cmd = FY_REQ_SHELL;
 	assert_int_equal(build(f), 0);
 	assert_true(f->plan.shell);
 	assert_string_equal(f->plan.argv[0], "/bin/bash");
@@ -448,7 +460,7 @@ static void test_describe(void **state)
 	struct fixture *f = *state;
 	char *text;
 
-	f->opts.hostname = strdup("box");
+	f->req.hostname = strdup("box");
 	assert_int_equal(build(f), 0);
 	text = fy_plan_describe(&f->plan);
 	assert_non_null(text);
@@ -464,26 +476,30 @@ static void test_describe(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_exec_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cwd_under_home_not_bound_twice, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cwd_in_system_dir_not_bound, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_contain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_containall, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fakeroot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fakeroot_refused_by_site, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_writable_tmpfs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_namespaces_from_options, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_user_binds_after_system_and_site, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_home_option, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_home, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_run_uses_entrypoint_cmd_and_workdir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_run_without_config, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exec_needs_command, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shell, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_directory_image_and_sif_offset, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_site_minimal_dev_and_no_home, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_allowed_images, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_describe, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_exec_defaults, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_cwd_under_home_not_bound_twice, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_cwd_in_system_dir_not_bound, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_contain, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_containall, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_fakeroot, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_fakeroot_refused_by_site, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_writable_tmpfs, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_namespaces_from_options, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_user_binds_after_system_and_site, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_home_option, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_no_home, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_run_uses_entrypoint_cmd_and_workdir, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_run_without_config, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_exec_needs_command, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_shell, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_directory_image_and_sif_offset, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_site_minimal_dev_and_no_home, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_allowed_images, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_describe, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

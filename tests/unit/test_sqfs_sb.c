@@ -221,6 +221,120 @@ static void test_tables(void **state)
 	            "(4096 bytes)");
 }
 
+/* The superblock's counts: each would make libsquashfuse read past an array or the file. */
+static void test_counts(void **state)
+{
+	unsigned char sb[FY_SQFS_SB_SIZE];
+
+	(void)state;
+	make_sb(sb);
+	put16(sb + 26, 0); /* no_ids: every stat(2) read past an empty id table */
+	expect_fail(sb, sizeof(sb), 4096,
+	            "corrupt squashfs superblock: id table has no entries (every file needs an "
+	            "owner)");
+	make_sb(sb);
+	put32(sb + 4, 0);
+	expect_fail(sb, sizeof(sb), 4096,
+	            "corrupt squashfs superblock: no inodes (not even the root)");
+	/* 65535 ids need an index of 32 blocks (256 bytes) at 4000: past 4096. */
+	make_sb(sb);
+	put16(sb + 26, 65535);
+	expect_fail(sb, sizeof(sb), 4096,
+	            "corrupt squashfs superblock: id table at 4000 is outside the filesystem "
+	            "(4096 bytes)");
+	/* 20000 fragments (16 bytes each) need 40 index entries at 3900: 4220 > 4096. */
+	make_sb(sb);
+	put32(sb + 16, 20000);
+	expect_fail(sb, sizeof(sb), 4096,
+	            "corrupt squashfs superblock: fragment table at 3900 is outside the "
+	            "filesystem (4096 bytes)");
+	/* No fragments: the fragment table is never read, wherever it points. */
+	put32(sb + 16, 0);
+	put64(sb + 80, UINT64_MAX);
+	assert_int_equal(fy_sqfs_sb_parse(sb, sizeof(sb), 4096, NULL, &(struct fy_error){0}), 0);
+	/* The export table has one entry per inode. */
+	make_sb(sb);
+	put32(sb + 4, 1000000);
+	expect_fail(sb, sizeof(sb), 4096,
+	            "corrupt squashfs superblock: export table at 3950 is outside the filesystem "
+	            "(4096 bytes)");
+	put64(sb + 88, UINT64_MAX); /* no export table: nothing to check */
+	assert_int_equal(fy_sqfs_sb_parse(sb, sizeof(sb), 4096, NULL, &(struct fy_error){0}), 0);
+}
+
+static void test_table_positions(void **state)
+{
+	unsigned char sb[FY_SQFS_SB_SIZE];
+
+	(void)state;
+	/* Tables beyond bytes_used (the file is larger: not truncation, corruption). */
+	make_sb(sb);
+	put64(sb + 48, 4096);
+	expect_fail(sb, sizeof(sb), 8192,
+	            "corrupt squashfs superblock: id table at 4096 is outside the filesystem "
+	            "(4096 bytes)");
+	make_sb(sb);
+	put64(sb + 48, UINT64_MAX - 3); /* start + length would wrap */
+	expect_fail(sb, sizeof(sb), 8192,
+	            "corrupt squashfs superblock: id table at 18446744073709551612 is outside the "
+	            "filesystem (4096 bytes)");
+	make_sb(sb);
+	put64(sb + 80, 4095);
+	expect_fail(sb, sizeof(sb), 8192,
+	            "corrupt squashfs superblock: fragment table at 4095 is outside the "
+	            "filesystem (4096 bytes)");
+	make_sb(sb);
+	put64(sb + 88, 5000);
+	expect_fail(sb, sizeof(sb), 8192,
+	            "corrupt squashfs superblock: export table at 5000 is outside the filesystem "
+	            "(4096 bytes)");
+	make_sb(sb);
+	put64(sb + 56, 4090); /* its 16-byte header would end past bytes_used */
+	expect_fail(sb, sizeof(sb), 8192,
+	            "corrupt squashfs superblock: xattr table at 4090 is outside the filesystem "
+	            "(4096 bytes)");
+	put64(sb + 56, 4000);
+	assert_int_equal(fy_sqfs_sb_parse(sb, sizeof(sb), 4096, NULL, &(struct fy_error){0}), 0);
+	/* Lookup tables come after the directory table, which comes after the inode table. */
+	make_sb(sb);
+	put64(sb + 48, 500);
+	expect_fail(sb, sizeof(sb), 4096,
+	            "corrupt squashfs superblock: id table at 500 is outside the filesystem "
+	            "(4096 bytes)");
+	make_sb(sb);
+	put64(sb + 72, 96);
+	expect_fail(sb, sizeof(sb), 4096,
+	            "corrupt squashfs superblock: directory table at 96 is outside the filesystem "
+	            "(4096 bytes)");
+	/* bytes_used beyond the file is truncation, even when every table is in place. */
+	make_sb(sb);
+	put64(sb + 40, 1 << 20);
+	expect_fail(sb, sizeof(sb), 8192,
+	            "truncated: superblock says 1048576 bytes, file has 8192");
+}
+
+static void test_root_inode(void **state)
+{
+	unsigned char sb[FY_SQFS_SB_SIZE];
+
+	(void)state;
+	make_sb(sb);
+	put64(sb + 32, (uint64_t)600 << 16); /* block 600 is the directory table's */
+	expect_fail(sb, sizeof(sb), 4096,
+	            "corrupt squashfs superblock: root inode reference 0x2580000 is outside the "
+	            "inode table");
+	put64(sb + 32, 0x2000); /* offset 8192: past a metadata block */
+	expect_fail(sb, sizeof(sb), 4096,
+	            "corrupt squashfs superblock: root inode reference 0x2000 is outside the "
+	            "inode table");
+	put64(sb + 32, UINT64_C(1) << 48);
+	expect_fail(sb, sizeof(sb), 4096,
+	            "corrupt squashfs superblock: root inode reference 0x1000000000000 is outside "
+	            "the inode table");
+	put64(sb + 32, ((uint64_t)503 << 16) | 8191); /* the last possible position */
+	assert_int_equal(fy_sqfs_sb_parse(sb, sizeof(sb), 4096, NULL, &(struct fy_error){0}), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +342,8 @@ int main(void)
 	        cmocka_unit_test(test_bad_magic),  cmocka_unit_test(test_versions),
 	        cmocka_unit_test(test_block_size), cmocka_unit_test(test_compression),
 	        cmocka_unit_test(test_truncated),  cmocka_unit_test(test_tables),
+	        cmocka_unit_test(test_counts),     cmocka_unit_test(test_table_positions),
+	        cmocka_unit_test(test_root_inode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
