@@ -90,7 +90,7 @@ def cmd_addsize(a):
     return 0
 
 
-# ---- ferry pull's timing line (launcher/pull.c, fy_pull_stats_format) ----
+# ---- ferry pull's timing line (image/store/pull.c, fy_pull_stats_format) ----
 
 _T = r"(\d+(?:\.\d+)?) (ms|s)"
 

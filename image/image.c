@@ -7,13 +7,13 @@
 #define _GNU_SOURCE 1 /* O_PATH, AT_EMPTY_PATH */
 #endif
 
-#include "image.h"
+#include "image/image.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "sif.h"
-#include "sqfs_sb.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "image/sif.h"
+#include "image/sqfs_sb.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,18 +87,18 @@ static int open_sif(int fd, const void *head, size_t n, uint64_t file_size, stru
 		return -1;
 	r = pread_full(fd, sb_buf, sizeof(sb_buf), part.offset);
 	if (r < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, (int)-r, "cannot read SIF partition");
+		return fy_error_code(err, FY_EXIT_IMAGE, (int)-r, "cannot read SIF partition");
 	if (!fy_sqfs_sb_is_magic(sb_buf, (size_t)r))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "SIF partition at offset %llu is not squashfs (bad magic)",
-		                   (unsigned long long)part.offset);
-	if (fy_sqfs_sb_parse(sb_buf, (size_t)r, part.size, &sb, err) < 0)
-		return fy_err_prefix(err, "SIF partition at offset %llu",
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "SIF partition at offset %llu is not squashfs (bad magic)",
 		                     (unsigned long long)part.offset);
+	if (fy_sqfs_sb_parse(sb_buf, (size_t)r, part.size, &sb, err) < 0)
+		return fy_error_prefix(err, "SIF partition at offset %llu",
+		                       (unsigned long long)part.offset);
 	img->kind = FY_IMAGE_SIF;
 	img->offset = part.offset;
 	img->size = sb.bytes_used;
-	img->compression = fy_sqfs_compression_name(sb.compression);
+	img->compression = fy_sqfs_sb_compression_name(sb.compression);
 	return 0;
 }
 
@@ -112,33 +112,33 @@ static int open_file(const char *spec, struct fy_image *img, struct fy_error *er
 	ssize_t n;
 
 	if (fd < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open image '%s'", spec);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open image '%s'", spec);
 	if (fstat(fd, &st) < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot stat image '%s'", spec);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot stat image '%s'", spec);
 	if (st.st_size == 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "image '%s' is empty", spec);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "image '%s' is empty", spec);
 	head = malloc(FY_SIF_PROBE_SIZE);
 	if (!head)
-		return fy_err(err, ENOMEM, "image '%s'", spec);
+		return fy_error(err, ENOMEM, "image '%s'", spec);
 	n = pread_full(fd, head, FY_SIF_PROBE_SIZE, 0);
 	if (n < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, (int)-n, "cannot read image '%s'", spec);
+		return fy_error_code(err, FY_EXIT_IMAGE, (int)-n, "cannot read image '%s'", spec);
 	if (fy_sqfs_sb_is_magic(head, (size_t)n)) {
 		if (fy_sqfs_sb_parse(head, (size_t)n, (uint64_t)st.st_size, &sb, err) < 0)
-			return fy_err_prefix(err, "image '%s'", spec);
+			return fy_error_prefix(err, "image '%s'", spec);
 		img->kind = FY_IMAGE_SQUASHFS;
 		img->offset = 0;
 		img->size = sb.bytes_used;
-		img->compression = fy_sqfs_compression_name(sb.compression);
+		img->compression = fy_sqfs_sb_compression_name(sb.compression);
 		return 0;
 	}
 	if (fy_sif_is_magic(head, (size_t)n)) {
 		if (open_sif(fd, head, (size_t)n, (uint64_t)st.st_size, img, err) < 0)
-			return fy_err_prefix(err, "image '%s'", spec);
+			return fy_error_prefix(err, "image '%s'", spec);
 		return 0;
 	}
-	return fy_err_code(err, FY_EXIT_IMAGE, 0,
-	                   "image '%s': not a squashfs or SIF image (bad magic)", spec);
+	return fy_error_code(err, FY_EXIT_IMAGE, 0,
+	                     "image '%s': not a squashfs or SIF image (bad magic)", spec);
 }
 
 int fy_image_open(const char *spec, struct fy_image *img, struct fy_error *err)
@@ -148,31 +148,31 @@ int fy_image_open(const char *spec, struct fy_image *img, struct fy_error *err)
 
 	memset(img, 0, sizeof(*img));
 	if (!spec || !*spec)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "no image given");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "no image given");
 	if (stat(spec, &st) < 0) {
 		if (errno == ENOENT)
-			return fy_err_code(err, FY_EXIT_IMAGE, 0, "image '%s' not found", spec);
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot access image '%s'", spec);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0, "image '%s' not found", spec);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot access image '%s'", spec);
 	}
 	if (S_ISDIR(st.st_mode)) {
 		_cleanup_close_ int dfd = open(spec, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		/* A root filesystem must be listable and searchable to be used at all. */
 		if (dfd < 0 || faccessat(dfd, ".", X_OK, AT_EACCESS) < 0)
-			return fy_err_code(err, FY_EXIT_IMAGE, errno,
-			                   "image directory '%s' is not readable", spec);
+			return fy_error_code(err, FY_EXIT_IMAGE, errno,
+			                     "image directory '%s' is not readable", spec);
 		tmp.kind = FY_IMAGE_DIR;
 	} else if (S_ISREG(st.st_mode)) {
 		if (open_file(spec, &tmp, err) < 0)
 			return -1;
 	} else {
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "image '%s' is neither a regular file nor a directory", spec);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "image '%s' is neither a regular file nor a directory", spec);
 	}
 	tmp.path = realpath(spec, NULL);
 	if (!tmp.path)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot resolve image path '%s'",
-		                   spec);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot resolve image path '%s'",
+		                     spec);
 	*img = tmp;
 	return 0;
 }
@@ -200,7 +200,7 @@ static int walk(const char *path, const struct walk_ops *ops, void *ctx, struct 
 	char *p = rest;
 
 	if (!rest)
-		return fy_err(err, ENOMEM, "%s", path);
+		return fy_error(err, ENOMEM, "%s", path);
 	ops->reset(ctx);
 	for (;;) {
 		_cleanup_free_ char *link = NULL;
@@ -210,7 +210,7 @@ static int walk(const char *path, const struct walk_ops *ops, void *ctx, struct 
 		while (*p == '/')
 			p++;
 		if (!*p)
-			return fy_err_code(err, FY_EXIT_IMAGE, EISDIR, "%s", path);
+			return fy_error_code(err, FY_EXIT_IMAGE, EISDIR, "%s", path);
 		name = p;
 		next = strchr(p, '/');
 		if (next)
@@ -225,10 +225,10 @@ static int walk(const char *path, const struct walk_ops *ops, void *ctx, struct 
 			continue;
 		}
 		if (strlen(name) > NAME_MAX)
-			return fy_err_code(err, FY_EXIT_IMAGE, ENAMETOOLONG, "%s", path);
+			return fy_error_code(err, FY_EXIT_IMAGE, ENAMETOOLONG, "%s", path);
 		r = ops->step(ctx, name, &link, err);
 		if (r < 0)
-			return fy_err_prefix(err, "%s", path);
+			return fy_error_prefix(err, "%s", path);
 		if (r == STEP_ABSENT)
 			return 0;
 		if (r == STEP_DIR)
@@ -241,7 +241,7 @@ static int walk(const char *path, const struct walk_ops *ops, void *ctx, struct 
 		}
 		/* STEP_LINK: splice the target in front of what is left. */
 		if (++hops > FY_IMAGE_MAX_HOPS)
-			return fy_err_code(err, FY_EXIT_IMAGE, ELOOP, "%s", path);
+			return fy_error_code(err, FY_EXIT_IMAGE, ELOOP, "%s", path);
 		if (link[0] == '/')
 			ops->reset(ctx);
 		{
@@ -249,7 +249,7 @@ static int walk(const char *path, const struct walk_ops *ops, void *ctx, struct 
 			char *n = malloc(ll + rl + 2);
 
 			if (!n)
-				return fy_err(err, ENOMEM, "%s", path);
+				return fy_error(err, ENOMEM, "%s", path);
 			memcpy(n, link, ll);
 			n[ll] = '/';
 			memcpy(n + ll + 1, p, rl + 1);
@@ -294,10 +294,10 @@ static int dir_step(void *ctx, const char *name, char **link, struct fy_error *e
 	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
 		return STEP_ABSENT;
 	if (fd < 0 || fstat(fd, &st) < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot look up %s", name);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot look up %s", name);
 	if (S_ISDIR(st.st_mode)) {
 		if (w->depth + 1 >= FY_IMAGE_MAX_DEPTH)
-			return fy_err_code(err, FY_EXIT_IMAGE, ENAMETOOLONG, "too deep");
+			return fy_error_code(err, FY_EXIT_IMAGE, ENAMETOOLONG, "too deep");
 		w->fds[++w->depth] = TAKE_FD(fd);
 		return STEP_DIR;
 	}
@@ -307,20 +307,21 @@ static int dir_step(void *ctx, const char *name, char **link, struct fy_error *e
 		ssize_t n = readlinkat(fd, "", buf, sizeof(buf) - 1);
 
 		if (n < 0)
-			return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot read link %s", name);
+			return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot read link %s",
+			                     name);
 		buf[n] = '\0';
 		*link = strdup(buf);
-		return *link ? STEP_LINK : fy_err(err, ENOMEM, "%s", name);
+		return *link ? STEP_LINK : fy_error(err, ENOMEM, "%s", name);
 	}
 	if (!S_ISREG(st.st_mode))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s is not a regular file", name);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s is not a regular file", name);
 	/* Reopen for reading by name with O_NOFOLLOW and check it is still the same file, so a
 	 * concurrent swap can neither escape the root nor make us open a FIFO or device. */
 	w->file = openat(cur, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (w->file < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open %s", name);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open %s", name);
 	if (fstat(w->file, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s changed while being opened", name);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s changed while being opened", name);
 	return STEP_FILE;
 }
 
@@ -362,20 +363,20 @@ static int dir_open_openat2(int root, const char *path, int *out, struct fy_erro
 			return OPENAT2_UNSUPPORTED;
 		if (errno == ENOENT || errno == ENOTDIR)
 			return OPENAT2_ABSENT;
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "%s", path);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "%s", path);
 	}
 	/* Stat through O_PATH first so that FIFOs and devices are never opened. */
 	if (fstat(pfd, &st) < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "%s", path);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "%s", path);
 	if (S_ISDIR(st.st_mode))
-		return fy_err_code(err, FY_EXIT_IMAGE, EISDIR, "%s", path);
+		return fy_error_code(err, FY_EXIT_IMAGE, EISDIR, "%s", path);
 	if (!S_ISREG(st.st_mode))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s is not a regular file", path);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s is not a regular file", path);
 	fd = (int)sys_openat2(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, res);
 	if (fd < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open %s", path);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open %s", path);
 	if (fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s changed while being opened", path);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s changed while being opened", path);
 	*out = TAKE_FD(fd);
 	return OPENAT2_FOUND;
 }
@@ -389,12 +390,12 @@ static int dir_read_file(const struct fy_image *img, const char *path, size_t ma
 	int r;
 
 	if (root < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open image directory");
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open image directory");
 	r = dir_open_openat2(root, path, &fd, err);
 	if (r == OPENAT2_UNSUPPORTED) {
 		w = calloc(1, sizeof(*w));
 		if (!w)
-			return fy_err(err, ENOMEM, "%s", path);
+			return fy_error(err, ENOMEM, "%s", path);
 		w->fds[0] = root;
 		w->file = -1;
 		r = walk(path, &dir_ops, w, err);
@@ -403,7 +404,7 @@ static int dir_read_file(const struct fy_image *img, const char *path, size_t ma
 	}
 	if (r <= 0)
 		return r;
-	r = fy_read_fd(fd, path, max, out, len, err);
+	r = fy_fsutil_read_fd(fd, path, max, out, len, err);
 	if (r < 0 && err && err->errnum == EFBIG)
 		err->exit_code = FY_EXIT_IMAGE; /* an image file too big is the image's fault */
 	return r < 0 ? r : 1;
@@ -441,18 +442,18 @@ static int sqfs_w_step(void *ctx, const char *name, char **link, struct fy_error
 	sqfs_mode_t mode;
 
 	if (sqfs_inode_get(w->fs, &dir, w->ids[w->depth]) != SQFS_OK)
-		return fy_err_code(err, FY_EXIT_IMAGE, EIO, "corrupt directory inode");
+		return fy_error_code(err, FY_EXIT_IMAGE, EIO, "corrupt directory inode");
 	sqfs_dentry_init(&entry, namebuf);
 	if (sqfs_dir_lookup(w->fs, &dir, name, strlen(name), &entry, &found) != SQFS_OK)
-		return fy_err_code(err, FY_EXIT_IMAGE, EIO, "cannot look up %s", name);
+		return fy_error_code(err, FY_EXIT_IMAGE, EIO, "cannot look up %s", name);
 	if (!found)
 		return STEP_ABSENT;
 	if (sqfs_inode_get(w->fs, &child, sqfs_dentry_inode(&entry)) != SQFS_OK)
-		return fy_err_code(err, FY_EXIT_IMAGE, EIO, "corrupt inode for %s", name);
+		return fy_error_code(err, FY_EXIT_IMAGE, EIO, "corrupt inode for %s", name);
 	mode = sqfs_mode(child.base.inode_type);
 	if (S_ISDIR(mode)) {
 		if (w->depth + 1 >= FY_IMAGE_MAX_DEPTH)
-			return fy_err_code(err, FY_EXIT_IMAGE, ENAMETOOLONG, "too deep");
+			return fy_error_code(err, FY_EXIT_IMAGE, ENAMETOOLONG, "too deep");
 		w->ids[++w->depth] = sqfs_dentry_inode(&entry);
 		return STEP_DIR;
 	}
@@ -461,20 +462,20 @@ static int sqfs_w_step(void *ctx, const char *name, char **link, struct fy_error
 		char *buf;
 
 		if (sqfs_readlink(w->fs, &child, NULL, &size) != SQFS_OK || size >= PATH_MAX)
-			return fy_err_code(err, FY_EXIT_IMAGE, EIO, "bad symlink %s", name);
+			return fy_error_code(err, FY_EXIT_IMAGE, EIO, "bad symlink %s", name);
 		buf = calloc(1, size + 1);
 		if (!buf)
-			return fy_err(err, ENOMEM, "%s", name);
+			return fy_error(err, ENOMEM, "%s", name);
 		size += 1; /* room for the NUL that sqfs_readlink always writes */
 		if (sqfs_readlink(w->fs, &child, buf, &size) != SQFS_OK) {
 			free(buf);
-			return fy_err_code(err, FY_EXIT_IMAGE, EIO, "bad symlink %s", name);
+			return fy_error_code(err, FY_EXIT_IMAGE, EIO, "bad symlink %s", name);
 		}
 		*link = buf;
 		return STEP_LINK;
 	}
 	if (!S_ISREG(mode))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s is not a regular file", name);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s is not a regular file", name);
 	w->file = child;
 	return STEP_FILE;
 }
@@ -485,14 +486,14 @@ static int sqfs_init_error(sqfs_err e, struct fy_error *err)
 {
 	switch (e) {
 	case SQFS_BADFORMAT:
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "not a squashfs filesystem");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "not a squashfs filesystem");
 	case SQFS_BADVERSION:
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "unsupported squashfs version");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "unsupported squashfs version");
 	case SQFS_BADCOMP:
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "compression not supported by this libsquashfuse build");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "compression not supported by this libsquashfuse build");
 	default:
-		return fy_err_code(err, FY_EXIT_IMAGE, EIO, "cannot read squashfs filesystem");
+		return fy_error_code(err, FY_EXIT_IMAGE, EIO, "cannot read squashfs filesystem");
 	}
 }
 
@@ -504,18 +505,18 @@ static int sqfs_read_whole(sqfs *fs, sqfs_inode *inode, const char *path, size_t
 	uint64_t n = 0;
 
 	if (size > max)
-		return fy_err_code(err, FY_EXIT_IMAGE, EFBIG, "%s is larger than %zu bytes", path,
-		                   max);
+		return fy_error_code(err, FY_EXIT_IMAGE, EFBIG, "%s is larger than %zu bytes", path,
+		                     max);
 	buf = malloc((size_t)size + 1);
 	if (!buf)
-		return fy_err(err, ENOMEM, "reading %s", path);
+		return fy_error(err, ENOMEM, "reading %s", path);
 	while (n < size) {
 		sqfs_off_t chunk = (sqfs_off_t)(size - n);
 
 		if (sqfs_read_range(fs, inode, (sqfs_off_t)n, &chunk, buf + n) != SQFS_OK)
-			return fy_err_code(err, FY_EXIT_IMAGE, EIO, "cannot read %s", path);
+			return fy_error_code(err, FY_EXIT_IMAGE, EIO, "cannot read %s", path);
 		if (chunk <= 0)
-			return fy_err_code(err, FY_EXIT_IMAGE, EIO, "short read of %s", path);
+			return fy_error_code(err, FY_EXIT_IMAGE, EIO, "short read of %s", path);
 		n += (uint64_t)chunk;
 	}
 	buf[size] = '\0';
@@ -535,10 +536,10 @@ static int sqfs_read_file(const struct fy_image *img, const char *path, size_t m
 	int r;
 
 	if (fd < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open image");
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open image");
 	w = calloc(1, sizeof(*w));
 	if (!w)
-		return fy_err(err, ENOMEM, "%s", path);
+		return fy_error(err, ENOMEM, "%s", path);
 	/* sqfs_init() checks the superblock again and sets up tables and caches; sqfs_destroy()
 	 * frees them but leaves the fd to us. */
 	e = sqfs_init(&fs, fd, (size_t)img->offset);
@@ -557,7 +558,7 @@ int fy_image_read_file(const struct fy_image *img, const char *path, size_t max,
                        size_t *len, struct fy_error *err)
 {
 	if (!img || !img->path || !path)
-		return fy_err(err, EINVAL, "fy_image_read_file");
+		return fy_error(err, EINVAL, "fy_image_read_file");
 	*out = NULL;
 	if (len)
 		*len = 0;

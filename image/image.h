@@ -15,9 +15,9 @@ enum fy_image_kind { FY_IMAGE_DIR, FY_IMAGE_SQUASHFS, FY_IMAGE_SIF };
 
 struct fy_image {
 	enum fy_image_kind kind;
-	char *path;	     /* absolute, symlinks resolved */
-	uint64_t offset;     /* squashfs: start of the filesystem in the file (0 unless SIF) */
-	uint64_t size;	     /* squashfs: bytes_used */
+	char *path;              /* absolute, symlinks resolved */
+	uint64_t offset;         /* squashfs: start of the filesystem in the file (0 unless SIF) */
+	uint64_t size;           /* squashfs: bytes_used */
 	const char *compression; /* squashfs: "gzip", "xz", "lz4", "zstd", ... (static) */
 };
 
@@ -27,6 +27,6 @@ const char *fy_image_kind_name(enum fy_image_kind kind);
 /* Read a regular file inside the image (following symlinks inside the image only).
  * Returns 1 and fills *out (NUL-terminated) when found, 0 when absent, <0 on error. */
 int fy_image_read_file(const struct fy_image *img, const char *path, size_t max, char **out,
-		       size_t *len, struct fy_error *err);
+                       size_t *len, struct fy_error *err);
 
 #endif

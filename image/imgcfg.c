@@ -1,12 +1,12 @@
 /* imgcfg: OCI image configuration (image-spec config.md, "config" object) and ferry's image
  * metadata, parsed with jansson. Unknown fields are ignored, as the spec asks of readers;
  * fields of the wrong JSON type are errors naming the field. */
-#include "imgcfg.h"
+#include "image/imgcfg.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "image.h"
-#include "strv.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "image/image.h"
+#include "base/strv.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -27,16 +27,16 @@ static int load_object(const char *what, const char *json, size_t len, json_t **
 	json_t *root;
 
 	if (!json)
-		return fy_err(err, EINVAL, "%s: no document", what);
+		return fy_error(err, EINVAL, "%s: no document", what);
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "%s: invalid JSON at line %d column %d: %s", what, jerr.line,
-		                   jerr.column, jerr.text);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "%s: invalid JSON at line %d column %d: %s", what, jerr.line,
+		                     jerr.column, jerr.text);
 	if (!json_is_object(root)) {
 		json_decref(root);
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: top level must be a JSON object",
-		                   what);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: top level must be a JSON object",
+		                     what);
 	}
 	*out = root;
 	return 0;
@@ -52,14 +52,14 @@ static int get_string(json_t *obj, const char *key, const char *what, char **out
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: %s must be a string", what, key);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: %s must be a string", what, key);
 	if (json_string_length(v) == 0)
 		return 0;
 	if (strlen(json_string_value(v)) != json_string_length(v))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: %s contains a NUL character", what,
-		                   key);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: %s contains a NUL character", what,
+		                     key);
 	*out = strdup(json_string_value(v));
-	return *out ? 0 : fy_err(err, ENOMEM, "%s", what);
+	return *out ? 0 : fy_error(err, ENOMEM, "%s", what);
 }
 
 /* An array of strings: absent or null leave *out NULL (unset); [] gives an empty vector, which
@@ -74,20 +74,20 @@ static int get_strv(json_t *obj, const char *key, char ***out, struct fy_error *
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_array(v))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "image config: %s must be an array of strings", key);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "image config: %s must be an array of strings", key);
 	vec = calloc(json_array_size(v) + 1, sizeof(*vec));
 	if (!vec)
-		return fy_err(err, ENOMEM, "image config: %s", key);
+		return fy_error(err, ENOMEM, "image config: %s", key);
 	json_array_foreach(v, i, item)
 	{
 		if (!json_is_string(item) ||
 		    strlen(json_string_value(item)) != json_string_length(item))
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "image config: %s must be an array of strings", key);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "image config: %s must be an array of strings", key);
 		vec[i] = strdup(json_string_value(item));
 		if (!vec[i])
-			return fy_err(err, ENOMEM, "image config: %s", key);
+			return fy_error(err, ENOMEM, "image config: %s", key);
 	}
 	*out = TAKE_PTR(vec);
 	return 0;
@@ -117,22 +117,22 @@ static int get_labels(json_t *obj, char ***out, struct fy_error *err)
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_object(v))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "image config: Labels must be an object of strings");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "image config: Labels must be an object of strings");
 	vec = calloc(json_object_size(v) + 1, sizeof(*vec));
 	if (!vec)
-		return fy_err(err, ENOMEM, "image config: Labels");
+		return fy_error(err, ENOMEM, "image config: Labels");
 	json_object_foreach(v, key, val)
 	{
 		if (!json_is_string(val))
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "image config: Labels: value of '%s' must be a string",
-			                   key);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "image config: Labels: value of '%s' must be a string",
+			                     key);
 		size_t sz = strlen(key) + json_string_length(val) + 2;
 
 		vec[n] = malloc(sz);
 		if (!vec[n])
-			return fy_err(err, ENOMEM, "image config: Labels");
+			return fy_error(err, ENOMEM, "image config: Labels");
 		snprintf(vec[n], sz, "%s=%s", key, json_string_value(val));
 		n++;
 	}
@@ -171,8 +171,8 @@ int fy_imgcfg_parse(const char *json, size_t len, struct fy_imgcfg *cfg, struct 
 		if (json_is_null(obj))
 			obj = NULL;
 		else if (!json_is_object(obj))
-			return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: config must be an object",
-			                   what);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: config must be an object",
+			                     what);
 	}
 	if (obj && (get_strv(obj, "Env", &t.env, err) < 0 ||
 	            get_strv(obj, "Entrypoint", &t.entrypoint, err) < 0 ||
@@ -202,8 +202,8 @@ int fy_imgcfg_check(const char *json, size_t len, struct fy_error *err)
 	int r;
 
 	if (len > FY_IMGCFG_MAX_SIZE)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "image config: larger than %u bytes",
-		                   FY_IMGCFG_MAX_SIZE);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "image config: larger than %u bytes",
+		                     FY_IMGCFG_MAX_SIZE);
 	r = fy_imgcfg_parse(json, len, &cfg, err);
 	fy_imgcfg_release(&cfg);
 	return r;
@@ -227,7 +227,8 @@ static int digest_valid(const char *d)
 	return 1;
 }
 
-int fy_imgcfg_parse_meta(const char *json, size_t len, struct fy_imgcfg *cfg, struct fy_error *err)
+int fy_imgcfg_parse_meta(const char *json, size_t len, struct fy_imgcfg *cfg,
+                         struct fy_error *err)
 {
 	static const char what[] = "image metadata";
 	_cleanup_json_ json_t *root = NULL;
@@ -239,9 +240,9 @@ int fy_imgcfg_parse_meta(const char *json, size_t len, struct fy_imgcfg *cfg, st
 	    get_string(root, "manifest_digest", what, &digest, err) < 0)
 		return -1;
 	if (digest && !digest_valid(digest))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "%s: manifest_digest '%s' is not a digest (algorithm:hex)", what,
-		                   digest);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "%s: manifest_digest '%s' is not a digest (algorithm:hex)",
+		                     what, digest);
 	free(cfg->source);
 	free(cfg->manifest_digest);
 	cfg->source = TAKE_PTR(source);
@@ -269,7 +270,7 @@ int fy_imgcfg_load(const struct fy_image *img, struct fy_imgcfg *cfg, struct fy_
 	return 0;
 fail:
 	fy_imgcfg_release(cfg);
-	return fy_err_prefix(err, "%s", img->path);
+	return fy_error_prefix(err, "%s", img->path);
 }
 
 void fy_imgcfg_release(struct fy_imgcfg *cfg)

@@ -11,20 +11,20 @@
 struct fy_error;
 struct fy_image;
 
-#define FY_IMGCFG_DIR	 "/.ferry"
+#define FY_IMGCFG_DIR    "/.ferry"
 #define FY_IMGCFG_CONFIG "/.ferry/config.json"
-#define FY_IMGCFG_META	 "/.ferry/image.json"
+#define FY_IMGCFG_META   "/.ferry/image.json"
 
 struct fy_imgcfg {
-	bool present;	   /* a config was found */
-	char **env;	   /* Env: "K=V" */
+	bool present;      /* a config was found */
+	char **env;        /* Env: "K=V" */
 	char **entrypoint; /* Entrypoint (NULL if unset) */
-	char **cmd;	   /* Cmd (NULL if unset) */
-	char *workdir;	   /* WorkingDir */
-	char *user;	   /* User, unresolved */
-	char **labels;	   /* Labels as "K=V", sorted by key */
+	char **cmd;        /* Cmd (NULL if unset) */
+	char *workdir;     /* WorkingDir */
+	char *user;        /* User, unresolved */
+	char **labels;     /* Labels as "K=V", sorted by key */
 	char *stop_signal; /* StopSignal */
-	char *source;	   /* from image.json */
+	char *source;      /* from image.json */
 	char *manifest_digest;
 };
 
@@ -33,7 +33,8 @@ int fy_imgcfg_parse(const char *json, size_t len, struct fy_imgcfg *cfg, struct 
 /* Whether a config document is one fy_imgcfg_load() accepts from an image (size and content):
  * converters check it before writing, so no image is made that exec refuses. */
 int fy_imgcfg_check(const char *json, size_t len, struct fy_error *err);
-int fy_imgcfg_parse_meta(const char *json, size_t len, struct fy_imgcfg *cfg, struct fy_error *err);
+int fy_imgcfg_parse_meta(const char *json, size_t len, struct fy_imgcfg *cfg,
+                         struct fy_error *err);
 /* Load from an image; absent files give present=false and return 0. */
 int fy_imgcfg_load(const struct fy_image *img, struct fy_imgcfg *cfg, struct fy_error *err);
 void fy_imgcfg_release(struct fy_imgcfg *cfg);

@@ -11,9 +11,9 @@
  *    80 descriptors free, 88 total         73 name [128]
  *    96 descriptors offset, 104 size      201 extra [384]: partitions put fstype int32,
  *   112 data offset, 120 data size             parttype int32, arch [3] there */
-#include "sif.h"
+#include "image/sif.h"
 
-#include "error.h"
+#include "base/error.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -67,22 +67,22 @@ static int check_header(const unsigned char *p, size_t len, uint64_t file_size,
 
 	if (len < SIF_HDR_SIZE || file_size < SIF_HDR_SIZE) {
 		if (fy_sif_is_magic(p, len))
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "truncated: SIF header needs %d bytes, file has %llu",
-			                   SIF_HDR_SIZE,
-			                   (unsigned long long)(file_size < len ? file_size : len));
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "not a SIF image (bad magic)");
+			return fy_error_code(
+			        err, FY_EXIT_IMAGE, 0,
+			        "truncated: SIF header needs %d bytes, file has %llu", SIF_HDR_SIZE,
+			        (unsigned long long)(file_size < len ? file_size : len));
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "not a SIF image (bad magic)");
 	}
 	if (!fy_sif_is_magic(p, len))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "not a SIF image (bad magic)");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "not a SIF image (bad magic)");
 	memcpy(version, p + SIF_VERSION_OFF, 3);
 	/* Only version "01" exists (pkg/sif CurrentVersion); a newer one may move fields. */
 	if (strcmp(version, "01") != 0) {
 		for (int i = 0; i < 3; i++)
 			if (version[i] && (version[i] < 0x20 || version[i] > 0x7e))
 				version[i] = '?';
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "SIF version '%s' is not supported, only 01", version);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "SIF version '%s' is not supported, only 01", version);
 	}
 	return 0;
 }
@@ -95,20 +95,21 @@ static int descriptor_table(const unsigned char *p, size_t len, uint64_t file_si
 	uint64_t end;
 
 	if (total < 0 || total > SIF_MAX_DESCRIPTORS)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "corrupt SIF header: %lld descriptors",
-		                   (long long)total);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "corrupt SIF header: %lld descriptors",
+		                     (long long)total);
 	if (start < SIF_HDR_SIZE || (uint64_t)start > file_size)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "corrupt SIF header: descriptors at offset %lld, file has %llu "
-		                   "bytes",
-		                   (long long)start, (unsigned long long)file_size);
+		return fy_error_code(
+		        err, FY_EXIT_IMAGE, 0,
+		        "corrupt SIF header: descriptors at offset %lld, file has %llu "
+		        "bytes",
+		        (long long)start, (unsigned long long)file_size);
 	end = (uint64_t)start + (uint64_t)total * SIF_DESCR_SIZE;
 	if (end > file_size)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "truncated: SIF descriptor table ends at %llu, file has %llu",
-		                   (unsigned long long)end, (unsigned long long)file_size);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "truncated: SIF descriptor table ends at %llu, file has %llu",
+		                     (unsigned long long)end, (unsigned long long)file_size);
 	if (end > len)
-		return fy_err_code(
+		return fy_error_code(
 		        err, FY_EXIT_IMAGE, 0,
 		        "SIF descriptor table (%lld descriptors at offset %lld) does not "
 		        "fit in the first %zu bytes",
@@ -151,12 +152,13 @@ static int check_partition(const unsigned char *d, uint64_t file_size, struct fy
 	uint32_t id = le32(d + SIF_D_ID);
 
 	if (off < SIF_HDR_SIZE || size <= 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "corrupt SIF descriptor %u: partition at offset %lld with size "
-		                   "%lld",
-		                   id, (long long)off, (long long)size);
+		return fy_error_code(
+		        err, FY_EXIT_IMAGE, 0,
+		        "corrupt SIF descriptor %u: partition at offset %lld with size "
+		        "%lld",
+		        id, (long long)off, (long long)size);
 	if ((uint64_t)off > file_size || (uint64_t)size > file_size - (uint64_t)off)
-		return fy_err_code(
+		return fy_error_code(
 		        err, FY_EXIT_IMAGE, 0,
 		        "truncated: SIF partition %u (%lld bytes at offset %lld) extends "
 		        "beyond the end of the file (%llu bytes)",
@@ -189,13 +191,13 @@ int fy_sif_find_rootfs(const void *buf, size_t len, uint64_t file_size, struct f
 	if (c.first)
 		return check_partition(c.first, file_size, part, err);
 	if (c.encrypted)
-		return fy_err_code(
+		return fy_error_code(
 		        err, FY_EXIT_IMAGE, 0,
 		        "SIF image has only encrypted squashfs partitions, which are not "
 		        "supported");
 	if (c.partitions)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "SIF image has %u partitions but none is squashfs",
-		                   c.partitions);
-	return fy_err_code(err, FY_EXIT_IMAGE, 0, "SIF image has no file system partition");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "SIF image has %u partitions but none is squashfs",
+		                     c.partitions);
+	return fy_error_code(err, FY_EXIT_IMAGE, 0, "SIF image has no file system partition");
 }

@@ -21,6 +21,6 @@ struct fy_sif_part {
 int fy_sif_is_magic(const void *buf, size_t len);
 /* Parse header and descriptors from buf (the first len bytes of a file of file_size bytes). */
 int fy_sif_find_rootfs(const void *buf, size_t len, uint64_t file_size, struct fy_sif_part *part,
-		       struct fy_error *err);
+                       struct fy_error *err);
 
 #endif

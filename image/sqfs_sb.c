@@ -1,8 +1,8 @@
 /* sqfs_sb: squashfs superblock parsing. Field offsets follow struct squashfs_super_block in the
  * kernel's fs/squashfs/squashfs_fs.h; all fields are little-endian whatever the host. */
-#include "sqfs_sb.h"
+#include "image/sqfs_sb.h"
 
-#include "error.h"
+#include "base/error.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -65,7 +65,7 @@ int fy_sqfs_sb_is_magic(const void *buf, size_t len)
 	return magic == FY_SQFS_MAGIC || magic == SQFS_MAGIC_SWAPPED;
 }
 
-const char *fy_sqfs_compression_name(uint16_t id)
+const char *fy_sqfs_sb_compression_name(uint16_t id)
 {
 	/* Compression ids: squashfs_fs.h ZLIB_COMPRESSION (1) .. ZSTD_COMPRESSION (6). */
 	static const char *const names[] = {NULL, "gzip", "lzma", "lzo", "xz", "lz4", "zstd"};
@@ -83,25 +83,27 @@ static int check_block_size(const unsigned char *p, struct fy_error *err)
 
 	/* mksquashfs accepts 4 KiB to 1 MiB (SQUASHFS_FILE_MAX_SIZE); the kernel refuses others. */
 	if (!pow2 || bs < 4096 || bs > 1048576)
-		return fy_err_code(
+		return fy_error_code(
 		        err, FY_EXIT_IMAGE, 0,
 		        "corrupt squashfs superblock: block size %u is not a power of two "
 		        "between 4 KiB and 1 MiB",
 		        bs);
 	if (log >= 32 || (1u << log) != bs)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "corrupt squashfs superblock: block_log %u does not match block "
-		                   "size %u",
-		                   log, bs);
+		return fy_error_code(
+		        err, FY_EXIT_IMAGE, 0,
+		        "corrupt squashfs superblock: block_log %u does not match block "
+		        "size %u",
+		        log, bs);
 	return 0;
 }
 
-static int sb_corrupt(struct fy_error *err, const char *what, uint64_t start, uint64_t bytes_used)
+static int sb_corrupt(struct fy_error *err, const char *what, uint64_t start,
+                      uint64_t bytes_used)
 {
-	return fy_err_code(err, FY_EXIT_IMAGE, 0,
-	                   "corrupt squashfs superblock: %s at %llu is outside the filesystem "
-	                   "(%llu bytes)",
-	                   what, (unsigned long long)start, (unsigned long long)bytes_used);
+	return fy_error_code(err, FY_EXIT_IMAGE, 0,
+	                     "corrupt squashfs superblock: %s at %llu is outside the filesystem "
+	                     "(%llu bytes)",
+	                     what, (unsigned long long)start, (unsigned long long)bytes_used);
 }
 
 /* A lookup table (fragment, export, id): its index, one 64-bit pointer per metadata block of
@@ -135,20 +137,20 @@ static int check_tables(const unsigned char *p, uint64_t bytes_used, struct fy_e
 	if (dir_table <= inode_table || dir_table >= bytes_used)
 		return sb_corrupt(err, "directory table", dir_table, bytes_used);
 	if (inodes == 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "corrupt squashfs superblock: no inodes (not even the root)");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "corrupt squashfs superblock: no inodes (not even the root)");
 	/* The root inode is in a metadata block of the inode table (offsets are relative to it,
 	 * and a block holds 8 KiB). */
 	if (root >> SQFS_REF_BITS || (root & 0xffff) >= SQFS_MD_SIZE ||
 	    (root >> 16) >= dir_table - inode_table)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "corrupt squashfs superblock: root inode reference %#llx is "
-		                   "outside the inode table",
-		                   (unsigned long long)root);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "corrupt squashfs superblock: root inode reference %#llx is "
+		                     "outside the inode table",
+		                     (unsigned long long)root);
 	if (ids == 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "corrupt squashfs superblock: id table has no entries (every "
-		                   "file needs an owner)");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "corrupt squashfs superblock: id table has no entries (every "
+		                     "file needs an owner)");
 	r = check_index("id table", le64(p + SB_ID_TABLE), ids, 4, dir_table, bytes_used, err);
 	/* Fragments: 16-byte entries; the table is only read when there are some. */
 	if (!r && fragments)
@@ -175,47 +177,48 @@ int fy_sqfs_sb_parse(const void *buf, size_t len, uint64_t avail, struct fy_sqfs
 	int r;
 
 	if (!p || len < 4)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "not a squashfs image (%zu bytes, too short for a superblock)",
-		                   len);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "not a squashfs image (%zu bytes, too short for a superblock)",
+		                     len);
 	magic = le32(p);
 	if (magic != FY_SQFS_MAGIC && magic != SQFS_MAGIC_SWAPPED)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "not a squashfs image (bad magic)");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "not a squashfs image (bad magic)");
 	if (len < FY_SQFS_SB_SIZE)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "truncated: squashfs superblock needs %d bytes, file has %zu",
-		                   FY_SQFS_SB_SIZE, len);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "truncated: squashfs superblock needs %d bytes, file has %zu",
+		                     FY_SQFS_SB_SIZE, len);
 	if (magic == SQFS_MAGIC_SWAPPED) {
 		/* Only squashfs <= 3 was ever written big-endian; the version is byte-swapped. */
 		major = (uint16_t)(p[SB_MAJOR] << 8 | p[SB_MAJOR + 1]);
 		minor = (uint16_t)(p[SB_MINOR] << 8 | p[SB_MINOR + 1]);
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "big-endian squashfs %u.%u is not supported, only 4.0", major,
-		                   minor);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "big-endian squashfs %u.%u is not supported, only 4.0", major,
+		                     minor);
 	}
 	major = le16(p + SB_MAJOR);
 	minor = le16(p + SB_MINOR);
 	if (major != 4 || minor != 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "squashfs %u.%u is not supported, only 4.0", major, minor);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "squashfs %u.%u is not supported, only 4.0", major, minor);
 	r = check_block_size(p, err);
 	if (r < 0)
 		return r;
 	comp = le16(p + SB_COMPRESSION);
 	if (comp < 1 || comp > 6)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "corrupt squashfs superblock: unknown compression id %u", comp);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "corrupt squashfs superblock: unknown compression id %u",
+		                     comp);
 	bytes_used = le64(p + SB_BYTES_USED);
 	if (bytes_used < FY_SQFS_SB_SIZE)
-		return fy_err_code(
+		return fy_error_code(
 		        err, FY_EXIT_IMAGE, 0,
 		        "corrupt squashfs superblock: bytes_used %llu is smaller than the "
 		        "superblock",
 		        (unsigned long long)bytes_used);
 	if (bytes_used > avail)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "truncated: superblock says %llu bytes, file has %llu",
-		                   (unsigned long long)bytes_used, (unsigned long long)avail);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "truncated: superblock says %llu bytes, file has %llu",
+		                     (unsigned long long)bytes_used, (unsigned long long)avail);
 	r = check_tables(p, bytes_used, err);
 	if (r < 0)
 		return r;

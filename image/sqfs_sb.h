@@ -9,7 +9,7 @@
 struct fy_error;
 
 #define FY_SQFS_SB_SIZE 96
-#define FY_SQFS_MAGIC	0x73717368u /* "hsqs" read little-endian */
+#define FY_SQFS_MAGIC   0x73717368u /* "hsqs" read little-endian */
 
 struct fy_sqfs_sb {
 	uint32_t inodes;
@@ -25,7 +25,7 @@ int fy_sqfs_sb_is_magic(const void *buf, size_t len);
 /* Parse and validate: magic, version 4.0, sane block size, bytes_used <= avail (the bytes of the
  * file from the filesystem's start; larger means truncated). Errors carry FY_EXIT_IMAGE. */
 int fy_sqfs_sb_parse(const void *buf, size_t len, uint64_t avail, struct fy_sqfs_sb *sb,
-		     struct fy_error *err);
-const char *fy_sqfs_compression_name(uint16_t id);
+                     struct fy_error *err);
+const char *fy_sqfs_sb_compression_name(uint16_t id);
 
 #endif

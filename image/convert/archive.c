@@ -4,13 +4,13 @@
  * image/tarexport: manifest.json is an array of {Config, RepoTags, Layers}, member paths in the
  * tar; the config's rootfs.diff_ids are the sha256 of the uncompressed layer tars);
  * libarchive archive_read(3), archive_read_header(3), archive_read_filter(3). */
-#include "archive.h"
+#include "image/convert/archive.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "layer.h"
-#include "ocilayout.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "image/convert/layer.h"
+#include "image/convert/ocilayout.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -178,12 +178,12 @@ static int add_member(struct ar_index *ix, size_t *cap, struct archive *a, struc
 	char *name;
 
 	if (!raw)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "member without a name");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "member without a name");
 	name = normalize(raw, &bad);
 	if (!name)
-		return bad ? fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                         "%s: unsafe member name (absolute or with '..')", raw)
-		           : fy_err(err, ENOMEM, "%s", raw);
+		return bad ? fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                           "%s: unsafe member name (absolute or with '..')", raw)
+		           : fy_error(err, ENOMEM, "%s", raw);
 	if (!*name) { /* "./" itself */
 		free(name);
 		return 0;
@@ -194,7 +194,7 @@ static int add_member(struct ar_index *ix, size_t *cap, struct archive *a, struc
 
 		if (!nm) {
 			free(name);
-			return fy_err(err, ENOMEM, "%s", raw);
+			return fy_error(err, ENOMEM, "%s", raw);
 		}
 		ix->m = nm;
 		*cap = nc;
@@ -212,9 +212,9 @@ static int add_member(struct ar_index *ix, size_t *cap, struct archive *a, struc
 	m->size = (uint64_t)archive_entry_size(e);
 	if (archive_entry_size(e) < 0 || archive_filter_bytes(a, 0) < 0 || m->off % TAR_BLOCK ||
 	    m->off > ix->file_size || m->size > ix->file_size - m->off)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "%s: cannot locate its data in the file (truncated archive?)",
-		                   m->name);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "%s: cannot locate its data in the file (truncated archive?)",
+		                     m->name);
 	return 0;
 }
 
@@ -224,13 +224,13 @@ static int add_member(struct ar_index *ix, size_t *cap, struct archive *a, struc
 static int check_plain_tar(struct archive *a, struct fy_error *err)
 {
 	if (archive_filter_count(a) > 1 || archive_filter_code(a, 0) != ARCHIVE_FILTER_NONE)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "compressed archive (%s): blobs cannot be read in place; "
-		                   "decompress the archive first",
-		                   archive_filter_name(a, 0));
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "compressed archive (%s): blobs cannot be read in place; "
+		                     "decompress the archive first",
+		                     archive_filter_name(a, 0));
 	if ((archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_TAR)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "not a tar archive (%s)",
-		                   archive_format_name(a));
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "not a tar archive (%s)",
+		                     archive_format_name(a));
 	return 0;
 }
 
@@ -242,37 +242,37 @@ static int scan(struct ar_index *ix, struct fy_error *err)
 	int r;
 
 	if (!a)
-		return fy_err(err, ENOMEM, "libarchive");
+		return fy_error(err, ENOMEM, "libarchive");
 	/* Every filter is recognised only to name it in the error of check_plain_tar(). */
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	if (archive_read_open_fd(a, ix->fd, 64 * 1024) != ARCHIVE_OK)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "not a tar archive: %s",
-		                   archive_error_string(a));
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "not a tar archive: %s",
+		                     archive_error_string(a));
 	for (bool first = true;; first = false) {
 		/* ARCHIVE_WARN: a name not convertible to the locale, kept as the raw bytes. */
 		r = archive_read_next_header(a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN)
-			return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s%s",
-			                   first ? "not a tar archive: " : "",
-			                   archive_error_string(a));
+			return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s%s",
+			                     first ? "not a tar archive: " : "",
+			                     archive_error_string(a));
 		if (first && check_plain_tar(a, err) < 0)
 			return -1;
 		if (add_member(ix, &cap, a, e, err) < 0)
 			return -1;
 	}
 	if (ix->n == 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "empty archive");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "empty archive");
 	qsort(ix->m, ix->n, sizeof(*ix->m), member_cmp);
 	/* tar lets a later member replace an earlier one; which one a reader means would be
 	 * a guess, so a name that is not a directory may appear once. */
 	for (size_t i = 1; i < ix->n; i++)
 		if (strcmp(ix->m[i - 1].name, ix->m[i].name) == 0 &&
 		    (ix->m[i].kind != AR_DIR || ix->m[i - 1].kind != AR_DIR))
-			return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: member appears twice",
-			                   ix->m[i].name);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: member appears twice",
+			                     ix->m[i].name);
 	return 0;
 }
 
@@ -284,32 +284,32 @@ static int index_open(const char *file, const char *kind, struct ar_index **out,
 
 	*out = NULL;
 	if (!ix)
-		return fy_err(err, ENOMEM, "%s %s", kind, file);
+		return fy_error(err, ENOMEM, "%s %s", kind, file);
 	ix->fd = -1;
-	ix->label = fy_asprintf("%s %s", kind, file);
+	ix->label = fy_fsutil_asprintf("%s %s", kind, file);
 	if (!ix->label) {
 		index_free(ix);
-		return fy_err(err, ENOMEM, "%s %s", kind, file);
+		return fy_error(err, ENOMEM, "%s %s", kind, file);
 	}
 	/* O_NONBLOCK: opening a FIFO would wait for a writer (fifo(7)); cleared once it is known
 	 * to be a regular file. */
 	ix->fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (ix->fd < 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open");
+		fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open");
 		goto fail;
 	}
 	/* pread(2) needs a regular file: a pipe or device has no byte ranges to come back to. */
 	if (fstat(ix->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "not a regular file");
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "not a regular file");
 		goto fail;
 	}
 	if (fcntl(ix->fd, F_SETFL, fcntl(ix->fd, F_GETFL) & ~O_NONBLOCK) < 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open");
+		fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open");
 		goto fail;
 	}
 	ix->file_size = (uint64_t)st.st_size;
 	if (ix->file_size == 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "empty file (not a tar archive)");
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "empty file (not a tar archive)");
 		goto fail;
 	}
 	if (scan(ix, err) < 0)
@@ -317,7 +317,7 @@ static int index_open(const char *file, const char *kind, struct ar_index **out,
 	*out = ix;
 	return 0;
 fail:
-	fy_err_prefix(err, "%s", ix->label);
+	fy_error_prefix(err, "%s", ix->label);
 	index_free(ix);
 	return -1;
 }
@@ -336,11 +336,11 @@ static const struct ar_member *lookup(const struct ar_index *ix, const char *nam
 	const struct ar_member *m = bsearch(&key, ix->m, ix->n, sizeof(*ix->m), member_cmp);
 
 	if (!m) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: no such member", name);
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: no such member", name);
 		return NULL;
 	}
 	if (m->kind != AR_FILE) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: is %s", name, why[m->kind]);
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: is %s", name, why[m->kind]);
 		return NULL;
 	}
 	return m;
@@ -366,9 +366,9 @@ static ssize_t range_read(void *ctx, void *buf, size_t len, struct fy_error *err
 		n = pread(r->fd, buf, len, (off_t)r->pos);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return fy_err(err, errno, "read");
+		return fy_error(err, errno, "read");
 	if (n == 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "archive truncated while reading");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "archive truncated while reading");
 	r->pos += (uint64_t)n;
 	return n;
 }
@@ -379,7 +379,7 @@ static int range_open(const struct ar_index *ix, uint64_t off, uint64_t size,
 	struct range_reader *r = malloc(sizeof(*r));
 
 	if (!r)
-		return fy_err(err, ENOMEM, "reader");
+		return fy_error(err, ENOMEM, "reader");
 	*r = (struct range_reader){.fd = ix->fd, .pos = off, .end = off + size};
 	*out = (struct fy_cv_reader){.ctx = r, .read = range_read, .close = free};
 	return 0;
@@ -393,16 +393,16 @@ static int read_member(const struct ar_index *ix, const struct ar_member *m, siz
 	size_t got = 0;
 
 	if (m->size > max)
-		return fy_err_code(err, FY_EXIT_IMAGE, EFBIG, "%s: %llu bytes", m->name,
-		                   (unsigned long long)m->size);
+		return fy_error_code(err, FY_EXIT_IMAGE, EFBIG, "%s: %llu bytes", m->name,
+		                     (unsigned long long)m->size);
 	b = malloc(m->size + 1);
 	if (!b)
-		return fy_err(err, ENOMEM, "%s", m->name);
+		return fy_error(err, ENOMEM, "%s", m->name);
 	while (got < m->size) {
 		ssize_t n = range_read(&rd, b + got, m->size - got, err);
 
 		if (n < 0)
-			return fy_err_prefix(err, "%s", m->name);
+			return fy_error_prefix(err, "%s", m->name);
 		got += (size_t)n;
 	}
 	b[got] = '\0';
@@ -440,16 +440,17 @@ static int st_open(void *ctx, const char *path, struct fy_cv_reader *out, struct
 	return m ? range_open(ix, m->off, m->size, out, err) : -1;
 }
 
-int fy_ar_load_oci(const char *file, const char *tag, struct fy_cv_image *img, struct fy_error *err)
+int fy_archive_load_oci(const char *file, const char *tag, struct fy_cv_image *img,
+                        struct fy_error *err)
 {
 	_cleanup_free_ char *source = NULL;
 	struct ar_index *ix;
 
 	memset(img, 0, sizeof(*img));
-	source = tag ? fy_asprintf("oci-archive:%s:%s", file, tag)
-	             : fy_asprintf("oci-archive:%s", file);
+	source = tag ? fy_fsutil_asprintf("oci-archive:%s:%s", file, tag)
+	             : fy_fsutil_asprintf("oci-archive:%s", file);
 	if (!source)
-		return fy_err(err, ENOMEM, "oci-archive %s", file);
+		return fy_error(err, ENOMEM, "oci-archive %s", file);
 	if (index_open(file, "oci-archive", &ix, err) < 0)
 		return -1;
 	struct fy_ol_store st = {.ctx = ix,
@@ -457,7 +458,7 @@ int fy_ar_load_oci(const char *file, const char *tag, struct fy_cv_image *img, s
 	                         .size = st_size,
 	                         .open = st_open,
 	                         .ctx_free = index_free};
-	return fy_ol_load_store(&st, ix->label, source, tag, img, err);
+	return fy_ocilayout_load_store(&st, ix->label, source, tag, img, err);
 }
 
 /* ---- docker-archive ----------------------------------------------------------------------- */
@@ -473,8 +474,8 @@ static json_t *parse_json(const char *buf, size_t len, const char *what, struct 
 	json_t *j = json_loadb(buf, len, 0, &je);
 
 	if (!j)
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: invalid JSON at line %d: %s", what, je.line,
-		            je.text);
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: invalid JSON at line %d: %s", what,
+		              je.line, je.text);
 	return j;
 }
 
@@ -486,17 +487,18 @@ static const struct ar_member *lookup_named(const struct ar_index *ix, const cha
 	bool bad;
 
 	if (!path) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest.json: a path is missing");
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "manifest.json: a path is missing");
 		return NULL;
 	}
 	n = normalize(path, &bad);
 	if (!n || !*n) {
 		if (n || bad)
-			fy_err_code(err, FY_EXIT_IMAGE, 0,
-			            "manifest.json names '%s': unsafe path (absolute or with '..')",
-			            path);
+			fy_error_code(
+			        err, FY_EXIT_IMAGE, 0,
+			        "manifest.json names '%s': unsafe path (absolute or with '..')",
+			        path);
 		else
-			fy_err(err, ENOMEM, "%s", path);
+			fy_error(err, ENOMEM, "%s", path);
 		return NULL;
 	}
 	return lookup(ix, n, err);
@@ -515,7 +517,7 @@ static char *short_ref(const char *r)
 	slash = strrchr(r, '/');
 	if (strchr(slash ? slash : r, ':') || strchr(r, '@'))
 		return strdup(r);
-	return fy_asprintf("%s:latest", r);
+	return fy_fsutil_asprintf("%s:latest", r);
 }
 
 static bool tag_matches(const char *have, const char *want)
@@ -532,12 +534,12 @@ static int select_entry(json_t *list, int index, const char *ref, json_t **out,
 	json_t *e;
 
 	if (!json_is_array(list) || n == 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest.json: not a non-empty array");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "manifest.json: not a non-empty array");
 	if (index >= 0) {
 		if ((size_t)index >= n)
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "manifest.json lists %zu image%s: no index %d", n,
-			                   n == 1 ? "" : "s", index);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "manifest.json lists %zu image%s: no index %d", n,
+			                     n == 1 ? "" : "s", index);
 		*out = json_array_get(list, (size_t)index);
 		return 0;
 	}
@@ -555,12 +557,12 @@ static int select_entry(json_t *list, int index, const char *ref, json_t **out,
 				}
 			}
 		}
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest.json: no image tagged '%s'",
-		                   ref);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "manifest.json: no image tagged '%s'",
+		                     ref);
 	}
 	if (n > 1)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "manifest.json lists %zu images: give :N or :REF", n);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "manifest.json lists %zu images: give :N or :REF", n);
 	*out = json_array_get(list, 0);
 	return 0;
 }
@@ -593,7 +595,7 @@ static int hash_range(const struct ar_index *ix, const struct ar_member *m, char
 	int r = -1;
 
 	if (!buf || !md) {
-		fy_err(err, ENOMEM, "%s", m->name);
+		fy_error(err, ENOMEM, "%s", m->name);
 		goto out;
 	}
 	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
@@ -609,7 +611,7 @@ static int hash_range(const struct ar_index *ix, const struct ar_member *m, char
 		EVP_DigestUpdate(md, buf, (size_t)n);
 	}
 	if (EVP_DigestFinal_ex(md, out, &olen) != 1 || olen != 32) {
-		fy_err(err, 0, "%s: sha256 failed", m->name);
+		fy_error(err, 0, "%s: sha256 failed", m->name);
 		goto out;
 	}
 	for (int i = 0; i < 32; i++)
@@ -638,15 +640,15 @@ static int check_compressed(const struct ar_index *ix, const struct ar_member *m
 	int r = -1;
 
 	if (!buf || !md) {
-		fy_err(err, ENOMEM, "%s", m->name);
+		fy_error(err, ENOMEM, "%s", m->name);
 		goto out;
 	}
 	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
 	    range_open(ix, m->off, m->size, &rd, err) < 0 ||
-	    fy_ls_open(&ls, &rd, m->name, NULL, UINT64_MAX, 0, err) < 0)
+	    fy_layer_open(&ls, &rd, m->name, NULL, UINT64_MAX, 0, err) < 0)
 		goto out;
 	for (;;) {
-		ssize_t n = fy_ls_read(ls, buf, IO_BUF, err);
+		ssize_t n = fy_layer_read(ls, buf, IO_BUF, err);
 
 		if (n < 0)
 			goto out;
@@ -654,23 +656,23 @@ static int check_compressed(const struct ar_index *ix, const struct ar_member *m
 			break;
 		EVP_DigestUpdate(md, buf, (size_t)n);
 	}
-	if (fy_ls_finish(ls, err) < 0)
+	if (fy_layer_finish(ls, err) < 0)
 		goto out;
 	if (EVP_DigestFinal_ex(md, out, &olen) != 1 || olen != 32) {
-		fy_err(err, 0, "%s: sha256 failed", m->name);
+		fy_error(err, 0, "%s: sha256 failed", m->name);
 		goto out;
 	}
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", out[i]);
 	if (strcmp(hex, diff_id + 7) != 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0,
-		            "%s: uncompressed content has sha256:%s, expected %s (diff_id)",
-		            m->name, hex, diff_id);
+		fy_error_code(err, FY_EXIT_IMAGE, 0,
+		              "%s: uncompressed content has sha256:%s, expected %s (diff_id)",
+		              m->name, hex, diff_id);
 		goto out;
 	}
 	r = hash_range(ix, m, raw_hex, err);
 out:
-	fy_ls_close(ls);
+	fy_layer_close(ls);
 	EVP_MD_CTX_free(md);
 	return r;
 }
@@ -681,7 +683,7 @@ static int dk_layer_open(void *ctx, const struct fy_cv_layer *l, struct fy_cv_re
 	const struct ar_range *r = ctx;
 
 	if (range_open(r->ix, r->off, r->size, out, err) < 0)
-		return fy_err_prefix(err, "layer %s", l->digest);
+		return fy_error_prefix(err, "layer %s", l->digest);
 	return 0;
 }
 
@@ -696,24 +698,24 @@ static int layer_digest(const struct ar_index *ix, const struct ar_member *m, co
 
 	*compressed = false;
 	if (hex) { /* blobs/sha256/<hex>: the name is the digest of the bytes */
-		*digest = fy_asprintf("sha256:%s", hex);
-		return *digest ? 0 : fy_err(err, ENOMEM, "%s", m->name);
+		*digest = fy_fsutil_asprintf("sha256:%s", hex);
+		return *digest ? 0 : fy_error(err, ENOMEM, "%s", m->name);
 	}
 	do
 		n = pread(ix->fd, magic, m->size < 4 ? (size_t)m->size : 4, (off_t)m->off);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return fy_err(err, errno, "%s: read", m->name);
-	if (fy_ls_detect(magic, (size_t)n) == FY_LS_NONE) {
+		return fy_error(err, errno, "%s: read", m->name);
+	if (fy_layer_detect(magic, (size_t)n) == FY_LS_NONE) {
 		/* A plain tar: its diff_id is the sha256 of these very bytes. */
 		*digest = strdup(diff_id);
-		return *digest ? 0 : fy_err(err, ENOMEM, "%s", m->name);
+		return *digest ? 0 : fy_error(err, ENOMEM, "%s", m->name);
 	}
 	*compressed = true;
 	if (check_compressed(ix, m, diff_id, raw, err) < 0)
 		return -1;
-	*digest = fy_asprintf("sha256:%s", raw);
-	return *digest ? 0 : fy_err(err, ENOMEM, "%s", m->name);
+	*digest = fy_fsutil_asprintf("sha256:%s", raw);
+	return *digest ? 0 : fy_error(err, ENOMEM, "%s", m->name);
 }
 
 static int dk_layers(struct fy_cv_image *img, struct dk_ctx *c, json_t *layers, json_t *diff_ids,
@@ -723,15 +725,15 @@ static int dk_layers(struct fy_cv_image *img, struct dk_ctx *c, json_t *layers, 
 	json_t *p;
 
 	if (!json_is_array(layers) || n == 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest.json: no Layers");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "manifest.json: no Layers");
 	if (!json_is_array(diff_ids) || json_array_size(diff_ids) != n)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "config lists %zu diff_ids for %zu layers",
-		                   json_array_size(diff_ids), n);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "config lists %zu diff_ids for %zu layers",
+		                     json_array_size(diff_ids), n);
 	img->layers = calloc(n, sizeof(*img->layers));
 	c->ranges = calloc(n, sizeof(*c->ranges));
 	if (!img->layers || !c->ranges)
-		return fy_err(err, ENOMEM, "layers");
+		return fy_error(err, ENOMEM, "layers");
 	json_array_foreach(layers, i, p)
 	{
 		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
@@ -740,24 +742,24 @@ static int dk_layers(struct fy_cv_image *img, struct dk_ctx *c, json_t *layers, 
 		bool compressed;
 
 		if (!m)
-			return fy_err_prefix(err, "layer %zu", i);
-		if (!diff_id || !fy_ol_digest_valid(diff_id))
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "layer %zu: config: unsupported diff_id '%s'", i,
-			                   diff_id ? diff_id : "(none)");
+			return fy_error_prefix(err, "layer %zu", i);
+		if (!diff_id || !fy_ocilayout_digest_valid(diff_id))
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "layer %zu: config: unsupported diff_id '%s'", i,
+			                     diff_id ? diff_id : "(none)");
 		c->ranges[i] = (struct ar_range){.ix = c->ix, .off = m->off, .size = m->size};
 		l->size = m->size;
 		l->open = dk_layer_open;
 		l->ctx = &c->ranges[i];
 		img->nlayers++;
 		if (layer_digest(c->ix, m, diff_id, &l->digest, &compressed, err) < 0)
-			return fy_err_prefix(err, "layer %zu", i);
+			return fy_error_prefix(err, "layer %zu", i);
 		/* Informational (layer.h detects the compression from the bytes). */
 		l->media_type =
 		        strdup(compressed ? "application/vnd.docker.image.rootfs.diff.tar.gzip"
 		                          : "application/vnd.docker.image.rootfs.diff.tar");
 		if (!l->media_type)
-			return fy_err(err, ENOMEM, "layers");
+			return fy_error(err, ENOMEM, "layers");
 	}
 	return 0;
 }
@@ -771,22 +773,22 @@ static int dk_layers(struct fy_cv_image *img, struct dk_ctx *c, json_t *layers, 
 static int dk_digest(struct fy_cv_image *img, const char *config_hex, struct fy_error *err)
 {
 	_cleanup_json_ json_t *o = json_object(), *ls = json_array();
-	_cleanup_free_ char *cfg = fy_asprintf("sha256:%s", config_hex), *text = NULL;
+	_cleanup_free_ char *cfg = fy_fsutil_asprintf("sha256:%s", config_hex), *text = NULL;
 	char hex[65];
 
 	if (!o || !ls || !cfg)
-		return fy_err(err, ENOMEM, "digest");
+		return fy_error(err, ENOMEM, "digest");
 	for (size_t i = 0; i < img->nlayers; i++)
 		if (json_array_append_new(ls, json_string(img->layers[i].digest)) < 0)
-			return fy_err(err, ENOMEM, "digest");
+			return fy_error(err, ENOMEM, "digest");
 	if (json_object_set_new(o, "config", json_string(cfg)) < 0 ||
 	    json_object_set(o, "layers", ls) < 0)
-		return fy_err(err, ENOMEM, "digest");
+		return fy_error(err, ENOMEM, "digest");
 	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!text || fy_ol_sha256_hex(text, strlen(text), hex) < 0)
-		return fy_err(err, ENOMEM, "digest");
-	img->manifest_digest = fy_asprintf("sha256:%s", hex);
-	return img->manifest_digest ? 0 : fy_err(err, ENOMEM, "digest");
+	if (!text || fy_ocilayout_sha256_hex(text, strlen(text), hex) < 0)
+		return fy_error(err, ENOMEM, "digest");
+	img->manifest_digest = fy_fsutil_asprintf("sha256:%s", hex);
+	return img->manifest_digest ? 0 : fy_error(err, ENOMEM, "digest");
 }
 
 static int dk_config(struct fy_cv_image *img, struct dk_ctx *c, const char *path, char hex[65],
@@ -796,20 +798,20 @@ static int dk_config(struct fy_cv_image *img, struct dk_ctx *c, const char *path
 	const char *want;
 
 	if (!m || read_member(c->ix, m, CONFIG_MAX, &img->config, &img->config_len, err) < 0)
-		return fy_err_prefix(err, "config");
-	if (fy_ol_sha256_hex(img->config, img->config_len, hex) < 0)
-		return fy_err(err, 0, "%s: sha256 failed", m->name);
+		return fy_error_prefix(err, "config");
+	if (fy_ocilayout_sha256_hex(img->config, img->config_len, hex) < 0)
+		return fy_error(err, 0, "%s: sha256 failed", m->name);
 	/* Named by its digest (docker save, skopeo): the name must tell the truth. */
 	want = name_digest(m->name, ".json");
 	if (!want)
 		want = name_digest(m->name, "");
 	if (want && strncmp(want, hex, 64) != 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "config %s: content has sha256:%s, expected sha256:%.64s",
-		                   m->name, hex, want);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "config %s: content has sha256:%s, expected sha256:%.64s",
+		                     m->name, hex, want);
 	*cfg = parse_json(img->config, img->config_len, "config", err);
 	if (*cfg && !json_is_object(*cfg))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "config: not a JSON object");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "config: not a JSON object");
 	return *cfg ? 0 : -1;
 }
 
@@ -826,9 +828,9 @@ static int dk_load(struct fy_cv_image *img, struct dk_ctx *c, int index, const c
 	if (!m) {
 		if (bsearch(&(struct ar_member){.name = "oci-layout"}, c->ix->m, c->ix->n,
 		            sizeof(*c->ix->m), member_cmp))
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "no manifest.json member (this is an OCI layout: use "
-			                   "oci-archive:)");
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "no manifest.json member (this is an OCI layout: use "
+			                     "oci-archive:)");
 		return -1;
 	}
 	if (read_member(c->ix, m, JSON_MAX, &buf, &len, err) < 0)
@@ -837,7 +839,8 @@ static int dk_load(struct fy_cv_image *img, struct dk_ctx *c, int index, const c
 	if (!list || select_entry(list, index, ref, &entry, err) < 0)
 		return -1;
 	if (!json_is_object(entry))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest.json: entry is not an object");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "manifest.json: entry is not an object");
 	if (dk_config(img, c, jstr(entry, "Config"), hex, &cfg, err) < 0)
 		return -1;
 	if (dk_layers(img, c, json_object_get(entry, "Layers"),
@@ -846,8 +849,8 @@ static int dk_load(struct fy_cv_image *img, struct dk_ctx *c, int index, const c
 	return dk_digest(img, hex, err);
 }
 
-int fy_ar_load_docker(const char *file, int index, const char *ref, struct fy_cv_image *img,
-                      struct fy_error *err)
+int fy_archive_load_docker(const char *file, int index, const char *ref, struct fy_cv_image *img,
+                           struct fy_error *err)
 {
 	_cleanup_free_ char *whole = NULL, *path = NULL;
 	struct dk_ctx *c;
@@ -858,35 +861,35 @@ int fy_ar_load_docker(const char *file, int index, const char *ref, struct fy_cv
 	 * ':' hands over "FILE:repo" and "tag" (or "FILE:org/repo" and no reference): put them
 	 * back together and split again. */
 	if (index < 0 && strchr(file, ':')) {
-		whole = ref ? fy_asprintf("%s:%s", file, ref) : strdup(file);
+		whole = ref ? fy_fsutil_asprintf("%s:%s", file, ref) : strdup(file);
 		path = whole ? strndup(whole, strcspn(whole, ":")) : NULL;
 		if (!path)
-			return fy_err(err, ENOMEM, "docker-archive %s", file);
+			return fy_error(err, ENOMEM, "docker-archive %s", file);
 		file = path;
 		ref = whole + strlen(path) + 1;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return fy_err(err, ENOMEM, "docker-archive %s", file);
+		return fy_error(err, ENOMEM, "docker-archive %s", file);
 	img->ctx = c;
 	img->ctx_free = dk_ctx_free;
 	if (index_open(file, "docker-archive", &c->ix, err) < 0)
 		goto fail;
 	if (dk_load(img, c, index, ref, err) < 0) {
-		fy_err_prefix(err, "%s", c->ix->label);
+		fy_error_prefix(err, "%s", c->ix->label);
 		goto fail;
 	}
 	if (index >= 0)
-		img->source = fy_asprintf("docker-archive:%s:@%d", file, index);
+		img->source = fy_fsutil_asprintf("docker-archive:%s:@%d", file, index);
 	else
-		img->source = ref ? fy_asprintf("docker-archive:%s:%s", file, ref)
-		                  : fy_asprintf("docker-archive:%s", file);
+		img->source = ref ? fy_fsutil_asprintf("docker-archive:%s:%s", file, ref)
+		                  : fy_fsutil_asprintf("docker-archive:%s", file);
 	if (!img->source) {
-		fy_err(err, ENOMEM, "docker-archive %s", file);
+		fy_error(err, ENOMEM, "docker-archive %s", file);
 		goto fail;
 	}
 	return 0;
 fail:
-	fy_cv_image_release(img);
+	fy_convert_image_release(img);
 	return -1;
 }

@@ -7,20 +7,20 @@
 #ifndef FERRY_CV_ARCHIVE_H
 #define FERRY_CV_ARCHIVE_H
 
-#include "convert.h"
+#include "image/convert/convert.h"
 
 struct fy_error;
 
 /* oci-archive:FILE[:TAG] (TAG: the org.opencontainers.image.ref.name annotation, NULL: the
  * only image). Checked like an OCI layout directory (ocilayout.h). */
-int fy_ar_load_oci(const char *file, const char *tag, struct fy_cv_image *img,
-                   struct fy_error *err);
+int fy_archive_load_oci(const char *file, const char *tag, struct fy_cv_image *img,
+                        struct fy_error *err);
 /* docker-archive:FILE[:N|:REF]: index N (>= 0) of manifest.json, or the entry whose RepoTags
  * holds ref ("docker.io/", "library/" and ":latest" implied), or (index < 0 and ref NULL) the
  * only one. A file holding ':' is split at its first ':' (containers-transports(5)). No
  * manifest exists: img->manifest_digest is the sha256 of the compact, key-sorted JSON
  * {"config":DIGEST,"layers":[DIGEST,...]} of the verified config and layer digests. */
-int fy_ar_load_docker(const char *file, int index, const char *ref, struct fy_cv_image *img,
-                      struct fy_error *err);
+int fy_archive_load_docker(const char *file, int index, const char *ref, struct fy_cv_image *img,
+                           struct fy_error *err);
 
 #endif

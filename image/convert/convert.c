@@ -1,15 +1,15 @@
 /* convert: OCI image -> ferry squashfs image, streaming. See convert.h.
  * Pipeline per layer, last layer first: blob reader -> fy_ls (detect, decompress once, hash)
  * -> libarchive tar parser (ustar, pax, GNU, sparse; xattrs from SCHILY.xattr and
- * LIBARCHIVE.xattr records) -> fy_mg_add (keep or drop) -> kept file data into fy_sw. */
-#include "convert.h"
+ * LIBARCHIVE.xattr records) -> fy_merge_add (keep or drop) -> kept file data into fy_sw. */
+#include "image/convert/convert.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "imgcfg.h"
-#include "log.h"
-#include "merge.h"
-#include "ocilayout.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "image/imgcfg.h"
+#include "base/log.h"
+#include "image/convert/merge.h"
+#include "image/convert/ocilayout.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -42,7 +42,7 @@ struct run {
 	struct fy_cv_stats st; /* handed to opts->stats at the end */
 };
 
-void fy_cv_image_release(struct fy_cv_image *img)
+void fy_convert_image_release(struct fy_cv_image *img)
 {
 	if (!img)
 		return;
@@ -59,7 +59,7 @@ void fy_cv_image_release(struct fy_cv_image *img)
 	memset(img, 0, sizeof(*img));
 }
 
-void fy_cv_stats_release(struct fy_cv_stats *st)
+void fy_convert_stats_release(struct fy_cv_stats *st)
 {
 	if (!st)
 		return;
@@ -76,7 +76,7 @@ static uint64_t cpu_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int fy_cv_parse_time(const char *s, int64_t *out)
+int fy_convert_parse_time(const char *s, int64_t *out)
 {
 	struct tm tm = {0};
 	const char *p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
@@ -113,7 +113,7 @@ static uint32_t mkfs_time(const struct fy_cv_opts *o, const struct fy_cv_image *
 	if (o->mkfs_time >= 0)
 		return o->mkfs_time > UINT32_MAX ? UINT32_MAX : (uint32_t)o->mkfs_time;
 	j = json_loadb(img->config, img->config_len, 0, NULL);
-	if (j && fy_cv_parse_time(json_string_value(json_object_get(j, "created")), &t) < 0)
+	if (j && fy_convert_parse_time(json_string_value(json_object_get(j, "created")), &t) < 0)
 		t = 0;
 	json_decref(j);
 	return t < 0 ? 0 : t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
@@ -135,11 +135,12 @@ static int add_meta_file(struct run *r, const char *path, const void *buf, size_
 	        .path = path, .type = FY_MG_REG, .perm = 0644, .mtime = mtime, .size = len};
 	struct fy_mg_node *n;
 
-	if (fy_mg_add(r->tree, FY_MG_LAYER_INTERNAL, &e, &n, err) <= 0)
+	if (fy_merge_add(r->tree, FY_MG_LAYER_INTERNAL, &e, &n, err) <= 0)
 		return -1;
-	if (fy_sw_file_begin(r->sw, n, err) < 0 || fy_sw_file_append(r->sw, buf, len, err) < 0 ||
-	    fy_sw_file_end(r->sw, err) < 0)
-		return fy_err_prefix(err, "%s", path);
+	if (fy_sqfswriter_file_begin(r->sw, n, err) < 0 ||
+	    fy_sqfswriter_file_append(r->sw, buf, len, err) < 0 ||
+	    fy_sqfswriter_file_end(r->sw, err) < 0)
+		return fy_error_prefix(err, "%s", path);
 	return 0;
 }
 
@@ -152,7 +153,7 @@ static int add_meta(struct run *r, uint32_t mtime, struct fy_error *err)
 	json_t *j = json_object();
 
 	if (!j)
-		return fy_err(err, ENOMEM, "image.json");
+		return fy_error(err, ENOMEM, "image.json");
 	if (r->img->source)
 		json_object_set_new(j, "source", json_string(r->img->source));
 	if (r->img->manifest_digest)
@@ -161,12 +162,12 @@ static int add_meta(struct run *r, uint32_t mtime, struct fy_error *err)
 	meta = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
 	json_decref(j);
 	if (!meta)
-		return fy_err(err, ENOMEM, "image.json");
-	if (fy_mg_add(r->tree, FY_MG_LAYER_INTERNAL, &dir, &n, err) <= 0 ||
+		return fy_error(err, ENOMEM, "image.json");
+	if (fy_merge_add(r->tree, FY_MG_LAYER_INTERNAL, &dir, &n, err) <= 0 ||
 	    add_meta_file(r, ".ferry/config.json", r->img->config, r->img->config_len, mtime, err) <
 	            0 ||
 	    add_meta_file(r, ".ferry/image.json", meta, strlen(meta), mtime, err) < 0)
-		return fy_err_prefix(err, "ferry metadata");
+		return fy_error_prefix(err, "ferry metadata");
 	return 0;
 }
 
@@ -175,7 +176,7 @@ static int add_meta(struct run *r, uint32_t mtime, struct fy_error *err)
 static la_ssize_t tar_read(struct archive *a, void *ctx, const void **buf)
 {
 	struct tar_src *s = ctx;
-	ssize_t n = fy_ls_read(s->ls, s->buf, DATA_BUF, s->err);
+	ssize_t n = fy_layer_read(s->ls, s->buf, DATA_BUF, s->err);
 
 	if (n < 0) {
 		s->failed = 1;
@@ -249,23 +250,23 @@ static int copy_data(struct run *r, struct archive *a, struct fy_mg_node *n, con
 {
 	la_ssize_t got;
 
-	if (fy_sw_file_begin(r->sw, n, err) < 0)
-		return fy_err_prefix(err, "entry '%s'", path);
+	if (fy_sqfswriter_file_begin(r->sw, n, err) < 0)
+		return fy_error_prefix(err, "entry '%s'", path);
 	/* archive_read_data() fills sparse holes with zeros; the block processor turns whole
 	 * zero blocks back into sparse blocks. */
 	while ((got = archive_read_data(a, r->data, DATA_BUF)) > 0) {
-		if (fy_sw_file_append(r->sw, r->data, (size_t)got, err) < 0)
-			return fy_err_prefix(err, "entry '%s'", path);
+		if (fy_sqfswriter_file_append(r->sw, r->data, (size_t)got, err) < 0)
+			return fy_error_prefix(err, "entry '%s'", path);
 		r->p.data_bytes += (uint64_t)got;
 	}
 	if (got < 0) {
 		if (src->failed) /* the stream's error names the layer already */
 			return -1;
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "%s", archive_error_string(a));
-		return fy_err_prefix(err, "entry '%s'", path);
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "%s", archive_error_string(a));
+		return fy_error_prefix(err, "entry '%s'", path);
 	}
 	r->p.files++;
-	return fy_sw_file_end(r->sw, err);
+	return fy_sqfswriter_file_end(r->sw, err);
 }
 
 static int one_entry(struct run *r, int layer, int rescan, struct archive *a,
@@ -280,9 +281,10 @@ static int one_entry(struct run *r, int layer, int rescan, struct archive *a,
 	e.path = archive_entry_pathname(ae);
 	e.type = entry_type(ae);
 	if (!e.path)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "entry without a name");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "entry without a name");
 	if (!e.type)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "entry '%s' has an unknown type", e.path);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "entry '%s' has an unknown type",
+		                     e.path);
 	e.perm = (uint32_t)archive_entry_perm(ae);
 	e.uid = (uint32_t)archive_entry_uid(ae);
 	e.gid = (uint32_t)archive_entry_gid(ae);
@@ -295,12 +297,12 @@ static int one_entry(struct run *r, int layer, int rescan, struct archive *a,
 	                                     : NULL;
 	if (entry_xattrs(ae, &xa, &nxa) < 0) {
 		free_xattrs(xa, nxa);
-		return fy_err(err, ENOMEM, "entry '%s'", e.path);
+		return fy_error(err, ENOMEM, "entry '%s'", e.path);
 	}
 	e.xattrs = xa;
 	e.nxattrs = nxa;
-	k = rescan ? fy_mg_rescan_entry(r->tree, layer, &e, &n, err)
-	           : fy_mg_add(r->tree, layer, &e, &n, err);
+	k = rescan ? fy_merge_rescan_entry(r->tree, layer, &e, &n, err)
+	           : fy_merge_add(r->tree, layer, &e, &n, err);
 	free_xattrs(xa, nxa);
 	if (k < 0)
 		return -1;
@@ -316,7 +318,8 @@ static int one_entry(struct run *r, int layer, int rescan, struct archive *a,
 	return 0;
 }
 
-static int read_tar(struct run *r, int layer, int rescan, struct fy_ls *ls, struct fy_error *err)
+static int read_tar(struct run *r, int layer, int rescan, struct fy_ls *ls,
+                    struct fy_error *err)
 {
 	struct tar_src src = {.ls = ls, .err = err, .buf = malloc(DATA_BUF)};
 	struct archive *a = archive_read_new();
@@ -324,7 +327,7 @@ static int read_tar(struct run *r, int layer, int rescan, struct fy_ls *ls, stru
 	int rc = -1, ar;
 
 	if (!a || !src.buf) {
-		fy_err(err, ENOMEM, "tar reader");
+		fy_error(err, ENOMEM, "tar reader");
 		goto out;
 	}
 	archive_read_support_format_tar(a);
@@ -333,8 +336,8 @@ static int read_tar(struct run *r, int layer, int rescan, struct fy_ls *ls, stru
 	archive_read_set_format_option(a, "tar", "hdrcharset", "BINARY");
 	if (archive_read_open(a, &src, NULL, tar_read, NULL) != ARCHIVE_OK) {
 		if (!src.failed)
-			fy_err_code(err, FY_EXIT_IMAGE, 0, "not a tar archive: %s",
-			            archive_error_string(a));
+			fy_error_code(err, FY_EXIT_IMAGE, 0, "not a tar archive: %s",
+			              archive_error_string(a));
 		goto out;
 	}
 	for (;;) {
@@ -343,8 +346,8 @@ static int read_tar(struct run *r, int layer, int rescan, struct fy_ls *ls, stru
 			break;
 		if (ar < ARCHIVE_WARN) {
 			if (!src.failed)
-				fy_err_code(err, FY_EXIT_IMAGE, 0, "corrupt tar: %s",
-				            archive_error_string(a));
+				fy_error_code(err, FY_EXIT_IMAGE, 0, "corrupt tar: %s",
+				              archive_error_string(a));
 			goto out;
 		}
 		if (one_entry(r, layer, rescan, a, ae, &src, err) < 0)
@@ -370,29 +373,29 @@ static int read_layer(struct run *r, size_t i, int rescan, struct fy_error *err)
 
 	if (l->open(l->ctx, l, &rd, err) < 0)
 		return -1;
-	if (fy_ls_open(&ls, &rd, l->digest, l->digest, l->size,
-	               r->o->flags & FY_CV_GZIP_ZLIB ? FY_LS_GZIP_ZLIB : 0, err) < 0)
+	if (fy_layer_open(&ls, &rd, l->digest, l->digest, l->size,
+	                  r->o->flags & FY_CV_GZIP_ZLIB ? FY_LS_GZIP_ZLIB : 0, err) < 0)
 		return -1;
-	r->p.compression = fy_ls_comp_name(fy_ls_comp(ls));
+	r->p.compression = fy_layer_comp_name(fy_layer_comp(ls));
 	rc = read_tar(r, (int)i, rescan, ls, err);
 	if (rc < 0 && !strstr(err->msg, l->digest)) {
 		struct fy_error verr = {0};
 
 		/* A tar error in a blob whose digest is wrong is best reported as the latter. */
-		if (fy_ls_finish(ls, &verr) < 0)
+		if (fy_layer_finish(ls, &verr) < 0)
 			*err = verr;
 		else
-			fy_err_prefix(err, "layer %s", l->digest);
+			fy_error_prefix(err, "layer %s", l->digest);
 	}
 	/* The whole blob is read even after the tar end, so size and digest are verified. */
 	if (rc == 0)
-		rc = fy_ls_finish(ls, err);
+		rc = fy_layer_finish(ls, err);
 	if (!rescan)
-		fy_ls_counts(ls, &r->p.blob_bytes, &r->p.tar_bytes);
-	fy_ls_times(ls, &read_ns, &decompress_ns);
+		fy_layer_counts(ls, &r->p.blob_bytes, &r->p.tar_bytes);
+	fy_layer_times(ls, &read_ns, &decompress_ns);
 	ls_st->read_ns += read_ns;
 	ls_st->decompress_ns += decompress_ns;
-	fy_ls_close(ls);
+	fy_layer_close(ls);
 	return rc;
 }
 
@@ -400,7 +403,7 @@ static uint64_t writer_feed_ns(const struct run *r)
 {
 	struct fy_sw_times t;
 
-	fy_sw_get_times(r->sw, &t);
+	fy_sqfswriter_get_times(r->sw, &t);
 	return t.feed_ns;
 }
 
@@ -408,7 +411,7 @@ static int layer_passes(struct run *r, size_t i, struct fy_error *err)
 {
 	if (read_layer(r, i, 0, err) < 0)
 		return -1;
-	if (fy_mg_rescan_needed(r->tree, (int)i) && read_layer(r, i, 1, err) < 0)
+	if (fy_merge_rescan_needed(r->tree, (int)i) && read_layer(r, i, 1, err) < 0)
 		return -1;
 	return 0;
 }
@@ -416,7 +419,7 @@ static int layer_passes(struct run *r, size_t i, struct fy_error *err)
 static int convert_layer(struct run *r, size_t i, struct fy_error *err)
 {
 	struct fy_cv_layer_stats *st = &r->st.layers[i];
-	uint64_t t0 = fy_now_ns(), feed0 = writer_feed_ns(r);
+	uint64_t t0 = fy_log_now_ns(), feed0 = writer_feed_ns(r);
 	int rc;
 
 	r->p.layer = i;
@@ -429,7 +432,7 @@ static int convert_layer(struct run *r, size_t i, struct fy_error *err)
 	st->blob_bytes = r->p.blob_bytes;
 	st->tar_bytes = r->p.tar_bytes;
 	st->writer_ns = writer_feed_ns(r) - feed0;
-	st->wall_ns = fy_now_ns() - t0;
+	st->wall_ns = fy_log_now_ns() - t0;
 	if (rc < 0)
 		return -1;
 	report(r, FY_CV_LAYER_END);
@@ -453,28 +456,28 @@ static int run_convert(struct run *r, struct fy_error *err)
 	if (fy_imgcfg_check(r->img->config, r->img->config_len, err) < 0)
 		return -1;
 	so.mkfs_time = mkfs_time(o, r->img);
-	r->tree = fy_mg_new();
+	r->tree = fy_merge_new();
 	r->data = malloc(DATA_BUF);
 	r->names = calloc(r->img->nlayers + 1, sizeof(*r->names));
 	r->st.layers = calloc(r->img->nlayers + 1, sizeof(*r->st.layers));
 	if (!r->tree || !r->data || !r->names || !r->st.layers)
-		return fy_err(err, ENOMEM, "converter");
+		return fy_error(err, ENOMEM, "converter");
 	r->st.nlayers = r->img->nlayers;
 	for (size_t i = 0; i < r->img->nlayers; i++)
 		r->names[i] = r->img->layers[i].digest;
-	fy_mg_set_layer_names(r->tree, r->names, r->img->nlayers);
-	fy_mg_set_implicit_mtime(r->tree, so.mkfs_time);
+	fy_merge_set_layer_names(r->tree, r->names, r->img->nlayers);
+	fy_merge_set_implicit_mtime(r->tree, so.mkfs_time);
 	r->p.nlayers = r->img->nlayers;
-	if (fy_sw_open(&r->sw, &so, err) < 0 || add_meta(r, so.mkfs_time, err) < 0)
+	if (fy_sqfswriter_open(&r->sw, &so, err) < 0 || add_meta(r, so.mkfs_time, err) < 0)
 		return -1;
 	for (size_t i = r->img->nlayers; i-- > 0;)
 		if (convert_layer(r, i, err) < 0)
 			return -1;
 	report(r, FY_CV_WRITE_TABLES);
-	t0 = fy_now_ns();
-	rc = fy_mg_finish(r->tree, err);
-	r->st.merge_finish_ns = fy_now_ns() - t0;
-	if (rc < 0 || fy_sw_commit(r->sw, r->tree, &st, err) < 0)
+	t0 = fy_log_now_ns();
+	rc = fy_merge_finish(r->tree, err);
+	r->st.merge_finish_ns = fy_log_now_ns() - t0;
+	if (rc < 0 || fy_sqfswriter_commit(r->sw, r->tree, &st, err) < 0)
 		return -1;
 	report(r, FY_CV_DONE);
 	return 0;
@@ -489,31 +492,31 @@ static void finish_stats(struct run *r, uint64_t t0, uint64_t main0, uint64_t pr
 	struct stat sb;
 
 	if (r->sw)
-		fy_sw_get_times(r->sw, &r->st.writer);
+		fy_sqfswriter_get_times(r->sw, &r->st.writer);
 	if (rc == 0 && stat(o->output, &sb) == 0)
 		r->st.output_bytes = (uint64_t)sb.st_size;
 	r->st.main_cpu_ns = main_cpu;
 	r->st.other_cpu_ns = proc_cpu > main_cpu ? proc_cpu - main_cpu : 0;
-	r->st.wall_ns = fy_now_ns() - t0;
+	r->st.wall_ns = fy_log_now_ns() - t0;
 	if (o->stats)
 		*o->stats = r->st; /* the caller's now */
 	else
-		fy_cv_stats_release(&r->st);
+		fy_convert_stats_release(&r->st);
 }
 
-int fy_cv_convert(const struct fy_cv_opts *o, struct fy_error *err)
+int fy_convert_run(const struct fy_cv_opts *o, struct fy_error *err)
 {
-	uint64_t t0 = fy_now_ns(), main0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t t0 = fy_log_now_ns(), main0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 	uint64_t proc0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
 	struct fy_cv_image own = {0};
 	struct run r = {.o = o};
 	int rc;
 
 	if (!o->output || (!o->oci_dir && !o->image))
-		return fy_err_code(err, FY_EXIT_USAGE, 0,
-		                   "convert: a source and an output are required");
+		return fy_error_code(err, FY_EXIT_USAGE, 0,
+		                     "convert: a source and an output are required");
 	if (o->oci_dir) {
-		if (fy_ol_load(o->oci_dir, o->tag, &own, err) < 0)
+		if (fy_ocilayout_load(o->oci_dir, o->tag, &own, err) < 0)
 			return -1;
 		r.img = &own;
 	} else {
@@ -525,13 +528,13 @@ int fy_cv_convert(const struct fy_cv_opts *o, struct fy_error *err)
 	}
 	rc = run_convert(&r, err);
 	if (rc < 0)
-		fy_err_prefix(err, "cannot convert to %s", o->output);
+		fy_error_prefix(err, "cannot convert to %s", o->output);
 	/* After the commit the workers are idle (finished), so their CPU time is all in. */
 	finish_stats(&r, t0, main0, proc0, rc);
-	fy_sw_free(r.sw);
-	fy_mg_free(r.tree);
+	fy_sqfswriter_free(r.sw);
+	fy_merge_free(r.tree);
 	free(r.data);
 	free(r.names);
-	fy_cv_image_release(&own);
+	fy_convert_image_release(&own);
 	return rc;
 }

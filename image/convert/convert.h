@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "layer.h"
-#include "sqfswriter.h"
+#include "image/convert/layer.h"
+#include "image/convert/sqfswriter.h"
 
 struct fy_error;
 
@@ -26,7 +26,7 @@ struct fy_cv_layer {
 };
 
 /* A resolved image. Layers are in manifest order (base first). Owned strings; released by
- * fy_cv_image_release(), which also calls ctx_free(ctx) for the layers' shared context. */
+ * fy_convert_image_release(), which also calls ctx_free(ctx) for the layers' shared context. */
 struct fy_cv_image {
 	struct fy_cv_layer *layers;
 	size_t nlayers;
@@ -38,7 +38,7 @@ struct fy_cv_image {
 	void (*ctx_free)(void *ctx);
 };
 
-void fy_cv_image_release(struct fy_cv_image *img);
+void fy_convert_image_release(struct fy_cv_image *img);
 
 enum fy_cv_stage {
 	FY_CV_LAYER_BEGIN,
@@ -71,21 +71,21 @@ struct fy_cv_layer_stats {
 };
 
 /* Where a conversion's time went: per layer, the writer's share (compression CPU on its worker
- * threads, writes, tables) and the totals. Filled by fy_cv_convert when opts->stats is set, as
- * far as it got also when it fails; release with fy_cv_stats_release. */
+ * threads, writes, tables) and the totals. Filled by fy_convert_run when opts->stats is set, as
+ * far as it got also when it fails; release with fy_convert_stats_release. */
 struct fy_cv_stats {
 	struct fy_cv_layer_stats *layers; /* manifest order (base first) */
 	size_t nlayers;
 	struct fy_sw_times writer;
-	uint64_t merge_finish_ns; /* fy_mg_finish: hardlink counts, implicit directories */
+	uint64_t merge_finish_ns; /* fy_merge_finish: hardlink counts, implicit directories */
 	uint64_t output_bytes;    /* size of the image file */
 	uint64_t main_cpu_ns;     /* CLOCK_THREAD_CPUTIME_ID of the converting thread */
 	uint64_t other_cpu_ns;    /* CPU of the process's other threads meanwhile (the writer's
 	                           * workers: zero checks, hashing, compression) */
-	uint64_t wall_ns;         /* fy_cv_convert, from start to the image in place */
+	uint64_t wall_ns;         /* fy_convert_run, from start to the image in place */
 };
 
-void fy_cv_stats_release(struct fy_cv_stats *st);
+void fy_convert_stats_release(struct fy_cv_stats *st);
 
 enum fy_cv_flags {
 	FY_CV_GZIP_ZLIB = 1, /* inflate with zlib instead of ISA-L (comparisons) */
@@ -112,9 +112,9 @@ struct fy_cv_opts {
 	struct fy_cv_stats *stats;
 };
 
-int fy_cv_convert(const struct fy_cv_opts *opts, struct fy_error *err);
+int fy_convert_run(const struct fy_cv_opts *opts, struct fy_error *err);
 
 /* RFC 3339 time ("2024-05-01T10:00:00.5Z", "...+02:00") to seconds; <0 when unparsable. */
-int fy_cv_parse_time(const char *s, int64_t *out);
+int fy_convert_parse_time(const char *s, int64_t *out);
 
 #endif

@@ -1,9 +1,9 @@
 /* layer: decompressing, verifying layer stream. See layer.h. */
-#include "layer.h"
+#include "image/convert/layer.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "log.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <isa-l/igzip_lib.h>
@@ -21,13 +21,13 @@ struct fy_ls {
 	char *label;
 	char *digest;
 	uint64_t want_size;
-	enum fy_ls_comp comp;
+	enum fy_layer_comp comp;
 	bool use_zlib;
 	bool in_eof;     /* the raw source is exhausted */
 	bool done;       /* the decompressed stream ended */
 	bool member_end; /* gzip: a member ended, another may follow */
 	uint64_t nin, nout;
-	uint64_t read_ns, decomp_ns; /* fy_ls_times() */
+	uint64_t read_ns, decomp_ns; /* fy_layer_times() */
 	EVP_MD_CTX *md;
 	unsigned char *buf;
 	size_t pos, len; /* unread raw bytes are buf[pos, len) */
@@ -37,7 +37,7 @@ struct fy_ls {
 	size_t zstd_last; /* last ZSTD_decompressStream result: 0 at a frame boundary */
 };
 
-enum fy_ls_comp fy_ls_detect(const void *buf, size_t len)
+enum fy_layer_comp fy_layer_detect(const void *buf, size_t len)
 {
 	const unsigned char *b = buf;
 
@@ -48,7 +48,7 @@ enum fy_ls_comp fy_ls_detect(const void *buf, size_t len)
 	return FY_LS_NONE;
 }
 
-const char *fy_ls_comp_name(enum fy_ls_comp comp)
+const char *fy_layer_comp_name(enum fy_layer_comp comp)
 {
 	switch (comp) {
 	case FY_LS_GZIP:
@@ -60,7 +60,7 @@ const char *fy_ls_comp_name(enum fy_ls_comp comp)
 	}
 }
 
-enum fy_ls_comp fy_ls_comp(const struct fy_ls *ls)
+enum fy_layer_comp fy_layer_comp(const struct fy_ls *ls)
 {
 	return ls->comp;
 }
@@ -79,7 +79,7 @@ static ssize_t fd_read(void *ctx, void *buf, size_t len, struct fy_error *err)
 		if (n >= 0)
 			return n;
 		if (errno != EINTR)
-			return fy_err(err, errno, "read");
+			return fy_error(err, errno, "read");
 	}
 }
 
@@ -91,13 +91,13 @@ static void fd_close(void *ctx)
 	free(r);
 }
 
-int fy_cv_reader_fd(struct fy_cv_reader *out, int fd, struct fy_error *err)
+int fy_layer_reader_fd(struct fy_cv_reader *out, int fd, struct fy_error *err)
 {
 	struct fd_reader *r = calloc(1, sizeof(*r));
 
 	if (!r) {
 		close(fd);
-		return fy_err(err, ENOMEM, "reader");
+		return fy_error(err, ENOMEM, "reader");
 	}
 	r->fd = fd;
 	out->read = fd_read;
@@ -106,19 +106,19 @@ int fy_cv_reader_fd(struct fy_cv_reader *out, int fd, struct fy_error *err)
 	return 0;
 }
 
-void fy_ls_counts(const struct fy_ls *ls, uint64_t *in, uint64_t *out)
+void fy_layer_counts(const struct fy_ls *ls, uint64_t *in, uint64_t *out)
 {
 	*in = ls->nin;
 	*out = ls->nout;
 }
 
-void fy_ls_times(const struct fy_ls *ls, uint64_t *read_ns, uint64_t *decompress_ns)
+void fy_layer_times(const struct fy_ls *ls, uint64_t *read_ns, uint64_t *decompress_ns)
 {
 	*read_ns = ls->read_ns;
 	*decompress_ns = ls->decomp_ns;
 }
 
-void fy_ls_close(struct fy_ls *ls)
+void fy_layer_close(struct fy_ls *ls)
 {
 	if (!ls)
 		return;
@@ -150,29 +150,29 @@ static ssize_t refill_raw(struct fy_ls *ls, struct fy_error *err)
 		ls->pos = 0;
 	}
 	if (ls->len == IN_BUF_SIZE)
-		return fy_err(err, EOVERFLOW, "layer %s: internal buffer full", ls->label);
+		return fy_error(err, EOVERFLOW, "layer %s: internal buffer full", ls->label);
 	n = ls->in.read(ls->in.ctx, ls->buf + ls->len, IN_BUF_SIZE - ls->len, err);
 	if (n < 0)
-		return fy_err_prefix(err, "layer %s", ls->label);
+		return fy_error_prefix(err, "layer %s", ls->label);
 	if (n == 0) {
 		ls->in_eof = true;
 		return 0;
 	}
 	if (ls->md && EVP_DigestUpdate(ls->md, ls->buf + ls->len, (size_t)n) != 1)
-		return fy_err(err, 0, "layer %s: sha256 update failed", ls->label);
+		return fy_error(err, 0, "layer %s: sha256 update failed", ls->label);
 	ls->len += (size_t)n;
 	ls->nin += (uint64_t)n;
 	return n;
 }
 
 /* Move unread bytes to the front and read more raw bytes. Returns bytes added, 0 at EOF. The
- * time spent (the read and the sha256 update) counts as reading in fy_ls_times(). */
+ * time spent (the read and the sha256 update) counts as reading in fy_layer_times(). */
 static ssize_t refill(struct fy_ls *ls, struct fy_error *err)
 {
-	uint64_t t0 = fy_now_ns();
+	uint64_t t0 = fy_log_now_ns();
 	ssize_t n = refill_raw(ls, err);
 
-	ls->read_ns += fy_now_ns() - t0;
+	ls->read_ns += fy_log_now_ns() - t0;
 	return n;
 }
 
@@ -182,20 +182,20 @@ static int setup_gzip(struct fy_ls *ls, struct fy_error *err)
 		ls->zs = calloc(1, sizeof(*ls->zs));
 		/* 16 + MAX_WBITS: expect a gzip header and trailer (zlib.h, inflateInit2). */
 		if (!ls->zs || inflateInit2(ls->zs, 16 + MAX_WBITS) != Z_OK)
-			return fy_err(err, ENOMEM, "layer %s: cannot start zlib", ls->label);
+			return fy_error(err, ENOMEM, "layer %s: cannot start zlib", ls->label);
 		return 0;
 	}
 	ls->isal = calloc(1, sizeof(*ls->isal));
 	if (!ls->isal)
-		return fy_err(err, ENOMEM, "layer %s", ls->label);
+		return fy_error(err, ENOMEM, "layer %s", ls->label);
 	isal_inflate_init(ls->isal);
 	/* ISAL_GZIP: parse the gzip header and verify the CRC32 and ISIZE trailer. */
 	ls->isal->crc_flag = ISAL_GZIP;
 	return 0;
 }
 
-int fy_ls_open(struct fy_ls **out, struct fy_cv_reader *in, const char *label, const char *digest,
-               uint64_t size, unsigned flags, struct fy_error *err)
+int fy_layer_open(struct fy_ls **out, struct fy_cv_reader *in, const char *label,
+                  const char *digest, uint64_t size, unsigned flags, struct fy_error *err)
 {
 	struct fy_ls *ls = calloc(1, sizeof(*ls));
 
@@ -203,7 +203,7 @@ int fy_ls_open(struct fy_ls **out, struct fy_cv_reader *in, const char *label, c
 	if (!ls) {
 		if (in->close)
 			in->close(in->ctx);
-		return fy_err(err, ENOMEM, "layer %s", label);
+		return fy_error(err, ENOMEM, "layer %s", label);
 	}
 	ls->in = *in;
 	in->close = NULL;
@@ -215,8 +215,8 @@ int fy_ls_open(struct fy_ls **out, struct fy_cv_reader *in, const char *label, c
 		goto nomem;
 	if (digest) {
 		if (strncmp(digest, "sha256:", 7) != 0) {
-			fy_err(err, 0, "layer %s: unsupported digest algorithm in '%s'", ls->label,
-			       digest);
+			fy_error(err, 0, "layer %s: unsupported digest algorithm in '%s'",
+			         ls->label, digest);
 			goto fail;
 		}
 		ls->digest = strdup(digest);
@@ -233,7 +233,7 @@ int fy_ls_open(struct fy_ls **out, struct fy_cv_reader *in, const char *label, c
 		if (n == 0)
 			break;
 	}
-	ls->comp = fy_ls_detect(ls->buf, ls->len);
+	ls->comp = fy_layer_detect(ls->buf, ls->len);
 	if (ls->comp == FY_LS_GZIP && setup_gzip(ls, err) < 0)
 		goto fail;
 	if (ls->comp == FY_LS_ZSTD && !(ls->zstd = ZSTD_createDStream()))
@@ -241,9 +241,9 @@ int fy_ls_open(struct fy_ls **out, struct fy_cv_reader *in, const char *label, c
 	*out = ls;
 	return 0;
 nomem:
-	fy_err(err, ENOMEM, "layer %s", ls->label);
+	fy_error(err, ENOMEM, "layer %s", ls->label);
 fail:
-	fy_ls_close(ls);
+	fy_layer_close(ls);
 	return -1;
 }
 
@@ -262,8 +262,9 @@ static int next_member(struct fy_ls *ls, struct fy_error *err)
 		ls->done = true;
 		return 0;
 	}
-	if (fy_ls_detect(ls->buf + ls->pos, ls->len - ls->pos) != FY_LS_GZIP)
-		return fy_err(err, 0, "layer %s: unexpected data after the gzip stream", ls->label);
+	if (fy_layer_detect(ls->buf + ls->pos, ls->len - ls->pos) != FY_LS_GZIP)
+		return fy_error(err, 0, "layer %s: unexpected data after the gzip stream",
+		                ls->label);
 	if (ls->zs) {
 		inflateReset(ls->zs);
 	} else {
@@ -286,11 +287,11 @@ static ssize_t read_isal(struct fy_ls *ls, void *buf, size_t len, struct fy_erro
 	r = isal_inflate(s);
 	ls->pos = ls->len - s->avail_in;
 	if (r == ISAL_INCORRECT_CHECKSUM)
-		return fy_err(err, 0, "layer %s: corrupt gzip stream (checksum mismatch)",
-		              ls->label);
+		return fy_error(err, 0, "layer %s: corrupt gzip stream (checksum mismatch)",
+		                ls->label);
 	if (r < 0)
-		return fy_err(err, 0, "layer %s: corrupt gzip stream (ISA-L error %d)", ls->label,
-		              r);
+		return fy_error(err, 0, "layer %s: corrupt gzip stream (ISA-L error %d)", ls->label,
+		                r);
 	if (s->block_state == ISAL_BLOCK_FINISH)
 		ls->member_end = true;
 	return (ssize_t)(len - s->avail_out);
@@ -310,8 +311,8 @@ static ssize_t read_zlib(struct fy_ls *ls, void *buf, size_t len, struct fy_erro
 	if (r == Z_STREAM_END)
 		ls->member_end = true;
 	else if (r != Z_OK && r != Z_BUF_ERROR)
-		return fy_err(err, 0, "layer %s: corrupt gzip stream (%s)", ls->label,
-		              z->msg ? z->msg : "zlib error");
+		return fy_error(err, 0, "layer %s: corrupt gzip stream (%s)", ls->label,
+		                z->msg ? z->msg : "zlib error");
 	return (ssize_t)(len - z->avail_out);
 }
 
@@ -323,15 +324,15 @@ static ssize_t read_zstd(struct fy_ls *ls, void *buf, size_t len, struct fy_erro
 
 	ls->pos += in.pos;
 	if (ZSTD_isError(r))
-		return fy_err(err, 0, "layer %s: corrupt zstd stream (%s)", ls->label,
-		              ZSTD_getErrorName(r));
+		return fy_error(err, 0, "layer %s: corrupt zstd stream (%s)", ls->label,
+		                ZSTD_getErrorName(r));
 	/* With no input left a finished frame reports the next header's size: keep the 0. */
 	if (in.pos > 0 || out.pos > 0)
 		ls->zstd_last = r;
 	return (ssize_t)out.pos;
 }
 
-ssize_t fy_ls_read(struct fy_ls *ls, void *buf, size_t len, struct fy_error *err)
+ssize_t fy_layer_read(struct fy_ls *ls, void *buf, size_t len, struct fy_error *err)
 {
 	for (;;) {
 		ssize_t n, m;
@@ -355,14 +356,14 @@ ssize_t fy_ls_read(struct fy_ls *ls, void *buf, size_t len, struct fy_error *err
 			memcpy(buf, ls->buf + ls->pos, (size_t)n);
 			ls->pos += (size_t)n;
 		} else {
-			uint64_t t0 = fy_now_ns();
+			uint64_t t0 = fy_log_now_ns();
 
 			if (ls->comp == FY_LS_GZIP)
 				n = ls->zs ? read_zlib(ls, buf, len, err)
 				           : read_isal(ls, buf, len, err);
 			else
 				n = read_zstd(ls, buf, len, err);
-			ls->decomp_ns += fy_now_ns() - t0;
+			ls->decomp_ns += fy_log_now_ns() - t0;
 		}
 		if (n < 0)
 			return n;
@@ -374,7 +375,8 @@ ssize_t fy_ls_read(struct fy_ls *ls, void *buf, size_t len, struct fy_error *err
 			continue;
 		/* No output: the decompressor needs more input. */
 		if (ls->pos < ls->len && ls->len - ls->pos == IN_BUF_SIZE)
-			return fy_err(err, 0, "layer %s: decompressor made no progress", ls->label);
+			return fy_error(err, 0, "layer %s: decompressor made no progress",
+			                ls->label);
 		m = refill(ls, err);
 		if (m < 0)
 			return m;
@@ -383,16 +385,16 @@ ssize_t fy_ls_read(struct fy_ls *ls, void *buf, size_t len, struct fy_error *err
 				ls->done = true;
 				return 0;
 			}
-			return fy_err(err, 0, "layer %s: truncated %s stream after %llu bytes",
-			              ls->label, fy_ls_comp_name(ls->comp),
-			              (unsigned long long)ls->nin);
+			return fy_error(err, 0, "layer %s: truncated %s stream after %llu bytes",
+			                ls->label, fy_layer_comp_name(ls->comp),
+			                (unsigned long long)ls->nin);
 		}
 		if (m == 0 && ls->comp == FY_LS_ZSTD && ls->zstd_last == 0 && ls->pos < ls->len)
 			continue; /* next frame in the buffer */
 	}
 }
 
-int fy_ls_finish(struct fy_ls *ls, struct fy_error *err)
+int fy_layer_finish(struct fy_ls *ls, struct fy_error *err)
 {
 	_cleanup_free_ unsigned char *sink = malloc(64 * 1024);
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -401,27 +403,27 @@ int fy_ls_finish(struct fy_ls *ls, struct fy_error *err)
 	ssize_t n;
 
 	if (!sink)
-		return fy_err(err, ENOMEM, "layer %s", ls->label);
-	while ((n = fy_ls_read(ls, sink, 64 * 1024, err)) > 0)
+		return fy_error(err, ENOMEM, "layer %s", ls->label);
+	while ((n = fy_layer_read(ls, sink, 64 * 1024, err)) > 0)
 		;
 	if (n < 0)
 		return -1;
 	/* The decompressors end only at the end of the raw input (trailing bytes are an error
-	 * in fy_ls_read), so size and digest below cover the whole blob. */
+	 * in fy_layer_read), so size and digest below cover the whole blob. */
 	if (ls->want_size != UINT64_MAX && ls->nin != ls->want_size)
-		return fy_err_code(
+		return fy_error_code(
 		        err, FY_EXIT_IMAGE, 0,
 		        "layer %s: size mismatch: descriptor says %llu bytes, blob has %llu",
 		        ls->label, (unsigned long long)ls->want_size, (unsigned long long)ls->nin);
 	if (!ls->md)
 		return 0;
 	if (EVP_DigestFinal_ex(ls->md, md, &mdlen) != 1)
-		return fy_err(err, 0, "layer %s: sha256 failed", ls->label);
+		return fy_error(err, 0, "layer %s: sha256 failed", ls->label);
 	for (unsigned int i = 0; i < mdlen; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	if (strcmp(ls->digest + 7, hex) != 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "layer %s: digest mismatch: content is sha256:%s", ls->label,
-		                   hex);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "layer %s: digest mismatch: content is sha256:%s", ls->label,
+		                     hex);
 	return 0;
 }

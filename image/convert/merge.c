@@ -5,10 +5,10 @@
  * (image-spec layer.md, "Whiteouts" and "Opaque Whiteout") are applied with layer numbers:
  * a whiteout or opaque marker of layer L hides only entries of layers < L, so their position
  * inside their own tar does not matter. */
-#include "merge.h"
+#include "image/convert/merge.h"
 
-#include "cleanup.h"
-#include "error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -57,7 +57,7 @@ struct fy_mg_tree {
 	const char *const *layer_names;
 	size_t nlayer_names;
 	int64_t implicit_mtime;
-	int cur_layer; /* layer of the last fy_mg_add() */
+	int cur_layer; /* layer of the last fy_merge_add() */
 	uint64_t ord;  /* entries of cur_layer so far */
 	uint64_t rescan_ord;
 	struct mg_dropped *dropped[DROP_BUCKETS];
@@ -169,7 +169,7 @@ static struct fy_mg_node *new_node(struct fy_mg_tree *t, struct fy_mg_node *pare
 	return &TAKE_PTR(s)->node;
 }
 
-struct fy_mg_tree *fy_mg_new(void)
+struct fy_mg_tree *fy_merge_new(void)
 {
 	struct fy_mg_tree *t = calloc(1, sizeof(*t));
 
@@ -178,7 +178,7 @@ struct fy_mg_tree *fy_mg_new(void)
 	t->nbuckets = 1024;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->buckets || !(t->root = new_node(t, NULL, "", FY_MG_DIR, -1))) {
-		fy_mg_free(t);
+		fy_merge_free(t);
 		return NULL;
 	}
 	t->root->implicit = 1;
@@ -243,7 +243,7 @@ static const struct mg_dropped *find_dropped(const struct fy_mg_tree *t, const c
 	return NULL;
 }
 
-void fy_mg_free(struct fy_mg_tree *t)
+void fy_merge_free(struct fy_mg_tree *t)
 {
 	if (!t)
 		return;
@@ -265,25 +265,25 @@ void fy_mg_free(struct fy_mg_tree *t)
 	free(t);
 }
 
-void fy_mg_set_layer_names(struct fy_mg_tree *t, const char *const *names, size_t n)
+void fy_merge_set_layer_names(struct fy_mg_tree *t, const char *const *names, size_t n)
 {
 	t->layer_names = names;
 	t->nlayer_names = n;
 }
 
-void fy_mg_set_implicit_mtime(struct fy_mg_tree *t, int64_t mtime)
+void fy_merge_set_implicit_mtime(struct fy_mg_tree *t, int64_t mtime)
 {
 	t->implicit_mtime = mtime;
 	if (t->root->implicit)
 		t->root->mtime = mtime;
 }
 
-struct fy_mg_node *fy_mg_root(const struct fy_mg_tree *t)
+struct fy_mg_node *fy_merge_root(const struct fy_mg_tree *t)
 {
 	return t->root;
 }
 
-char *fy_mg_clean_path(const char *path, struct fy_error *err)
+char *fy_merge_clean_path(const char *path, struct fy_error *err)
 {
 	size_t len = strlen(path);
 	_cleanup_free_ char *out = malloc(len + 1);
@@ -291,7 +291,7 @@ char *fy_mg_clean_path(const char *path, struct fy_error *err)
 	const char *p = path;
 
 	if (!out) {
-		fy_err(err, ENOMEM, "cannot clean path");
+		fy_error(err, ENOMEM, "cannot clean path");
 		return NULL;
 	}
 	while (*p) {
@@ -302,7 +302,7 @@ char *fy_mg_clean_path(const char *path, struct fy_error *err)
 			/* empty component or "." */
 		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
 			if (o == 0) {
-				fy_err(err, 0, "path '%s' climbs above the root", path);
+				fy_error(err, 0, "path '%s' climbs above the root", path);
 				return NULL;
 			}
 			while (o > 0 && out[o - 1] != '/')
@@ -311,8 +311,8 @@ char *fy_mg_clean_path(const char *path, struct fy_error *err)
 				o--; /* drop the separator too */
 		} else {
 			if (n > NAME_MAX_SQFS) {
-				fy_err(err, 0, "path '%s' has a name longer than %d bytes", path,
-				       NAME_MAX_SQFS);
+				fy_error(err, 0, "path '%s' has a name longer than %d bytes", path,
+				         NAME_MAX_SQFS);
 				return NULL;
 			}
 			if (o > 0)
@@ -397,14 +397,14 @@ static int walk_parent(struct fy_mg_tree *t, int layer, const char *clean, const
 		/* A whiteout name is a marker, never a directory: "a/.wh.b/c" would otherwise put
 		 * ".wh.b" into the image (found by tests/fuzz/fuzz_merge). */
 		if (strncmp(comp, WH_PREFIX, strlen(WH_PREFIX)) == 0)
-			return fy_err(err, 0,
-			              "%s: entry '%s': whiteout name '%s' used as a directory",
-			              label, clean, comp);
+			return fy_error(err, 0,
+			                "%s: entry '%s': whiteout name '%s' used as a directory",
+			                label, clean, comp);
 		c = find_child(t, cur, comp);
 		if (!c) {
 			c = new_node(t, cur, comp, FY_MG_DIR, layer);
 			if (!c)
-				return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+				return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 			c->implicit = 1;
 			c->mtime = t->implicit_mtime;
 		} else if (c->type == FY_MG_WHITEOUT) {
@@ -421,9 +421,9 @@ static int walk_parent(struct fy_mg_tree *t, int layer, const char *clean, const
 			 * replaced it (umoci does): the file hides them already. */
 			if (strncmp(last_name(clean), WH_PREFIX, strlen(WH_PREFIX)) == 0)
 				return 0;
-			return fy_err(err, 0, "%s: entry '%s': parent '%.*s' is %s", label, clean,
-			              (int)(e - clean), clean,
-			              c->type == FY_MG_SYMLINK ? "a symlink" : "not a directory");
+			return fy_error(err, 0, "%s: entry '%s': parent '%.*s' is %s", label, clean,
+			                (int)(e - clean), clean,
+			                c->type == FY_MG_SYMLINK ? "a symlink" : "not a directory");
 		}
 		cur = c;
 		p = e + 1;
@@ -447,11 +447,11 @@ static int add_whiteout(struct fy_mg_tree *t, int layer, struct fy_mg_node *dir,
 	if (strncmp(name, WH_META, strlen(WH_META)) == 0)
 		return 0; /* other AUFS metadata (.wh..wh.plnk, ...): not part of the tree */
 	if (!*hidden || strcmp(hidden, ".") == 0 || strcmp(hidden, "..") == 0)
-		return fy_err(err, 0, "%s: invalid whiteout '%s'", label, clean);
+		return fy_error(err, 0, "%s: invalid whiteout '%s'", label, clean);
 	c = find_child(t, dir, hidden);
 	if (!c) {
 		if (!new_node(t, dir, hidden, FY_MG_WHITEOUT, layer))
-			return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+			return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 	} else if (c->layer == layer && c->type == FY_MG_DIR && c->opaque_below < layer) {
 		c->opaque_below = layer; /* same-layer directory kept, lower contents hidden */
 	}
@@ -486,28 +486,28 @@ static int add_existing(struct fy_mg_node *c, int layer, const struct fy_mg_entr
 		if (c->type == FY_MG_DIR && c->implicit && c->children &&
 		    e->type == FY_MG_SYMLINK) {
 			layer_label(t, c->layer, ulabel, sizeof(ulabel));
-			return fy_err(err, 0,
-			              "%s: entry '%s' is a symlink but %s has entries under it: "
-			              "refusing a path through a symlink",
-			              label, clean, ulabel);
+			return fy_error(err, 0,
+			                "%s: entry '%s' is a symlink but %s has entries under it: "
+			                "refusing a path through a symlink",
+			                label, clean, ulabel);
 		}
 		return 0;
 	}
 	if (c->layer < layer)
-		return fy_err(err, 0, "%s: layers added out of order", label);
+		return fy_error(err, 0, "%s: layers added out of order", label);
 	/* Same layer: a later tar entry replaces an earlier one, as extraction would. */
 	if (c->type == FY_MG_DIR && e->type != FY_MG_DIR && c->children)
-		return fy_err(err, 0, "%s: entry '%s' replaces a directory that has entries%s",
-		              label, clean,
-		              e->type == FY_MG_SYMLINK ? ": refusing a path through a symlink"
-		                                       : "");
+		return fy_error(err, 0, "%s: entry '%s' replaces a directory that has entries%s",
+		                label, clean,
+		                e->type == FY_MG_SYMLINK ? ": refusing a path through a symlink"
+		                                         : "");
 	if (c->type == FY_MG_WHITEOUT && e->type == FY_MG_DIR)
 		c->opaque_below = layer;
 	cancel_wants(t, c);
 fill:
 	c->layer = layer;
 	if (copy_attrs(c, e, target) < 0)
-		return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+		return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 	return 1;
 }
 
@@ -671,15 +671,15 @@ static int satisfy(struct fy_mg_tree *t, int layer, uint64_t ord, const struct f
 		    strcmp(w->path, clean) != 0)
 			continue;
 		if (e->type == FY_MG_DIR)
-			return fy_err(err, 0, "%s: hardlink to directory '%s'", label, clean);
+			return fy_error(err, 0, "%s: hardlink to directory '%s'", label, clean);
 		if (!primary) {
 			primary = w->holder;
 			if (copy_attrs(primary, e, target) < 0 ||
 			    (e->type == FY_MG_HARDLINK &&
 			     register_link(t, primary, layer, ord, target) < 0))
-				return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+				return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 		} else if (link_to_holder(w->holder, primary) < 0) {
-			return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+			return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 		}
 		w->state = WANT_DONE;
 		w->sat_layer = layer;
@@ -690,7 +690,7 @@ static int satisfy(struct fy_mg_tree *t, int layer, uint64_t ord, const struct f
 	return primary ? 1 : 0;
 }
 
-int fy_mg_rescan_needed(struct fy_mg_tree *t, int layer)
+int fy_merge_rescan_needed(struct fy_mg_tree *t, int layer)
 {
 	t->rescan_ord = 0;
 	for (const struct mg_want *w = t->wants; w; w = w->next)
@@ -699,8 +699,8 @@ int fy_mg_rescan_needed(struct fy_mg_tree *t, int layer)
 	return 0;
 }
 
-int fy_mg_rescan_entry(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e,
-                       struct fy_mg_node **out, struct fy_error *err)
+int fy_merge_rescan_entry(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e,
+                          struct fy_mg_node **out, struct fy_error *err)
 {
 	uint64_t ord = t->rescan_ord++;
 	_cleanup_free_ char *clean = NULL, *target = NULL;
@@ -711,26 +711,26 @@ int fy_mg_rescan_entry(struct fy_mg_tree *t, int layer, const struct fy_mg_entry
 		if (w->state != WANT_RESCAN || w->sat_layer != layer || w->sat_ord != ord)
 			continue;
 		layer_label(t, layer, label, sizeof(label));
-		clean = fy_mg_clean_path(e->path, err);
+		clean = fy_merge_clean_path(e->path, err);
 		if (!clean)
-			return fy_err_prefix(err, "%s", label);
+			return fy_error_prefix(err, "%s", label);
 		if (strcmp(clean, w->path) != 0)
-			return fy_err(err, 0, "%s: entry %llu is '%s' on a second read, not '%s'",
-			              label, (unsigned long long)ord, clean, w->path);
+			return fy_error(err, 0, "%s: entry %llu is '%s' on a second read, not '%s'",
+			                label, (unsigned long long)ord, clean, w->path);
 		if (e->type == FY_MG_DIR)
-			return fy_err(err, 0, "%s: hardlink to directory '%s'", label, clean);
+			return fy_error(err, 0, "%s: hardlink to directory '%s'", label, clean);
 		if (e->type == FY_MG_HARDLINK || e->type == FY_MG_SYMLINK) {
 			target = e->type == FY_MG_HARDLINK
-			                 ? fy_mg_clean_path(e->target ? e->target : "", err)
+			                 ? fy_merge_clean_path(e->target ? e->target : "", err)
 			                 : strdup(e->target ? e->target : "");
 			if (!target)
-				return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+				return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 		}
 		w->state = WANT_DONE;
 		if (copy_attrs(w->holder, e, target) < 0 ||
 		    (e->type == FY_MG_HARDLINK &&
 		     register_link(t, w->holder, layer, ord, target) < 0))
-			return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+			return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 		*out = w->holder;
 		return 1;
 	}
@@ -750,10 +750,10 @@ static int check_wants(struct fy_mg_tree *t, struct fy_error *err)
 		name = node_path(w->holder);
 		layer_label(t, w->reg_layer, label, sizeof(label));
 		if (w->state == WANT_RESCAN)
-			return fy_err(err, 0,
-			              "%s: hardlink '%s' to '%s': the layer was not read again",
-			              label, name ? name : "?", w->path);
-		return fy_err(
+			return fy_error(err, 0,
+			                "%s: hardlink '%s' to '%s': the layer was not read again",
+			                label, name ? name : "?", w->path);
+		return fy_error(
 		        err, 0,
 		        "%s: hardlink '%s' to '%s': an upper layer replaced or deleted it and "
 		        "no lower layer has it%s",
@@ -785,13 +785,13 @@ static int add_entry(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *
 	}
 	c = new_node(t, dir, name, e->type, layer);
 	if (!c || copy_attrs(c, e, target) < 0)
-		return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+		return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 	*out = c;
 	return 1;
 }
 
-int fy_mg_add(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e, struct fy_mg_node **out,
-              struct fy_error *err)
+int fy_merge_add(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e,
+                 struct fy_mg_node **out, struct fy_error *err)
 {
 	_cleanup_free_ char *clean = NULL, *target = NULL;
 	char label[160];
@@ -806,68 +806,68 @@ int fy_mg_add(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e, stru
 	}
 	ord = t->ord++;
 	layer_label(t, layer, label, sizeof(label));
-	clean = fy_mg_clean_path(e->path, err);
+	clean = fy_merge_clean_path(e->path, err);
 	if (!clean)
-		return fy_err_prefix(err, "%s", label);
+		return fy_error_prefix(err, "%s", label);
 	if (layer != FY_MG_LAYER_INTERNAL &&
 	    (strcmp(clean, RESERVED) == 0 || strncmp(clean, RESERVED "/", 7) == 0 ||
 	     strcmp(clean, WH_PREFIX RESERVED) == 0))
-		return fy_err(err, 0, "%s: entry '%s': /.ferry is reserved for ferry's metadata",
-		              label, e->path);
+		return fy_error(err, 0, "%s: entry '%s': /.ferry is reserved for ferry's metadata",
+		                label, e->path);
 	if (e->type == FY_MG_HARDLINK) {
 		if (!e->target)
-			return fy_err(err, 0, "%s: hardlink '%s' has no target", label, clean);
-		target = fy_mg_clean_path(e->target, err);
+			return fy_error(err, 0, "%s: hardlink '%s' has no target", label, clean);
+		target = fy_merge_clean_path(e->target, err);
 		if (!target)
-			return fy_err_prefix(err, "%s: hardlink '%s'", label, clean);
+			return fy_error_prefix(err, "%s: hardlink '%s'", label, clean);
 		if (!*target)
-			return fy_err(err, 0, "%s: hardlink '%s' to the root", label, clean);
+			return fy_error(err, 0, "%s: hardlink '%s' to the root", label, clean);
 	} else if (e->type == FY_MG_SYMLINK) {
 		if (!e->target)
-			return fy_err(err, 0, "%s: symlink '%s' has no target", label, clean);
+			return fy_error(err, 0, "%s: symlink '%s' has no target", label, clean);
 		/* Symlink targets are stored as is: they are resolved inside the container. */
 		target = strdup(e->target);
 		if (!target)
-			return fy_err(err, ENOMEM, "%s", label);
+			return fy_error(err, ENOMEM, "%s", label);
 	} else if (e->type < FY_MG_REG || e->type > FY_MG_SOCK) {
-		return fy_err(err, 0, "%s: entry '%s' has an invalid type", label, clean);
+		return fy_error(err, 0, "%s: entry '%s' has an invalid type", label, clean);
 	}
 	if (!*clean) {
 		if (e->type != FY_MG_DIR)
-			return fy_err(err, 0, "%s: the root must be a directory", label);
+			return fy_error(err, 0, "%s: the root must be a directory", label);
 		if (!t->root->implicit && t->root->layer != layer)
 			return 0;
 		t->root->layer = layer;
 		if (copy_attrs(t->root, e, NULL) < 0)
-			return fy_err(err, ENOMEM, "%s", label);
+			return fy_error(err, ENOMEM, "%s", label);
 		*out = t->root;
 		return 1;
 	}
 	if (t->npending) {
 		if (note_hiding(t, layer, clean, e->type) < 0)
-			return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+			return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 		if (strncmp(last_name(clean), WH_PREFIX, strlen(WH_PREFIX)) != 0) {
 			r = satisfy(t, layer, ord, e, clean, target, label, out, err);
 			if (r != 0)
 				return r < 0 || add_dropped(t, clean, ord) == 0
 				               ? r
-				               : fy_err(err, ENOMEM, "%s: entry '%s'", label,
-				                        clean);
+				               : fy_error(err, ENOMEM, "%s: entry '%s'", label,
+				                          clean);
 		}
 	}
 	r = add_entry(t, layer, e, clean, target, label, out, err);
 	if (r == 0 && e->type != FY_MG_DIR &&
 	    strncmp(last_name(clean), WH_PREFIX, strlen(WH_PREFIX)) != 0 &&
 	    add_dropped(t, clean, ord) < 0)
-		return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+		return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 	if (r > 0 && e->type == FY_MG_HARDLINK && register_link(t, *out, layer, ord, target) < 0)
-		return fy_err(err, ENOMEM, "%s: entry '%s'", label, clean);
+		return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 	return r;
 }
 
-struct fy_mg_node *fy_mg_lookup(const struct fy_mg_tree *t, const char *path)
+struct fy_mg_node *fy_merge_lookup(const struct fy_mg_tree *t, const char *path)
 {
-	_cleanup_free_ char *clean = fy_mg_clean_path(path, NULL);
+	_cleanup_free_ char *clean = fy_merge_clean_path(path, NULL);
 	struct fy_mg_node *cur = t->root;
 	char *p, *save = NULL;
 
@@ -883,7 +883,7 @@ struct fy_mg_node *fy_mg_lookup(const struct fy_mg_tree *t, const char *path)
 	return cur;
 }
 
-struct fy_mg_node *fy_mg_real(struct fy_mg_node *n)
+struct fy_mg_node *fy_merge_real(struct fy_mg_node *n)
 {
 	return n->type == FY_MG_HARDLINK && n->link ? n->link : n;
 }
@@ -896,22 +896,23 @@ static int resolve_link(struct fy_mg_tree *t, struct fy_mg_node *n, struct fy_er
 	layer_label(t, n->layer, label, sizeof(label));
 	for (int hops = 0; target->type == FY_MG_HARDLINK; hops++) {
 		if (hops > LINK_HOPS_MAX)
-			return fy_err(err, 0, "%s: hardlink '%s': too many levels", label,
-			              n->target);
-		target = fy_mg_lookup(t, target->target);
+			return fy_error(err, 0, "%s: hardlink '%s': too many levels", label,
+			                n->target);
+		target = fy_merge_lookup(t, target->target);
 		if (!target)
-			return fy_err(err, 0,
-			              "%s: hardlink to '%s': no such file in this or a lower layer",
-			              label, n->target);
+			return fy_error(
+			        err, 0,
+			        "%s: hardlink to '%s': no such file in this or a lower layer",
+			        label, n->target);
 	}
 	if (target->type == FY_MG_DIR)
-		return fy_err(err, 0, "%s: hardlink to directory '%s'", label, n->target);
+		return fy_error(err, 0, "%s: hardlink to directory '%s'", label, n->target);
 	/* A target an upper layer replaced was handed to the link's own node (register_link). */
 	n->link = target;
 	return 0;
 }
 
-int fy_mg_finish(struct fy_mg_tree *t, struct fy_error *err)
+int fy_merge_finish(struct fy_mg_tree *t, struct fy_error *err)
 {
 	clear_dropped(t);
 	if (check_wants(t, err) < 0)
@@ -947,7 +948,7 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-struct fy_mg_node **fy_mg_sorted_children(const struct fy_mg_node *dir, size_t *n)
+struct fy_mg_node **fy_merge_sorted_children(const struct fy_mg_node *dir, size_t *n)
 {
 	struct fy_mg_node **v;
 	size_t k = 0;

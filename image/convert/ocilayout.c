@@ -3,11 +3,11 @@
  * image-index.md, manifest.md, descriptor.md (digest and size must match the content),
  * annotations.md (org.opencontainers.image.ref.name). Docker schema 2 media types are
  * accepted too since skopeo and registries still produce them. */
-#include "ocilayout.h"
+#include "image/convert/ocilayout.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,7 +68,7 @@ static int dir_read(void *ctx, const char *path, size_t max, char **buf, size_t 
 {
 	struct dir_store *d = ctx;
 
-	return fy_read_file_at(d->dirfd, path, max, buf, len, err);
+	return fy_fsutil_read_file_at(d->dirfd, path, max, buf, len, err);
 }
 
 static int dir_size(void *ctx, const char *path, uint64_t *size, struct fy_error *err)
@@ -77,9 +77,9 @@ static int dir_size(void *ctx, const char *path, uint64_t *size, struct fy_error
 	struct stat st;
 
 	if (fstatat(d->dirfd, path, &st, 0) < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "%s", path);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "%s", path);
 	if (!S_ISREG(st.st_mode))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: not a regular file", path);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: not a regular file", path);
 	*size = (uint64_t)st.st_size;
 	return 0;
 }
@@ -88,17 +88,17 @@ static int dir_open(void *ctx, const char *path, struct fy_cv_reader *out, struc
 {
 	struct dir_store *d = ctx;
 	/* A blob that is a FIFO would block the pull forever. */
-	int fd = fy_open_regular_at(d->dirfd, path, 0, err);
+	int fd = fy_fsutil_open_regular_at(d->dirfd, path, 0, err);
 
 	if (fd < 0) {
 		if (err)
 			err->exit_code = FY_EXIT_IMAGE;
 		return fd;
 	}
-	return fy_cv_reader_fd(out, fd, err);
+	return fy_layer_reader_fd(out, fd, err);
 }
 
-int fy_ol_digest_valid(const char *d)
+int fy_ocilayout_digest_valid(const char *d)
 {
 	if (strncmp(d, "sha256:", 7) != 0 || strlen(d) != 7 + 64)
 		return 0;
@@ -108,7 +108,7 @@ int fy_ol_digest_valid(const char *d)
 	return 1;
 }
 
-int fy_ol_sha256_hex(const void *buf, size_t len, char hex[65])
+int fy_ocilayout_sha256_hex(const void *buf, size_t len, char hex[65])
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
@@ -121,37 +121,37 @@ int fy_ol_sha256_hex(const void *buf, size_t len, char hex[65])
 }
 
 /* Read a small blob and check it against its descriptor (descriptor.md: size and digest). */
-int fy_ol_read_blob(const struct fy_ol_store *st, const char *digest, int64_t size, size_t max,
-                    char **out, size_t *len, struct fy_error *err)
+int fy_ocilayout_read_blob(const struct fy_ol_store *st, const char *digest, int64_t size,
+                           size_t max, char **out, size_t *len, struct fy_error *err)
 {
 	_cleanup_free_ char *path = NULL, *buf = NULL;
 	uint64_t have;
 	char hex[65];
 	size_t n;
 
-	if (!fy_ol_digest_valid(digest))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "unsupported or malformed digest '%s' (only sha256 is read)",
-		                   digest);
-	path = fy_asprintf("blobs/sha256/%s", digest + 7);
+	if (!fy_ocilayout_digest_valid(digest))
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "unsupported or malformed digest '%s' (only sha256 is read)",
+		                     digest);
+	path = fy_fsutil_asprintf("blobs/sha256/%s", digest + 7);
 	if (!path)
-		return fy_err(err, ENOMEM, "blob %s", digest);
+		return fy_error(err, ENOMEM, "blob %s", digest);
 	/* The size first: a blob far larger than its descriptor is not read at all. */
 	if (st->size(st->ctx, path, &have, err) < 0)
 		return -1;
 	if (size >= 0 && have != (uint64_t)size)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: size %llu, expected %lld", path,
-		                   (unsigned long long)have, (long long)size);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: size %llu, expected %lld", path,
+		                     (unsigned long long)have, (long long)size);
 	if (st->read(st->ctx, path, max, &buf, &n, err) < 0)
 		return -1;
 	if (size >= 0 && (int64_t)n != size)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: size %zu, expected %lld", path, n,
-		                   (long long)size);
-	if (fy_ol_sha256_hex(buf, n, hex) < 0)
-		return fy_err(err, 0, "%s: sha256 failed", path);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: size %zu, expected %lld", path, n,
+		                     (long long)size);
+	if (fy_ocilayout_sha256_hex(buf, n, hex) < 0)
+		return fy_error(err, 0, "%s: sha256 failed", path);
 	if (strcmp(hex, digest + 7) != 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: content has sha256:%s, expected %s",
-		                   path, hex, digest);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "%s: content has sha256:%s, expected %s", path, hex, digest);
 	*out = TAKE_PTR(buf);
 	*len = n;
 	return 0;
@@ -162,14 +162,15 @@ static const char *jstr(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-static int desc_fields(const json_t *d, const char **digest, json_int_t *size, struct fy_error *err)
+static int desc_fields(const json_t *d, const char **digest, json_int_t *size,
+                       struct fy_error *err)
 {
 	json_t *s = json_object_get(d, "size");
 
 	*digest = jstr(d, "digest");
 	if (!json_is_object(d) || !*digest || !json_is_integer(s) || json_integer_value(s) < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "malformed descriptor (digest and size are required)");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "malformed descriptor (digest and size are required)");
 	*size = json_integer_value(s);
 	return 0;
 }
@@ -180,12 +181,12 @@ static json_t *parse(const char *buf, size_t len, const char *what, struct fy_er
 	json_t *j = json_loadb(buf, len, 0, &je);
 
 	if (!j)
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: invalid JSON at line %d: %s", what, je.line,
-		            je.text);
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: invalid JSON at line %d: %s", what,
+		              je.line, je.text);
 	else if (!json_is_object(j)) {
 		json_decref(j);
 		j = NULL;
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: not a JSON object", what);
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: not a JSON object", what);
 	}
 	return j;
 }
@@ -209,14 +210,15 @@ static const char *host_arch(void)
 }
 
 /* Pick a manifest of an index: by tag at the top level, by platform in nested indexes. */
-static int select_desc(json_t *index, const char *tag, int top, json_t **out, struct fy_error *err)
+static int select_desc(json_t *index, const char *tag, int top, json_t **out,
+                       struct fy_error *err)
 {
 	json_t *ms = json_object_get(index, "manifests"), *d, *pick = NULL;
 	const char *arch = host_arch();
 	size_t i;
 
 	if (!json_is_array(ms) || json_array_size(ms) == 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "index lists no manifests");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "index lists no manifests");
 	if (top && tag) {
 		json_array_foreach(ms, i, d)
 		{
@@ -227,17 +229,17 @@ static int select_desc(json_t *index, const char *tag, int top, json_t **out, st
 				return 0;
 			}
 		}
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "no image tagged '%s' in index.json",
-		                   tag);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "no image tagged '%s' in index.json",
+		                     tag);
 	}
 	if (json_array_size(ms) == 1) {
 		*out = json_array_get(ms, 0);
 		return 0;
 	}
 	if (top)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "index.json lists %zu images: give a tag (oci:DIR:TAG)",
-		                   json_array_size(ms));
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "index.json lists %zu images: give a tag (oci:DIR:TAG)",
+		                     json_array_size(ms));
 	json_array_foreach(ms, i, d)
 	{
 		json_t *p = json_object_get(d, "platform");
@@ -249,8 +251,8 @@ static int select_desc(json_t *index, const char *tag, int top, json_t **out, st
 		}
 	}
 	if (!pick)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "no manifest for linux/%s in the index",
-		                   *arch ? arch : "(unknown)");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "no manifest for linux/%s in the index",
+		                     *arch ? arch : "(unknown)");
 	*out = pick;
 	return 0;
 }
@@ -263,16 +265,16 @@ static int layer_open(void *ctx, const struct fy_cv_layer *l, struct fy_cv_reade
 static int check_layer(const struct fy_ol_store *st, const char *digest, json_int_t size,
                        struct fy_error *err)
 {
-	_cleanup_free_ char *path = fy_asprintf("blobs/sha256/%s", digest + 7);
+	_cleanup_free_ char *path = fy_fsutil_asprintf("blobs/sha256/%s", digest + 7);
 	uint64_t have;
 
 	if (!path)
-		return fy_err(err, ENOMEM, "layer %s", digest);
+		return fy_error(err, ENOMEM, "layer %s", digest);
 	if (st->size(st->ctx, path, &have, err) < 0)
 		return -1;
 	if (have != (uint64_t)size)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: size %llu, expected %lld", path,
-		                   (unsigned long long)have, (long long)size);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: size %llu, expected %lld", path,
+		                     (unsigned long long)have, (long long)size);
 	return 0;
 }
 
@@ -283,10 +285,10 @@ static int add_layers(struct fy_cv_image *img, json_t *layers, struct ol_ctx *c,
 	size_t i;
 
 	if (!json_is_array(layers))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest has no layers array");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "manifest has no layers array");
 	img->layers = calloc(json_array_size(layers) + 1, sizeof(*img->layers));
 	if (!img->layers)
-		return fy_err(err, ENOMEM, "manifest");
+		return fy_error(err, ENOMEM, "manifest");
 	json_array_foreach(layers, i, d)
 	{
 		struct fy_cv_layer *l = &img->layers[img->nlayers];
@@ -294,24 +296,24 @@ static int add_layers(struct fy_cv_image *img, json_t *layers, struct ol_ctx *c,
 		json_int_t size;
 
 		if (desc_fields(d, &digest, &size, err) < 0)
-			return fy_err_prefix(err, "layer %zu", i);
-		if (!fy_ol_digest_valid(digest))
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "layer %zu: unsupported digest '%s' (only sha256)", i,
-			                   digest);
+			return fy_error_prefix(err, "layer %zu", i);
+		if (!fy_ocilayout_digest_valid(digest))
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "layer %zu: unsupported digest '%s' (only sha256)", i,
+			                     digest);
 		if (check_layer(&c->st, digest, size, err) < 0)
-			return fy_err_prefix(err, "layer %zu", i);
+			return fy_error_prefix(err, "layer %zu", i);
 		/* image-spec layer.md: tar, tar+gzip, tar+zstd, and the (deprecated)
 		 * nondistributable variants; Docker's rootfs.diff and foreign types are gzip. */
 		if (!mt || (strncmp(mt, "application/vnd.oci.image.layer.", 32) != 0 &&
 		            strncmp(mt, "application/vnd.docker.image.rootfs.", 36) != 0))
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "layer %zu (%s): unsupported media type '%s'", i, digest,
-			                   mt ? mt : "(none)");
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "layer %zu (%s): unsupported media type '%s'", i,
+			                     digest, mt ? mt : "(none)");
 		if (!strstr(mt, ".tar") && !strstr(mt, "diff.tar"))
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "layer %zu (%s): unsupported media type '%s'", i, digest,
-			                   mt);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "layer %zu (%s): unsupported media type '%s'", i,
+			                     digest, mt);
 		l->digest = strdup(digest);
 		l->media_type = strdup(mt);
 		l->size = (uint64_t)size;
@@ -319,7 +321,7 @@ static int add_layers(struct fy_cv_image *img, json_t *layers, struct ol_ctx *c,
 		l->ctx = c;
 		img->nlayers++;
 		if (!l->digest || !l->media_type)
-			return fy_err(err, ENOMEM, "manifest");
+			return fy_error(err, ENOMEM, "manifest");
 	}
 	return 0;
 }
@@ -335,8 +337,8 @@ static int load_manifest(struct fy_cv_image *img, struct ol_ctx *c, json_t *desc
 	size_t len;
 
 	if (desc_fields(desc, &digest, &size, err) < 0 ||
-	    fy_ol_read_blob(&c->st, digest, size, JSON_MAX, &buf, &len, err) < 0)
-		return fy_err_prefix(err, "manifest");
+	    fy_ocilayout_read_blob(&c->st, digest, size, JSON_MAX, &buf, &len, err) < 0)
+		return fy_error_prefix(err, "manifest");
 	m = parse(buf, len, "manifest", err);
 	if (!m)
 		return -1;
@@ -344,24 +346,24 @@ static int load_manifest(struct fy_cv_image *img, struct ol_ctx *c, json_t *desc
 	if (!mt)
 		mt = jstr(desc, "mediaType");
 	if (mt && strcmp(mt, MT_OCI_MAN) != 0 && strcmp(mt, MT_DKR_MAN) != 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "manifest %s: unsupported media type '%s'", digest, mt);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "manifest %s: unsupported media type '%s'", digest, mt);
 	cfg = json_object_get(m, "config");
 	if (desc_fields(cfg, &cdigest, &csize, err) < 0)
-		return fy_err_prefix(err, "manifest %s: config", digest);
+		return fy_error_prefix(err, "manifest %s: config", digest);
 	mt = jstr(cfg, "mediaType");
 	if (mt && strcmp(mt, "application/vnd.oci.image.config.v1+json") != 0 &&
 	    strcmp(mt, "application/vnd.docker.container.image.v1+json") != 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "manifest %s: unsupported config media type '%s' (not a "
-		                   "container image?)",
-		                   digest, mt);
-	if (fy_ol_read_blob(&c->st, cdigest, csize, JSON_MAX, &img->config, &img->config_len, err) <
-	    0)
-		return fy_err_prefix(err, "config");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "manifest %s: unsupported config media type '%s' (not a "
+		                     "container image?)",
+		                     digest, mt);
+	if (fy_ocilayout_read_blob(&c->st, cdigest, csize, JSON_MAX, &img->config, &img->config_len,
+	                           err) < 0)
+		return fy_error_prefix(err, "config");
 	img->manifest_digest = strdup(digest);
 	if (!img->manifest_digest)
-		return fy_err(err, ENOMEM, "manifest");
+		return fy_error(err, ENOMEM, "manifest");
 	return add_layers(img, json_object_get(m, "layers"), c, err);
 }
 
@@ -376,27 +378,27 @@ static int resolve(struct fy_cv_image *img, struct ol_ctx *c, json_t *index, con
 	size_t len;
 
 	if (depth > NEST_MAX)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "indexes nested too deeply");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "indexes nested too deeply");
 	if (select_desc(index, tag, depth == 0, &d, err) < 0)
 		return -1;
 	mt = jstr(d, "mediaType");
 	if (mt && (strcmp(mt, MT_OCI_IDX) == 0 || strcmp(mt, MT_DKR_LIST) == 0)) {
 		if (desc_fields(d, &digest, &size, err) < 0 ||
-		    fy_ol_read_blob(&c->st, digest, size, JSON_MAX, &buf, &len, err) < 0)
-			return fy_err_prefix(err, "nested index");
+		    fy_ocilayout_read_blob(&c->st, digest, size, JSON_MAX, &buf, &len, err) < 0)
+			return fy_error_prefix(err, "nested index");
 		sub = parse(buf, len, "nested index", err);
 		if (!sub)
 			return -1;
 		return resolve(img, c, sub, NULL, depth + 1, err);
 	}
 	if (mt && strcmp(mt, MT_OCI_MAN) != 0 && strcmp(mt, MT_DKR_MAN) != 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "unsupported manifest media type '%s'",
-		                   mt);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "unsupported manifest media type '%s'",
+		                     mt);
 	return load_manifest(img, c, d, err);
 }
 
-int fy_ol_load_store(const struct fy_ol_store *store, const char *what, const char *source,
-                     const char *tag, struct fy_cv_image *img, struct fy_error *err)
+int fy_ocilayout_load_store(const struct fy_ol_store *store, const char *what, const char *source,
+                            const char *tag, struct fy_cv_image *img, struct fy_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_json_ json_t *index = NULL;
@@ -407,7 +409,7 @@ int fy_ol_load_store(const struct fy_ol_store *store, const char *what, const ch
 	memset(img, 0, sizeof(*img));
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		fy_err(err, ENOMEM, "%s", what); /* what may live in store->ctx */
+		fy_error(err, ENOMEM, "%s", what); /* what may live in store->ctx */
 		if (store->ctx_free)
 			store->ctx_free(store->ctx);
 		return -1;
@@ -416,7 +418,8 @@ int fy_ol_load_store(const struct fy_ol_store *store, const char *what, const ch
 	img->ctx = c;
 	img->ctx_free = ctx_free;
 	if (store->size(store->ctx, "oci-layout", &size, err) < 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "not an OCI image layout (no oci-layout file)");
+		fy_error_code(err, FY_EXIT_IMAGE, 0,
+		              "not an OCI image layout (no oci-layout file)");
 		goto fail;
 	}
 	if (store->read(store->ctx, "index.json", JSON_MAX, &buf, &len, err) < 0)
@@ -426,49 +429,51 @@ int fy_ol_load_store(const struct fy_ol_store *store, const char *what, const ch
 		goto fail;
 	img->source = strdup(source);
 	if (!img->source) {
-		fy_err(err, ENOMEM, "%s", what);
+		fy_error(err, ENOMEM, "%s", what);
 		goto fail;
 	}
 	return 0;
 fail:
-	fy_err_prefix(err, "%s", what);
-	fy_cv_image_release(img);
+	fy_error_prefix(err, "%s", what);
+	fy_convert_image_release(img);
 	return -1;
 }
 
-int fy_ol_load(const char *dir, const char *tag, struct fy_cv_image *img, struct fy_error *err)
+int fy_ocilayout_load(const char *dir, const char *tag, struct fy_cv_image *img,
+                      struct fy_error *err)
 {
-	_cleanup_free_ char *what = fy_asprintf("OCI layout %s", dir), *source = NULL;
+	_cleanup_free_ char *what = fy_fsutil_asprintf("OCI layout %s", dir), *source = NULL;
 	struct fy_ol_store st = {
 	        .read = dir_read, .size = dir_size, .open = dir_open, .ctx_free = dir_free};
 	struct dir_store *d;
 
 	memset(img, 0, sizeof(*img));
-	source = tag ? fy_asprintf("oci:%s:%s", dir, tag) : fy_asprintf("oci:%s", dir);
+	source =
+	        tag ? fy_fsutil_asprintf("oci:%s:%s", dir, tag) : fy_fsutil_asprintf("oci:%s", dir);
 	d = calloc(1, sizeof(*d));
 	if (!what || !source || !d) {
 		free(d);
-		return fy_err(err, ENOMEM, "%s", dir);
+		return fy_error(err, ENOMEM, "%s", dir);
 	}
 	d->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d->dirfd < 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, errno, "cannot open OCI layout %s", dir);
+		fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open OCI layout %s", dir);
 		free(d);
 		return -1;
 	}
 	st.ctx = d;
-	return fy_ol_load_store(&st, what, source, tag, img, err);
+	return fy_ocilayout_load_store(&st, what, source, tag, img, err);
 }
 
 static int layer_open(void *ctx, const struct fy_cv_layer *l, struct fy_cv_reader *out,
                       struct fy_error *err)
 {
 	struct ol_ctx *c = ctx;
-	_cleanup_free_ char *path = fy_asprintf("blobs/sha256/%s", l->digest + 7);
+	_cleanup_free_ char *path = fy_fsutil_asprintf("blobs/sha256/%s", l->digest + 7);
 
 	if (!path)
-		return fy_err(err, ENOMEM, "layer %s", l->digest);
+		return fy_error(err, ENOMEM, "layer %s", l->digest);
 	if (c->st.open(c->st.ctx, path, out, err) < 0)
-		return fy_err_prefix(err, "layer %s", l->digest);
+		return fy_error_prefix(err, "layer %s", l->digest);
 	return 0;
 }

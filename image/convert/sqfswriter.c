@@ -3,13 +3,13 @@
  * options, data and fragment blocks (from the block processor, in submission order so the
  * bytes do not depend on the thread count), inode table, directory table, fragment table, id
  * table, xattr tables, padding to 4 KiB, and the final superblock written over the first. */
-#include "sqfswriter.h"
+#include "image/convert/sqfswriter.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "log.h"
-#include "merge.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "image/convert/merge.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +37,7 @@
 
 #define NO_XATTR 0xFFFFFFFFu
 
-/* Counters that the block processor's threads add to (fy_sw_get_times). */
+/* Counters that the block processor's threads add to (fy_sqfswriter_get_times). */
 struct sw_clock {
 	_Atomic uint64_t cpu_ns, blocks, in, out;
 	_Atomic uint64_t write_bytes, write_ns;
@@ -110,8 +110,8 @@ static int sqfs_fail(const struct fy_sw *w, struct fy_error *err, int code, cons
 	int e = w && w->file && code == SQFS_ERROR_IO ? atomic_load(&w->file->io_errno) : 0;
 
 	if (e)
-		return fy_err(err, e, "%s", what);
-	return fy_err(err, 0, "%s: %s (%d)", what, sqfs_msg(code), code);
+		return fy_error(err, e, "%s", what);
+	return fy_error(err, 0, "%s: %s (%d)", what, sqfs_msg(code), code);
 }
 
 /* ---- sqfs_file_t over our own fd (we need the fd for fsync and rename) ---- */
@@ -145,7 +145,7 @@ static int file_read_at(sqfs_file_t *f, sqfs_u64 off, void *buf, size_t size)
 static int file_write_at(sqfs_file_t *f, sqfs_u64 off, const void *buf, size_t size)
 {
 	struct sw_file *s = (struct sw_file *)f;
-	uint64_t t0 = fy_now_ns();
+	uint64_t t0 = fy_log_now_ns();
 
 	atomic_fetch_add_explicit(&s->clock->write_bytes, size, memory_order_relaxed);
 	while (size > 0) {
@@ -164,7 +164,7 @@ static int file_write_at(sqfs_file_t *f, sqfs_u64 off, const void *buf, size_t s
 	}
 	if (off > s->size)
 		s->size = off;
-	atomic_fetch_add_explicit(&s->clock->write_ns, fy_now_ns() - t0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->clock->write_ns, fy_log_now_ns() - t0, memory_order_relaxed);
 	return 0;
 }
 
@@ -342,7 +342,7 @@ static sqfs_compressor_t *timed_wrap(sqfs_compressor_t *inner, struct sw_clock *
 	return &c->base;
 }
 
-int fy_sw_comp_parse(const char *name, enum fy_sw_comp *out)
+int fy_sqfswriter_comp_parse(const char *name, enum fy_sw_comp *out)
 {
 	static const char *const names[] = {"zstd", "lz4", "gzip", "none"};
 
@@ -362,7 +362,7 @@ static int make_timed(struct fy_sw *w, struct fy_error *err)
 	w->timed = copy ? timed_wrap(copy, &w->clock) : NULL;
 	if (!w->timed) {
 		sqfs_destroy(copy);
-		return fy_err(err, ENOMEM, "compressor");
+		return fy_error(err, ENOMEM, "compressor");
 	}
 	return 0;
 }
@@ -384,8 +384,8 @@ static int make_compressors(struct fy_sw *w, const struct fy_sw_opts *o, struct 
 		cfg.level = (sqfs_u32)o->level;
 	if ((o->comp == FY_SW_ZSTD && cfg.level > SQFS_ZSTD_MAX_LEVEL) ||
 	    (o->comp == FY_SW_GZIP && cfg.level > SQFS_GZIP_MAX_LEVEL))
-		return fy_err_code(err, FY_EXIT_USAGE, 0, "compression level %u is out of range",
-		                   cfg.level);
+		return fy_error_code(err, FY_EXIT_USAGE, 0, "compression level %u is out of range",
+		                     cfg.level);
 	ucfg = cfg;
 	ucfg.flags |= SQFS_COMP_FLAG_UNCOMPRESS;
 	r = o->comp == FY_SW_NONE ? none_create(&cfg, &w->cmp)
@@ -418,17 +418,17 @@ static int open_tmp(struct fy_sw *w, struct fy_error *err)
 	char *slash;
 
 	if (!dir)
-		return fy_err(err, ENOMEM, "%s", w->path);
+		return fy_error(err, ENOMEM, "%s", w->path);
 	slash = strrchr(dir, '/');
 	if (slash) {
 		*slash = '\0';
 		base = slash + 1;
-		w->tmp = fy_asprintf("%s/.%s.XXXXXX", *dir ? dir : "/", base);
+		w->tmp = fy_fsutil_asprintf("%s/.%s.XXXXXX", *dir ? dir : "/", base);
 	} else {
-		w->tmp = fy_asprintf(".%s.XXXXXX", dir);
+		w->tmp = fy_fsutil_asprintf(".%s.XXXXXX", dir);
 	}
 	if (!w->tmp)
-		return fy_err(err, ENOMEM, "%s", w->path);
+		return fy_error(err, ENOMEM, "%s", w->path);
 	/* An unnamed file (open(2) O_TMPFILE): a conversion killed at any point leaves nothing
 	 * in the directory; it gets a name only when complete (sync_and_rename). Filesystems
 	 * without O_TMPFILE get a named temporary file, removed on every error path. */
@@ -441,15 +441,15 @@ static int open_tmp(struct fy_sw *w, struct fy_error *err)
 	if (w->fd < 0) {
 		free(w->tmp);
 		w->tmp = NULL;
-		return fy_err(err, errno, "cannot create a temporary file next to %s", w->path);
+		return fy_error(err, errno, "cannot create a temporary file next to %s", w->path);
 	}
 mode: /* images are for everyone who may read the directory, whatever the umask */
 	if (fchmod(w->fd, 0644) < 0)
-		return fy_err(err, errno, "cannot chmod the new %s", w->path);
+		return fy_error(err, errno, "cannot chmod the new %s", w->path);
 	return 0;
 }
 
-int fy_sw_open(struct fy_sw **out, const struct fy_sw_opts *o, struct fy_error *err)
+int fy_sqfswriter_open(struct fy_sw **out, const struct fy_sw_opts *o, struct fy_error *err)
 {
 	struct fy_sw *w = calloc(1, sizeof(*w));
 	sqfs_block_processor_desc_t desc = {0};
@@ -459,20 +459,20 @@ int fy_sw_open(struct fy_sw **out, const struct fy_sw_opts *o, struct fy_error *
 
 	*out = NULL;
 	if (!w)
-		return fy_err(err, ENOMEM, "squashfs writer");
+		return fy_error(err, ENOMEM, "squashfs writer");
 	w->fd = -1;
 	if (bs < SQFS_MIN_BLOCK_SIZE || bs > SQFS_MAX_BLOCK_SIZE || (bs & (bs - 1))) {
-		fy_err_code(err, FY_EXIT_USAGE, 0,
-		            "block size %u is not a power of two from 4 KiB to 1 MiB", bs);
+		fy_error_code(err, FY_EXIT_USAGE, 0,
+		              "block size %u is not a power of two from 4 KiB to 1 MiB", bs);
 		goto fail;
 	}
 	if ((unsigned)o->comp > FY_SW_NONE) {
-		fy_err_code(err, FY_EXIT_USAGE, 0, "unknown compressor");
+		fy_error_code(err, FY_EXIT_USAGE, 0, "unknown compressor");
 		goto fail;
 	}
 	w->path = strdup(o->path);
 	if (!w->path) {
-		fy_err(err, ENOMEM, "squashfs writer");
+		fy_error(err, ENOMEM, "squashfs writer");
 		goto fail;
 	}
 	r = sqfs_super_init(&w->super, bs, o->mkfs_time,
@@ -487,7 +487,7 @@ int fy_sw_open(struct fy_sw **out, const struct fy_sw_opts *o, struct fy_error *
 		goto fail;
 	w->file = calloc(1, sizeof(*w->file));
 	if (!w->file) {
-		fy_err(err, ENOMEM, "squashfs writer");
+		fy_error(err, ENOMEM, "squashfs writer");
 		goto fail;
 	}
 	w->file->base.base.destroy = file_destroy;
@@ -515,7 +515,7 @@ int fy_sw_open(struct fy_sw **out, const struct fy_sw_opts *o, struct fy_error *
 	w->ids = sqfs_id_table_create(0);
 	w->xw = sqfs_xattr_writer_create(0);
 	if (!w->bw || !w->frag || !w->ids || !w->xw) {
-		fy_err(err, ENOMEM, "squashfs writer");
+		fy_error(err, ENOMEM, "squashfs writer");
 		goto fail;
 	}
 	desc.size = sizeof(desc);
@@ -537,50 +537,51 @@ int fy_sw_open(struct fy_sw **out, const struct fy_sw_opts *o, struct fy_error *
 	*out = w;
 	return 0;
 fail:
-	fy_sw_free(w);
+	fy_sqfswriter_free(w);
 	return -1;
 }
 
-int fy_sw_file_begin(struct fy_sw *w, struct fy_mg_node *n, struct fy_error *err)
+int fy_sqfswriter_file_begin(struct fy_sw *w, struct fy_mg_node *n, struct fy_error *err)
 {
 	struct sw_rec *rec = calloc(1, sizeof(*rec));
-	uint64_t t0 = fy_now_ns();
+	uint64_t t0 = fy_log_now_ns();
 	int r;
 
 	if (!rec)
-		return fy_err(err, ENOMEM, "file data");
+		return fy_error(err, ENOMEM, "file data");
 	rec->next = w->recs;
 	w->recs = rec;
 	n->data = rec;
 	w->files++;
 	r = sqfs_block_processor_begin_file(w->proc, &rec->inode, NULL, 0);
-	w->feed_ns += fy_now_ns() - t0;
+	w->feed_ns += fy_log_now_ns() - t0;
 	if (r)
 		return sqfs_fail(w, err, r, "file data");
 	w->in_file = 1;
 	return 0;
 }
 
-int fy_sw_file_append(struct fy_sw *w, const void *buf, size_t len, struct fy_error *err)
+int fy_sqfswriter_file_append(struct fy_sw *w, const void *buf, size_t len,
+                              struct fy_error *err)
 {
-	uint64_t t0 = fy_now_ns();
+	uint64_t t0 = fy_log_now_ns();
 	int r = sqfs_block_processor_append(w->proc, buf, len);
 
-	w->feed_ns += fy_now_ns() - t0;
+	w->feed_ns += fy_log_now_ns() - t0;
 	return r ? sqfs_fail(w, err, r, "file data") : 0;
 }
 
-int fy_sw_file_end(struct fy_sw *w, struct fy_error *err)
+int fy_sqfswriter_file_end(struct fy_sw *w, struct fy_error *err)
 {
-	uint64_t t0 = fy_now_ns();
+	uint64_t t0 = fy_log_now_ns();
 	int r = sqfs_block_processor_end_file(w->proc);
 
-	w->feed_ns += fy_now_ns() - t0;
+	w->feed_ns += fy_log_now_ns() - t0;
 	w->in_file = 0;
 	return r ? sqfs_fail(w, err, r, "file data") : 0;
 }
 
-void fy_sw_get_times(const struct fy_sw *w, struct fy_sw_times *out)
+void fy_sqfswriter_get_times(const struct fy_sw *w, struct fy_sw_times *out)
 {
 	/* The workers may still be running: atomic loads (relaxed: totals, not a snapshot). */
 	const struct sw_clock *c = &w->clock;
@@ -599,7 +600,7 @@ void fy_sw_get_times(const struct fy_sw *w, struct fy_sw_times *out)
 	out->fsync_ns = w->fsync_ns;
 }
 
-void fy_sw_free(struct fy_sw *w)
+void fy_sqfswriter_free(struct fy_sw *w)
 {
 	if (!w)
 		return;
@@ -663,10 +664,10 @@ static void number_dir(struct fy_sw *w, struct fy_mg_node *dir, struct fy_mg_nod
 static int number_tree(struct fy_sw *w, struct fy_mg_node *dir, struct fy_error *err)
 {
 	size_t n;
-	_cleanup_free_ struct fy_mg_node **kids = fy_mg_sorted_children(dir, &n);
+	_cleanup_free_ struct fy_mg_node **kids = fy_merge_sorted_children(dir, &n);
 
 	if (n && !kids)
-		return fy_err(err, ENOMEM, "directory listing");
+		return fy_error(err, ENOMEM, "directory listing");
 	for (size_t i = 0; i < n; i++)
 		if (kids[i]->type == FY_MG_DIR && number_tree(w, kids[i], err) < 0)
 			return -1;
@@ -678,7 +679,7 @@ static int number_tree(struct fy_sw *w, struct fy_mg_node *dir, struct fy_error 
 static void number_dir(struct fy_sw *w, struct fy_mg_node *dir, struct fy_mg_node **kids, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct fy_mg_node *r = fy_mg_real(kids[i]);
+		struct fy_mg_node *r = fy_merge_real(kids[i]);
 
 		if (kids[i]->type != FY_MG_DIR && r->ino == 0)
 			r->ino = ++w->inode_count;
@@ -791,7 +792,7 @@ static int write_leaf(struct fy_sw *w, struct fy_mg_node *n, struct fy_error *er
 	if (xattr_index(w, n, &xattr, err) < 0)
 		return -1;
 	if (!ino && !(ino = own = leaf_inode(n)))
-		return fy_err(err, ENOMEM, "inode");
+		return fy_error(err, ENOMEM, "inode");
 	if (n->type == FY_MG_REG && n->nlink > 1) {
 		r = sqfs_inode_make_extended(ino);
 		if (r)
@@ -805,15 +806,15 @@ static int write_tree(struct fy_sw *w, struct fy_mg_node *dir, uint32_t parent_i
                       struct fy_error *err)
 {
 	size_t n;
-	_cleanup_free_ struct fy_mg_node **kids = fy_mg_sorted_children(dir, &n);
+	_cleanup_free_ struct fy_mg_node **kids = fy_merge_sorted_children(dir, &n);
 	_cleanup_free_ sqfs_inode_generic_t *ino = NULL;
 	uint32_t xattr;
 	int r;
 
 	if (n && !kids)
-		return fy_err(err, ENOMEM, "directory listing");
+		return fy_error(err, ENOMEM, "directory listing");
 	for (size_t i = 0; i < n; i++) {
-		struct fy_mg_node *c = fy_mg_real(kids[i]);
+		struct fy_mg_node *c = fy_merge_real(kids[i]);
 
 		if (kids[i]->type == FY_MG_DIR)
 			r = write_tree(w, kids[i], dir->ino, err);
@@ -824,7 +825,7 @@ static int write_tree(struct fy_sw *w, struct fy_mg_node *dir, uint32_t parent_i
 	}
 	r = sqfs_dir_writer_begin(w->dw, 0);
 	for (size_t i = 0; i < n && !r; i++) {
-		struct fy_mg_node *c = fy_mg_real(kids[i]);
+		struct fy_mg_node *c = fy_merge_real(kids[i]);
 
 		r = sqfs_dir_writer_add_entry(w->dw, kids[i]->name, c->ino, c->ref, mode_bits(c));
 	}
@@ -836,7 +837,7 @@ static int write_tree(struct fy_sw *w, struct fy_mg_node *dir, uint32_t parent_i
 		return -1;
 	ino = sqfs_dir_writer_create_inode(w->dw, dir->nlink, xattr, parent_ino);
 	if (!ino)
-		return fy_err(err, ENOMEM, "directory inode");
+		return fy_error(err, ENOMEM, "directory inode");
 	return emit_inode(w, dir, ino, xattr, err);
 }
 
@@ -867,8 +868,8 @@ static int name_tmpfile(struct fy_sw *w, struct fy_error *err)
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->fd);
 	for (int tries = 0; tries < 100; tries++) {
 		char *x = w->tmp + strlen(w->tmp) - 6;
-		uint64_t v =
-		        fy_now_ns() ^ ((uint64_t)getpid() << 20) ^ (uint64_t)tries * 0x9e3779b9u;
+		uint64_t v = fy_log_now_ns() ^ ((uint64_t)getpid() << 20) ^
+		             (uint64_t)tries * 0x9e3779b9u;
 
 		for (int i = 0; i < 6; i++, v /= 36)
 			x[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[v % 36];
@@ -877,23 +878,23 @@ static int name_tmpfile(struct fy_sw *w, struct fy_error *err)
 			return 0;
 		}
 		if (errno != EEXIST)
-			return fy_err(err, errno, "cannot name the finished image %s", w->path);
+			return fy_error(err, errno, "cannot name the finished image %s", w->path);
 	}
-	return fy_err(err, EEXIST, "cannot name the finished image %s", w->path);
+	return fy_error(err, EEXIST, "cannot name the finished image %s", w->path);
 }
 
 static int sync_and_rename(struct fy_sw *w, struct fy_error *err)
 {
-	uint64_t t0 = fy_now_ns();
+	uint64_t t0 = fy_log_now_ns();
 	int r = 0;
 
 	if (fsync(w->fd) < 0)
-		r = fy_err(err, errno, "cannot fsync %s", w->path);
+		r = fy_error(err, errno, "cannot fsync %s", w->path);
 	else if (w->unnamed && name_tmpfile(w, err) < 0)
 		r = -1;
 	else if (rename(w->tmp, w->path) < 0)
-		r = fy_err(err, errno, "cannot rename %s to %s", w->tmp, w->path);
-	w->fsync_ns += fy_now_ns() - t0;
+		r = fy_error(err, errno, "cannot rename %s to %s", w->tmp, w->path);
+	w->fsync_ns += fy_log_now_ns() - t0;
 	if (r == 0)
 		w->committed = 1;
 	return r;
@@ -903,7 +904,7 @@ static int sync_and_rename(struct fy_sw *w, struct fy_error *err)
 static int write_tables(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stats *stats,
                         struct fy_error *err)
 {
-	struct fy_mg_node *root = fy_mg_root(t);
+	struct fy_mg_node *root = fy_merge_root(t);
 	const sqfs_block_processor_stats_t *ps = sqfs_block_processor_get_stats(w->proc);
 	int r;
 
@@ -911,7 +912,7 @@ static int write_tables(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stat
 	w->dm = sqfs_meta_writer_create(&w->file->base, w->cmp, SQFS_META_WRITER_KEEP_IN_MEMORY);
 	w->dw = w->dm ? sqfs_dir_writer_create(w->dm, 0) : NULL;
 	if (!w->im || !w->dw)
-		return fy_err(err, ENOMEM, "squashfs tables");
+		return fy_error(err, ENOMEM, "squashfs tables");
 	w->inode_count = 0;
 	if (number_tree(w, root, err) < 0)
 		return -1;
@@ -947,21 +948,21 @@ static int write_tables(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stat
 	return 0;
 }
 
-int fy_sw_commit(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stats *stats,
-                 struct fy_error *err)
+int fy_sqfswriter_commit(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stats *stats,
+                         struct fy_error *err)
 {
-	uint64_t t0 = fy_now_ns();
+	uint64_t t0 = fy_log_now_ns();
 	int r;
 
 	r = sqfs_block_processor_finish(w->proc);
 	w->finished = 1;
-	w->drain_ns = fy_now_ns() - t0;
+	w->drain_ns = fy_log_now_ns() - t0;
 	if (r)
 		return sqfs_fail(w, err, r, "writing data blocks");
-	t0 = fy_now_ns();
+	t0 = fy_log_now_ns();
 	r = write_tables(w, t, stats, err);
 	if (r == 0)
 		r = pad_and_super(w, err);
-	w->tables_ns = fy_now_ns() - t0;
+	w->tables_ns = fy_log_now_ns() - t0;
 	return r < 0 ? r : sync_and_rename(w, err);
 }

@@ -2,7 +2,7 @@
  * File data goes through a multi-threaded sqfs_block_processor (dedup, fragments) while layers
  * stream; inode, directory, fragment, id and xattr tables are written at commit from the sorted
  * tree. Output is a temporary file next to the destination, fsync'ed and renamed on commit;
- * fy_sw_free() without a commit removes it. Same tree and options give the same bytes. */
+ * fy_sqfswriter_free() without a commit removes it. Same tree and options give the same bytes. */
 #ifndef FERRY_SW_SQFSWRITER_H
 #define FERRY_SW_SQFSWRITER_H
 
@@ -53,18 +53,19 @@ struct fy_sw_times {
 
 struct fy_sw;
 
-int fy_sw_open(struct fy_sw **out, const struct fy_sw_opts *opts, struct fy_error *err);
+int fy_sqfswriter_open(struct fy_sw **out, const struct fy_sw_opts *opts, struct fy_error *err);
 /* File data for a regular-file node: begin, append any number of times, end. */
-int fy_sw_file_begin(struct fy_sw *w, struct fy_mg_node *n, struct fy_error *err);
-int fy_sw_file_append(struct fy_sw *w, const void *buf, size_t len, struct fy_error *err);
-int fy_sw_file_end(struct fy_sw *w, struct fy_error *err);
-/* Write the tables (the tree must have passed fy_mg_finish), fsync and rename into place. */
-int fy_sw_commit(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stats *stats,
-                 struct fy_error *err);
-void fy_sw_free(struct fy_sw *w);
+int fy_sqfswriter_file_begin(struct fy_sw *w, struct fy_mg_node *n, struct fy_error *err);
+int fy_sqfswriter_file_append(struct fy_sw *w, const void *buf, size_t len,
+                              struct fy_error *err);
+int fy_sqfswriter_file_end(struct fy_sw *w, struct fy_error *err);
+/* Write the tables (the tree must have passed fy_merge_finish), fsync and rename into place. */
+int fy_sqfswriter_commit(struct fy_sw *w, struct fy_mg_tree *t, struct fy_sw_stats *stats,
+                         struct fy_error *err);
+void fy_sqfswriter_free(struct fy_sw *w);
 /* The timings so far; valid at any point, also after a failed or finished commit. */
-void fy_sw_get_times(const struct fy_sw *w, struct fy_sw_times *out);
+void fy_sqfswriter_get_times(const struct fy_sw *w, struct fy_sw_times *out);
 /* Parse "zstd", "lz4", "gzip", "none". */
-int fy_sw_comp_parse(const char *name, enum fy_sw_comp *out);
+int fy_sqfswriter_comp_parse(const char *name, enum fy_sw_comp *out);
 
 #endif

@@ -3,11 +3,11 @@
  * #auth-param ]; auth-param = token BWS "=" BWS ( token / quoted-string )), quoted-string with
  * backslash escapes per RFC 7230 3.2.6. Credential files: containers-auth.json(5) and Docker's
  * config.json ("auths" map of base64 "user:password"). */
-#include "auth.h"
+#include "image/registry/auth.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,7 +30,7 @@ void fy_auth_challenge_release(struct fy_auth_challenge *c)
 	memset(c, 0, sizeof(*c));
 }
 
-void fy_cred_release(struct fy_cred *c)
+void fy_auth_release(struct fy_cred *c)
 {
 	if (!c)
 		return;
@@ -97,7 +97,8 @@ static int read_value(const char **pp, char **out)
 	return 0;
 }
 
-int fy_auth_parse_challenge(const char *value, struct fy_auth_challenge *c, struct fy_error *err)
+int fy_auth_parse_challenge(const char *value, struct fy_auth_challenge *c,
+                            struct fy_error *err)
 {
 	const char *p = value;
 	int want = 0; /* inside a Bearer/Basic challenge whose params we keep */
@@ -125,7 +126,7 @@ int fy_auth_parse_challenge(const char *value, struct fy_auth_challenge *c, stru
 			    (n == 5 && strncasecmp(name, "basic", 5) == 0)) {
 				c->scheme = strndup(name, n);
 				if (!c->scheme)
-					return fy_err(err, ENOMEM, "WWW-Authenticate");
+					return fy_error(err, ENOMEM, "WWW-Authenticate");
 				for (char *s = c->scheme; *s; s++)
 					*s = (char)tolower((unsigned char)*s);
 				want = 1;
@@ -146,7 +147,7 @@ int fy_auth_parse_challenge(const char *value, struct fy_auth_challenge *c, stru
 			int r = read_value(&p, &v);
 
 			if (r == -ENOMEM)
-				return fy_err(err, ENOMEM, "WWW-Authenticate");
+				return fy_error(err, ENOMEM, "WWW-Authenticate");
 			if (r < 0)
 				goto bad;
 			if (!want)
@@ -163,18 +164,19 @@ int fy_auth_parse_challenge(const char *value, struct fy_auth_challenge *c, stru
 	}
 	if (!c->scheme) {
 		fy_auth_challenge_release(c);
-		return fy_err(err, 0, "WWW-Authenticate '%s': no Bearer or Basic challenge", value);
+		return fy_error(err, 0, "WWW-Authenticate '%s': no Bearer or Basic challenge",
+		                value);
 	}
 	if (strcmp(c->scheme, "bearer") == 0 && !c->realm) {
 		fy_auth_challenge_release(c);
-		return fy_err(err, 0, "WWW-Authenticate '%s': Bearer challenge without a realm",
-		              value);
+		return fy_error(err, 0, "WWW-Authenticate '%s': Bearer challenge without a realm",
+		                value);
 	}
 	return 0;
 bad:
 	fy_auth_challenge_release(c);
-	return fy_err(err, 0, "WWW-Authenticate '%s': malformed at offset %zu", value,
-	              (size_t)(p - value));
+	return fy_error(err, 0, "WWW-Authenticate '%s': malformed at offset %zu", value,
+	                (size_t)(p - value));
 }
 
 static char *b64(const char *s)
@@ -189,9 +191,9 @@ static char *b64(const char *s)
 
 char *fy_auth_basic_header(const char *user, const char *pass)
 {
-	_cleanup_free_ char *up = fy_asprintf("%s:%s", user, pass);
+	_cleanup_free_ char *up = fy_fsutil_asprintf("%s:%s", user, pass);
 	_cleanup_free_ char *enc = up ? b64(up) : NULL;
-	char *h = enc ? fy_asprintf("Basic %s", enc) : NULL;
+	char *h = enc ? fy_fsutil_asprintf("Basic %s", enc) : NULL;
 
 	if (up)
 		explicit_bzero(up, strlen(up));
@@ -269,11 +271,11 @@ int fy_auth_from_json(const char *json, size_t len, const char *registry, struct
 
 	memset(out, 0, sizeof(*out));
 	if (!root)
-		return fy_err(err, 0, "invalid JSON at line %d: %s", je.line, je.text);
+		return fy_error(err, 0, "invalid JSON at line %d: %s", je.line, je.text);
 	auths = json_object_get(root, "auths");
 	if (auths && !json_is_object(auths)) {
 		json_decref(root);
-		return fy_err(err, 0, "\"auths\" is not an object");
+		return fy_error(err, 0, "\"auths\" is not an object");
 	}
 	/* Prefer an exact host key over a "host/namespace" one (containers-auth.json(5)). */
 	json_object_foreach(auths, key, v)
@@ -298,10 +300,10 @@ int fy_auth_from_json(const char *json, size_t len, const char *registry, struct
 		r = decode_auth(json_string_value(json_object_get(best, "auth")), out);
 		if (r < 0) {
 			json_decref(root);
-			fy_cred_release(out);
-			return fy_err(err, r == -ENOMEM ? ENOMEM : 0,
-			              "entry for %s: \"auth\" is not base64 of USER:PASSWORD",
-			              registry);
+			fy_auth_release(out);
+			return fy_error(err, r == -ENOMEM ? ENOMEM : 0,
+			                "entry for %s: \"auth\" is not base64 of USER:PASSWORD",
+			                registry);
 		}
 	} else if (json_is_string(json_object_get(best, "username")) &&
 	           json_is_string(json_object_get(best, "password"))) {
@@ -309,8 +311,8 @@ int fy_auth_from_json(const char *json, size_t len, const char *registry, struct
 		out->pass = strdup(json_string_value(json_object_get(best, "password")));
 		if (!out->user || !out->pass) {
 			json_decref(root);
-			fy_cred_release(out);
-			return fy_err(err, ENOMEM, "auth");
+			fy_auth_release(out);
+			return fy_error(err, ENOMEM, "auth");
 		}
 	} else {
 		/* An entry with only "identitytoken" or a credential helper: not supported. */
@@ -339,7 +341,7 @@ static int cred_set(struct fy_cred *out, const char *user, const char *pass, con
 	out->pass = strdup(pass);
 	out->source = strdup(source);
 	if (!out->user || !out->pass || !out->source) {
-		fy_cred_release(out);
+		fy_auth_release(out);
 		return -ENOMEM;
 	}
 	return 1;
@@ -354,14 +356,15 @@ static int try_file(const char *path, const char *registry, struct fy_cred *out,
 	int r;
 
 	if (tried) {
-		char *t = fy_asprintf("%s%s%s", *tried ? *tried : "", *tried ? ", " : "", path);
+		char *t = fy_fsutil_asprintf("%s%s%s", *tried ? *tried : "", *tried ? ", " : "",
+		                             path);
 
 		if (!t)
-			return fy_err(err, ENOMEM, "credentials");
+			return fy_error(err, ENOMEM, "credentials");
 		free(*tried);
 		*tried = t;
 	}
-	if (fy_read_file_at(AT_FDCWD, path, AUTH_FILE_MAX, &buf, &len, &ferr) < 0) {
+	if (fy_fsutil_read_file_at(AT_FDCWD, path, AUTH_FILE_MAX, &buf, &len, &ferr) < 0) {
 		if (ferr.errnum == ENOENT || ferr.errnum == ENOTDIR)
 			return 0;
 		*err = ferr;
@@ -370,12 +373,12 @@ static int try_file(const char *path, const char *registry, struct fy_cred *out,
 	r = fy_auth_from_json(buf, len, registry, out, err);
 	explicit_bzero(buf, len);
 	if (r < 0)
-		return fy_err_prefix(err, "%s", path);
+		return fy_error_prefix(err, "%s", path);
 	if (r > 0) {
 		out->source = strdup(path);
 		if (!out->source) {
-			fy_cred_release(out);
-			return fy_err(err, ENOMEM, "credentials");
+			fy_auth_release(out);
+			return fy_error(err, ENOMEM, "credentials");
 		}
 	}
 	return r;
@@ -396,37 +399,38 @@ int fy_auth_lookup(const struct fy_auth_env *env, const char *registry, struct f
 		_cleanup_free_ char *user = NULL;
 
 		if (!colon || colon == env->creds)
-			return fy_err_code(err, FY_EXIT_USAGE, 0,
-			                   "--creds: expected USER:PASSWORD");
+			return fy_error_code(err, FY_EXIT_USAGE, 0,
+			                     "--creds: expected USER:PASSWORD");
 		user = strndup(env->creds, (size_t)(colon - env->creds));
 		if (!user || cred_set(out, user, colon + 1, "--creds") < 0)
-			return fy_err(err, ENOMEM, "credentials");
+			return fy_error(err, ENOMEM, "credentials");
 		return 1;
 	}
 	if (env->user && *env->user) {
 		if (!env->pass)
-			return fy_err_code(err, FY_EXIT_USAGE, 0,
-			                   "FERRY_REGISTRY_USER is set but FERRY_REGISTRY_PASSWORD "
-			                   "is not");
+			return fy_error_code(
+			        err, FY_EXIT_USAGE, 0,
+			        "FERRY_REGISTRY_USER is set but FERRY_REGISTRY_PASSWORD "
+			        "is not");
 		if (cred_set(out, env->user, env->pass, "FERRY_REGISTRY_USER/PASSWORD") < 0)
-			return fy_err(err, ENOMEM, "credentials");
+			return fy_error(err, ENOMEM, "credentials");
 		return 1;
 	}
 	if (env->runtime_dir && *env->runtime_dir)
-		p1 = fy_asprintf("%s/containers/auth.json", env->runtime_dir);
+		p1 = fy_fsutil_asprintf("%s/containers/auth.json", env->runtime_dir);
 	if (env->config_home && *env->config_home)
-		p2 = fy_asprintf("%s/containers/auth.json", env->config_home);
+		p2 = fy_fsutil_asprintf("%s/containers/auth.json", env->config_home);
 	else if (env->home && *env->home)
-		p2 = fy_asprintf("%s/.config/containers/auth.json", env->home);
+		p2 = fy_fsutil_asprintf("%s/.config/containers/auth.json", env->home);
 	if (env->home && *env->home)
-		p3 = fy_asprintf("%s/.docker/config.json", env->home);
+		p3 = fy_fsutil_asprintf("%s/.docker/config.json", env->home);
 	files[0] = p1;
 	files[1] = p2;
 	files[2] = p3;
 	if (tried) {
 		*tried = strdup("--creds, FERRY_REGISTRY_USER/PASSWORD");
 		if (!*tried)
-			return fy_err(err, ENOMEM, "credentials");
+			return fy_error(err, ENOMEM, "credentials");
 	}
 	for (size_t i = 0; i < 3; i++) {
 		if (!files[i])

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "regenv.h"
+#include "image/registry/regenv.h"
 
 struct fy_error;
 
@@ -19,7 +19,8 @@ struct fy_auth_challenge {
 };
 
 /* Parse the first Bearer or Basic challenge of a header value. */
-int fy_auth_parse_challenge(const char *value, struct fy_auth_challenge *c, struct fy_error *err);
+int fy_auth_parse_challenge(const char *value, struct fy_auth_challenge *c,
+                            struct fy_error *err);
 void fy_auth_challenge_release(struct fy_auth_challenge *c);
 
 /* Where to look; every field may be NULL (skipped). fy_auth_env_fill fills it from the
@@ -37,7 +38,7 @@ struct fy_cred {
 	char *user, *pass;
 	char *source; /* "--creds", "FERRY_REGISTRY_USER/PASSWORD", or a file path */
 };
-void fy_cred_release(struct fy_cred *c);
+void fy_auth_release(struct fy_cred *c);
 
 /* Find credentials for registry ("docker.io", "host:port"). Returns 1 and fills *out when
  * found, 0 when none (then *tried, when not NULL, lists the sources looked at, owned), <0 on

@@ -5,13 +5,13 @@
  * the cache coordinate as well. The lock file is never removed: unlinking it while another
  * puller waits on it would let a third one lock a fresh inode. Completed blobs are fsync'ed
  * and renamed into place (rename(2) is atomic), so readers never see partial content. */
-#include "blobcache.h"
+#include "image/registry/blobcache.h"
 
-#include "client.h"
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "ref.h"
+#include "image/registry/client.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "image/registry/ref.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +28,7 @@ struct fy_bc {
 	int tmp_fd;   /* DIR/blobs/tmp */
 };
 
-char *fy_bc_default_dir(const struct fy_reg_env *env)
+char *fy_blobcache_default_dir(const struct fy_reg_env *env)
 {
 	const char *d = env ? env->cachedir : NULL, *x = env ? env->cache_home : NULL,
 	           *h = env ? env->home : NULL;
@@ -36,13 +36,13 @@ char *fy_bc_default_dir(const struct fy_reg_env *env)
 	if (d && *d)
 		return strdup(d);
 	if (x && *x)
-		return fy_path_join(x, "ferry");
+		return fy_fsutil_path_join(x, "ferry");
 	if (h && *h)
-		return fy_path_join(h, ".cache/ferry");
+		return fy_fsutil_path_join(h, ".cache/ferry");
 	return NULL;
 }
 
-void fy_bc_close(struct fy_bc *bc)
+void fy_blobcache_close(struct fy_bc *bc)
 {
 	if (!bc)
 		return;
@@ -54,62 +54,62 @@ void fy_bc_close(struct fy_bc *bc)
 	free(bc);
 }
 
-const char *fy_bc_dir(const struct fy_bc *bc)
+const char *fy_blobcache_dir(const struct fy_bc *bc)
 {
 	return bc->dir;
 }
 
 static int open_sub(const char *dir, const char *sub, struct fy_error *err)
 {
-	_cleanup_free_ char *p = fy_path_join(dir, sub);
+	_cleanup_free_ char *p = fy_fsutil_path_join(dir, sub);
 	int r, fd;
 
 	if (!p)
-		return fy_err(err, ENOMEM, "cache");
-	r = fy_mkdir_p(p, 0755);
+		return fy_error(err, ENOMEM, "cache");
+	r = fy_fsutil_mkdir_p(p, 0755);
 	if (r < 0)
-		return fy_err(err, -r, "cannot create cache directory %s", p);
+		return fy_error(err, -r, "cannot create cache directory %s", p);
 	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return fy_err(err, errno, "cannot open cache directory %s", p);
+		return fy_error(err, errno, "cannot open cache directory %s", p);
 	return fd;
 }
 
-int fy_bc_open(struct fy_bc **out, const char *dir, struct fy_error *err)
+int fy_blobcache_open(struct fy_bc **out, const char *dir, struct fy_error *err)
 {
 	struct fy_bc *bc = calloc(1, sizeof(*bc));
 
 	*out = NULL;
 	if (!bc)
-		return fy_err(err, ENOMEM, "cache");
+		return fy_error(err, ENOMEM, "cache");
 	bc->blobs_fd = bc->tmp_fd = -1;
 	bc->dir = dir ? strdup(dir) : NULL;
 	if (!bc->dir) {
-		fy_bc_close(bc);
-		return fy_err(err, dir ? ENOMEM : 0,
-		              "no cache directory: set FERRY_CACHEDIR, XDG_CACHE_HOME or HOME");
+		fy_blobcache_close(bc);
+		return fy_error(err, dir ? ENOMEM : 0,
+		                "no cache directory: set FERRY_CACHEDIR, XDG_CACHE_HOME or HOME");
 	}
 	bc->blobs_fd = open_sub(bc->dir, "blobs/sha256", err);
 	if (bc->blobs_fd >= 0)
 		bc->tmp_fd = open_sub(bc->dir, "blobs/tmp", err);
 	if (bc->tmp_fd < 0) {
-		fy_bc_close(bc);
+		fy_blobcache_close(bc);
 		return -1;
 	}
 	*out = bc;
 	return 0;
 }
 
-int fy_bc_open_blob(struct fy_bc *bc, const char *digest, struct fy_error *err)
+int fy_blobcache_open_blob(struct fy_bc *bc, const char *digest, struct fy_error *err)
 {
 	int fd;
 
 	if (!fy_ref_digest_valid(digest))
-		return fy_err(err, EINVAL, "invalid digest '%s'", digest);
+		return fy_error(err, EINVAL, "invalid digest '%s'", digest);
 	fd = openat(bc->blobs_fd, digest + 7, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 	if (fd < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "cached blob %s in %s", digest,
-		                   bc->dir);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cached blob %s in %s", digest,
+		                     bc->dir);
 	return fd;
 }
 
@@ -152,7 +152,7 @@ static int dl_write(void *ctx, const void *buf, size_t len)
 	/* Refuse more bytes than the descriptor promises (a hostile or broken server). */
 	if (d->done + len > d->size)
 		return -EFBIG;
-	r = fy_write_all(d->fd, buf, len);
+	r = fy_fsutil_write_all(d->fd, buf, len);
 	if (r < 0)
 		return r;
 	if (EVP_DigestUpdate(d->md, buf, len) != 1)
@@ -238,31 +238,31 @@ static int finish(struct fy_bc *bc, struct dl *d, const char *partial, struct fy
 
 	if (d->done != d->size) {
 		unlinkat(bc->tmp_fd, partial, 0);
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "blob %s: size mismatch: descriptor says %llu bytes, got %llu; "
-		                   "discarded",
-		                   d->digest, (unsigned long long)d->size,
-		                   (unsigned long long)d->done);
+		return fy_error_code(
+		        err, FY_EXIT_IMAGE, 0,
+		        "blob %s: size mismatch: descriptor says %llu bytes, got %llu; "
+		        "discarded",
+		        d->digest, (unsigned long long)d->size, (unsigned long long)d->done);
 	}
 	if (EVP_DigestFinal_ex(d->md, md, &mdlen) != 1 || mdlen != 32)
-		return fy_err(err, EIO, "blob %s: sha256", d->digest);
+		return fy_error(err, EIO, "blob %s: sha256", d->digest);
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	if (strcmp(hex, d->digest + 7) != 0) {
 		/* Nothing of a corrupt download may stay: a resume would keep the bad bytes. */
 		unlinkat(bc->tmp_fd, partial, 0);
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "blob %s: digest mismatch: content is sha256:%s; discarded",
-		                   d->digest, hex);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "blob %s: digest mismatch: content is sha256:%s; discarded",
+		                     d->digest, hex);
 	}
 	if (fsync(d->fd) < 0)
-		return fy_err(err, errno, "blob %s: fsync", d->digest);
+		return fy_error(err, errno, "blob %s: fsync", d->digest);
 	if (renameat(bc->tmp_fd, partial, bc->blobs_fd, d->digest + 7) < 0)
-		return fy_err(err, errno, "blob %s: cannot move into %s/blobs/sha256", d->digest,
-		              bc->dir);
+		return fy_error(err, errno, "blob %s: cannot move into %s/blobs/sha256", d->digest,
+		                bc->dir);
 	/* The rename itself must survive a crash before the puller reports success. */
 	if (fsync(bc->blobs_fd) < 0)
-		return fy_err(err, errno, "blob %s: fsync of the cache directory", d->digest);
+		return fy_error(err, errno, "blob %s: fsync of the cache directory", d->digest);
 	return 0;
 }
 
@@ -271,8 +271,9 @@ static void md_freep(EVP_MD_CTX **m)
 	EVP_MD_CTX_free(*m);
 }
 
-int fy_bc_get(struct fy_bc *bc, const char *digest, uint64_t size, fy_bc_fetch_fn fetch,
-              void *fetch_ctx, fy_bc_progress_fn progress, void *progress_ctx, struct fy_error *err)
+int fy_blobcache_get(struct fy_bc *bc, const char *digest, uint64_t size, fy_bc_fetch_fn fetch,
+                     void *fetch_ctx, fy_bc_progress_fn progress, void *progress_ctx,
+                     struct fy_error *err)
 {
 	_cleanup_free_ char *lockname = NULL, *partial = NULL;
 	_cleanup_close_ int lockfd = -1, fd = -1;
@@ -286,22 +287,22 @@ int fy_bc_get(struct fy_bc *bc, const char *digest, uint64_t size, fy_bc_fetch_f
 	int r;
 
 	if (!fy_ref_digest_valid(digest))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "invalid digest '%s'", digest);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "invalid digest '%s'", digest);
 	if (present(bc, digest + 7, size)) {
 		report_done(progress, progress_ctx, digest, size, 0, 0, 1);
 		return 0;
 	}
-	lockname = fy_asprintf("%s.lock", digest + 7);
-	partial = fy_asprintf("%s.partial", digest + 7);
+	lockname = fy_fsutil_asprintf("%s.lock", digest + 7);
+	partial = fy_fsutil_asprintf("%s.partial", digest + 7);
 	md = EVP_MD_CTX_new();
 	if (!lockname || !partial || !md)
-		return fy_err(err, ENOMEM, "blob %s", digest);
+		return fy_error(err, ENOMEM, "blob %s", digest);
 	lockfd = openat(bc->tmp_fd, lockname, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (lockfd < 0)
-		return fy_err(err, errno, "cannot open lock %s/blobs/tmp/%s", bc->dir, lockname);
+		return fy_error(err, errno, "cannot open lock %s/blobs/tmp/%s", bc->dir, lockname);
 	r = lock_wait(lockfd);
 	if (r < 0)
-		return fy_err(err, -r, "cannot lock %s/blobs/tmp/%s", bc->dir, lockname);
+		return fy_error(err, -r, "cannot lock %s/blobs/tmp/%s", bc->dir, lockname);
 	/* Whoever held the lock may have completed the blob meanwhile. */
 	if (present(bc, digest + 7, size)) {
 		report_done(progress, progress_ctx, digest, size, 0, 0, 1);
@@ -309,14 +310,14 @@ int fy_bc_get(struct fy_bc *bc, const char *digest, uint64_t size, fy_bc_fetch_f
 	}
 	fd = openat(bc->tmp_fd, partial, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
-		return fy_err(err, errno, "cannot open %s/blobs/tmp/%s", bc->dir, partial);
+		return fy_error(err, errno, "cannot open %s/blobs/tmp/%s", bc->dir, partial);
 	d.fd = fd;
 	d.md = md;
 	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-		return fy_err(err, EIO, "blob %s: sha256", digest);
+		return fy_error(err, EIO, "blob %s: sha256", digest);
 	r = dl_resume(&d);
 	if (r < 0)
-		return fy_err(err, -r, "cannot read %s/blobs/tmp/%s", bc->dir, partial);
+		return fy_error(err, -r, "cannot read %s/blobs/tmp/%s", bc->dir, partial);
 	from = d.done;
 	p.done = p.resumed_from = from;
 	if (progress)

@@ -16,11 +16,11 @@ struct fy_bc;
 
 /* The default directory as above, from the caller's environment values (regenv.h); NULL when
  * no variable gives one (or out of memory, or env is NULL). */
-char *fy_bc_default_dir(const struct fy_reg_env *env);
+char *fy_blobcache_default_dir(const struct fy_reg_env *env);
 /* Open (creating) the cache at dir; NULL fails (no cache directory). */
-int fy_bc_open(struct fy_bc **out, const char *dir, struct fy_error *err);
-void fy_bc_close(struct fy_bc *bc);
-const char *fy_bc_dir(const struct fy_bc *bc);
+int fy_blobcache_open(struct fy_bc **out, const char *dir, struct fy_error *err);
+void fy_blobcache_close(struct fy_bc *bc);
+const char *fy_blobcache_dir(const struct fy_bc *bc);
 
 /* Fetches a blob from offset into sink (see client.h); *resumes counts Range requests. */
 typedef int (*fy_bc_fetch_fn)(void *ctx, const char *digest, uint64_t offset,
@@ -46,11 +46,11 @@ typedef void (*fy_bc_progress_fn)(void *ctx, const struct fy_bc_progress *p);
 /* Make digest ("sha256:<hex>", size bytes) present in the cache: reuse it, wait for another
  * puller holding its lock, or download it with fetch, verifying size and sha256 while writing.
  * A blob that fails verification is discarded (nothing cached). */
-int fy_bc_get(struct fy_bc *bc, const char *digest, uint64_t size, fy_bc_fetch_fn fetch,
-              void *fetch_ctx, fy_bc_progress_fn progress, void *progress_ctx,
-              struct fy_error *err);
+int fy_blobcache_get(struct fy_bc *bc, const char *digest, uint64_t size, fy_bc_fetch_fn fetch,
+                     void *fetch_ctx, fy_bc_progress_fn progress, void *progress_ctx,
+                     struct fy_error *err);
 
 /* Open a cached blob read-only (O_CLOEXEC); returns an fd or <0 with err set. */
-int fy_bc_open_blob(struct fy_bc *bc, const char *digest, struct fy_error *err);
+int fy_blobcache_open_blob(struct fy_bc *bc, const char *digest, struct fy_error *err);
 
 #endif

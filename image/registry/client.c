@@ -7,16 +7,16 @@
  * CURLOPT_SSL_CTX_FUNCTION(3) for adding CAs to OpenSSL's store, curl_url(3). Redirects are
  * followed here, not by libcurl, so the Authorization header goes only to the registry's own
  * origin (blob storage behind a redirect uses presigned URLs). */
-#include "client.h"
+#include "image/registry/client.h"
 
-#include "auth.h"
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "log.h"
-#include "manifest.h"
-#include "ref.h"
-#include "strv.h"
+#include "image/registry/auth.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "image/registry/manifest.h"
+#include "image/registry/ref.h"
+#include "base/strv.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -108,21 +108,21 @@ static void xfer_done(struct xfer *x)
 	x->url = NULL;
 }
 
-int fy_rc_insecure_listed(const char *list, const char *registry)
+int fy_client_insecure_listed(const char *list, const char *registry)
 {
 	_cleanup_strv_ char **v = list ? fy_strv_split(list, ", ") : NULL;
 
 	return v && fy_strv_contains(v, registry);
 }
 
-const char *fy_rc_scheme(const struct fy_rc *rc)
+const char *fy_client_scheme(const struct fy_rc *rc)
 {
 	return rc->scheme;
 }
 
 /* ---- Retry-After ------------------------------------------------------------------------- */
 
-long fy_rc_retry_after(const char *value, time_t now)
+long fy_client_retry_after(const char *value, time_t now)
 {
 	struct tm tm = {0};
 	const char *end;
@@ -165,7 +165,7 @@ long fy_rc_retry_after(const char *value, time_t now)
 static int collect_cafiles(struct fy_rc *rc, const char *const *dirs)
 {
 	for (size_t i = 0; dirs && dirs[i]; i++) {
-		_cleanup_free_ char *path = fy_path_join(dirs[i], rc->registry);
+		_cleanup_free_ char *path = fy_fsutil_path_join(dirs[i], rc->registry);
 		_cleanup_closedir_ DIR *d = NULL;
 		struct dirent *e;
 
@@ -180,14 +180,15 @@ static int collect_cafiles(struct fy_rc *rc, const char *const *dirs)
 			size_t n = strlen(e->d_name);
 
 			if (n > 4 && strcmp(e->d_name + n - 4, ".crt") == 0 &&
-			    fy_strv_push_take(&rc->cafiles, fy_path_join(path, e->d_name)) < 0)
+			    fy_strv_push_take(&rc->cafiles, fy_fsutil_path_join(path, e->d_name)) <
+			            0)
 				return -ENOMEM;
 		}
 	}
 	return 0;
 }
 
-int fy_rc_new(struct fy_rc **out, const struct fy_rc_opts *o, struct fy_error *err)
+int fy_client_new(struct fy_rc **out, const struct fy_rc_opts *o, struct fy_error *err)
 {
 	struct fy_rc *rc;
 	_cleanup_free_ char *user_certs = NULL;
@@ -196,20 +197,20 @@ int fy_rc_new(struct fy_rc **out, const struct fy_rc_opts *o, struct fy_error *e
 
 	*out = NULL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return fy_err(err, 0, "libcurl initialisation failed");
+		return fy_error(err, 0, "libcurl initialisation failed");
 	rc = calloc(1, sizeof(*rc));
 	if (!rc)
-		return fy_err(err, ENOMEM, "registry client");
+		return fy_error(err, ENOMEM, "registry client");
 	pthread_mutex_init(&rc->lock, NULL);
 	pthread_mutex_init(&rc->pool_lock, NULL);
 	rc->registry = strdup(o->registry);
 	rc->endpoint = strdup(o->endpoint ? o->endpoint : o->registry);
 	rc->repo = strdup(o->repo);
-	rc->scheme = strdup(o->insecure || fy_rc_insecure_listed(
-	                                           o->env ? o->env->insecure_registries : NULL,
-	                                           o->registry)
-	                            ? "http"
-	                            : "https");
+	rc->scheme = strdup(
+	        o->insecure || fy_client_insecure_listed(
+	                               o->env ? o->env->insecure_registries : NULL, o->registry)
+	                ? "http"
+	                : "https");
 	rc->auth = o->auth;
 	rc->retries = o->retries ? o->retries : 5;
 	rc->backoff_ms = o->backoff_ms ? o->backoff_ms : 500;
@@ -217,22 +218,22 @@ int fy_rc_new(struct fy_rc **out, const struct fy_rc_opts *o, struct fy_error *e
 	rc->max_recv_speed = o->max_recv_speed;
 	rc->log = o->log;
 	if (xdg && *xdg)
-		user_certs = fy_path_join(xdg, "containers/certs.d");
+		user_certs = fy_fsutil_path_join(xdg, "containers/certs.d");
 	else if (home && *home)
-		user_certs = fy_path_join(home, ".config/containers/certs.d");
+		user_certs = fy_fsutil_path_join(home, ".config/containers/certs.d");
 	defaults[0] = user_certs ? user_certs : defaults[1];
 	if (user_certs == NULL)
 		defaults[1] = NULL;
 	if (!rc->registry || !rc->endpoint || !rc->repo || !rc->scheme ||
 	    collect_cafiles(rc, o->certs_dirs ? o->certs_dirs : defaults) < 0) {
-		fy_rc_free(rc);
-		return fy_err(err, ENOMEM, "registry client");
+		fy_client_free(rc);
+		return fy_error(err, ENOMEM, "registry client");
 	}
 	*out = rc;
 	return 0;
 }
 
-void fy_rc_free(struct fy_rc *rc)
+void fy_client_free(struct fy_rc *rc)
 {
 	if (!rc)
 		return;
@@ -244,7 +245,7 @@ void fy_rc_free(struct fy_rc *rc)
 	free(rc->scheme);
 	fy_strv_free(rc->cafiles);
 	free(rc->authz);
-	fy_cred_release(&rc->cred);
+	fy_auth_release(&rc->cred);
 	free(rc->cred_tried);
 	pthread_mutex_destroy(&rc->lock);
 	pthread_mutex_destroy(&rc->pool_lock);
@@ -446,11 +447,11 @@ static CURLcode perform(struct fy_rc *rc, struct xfer *x, const char *authz)
 	if (!c)
 		return CURLE_OUT_OF_MEMORY;
 	if (x->accept) {
-		acc = fy_asprintf("Accept: %s", x->accept);
+		acc = fy_fsutil_asprintf("Accept: %s", x->accept);
 		h = curl_slist_append(h, acc);
 	}
 	if (authz) {
-		ah = fy_asprintf("Authorization: %s", authz);
+		ah = fy_fsutil_asprintf("Authorization: %s", authz);
 		h = curl_slist_append(h, ah);
 	}
 	curl_easy_setopt(c, CURLOPT_URL, x->url);
@@ -510,7 +511,7 @@ static char *origin_of(const char *url)
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
 		for (char *p = host; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
-		o = fy_asprintf("%s://%s:%s", scheme, host, port);
+		o = fy_fsutil_asprintf("%s://%s:%s", scheme, host, port);
 	}
 	curl_free(scheme);
 	curl_free(host);
@@ -587,7 +588,7 @@ static void backoff_sleep(struct fy_rc *rc, unsigned attempt, const struct xfer 
 	if (ms > 60000)
 		ms = 60000;
 	if (x->retry_after) {
-		long s = fy_rc_retry_after(x->retry_after, time(NULL));
+		long s = fy_client_retry_after(x->retry_after, time(NULL));
 
 		if (s >= 0) {
 			if ((unsigned long)s > rc->retry_after_max)
@@ -600,10 +601,11 @@ static void backoff_sleep(struct fy_rc *rc, unsigned attempt, const struct xfer 
 		snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
 	else
 		snprintf(why, sizeof(why), "HTTP %ld", x->status);
-	fy_logf(rc->log,
-	        __atomic_exchange_n(&rc->retried, 1, __ATOMIC_RELAXED) ? FY_LOG_INFO : FY_LOG_WARN,
-	        "%s: %s://%s: %s; retry %u of %u in %.1f s", what, rc->scheme, rc->endpoint, why,
-	        attempt + 1, of, (double)ms / 1000);
+	fy_log_printf(rc->log,
+	              __atomic_exchange_n(&rc->retried, 1, __ATOMIC_RELAXED) ? FY_LOG_INFO
+	                                                                     : FY_LOG_WARN,
+	              "%s: %s://%s: %s; retry %u of %u in %.1f s", what, rc->scheme, rc->endpoint,
+	              why, attempt + 1, of, (double)ms / 1000);
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000;
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -624,25 +626,25 @@ static int ensure_creds(struct fy_rc *rc, struct fy_error *err)
 		return 0;
 	r = fy_auth_lookup(rc->auth, rc->registry, &rc->cred, &rc->cred_tried, err);
 	if (r < 0)
-		return fy_err_prefix(err, "credentials for %s", rc->registry);
+		return fy_error_prefix(err, "credentials for %s", rc->registry);
 	rc->have_cred = r > 0;
 	return 0;
 }
 
 static int no_creds_error(struct fy_rc *rc, struct fy_error *err)
 {
-	return fy_err_code(err, FY_EXIT_FAILURE, EACCES,
-	                   "registry %s requires authentication for %s and no credentials were "
-	                   "found (tried: %s)",
-	                   rc->registry, rc->repo,
-	                   rc->cred_tried ? rc->cred_tried : "none; no credential sources");
+	return fy_error_code(err, FY_EXIT_FAILURE, EACCES,
+	                     "registry %s requires authentication for %s and no credentials were "
+	                     "found (tried: %s)",
+	                     rc->registry, rc->repo,
+	                     rc->cred_tried ? rc->cred_tried : "none; no credential sources");
 }
 
 static int rejected_error(struct fy_rc *rc, const char *what, struct fy_error *err)
 {
-	return fy_err_code(err, FY_EXIT_FAILURE, EACCES,
-	                   "%s rejected the credentials of user '%s' from %s for %s", what,
-	                   rc->cred.user, rc->cred.source, rc->repo);
+	return fy_error_code(err, FY_EXIT_FAILURE, EACCES,
+	                     "%s rejected the credentials of user '%s' from %s for %s", what,
+	                     rc->cred.user, rc->cred.source, rc->repo);
 }
 
 static char *urlenc(CURL *c, const char *s)
@@ -655,7 +657,8 @@ static char *urlenc(CURL *c, const char *s)
 }
 
 /* Bearer: ask the realm for a token (distribution token spec). Called with rc->lock held. */
-static int fetch_token(struct fy_rc *rc, const struct fy_auth_challenge *ch, struct fy_error *err)
+static int fetch_token(struct fy_rc *rc, const struct fy_auth_challenge *ch,
+                       struct fy_error *err)
 {
 	_cleanup_free_ char *scope = NULL, *svc = NULL, *sc = NULL, *basic = NULL, *tok = NULL;
 	struct xfer x = {.rc = rc, .body_max = TOKEN_MAX};
@@ -666,28 +669,28 @@ static int fetch_token(struct fy_rc *rc, const struct fy_auth_challenge *ch, str
 	int r = -1;
 
 	if (!tmp)
-		return fy_err(err, ENOMEM, "token");
-	scope = ch->scope ? strdup(ch->scope) : fy_asprintf("repository:%s:pull", rc->repo);
+		return fy_error(err, ENOMEM, "token");
+	scope = ch->scope ? strdup(ch->scope) : fy_fsutil_asprintf("repository:%s:pull", rc->repo);
 	svc = ch->service ? urlenc(tmp, ch->service) : NULL;
 	sc = scope ? urlenc(tmp, scope) : NULL;
 	curl_easy_cleanup(tmp);
 	if (!sc || (ch->service && !svc))
-		return fy_err(err, ENOMEM, "token");
-	x.url = fy_asprintf("%s%sservice=%s&scope=%s", ch->realm,
-	                    strchr(ch->realm, '?') ? "&" : "?", svc ? svc : "", sc);
+		return fy_error(err, ENOMEM, "token");
+	x.url = fy_fsutil_asprintf("%s%sservice=%s&scope=%s", ch->realm,
+	                           strchr(ch->realm, '?') ? "&" : "?", svc ? svc : "", sc);
 	if (!x.url)
-		return fy_err(err, ENOMEM, "token");
+		return fy_error(err, ENOMEM, "token");
 	if (strncasecmp(ch->realm, "https://", 8) != 0 &&
 	    !(strncasecmp(ch->realm, "http://", 7) == 0 && strcmp(rc->scheme, "http") == 0)) {
-		fy_err(err, 0,
-		       "token realm '%s' is not https (only insecure registries may use http)",
-		       ch->realm);
+		fy_error(err, 0,
+		         "token realm '%s' is not https (only insecure registries may use http)",
+		         ch->realm);
 		goto out;
 	}
 	if (rc->have_cred) {
 		basic = fy_auth_basic_header(rc->cred.user, rc->cred.pass);
 		if (!basic) {
-			fy_err(err, ENOMEM, "token");
+			fy_error(err, ENOMEM, "token");
 			goto out;
 		}
 	}
@@ -696,8 +699,8 @@ static int fetch_token(struct fy_rc *rc, const struct fy_auth_challenge *ch, str
 		if (cc == CURLE_OK && (x.status < 500 || attempt >= rc->retries))
 			break;
 		if (cc != CURLE_OK && (!is_retryable_cc(cc) || give_up(rc, cc, attempt))) {
-			fy_err(err, 0, "token service %s: %s", ch->realm,
-			       x.errbuf[0] ? x.errbuf : curl_easy_strerror(cc));
+			fy_error(err, 0, "token service %s: %s", ch->realm,
+			         x.errbuf[0] ? x.errbuf : curl_easy_strerror(cc));
 			goto out;
 		}
 		backoff_sleep(rc, attempt, &x, cc, "token service");
@@ -710,17 +713,17 @@ static int fetch_token(struct fy_rc *rc, const struct fy_auth_challenge *ch, str
 		goto out;
 	}
 	if (x.status != 200) {
-		fy_err(err, 0, "token service %s answered HTTP %ld", ch->realm, x.status);
+		fy_error(err, 0, "token service %s answered HTTP %ld", ch->realm, x.status);
 		goto out;
 	}
 	j = json_loadb(x.body ? x.body : "", x.body_len, 0, NULL);
 	t = json_string_value(json_object_get(j, "token"));
 	if (!t || !*t)
 		t = json_string_value(json_object_get(j, "access_token"));
-	tok = t && *t ? fy_asprintf("Bearer %s", t) : NULL;
+	tok = t && *t ? fy_fsutil_asprintf("Bearer %s", t) : NULL;
 	json_decref(j);
 	if (!tok) {
-		fy_err(err, 0, "token service %s: no token in the answer", ch->realm);
+		fy_error(err, 0, "token service %s: no token in the answer", ch->realm);
 		goto out;
 	}
 	free(rc->authz);
@@ -734,7 +737,8 @@ out:
 
 /* Answer a 401 from the registry. gen is the generation the request was sent with: if another
  * thread re-authenticated meanwhile, just retry with its result. */
-static int authenticate(struct fy_rc *rc, const char *www_auth, unsigned gen, struct fy_error *err)
+static int authenticate(struct fy_rc *rc, const char *www_auth, unsigned gen,
+                        struct fy_error *err)
 {
 	struct fy_auth_challenge ch = {0};
 	int r;
@@ -748,14 +752,14 @@ static int authenticate(struct fy_rc *rc, const char *www_auth, unsigned gen, st
 	if (r < 0)
 		goto out;
 	if (!www_auth) {
-		r = fy_err(err, EACCES,
-		           "registry %s answered 401 without a WWW-Authenticate header",
-		           rc->registry);
+		r = fy_error(err, EACCES,
+		             "registry %s answered 401 without a WWW-Authenticate header",
+		             rc->registry);
 		goto out;
 	}
 	r = fy_auth_parse_challenge(www_auth, &ch, err);
 	if (r < 0) {
-		fy_err_prefix(err, "registry %s", rc->registry);
+		fy_error_prefix(err, "registry %s", rc->registry);
 		goto out;
 	}
 	if (strcmp(ch.scheme, "bearer") == 0) {
@@ -768,7 +772,7 @@ static int authenticate(struct fy_rc *rc, const char *www_auth, unsigned gen, st
 		free(rc->authz);
 		rc->authz = fy_auth_basic_header(rc->cred.user, rc->cred.pass);
 		rc->gen++;
-		r = rc->authz ? 0 : fy_err(err, ENOMEM, "credentials");
+		r = rc->authz ? 0 : fy_error(err, ENOMEM, "credentials");
 	}
 out:
 	pthread_mutex_unlock(&rc->lock);
@@ -788,17 +792,17 @@ static int request(struct fy_rc *rc, struct xfer *x, const char *path, CURLcode 
 	int auth_rounds = 0;
 
 	free(x->url);
-	x->url = fy_asprintf("%s://%s/v2/%s/%s", rc->scheme, rc->endpoint, rc->repo, path);
+	x->url = fy_fsutil_asprintf("%s://%s/v2/%s/%s", rc->scheme, rc->endpoint, rc->repo, path);
 	reg_origin = x->url ? origin_of(x->url) : NULL;
 	if (!reg_origin)
-		return fy_err(err, ENOMEM, "request");
+		return fy_error(err, ENOMEM, "request");
 	for (int hops = 0;;) {
 		_cleanup_free_ char *origin = origin_of(x->url), *authz = NULL;
 		unsigned gen;
 		int same;
 
 		if (!origin)
-			return fy_err(err, EINVAL, "bad URL '%s'", x->url);
+			return fy_error(err, EINVAL, "bad URL '%s'", x->url);
 		same = strcmp(origin, reg_origin) == 0;
 		pthread_mutex_lock(&rc->lock);
 		gen = rc->gen;
@@ -826,15 +830,15 @@ static int request(struct fy_rc *rc, struct xfer *x, const char *path, CURLcode 
 			char *next;
 
 			if (!x->location)
-				return fy_err(err, 0, "HTTP %ld redirect without a Location",
-				              x->status);
+				return fy_error(err, 0, "HTTP %ld redirect without a Location",
+				                x->status);
 			if (++hops > REDIRECTS_MAX)
-				return fy_err(err, ELOOP, "too many redirects (last to %s)",
-				              x->location);
+				return fy_error(err, ELOOP, "too many redirects (last to %s)",
+				                x->location);
 			if (strncasecmp(x->location, "https://", 8) != 0 &&
 			    strcmp(rc->scheme, "http") != 0)
-				return fy_err(err, 0, "refusing redirect from https to '%s'",
-				              x->location);
+				return fy_error(err, 0, "refusing redirect from https to '%s'",
+				                x->location);
 			next = TAKE_PTR(x->location);
 			free(x->url);
 			x->url = next;
@@ -858,20 +862,21 @@ static int status_error(struct fy_rc *rc, const struct xfer *x, CURLcode cc, con
 
 	if (cc != CURLE_OK) {
 		if (x->sink_errno)
-			return fy_err(err, x->sink_errno, "%s: writing", what);
+			return fy_error(err, x->sink_errno, "%s: writing", what);
 		if (x->too_big)
-			return fy_err(err, EFBIG, "%s: answer larger than allowed", what);
-		return fy_err(err, 0, "%s: %s://%s: %s", what, rc->scheme, rc->endpoint,
-		              x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
+			return fy_error(err, EFBIG, "%s: answer larger than allowed", what);
+		return fy_error(err, 0, "%s: %s://%s: %s", what, rc->scheme, rc->endpoint,
+		                x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
 	}
 	error_detail(x, detail, sizeof(detail));
 	if (x->status == 404)
-		return fy_err_code(err, FY_EXIT_IMAGE, ENOENT, "%s: not found in %s/%s%s", what,
-		                   rc->registry, rc->repo, detail);
+		return fy_error_code(err, FY_EXIT_IMAGE, ENOENT, "%s: not found in %s/%s%s", what,
+		                     rc->registry, rc->repo, detail);
 	if (x->status == 403)
-		return fy_err(err, EACCES, "%s: access denied by %s%s", what, rc->registry, detail);
-	return fy_err(err, 0, "%s: registry %s answered HTTP %ld%s", what, rc->registry, x->status,
-	              detail);
+		return fy_error(err, EACCES, "%s: access denied by %s%s", what, rc->registry,
+		                detail);
+	return fy_error(err, 0, "%s: registry %s answered HTTP %ld%s", what, rc->registry,
+	                x->status, detail);
 }
 
 /* ---- manifests ---------------------------------------------------------------------------- */
@@ -889,18 +894,18 @@ static int sha256_hex(const void *buf, size_t len, char hex[72])
 	return 0;
 }
 
-int fy_rc_manifest(struct fy_rc *rc, const char *reference, char **buf, size_t *len,
-                   char **content_type, char **digest, struct fy_error *err)
+int fy_client_manifest(struct fy_rc *rc, const char *reference, char **buf, size_t *len,
+                       char **content_type, char **digest, struct fy_error *err)
 {
-	_cleanup_free_ char *path = fy_asprintf("manifests/%s", reference);
-	_cleanup_free_ char *what = fy_asprintf("manifest %s", reference);
+	_cleanup_free_ char *path = fy_fsutil_asprintf("manifests/%s", reference);
+	_cleanup_free_ char *what = fy_fsutil_asprintf("manifest %s", reference);
 	struct xfer x = {.rc = rc, .accept = fy_mf_accept, .body_max = MANIFEST_MAX};
 	char hex[72];
 	CURLcode cc = CURLE_OK;
 	int r = -1;
 
 	if (!path || !what)
-		return fy_err(err, ENOMEM, "manifest");
+		return fy_error(err, ENOMEM, "manifest");
 	for (unsigned attempt = 0;; attempt++) {
 		if (request(rc, &x, path, &cc, err) < 0)
 			goto out;
@@ -913,18 +918,19 @@ int fy_rc_manifest(struct fy_rc *rc, const char *reference, char **buf, size_t *
 		backoff_sleep(rc, attempt, &x, cc, what);
 	}
 	if (sha256_hex(x.body ? x.body : "", x.body_len, hex) < 0) {
-		fy_err(err, 0, "%s: sha256 failed", what);
+		fy_error(err, 0, "%s: sha256 failed", what);
 		goto out;
 	}
 	if (fy_ref_digest_valid(reference) && strcmp(hex, reference) != 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "%s: digest mismatch: content is %s", what, hex);
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: digest mismatch: content is %s", what,
+		              hex);
 		goto out;
 	}
 	if (x.docker_digest && fy_ref_digest_valid(x.docker_digest) &&
 	    strcmp(hex, x.docker_digest) != 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0,
-		            "%s: digest mismatch: registry says %s, content is %s", what,
-		            x.docker_digest, hex);
+		fy_error_code(err, FY_EXIT_IMAGE, 0,
+		              "%s: digest mismatch: registry says %s, content is %s", what,
+		              x.docker_digest, hex);
 		goto out;
 	}
 	*digest = strdup(hex);
@@ -932,7 +938,7 @@ int fy_rc_manifest(struct fy_rc *rc, const char *reference, char **buf, size_t *
 	if (!*digest || (x.content_type && !*content_type)) {
 		free(*digest);
 		*digest = NULL;
-		fy_err(err, ENOMEM, "manifest");
+		fy_error(err, ENOMEM, "manifest");
 		goto out;
 	}
 	*len = x.body_len;
@@ -945,11 +951,11 @@ out:
 
 /* ---- blobs -------------------------------------------------------------------------------- */
 
-int fy_rc_blob(struct fy_rc *rc, const char *digest, uint64_t offset, const struct fy_rc_sink *sink,
-               unsigned *resumes, struct fy_error *err)
+int fy_client_blob(struct fy_rc *rc, const char *digest, uint64_t offset,
+                   const struct fy_rc_sink *sink, unsigned *resumes, struct fy_error *err)
 {
-	_cleanup_free_ char *path = fy_asprintf("blobs/%s", digest);
-	_cleanup_free_ char *what = fy_asprintf("blob %s", digest);
+	_cleanup_free_ char *path = fy_fsutil_asprintf("blobs/%s", digest);
+	_cleanup_free_ char *what = fy_fsutil_asprintf("blob %s", digest);
 	struct xfer x = {.rc = rc, .body_max = ERRBODY_MAX, .sink = sink};
 	uint64_t pos = offset;
 	CURLcode cc = CURLE_OK;
@@ -958,7 +964,7 @@ int fy_rc_blob(struct fy_rc *rc, const char *digest, uint64_t offset, const stru
 	if (resumes)
 		*resumes = 0;
 	if (!path || !what)
-		return fy_err(err, ENOMEM, "blob");
+		return fy_error(err, ENOMEM, "blob");
 	for (unsigned attempt = 0;; attempt++) {
 		x.range_from = pos;
 		if (pos && resumes)
@@ -966,9 +972,9 @@ int fy_rc_blob(struct fy_rc *rc, const char *digest, uint64_t offset, const stru
 		if (request(rc, &x, path, &cc, err) < 0)
 			goto out;
 		if (x.bad_range) {
-			fy_err(err, 0, "%s: server sent range '%s' for a request from byte %llu",
-			       what, x.content_range ? x.content_range : "(none)",
-			       (unsigned long long)pos);
+			fy_error(err, 0, "%s: server sent range '%s' for a request from byte %llu",
+			         what, x.content_range ? x.content_range : "(none)",
+			         (unsigned long long)pos);
 			goto out;
 		}
 		/* write_cb restarted the sink when a 200 answered a Range request. */
@@ -979,7 +985,7 @@ int fy_rc_blob(struct fy_rc *rc, const char *digest, uint64_t offset, const stru
 		if (x.status == 416 && pos) {
 			/* The partial file is longer than the blob: start over. */
 			if (sink->restart(sink->ctx) < 0) {
-				fy_err(err, EIO, "%s: cannot restart", what);
+				fy_error(err, EIO, "%s: cannot restart", what);
 				goto out;
 			}
 			pos = 0;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "regenv.h"
+#include "image/registry/regenv.h"
 
 struct fy_error;
 struct fy_auth_env;
@@ -46,30 +46,30 @@ struct fy_rc_sink {
 
 struct fy_rc;
 
-int fy_rc_new(struct fy_rc **out, const struct fy_rc_opts *opts, struct fy_error *err);
-void fy_rc_free(struct fy_rc *rc);
+int fy_client_new(struct fy_rc **out, const struct fy_rc_opts *opts, struct fy_error *err);
+void fy_client_free(struct fy_rc *rc);
 /* "https" or "http" as chosen for this registry. */
-const char *fy_rc_scheme(const struct fy_rc *rc);
+const char *fy_client_scheme(const struct fy_rc *rc);
 
 /* GET /v2/REPO/manifests/REFERENCE (a tag or a digest) with all manifest types accepted.
  * *buf (NUL-terminated), *content_type and *digest are owned by the caller. *digest is
  * "sha256:..." of the bytes received; when reference is a digest it was checked against it,
  * and a Docker-Content-Digest header is checked too. */
-int fy_rc_manifest(struct fy_rc *rc, const char *reference, char **buf, size_t *len,
-                   char **content_type, char **digest, struct fy_error *err);
+int fy_client_manifest(struct fy_rc *rc, const char *reference, char **buf, size_t *len,
+                       char **content_type, char **digest, struct fy_error *err);
 
 /* GET /v2/REPO/blobs/DIGEST from byte offset (Range) into sink; resumes after dropped
  * connections. *resumes counts the Range requests made (may be NULL). The caller verifies
  * the content. */
-int fy_rc_blob(struct fy_rc *rc, const char *digest, uint64_t offset, const struct fy_rc_sink *sink,
-               unsigned *resumes, struct fy_error *err);
+int fy_client_blob(struct fy_rc *rc, const char *digest, uint64_t offset,
+                   const struct fy_rc_sink *sink, unsigned *resumes, struct fy_error *err);
 
 /* Retry-After (RFC 9110 10.2.3): delay-seconds or an HTTP-date, in seconds from now;
  * -1 when unparsable. */
-long fy_rc_retry_after(const char *value, time_t now);
+long fy_client_retry_after(const char *value, time_t now);
 
 /* Whether registry ("host:port") is listed in a comma-separated FERRY_INSECURE_REGISTRIES
  * value (NULL: none). */
-int fy_rc_insecure_listed(const char *list, const char *registry);
+int fy_client_insecure_listed(const char *list, const char *registry);
 
 #endif

@@ -3,12 +3,12 @@
  * "first match" is left to the client), descriptor.md, layer.md; Docker "Image Manifest V2,
  * Schema 2"; buildx attestation storage (attestation manifests in an index carry the
  * annotation vnd.docker.reference.type=attestation-manifest and platform unknown/unknown). */
-#include "manifest.h"
+#include "image/registry/manifest.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "ref.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "image/registry/ref.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -55,7 +55,7 @@ static enum fy_mf_kind kind_of(const char *mt)
 	return FY_MF_UNKNOWN;
 }
 
-enum fy_mf_kind fy_mf_classify(const char *content_type, const char *buf, size_t len)
+enum fy_mf_kind fy_manifest_classify(const char *content_type, const char *buf, size_t len)
 {
 	_cleanup_json_ json_t *j = json_loadb(buf, len, 0, NULL);
 	enum fy_mf_kind k;
@@ -88,7 +88,7 @@ static int copy_field(char *dst, size_t cap, const char *src, size_t n)
 	return 0;
 }
 
-int fy_mf_platform_parse(const char *s, struct fy_platform *p, struct fy_error *err)
+int fy_manifest_platform_parse(const char *s, struct fy_platform *p, struct fy_error *err)
 {
 	const char *a = strchr(s, '/'), *v;
 
@@ -106,12 +106,12 @@ int fy_mf_platform_parse(const char *s, struct fy_platform *p, struct fy_error *
 	return 0;
 bad:
 	memset(p, 0, sizeof(*p));
-	return fy_err_code(err, FY_EXIT_USAGE, 0,
-	                   "invalid platform '%s' (expected OS/ARCH[/VARIANT], e.g. linux/arm64)",
-	                   s);
+	return fy_error_code(err, FY_EXIT_USAGE, 0,
+	                     "invalid platform '%s' (expected OS/ARCH[/VARIANT], e.g. linux/arm64)",
+	                     s);
 }
 
-void fy_mf_platform_host(struct fy_platform *p)
+void fy_manifest_platform_host(struct fy_platform *p)
 {
 	static const struct {
 		const char *machine, *goarch;
@@ -133,7 +133,7 @@ void fy_mf_platform_host(struct fy_platform *p)
 		strcpy(p->variant, "v7");
 }
 
-void fy_mf_desc_release(struct fy_mf_desc *d)
+void fy_manifest_desc_release(struct fy_mf_desc *d)
 {
 	if (!d)
 		return;
@@ -149,17 +149,17 @@ static int desc_parse(const json_t *j, struct fy_mf_desc *d, struct fy_error *er
 
 	memset(d, 0, sizeof(*d));
 	if (!json_is_object(j) || !digest || !json_is_integer(size) || json_integer_value(size) < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "malformed descriptor (digest and size are required)");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "malformed descriptor (digest and size are required)");
 	if (!fy_ref_digest_valid(digest))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0,
-		                   "unsupported or malformed digest '%s' (only sha256)", digest);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "unsupported or malformed digest '%s' (only sha256)", digest);
 	d->digest = strdup(digest);
 	d->media_type = mt ? strdup(mt) : NULL;
 	d->size = (uint64_t)json_integer_value(size);
 	if (!d->digest || (mt && !d->media_type)) {
-		fy_mf_desc_release(d);
-		return fy_err(err, ENOMEM, "descriptor");
+		fy_manifest_desc_release(d);
+		return fy_error(err, ENOMEM, "descriptor");
 	}
 	return 0;
 }
@@ -181,8 +181,8 @@ static int is_attestation(const json_t *d)
 	return t && strcmp(t, "attestation-manifest") == 0;
 }
 
-int fy_mf_select(const char *buf, size_t len, const struct fy_platform *p, struct fy_mf_desc *out,
-                 struct fy_error *err)
+int fy_manifest_select(const char *buf, size_t len, const struct fy_platform *p,
+                       struct fy_mf_desc *out, struct fy_error *err)
 {
 	json_error_t je;
 	_cleanup_json_ json_t *j = json_loadb(buf, len, 0, &je);
@@ -192,11 +192,11 @@ int fy_mf_select(const char *buf, size_t len, const struct fy_platform *p, struc
 
 	memset(out, 0, sizeof(*out));
 	if (!j || !json_is_object(j))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "index: invalid JSON at line %d: %s",
-		                   je.line, j ? "not an object" : je.text);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "index: invalid JSON at line %d: %s",
+		                     je.line, j ? "not an object" : je.text);
 	ms = json_object_get(j, "manifests");
 	if (!json_is_array(ms))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "index has no manifests array");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "index has no manifests array");
 	json_array_foreach(ms, i, d)
 	{
 		json_t *pl = json_object_get(d, "platform");
@@ -208,7 +208,7 @@ int fy_mf_select(const char *buf, size_t len, const struct fy_platform *p, struc
 		if (strcmp(os, p->os) == 0 && strcmp(arch, p->arch) == 0 &&
 		    variant_matches(arch, p->variant, var)) {
 			if (desc_parse(d, out, err) < 0)
-				return fy_err_prefix(err, "index entry %zu (%s/%s)", i, os, arch);
+				return fy_error_prefix(err, "index entry %zu (%s/%s)", i, os, arch);
 			return 0;
 		}
 		if (off < sizeof(offered)) {
@@ -218,18 +218,18 @@ int fy_mf_select(const char *buf, size_t len, const struct fy_platform *p, struc
 			off += n > 0 ? (size_t)n : 0;
 		}
 	}
-	return fy_err_code(err, FY_EXIT_IMAGE, 0, "no image for platform %s/%s%s%s (offered: %s)",
-	                   p->os, p->arch, *p->variant ? "/" : "", p->variant,
-	                   off ? offered : "none");
+	return fy_error_code(err, FY_EXIT_IMAGE, 0, "no image for platform %s/%s%s%s (offered: %s)",
+	                     p->os, p->arch, *p->variant ? "/" : "", p->variant,
+	                     off ? offered : "none");
 }
 
-void fy_mf_image_release(struct fy_mf_image *m)
+void fy_manifest_image_release(struct fy_mf_image *m)
 {
 	if (!m)
 		return;
-	fy_mf_desc_release(&m->config);
+	fy_manifest_desc_release(&m->config);
 	for (size_t i = 0; i < m->nlayers; i++)
-		fy_mf_desc_release(&m->layers[i]);
+		fy_manifest_desc_release(&m->layers[i]);
 	free(m->layers);
 	memset(m, 0, sizeof(*m));
 }
@@ -246,7 +246,8 @@ static int layer_type_ok(const char *mt)
 	       strstr(mt, "diff.tar") != NULL;
 }
 
-int fy_mf_parse_image(const char *buf, size_t len, struct fy_mf_image *out, struct fy_error *err)
+int fy_manifest_parse_image(const char *buf, size_t len, struct fy_mf_image *out,
+                            struct fy_error *err)
 {
 	json_error_t je;
 	_cleanup_json_ json_t *j = json_loadb(buf, len, 0, &je);
@@ -256,45 +257,45 @@ int fy_mf_parse_image(const char *buf, size_t len, struct fy_mf_image *out, stru
 
 	memset(out, 0, sizeof(*out));
 	if (!j || !json_is_object(j))
-		return fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest: invalid JSON at line %d: %s",
-		                   je.line, j ? "not an object" : je.text);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "manifest: invalid JSON at line %d: %s",
+		                     je.line, j ? "not an object" : je.text);
 	if (desc_parse(json_object_get(j, "config"), &out->config, err) < 0)
-		return fy_err_prefix(err, "manifest config");
+		return fy_error_prefix(err, "manifest config");
 	cmt = out->config.media_type;
 	if (cmt && strcmp(cmt, "application/vnd.oci.image.config.v1+json") != 0 &&
 	    strcmp(cmt, "application/vnd.docker.container.image.v1+json") != 0) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0,
-		            "unsupported config media type '%s' (not a container image?)", cmt);
+		fy_error_code(err, FY_EXIT_IMAGE, 0,
+		              "unsupported config media type '%s' (not a container image?)", cmt);
 		goto fail;
 	}
 	layers = json_object_get(j, "layers");
 	if (!json_is_array(layers)) {
-		fy_err_code(err, FY_EXIT_IMAGE, 0, "manifest has no layers array");
+		fy_error_code(err, FY_EXIT_IMAGE, 0, "manifest has no layers array");
 		goto fail;
 	}
 	out->layers = calloc(json_array_size(layers) + 1, sizeof(*out->layers));
 	if (!out->layers) {
-		fy_err(err, ENOMEM, "manifest");
+		fy_error(err, ENOMEM, "manifest");
 		goto fail;
 	}
 	json_array_foreach(layers, i, d)
 	{
 		if (desc_parse(d, &out->layers[i], err) < 0) {
-			fy_err_prefix(err, "layer %zu", i);
+			fy_error_prefix(err, "layer %zu", i);
 			goto fail;
 		}
 		out->nlayers++;
 		if (!layer_type_ok(out->layers[i].media_type)) {
-			fy_err_code(err, FY_EXIT_IMAGE, 0,
-			            "layer %zu (%s): unsupported media type '%s'", i,
-			            out->layers[i].digest,
-			            out->layers[i].media_type ? out->layers[i].media_type
-			                                      : "(none)");
+			fy_error_code(err, FY_EXIT_IMAGE, 0,
+			              "layer %zu (%s): unsupported media type '%s'", i,
+			              out->layers[i].digest,
+			              out->layers[i].media_type ? out->layers[i].media_type
+			                                        : "(none)");
 			goto fail;
 		}
 	}
 	return 0;
 fail:
-	fy_mf_image_release(out);
+	fy_manifest_image_release(out);
 	return -1;
 }

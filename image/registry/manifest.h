@@ -26,34 +26,35 @@ enum fy_mf_kind {
 };
 
 /* Classify by the document's mediaType, else the Content-Type, else its shape. */
-enum fy_mf_kind fy_mf_classify(const char *content_type, const char *buf, size_t len);
+enum fy_mf_kind fy_manifest_classify(const char *content_type, const char *buf, size_t len);
 
 struct fy_platform {
 	char os[32], arch[32], variant[32]; /* variant may be empty */
 };
 /* "os/arch[/variant]" (image-spec image-index.md platform fields, GOOS/GOARCH names). */
-int fy_mf_platform_parse(const char *s, struct fy_platform *p, struct fy_error *err);
+int fy_manifest_platform_parse(const char *s, struct fy_platform *p, struct fy_error *err);
 /* linux and the host's GOARCH (amd64, arm64, ...). */
-void fy_mf_platform_host(struct fy_platform *p);
+void fy_manifest_platform_host(struct fy_platform *p);
 
 struct fy_mf_desc {
 	char *media_type, *digest;
 	uint64_t size;
 };
-void fy_mf_desc_release(struct fy_mf_desc *d);
+void fy_manifest_desc_release(struct fy_mf_desc *d);
 
 /* The first manifest of an index matching p, skipping attestation manifests
  * (vnd.docker.reference.type=attestation-manifest). The error lists the platforms offered. */
-int fy_mf_select(const char *buf, size_t len, const struct fy_platform *p, struct fy_mf_desc *out,
-                 struct fy_error *err);
+int fy_manifest_select(const char *buf, size_t len, const struct fy_platform *p,
+                       struct fy_mf_desc *out, struct fy_error *err);
 
 struct fy_mf_image {
 	struct fy_mf_desc config;
 	struct fy_mf_desc *layers;
 	size_t nlayers;
 };
-void fy_mf_image_release(struct fy_mf_image *m);
+void fy_manifest_image_release(struct fy_mf_image *m);
 /* Parse an image manifest: config and layers with valid sha256 digests and tar media types. */
-int fy_mf_parse_image(const char *buf, size_t len, struct fy_mf_image *out, struct fy_error *err);
+int fy_manifest_parse_image(const char *buf, size_t len, struct fy_mf_image *out,
+                            struct fy_error *err);
 
 #endif

@@ -5,11 +5,11 @@
  * a '.' or ':', is "localhost", or is an IPv6 literal in brackets; tags are [A-Za-z0-9_] then up
  * to 127 of [A-Za-z0-9_.-]; digests are ALG:HEX (OCI image-spec descriptor.md, only sha256 here).
  * Transports as in containers-transports(5). */
-#include "ref.h"
+#include "image/registry/ref.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -173,76 +173,78 @@ static int parse_docker(const char *s, struct fy_ref *ref, struct fy_error *err)
 	char *name, *at, *slash, *colon;
 
 	if (!copy)
-		return fy_err(err, ENOMEM, "reference");
+		return fy_error(err, ENOMEM, "reference");
 	if (!*copy)
-		return fy_err_code(err, FY_EXIT_USAGE, 0, "empty image name");
+		return fy_error_code(err, FY_EXIT_USAGE, 0, "empty image name");
 	name = copy;
 	at = strchr(name, '@');
 	if (at) {
 		*at = '\0';
 		if (!fy_ref_digest_valid(at + 1))
-			return fy_err_code(err, FY_EXIT_USAGE, 0,
-			                   "invalid digest '%s' (expected sha256: and 64 lowercase "
-			                   "hex digits)",
-			                   at + 1);
+			return fy_error_code(
+			        err, FY_EXIT_USAGE, 0,
+			        "invalid digest '%s' (expected sha256: and 64 lowercase "
+			        "hex digits)",
+			        at + 1);
 		ref->digest = strdup(at + 1);
 		if (!ref->digest)
-			return fy_err(err, ENOMEM, "reference");
+			return fy_error(err, ENOMEM, "reference");
 	}
 	/* The registry part, when the first component looks like a host. */
 	slash = strchr(name, '/');
 	if (slash && looks_like_domain(name, (size_t)(slash - name))) {
 		*slash = '\0';
 		if (!domain_valid(name))
-			return fy_err_code(err, FY_EXIT_USAGE, 0, "invalid registry host '%s'",
-			                   name);
+			return fy_error_code(err, FY_EXIT_USAGE, 0, "invalid registry host '%s'",
+			                     name);
 		ref->registry = strdup(name);
 		name = slash + 1;
 	} else {
 		ref->registry = strdup("docker.io");
 	}
 	if (!ref->registry)
-		return fy_err(err, ENOMEM, "reference");
+		return fy_error(err, ENOMEM, "reference");
 	/* index.docker.io is Docker Hub's old name (docker/distribution normalisation). */
 	if (strcmp(ref->registry, "index.docker.io") == 0) {
 		free(ref->registry);
 		ref->registry = strdup("docker.io");
 		if (!ref->registry)
-			return fy_err(err, ENOMEM, "reference");
+			return fy_error(err, ENOMEM, "reference");
 	}
 	/* A tag follows the last ':' of the repository part (no '/' after it). */
 	colon = strrchr(name, ':');
 	if (colon && !strchr(colon, '/')) {
 		*colon = '\0';
 		if (!tag_valid(colon + 1))
-			return fy_err_code(err, FY_EXIT_USAGE, 0,
-			                   "invalid tag '%s' (letters, digits, '_', '.', '-'; at "
-			                   "most 128, not starting with '.' or '-')",
-			                   colon + 1);
+			return fy_error_code(err, FY_EXIT_USAGE, 0,
+			                     "invalid tag '%s' (letters, digits, '_', '.', '-'; at "
+			                     "most 128, not starting with '.' or '-')",
+			                     colon + 1);
 		ref->tag = strdup(colon + 1);
 	} else if (!ref->digest) {
 		ref->tag = strdup("latest");
 	}
 	if (!ref->tag && !ref->digest)
-		return fy_err(err, ENOMEM, "reference");
+		return fy_error(err, ENOMEM, "reference");
 	if (!*name)
-		return fy_err_code(err, FY_EXIT_USAGE, 0, "missing repository name");
+		return fy_error_code(err, FY_EXIT_USAGE, 0, "missing repository name");
 	if (strcmp(ref->registry, "docker.io") == 0 && !strchr(name, '/'))
-		ref->repo = fy_asprintf("library/%s", name);
+		ref->repo = fy_fsutil_asprintf("library/%s", name);
 	else
 		ref->repo = strdup(name);
 	if (!ref->repo)
-		return fy_err(err, ENOMEM, "reference");
+		return fy_error(err, ENOMEM, "reference");
 	if (!repo_valid(ref->repo))
-		return fy_err_code(err, FY_EXIT_USAGE, 0,
-		                   "invalid repository name '%s' (lowercase letters, digits and "
-		                   "separators '.', '_', '__', '-' between them, components joined "
-		                   "by '/')",
-		                   name);
+		return fy_error_code(
+		        err, FY_EXIT_USAGE, 0,
+		        "invalid repository name '%s' (lowercase letters, digits and "
+		        "separators '.', '_', '__', '-' between them, components joined "
+		        "by '/')",
+		        name);
 	ref->endpoint = strdup(strcmp(ref->registry, "docker.io") == 0 ? "registry-1.docker.io"
 	                                                               : ref->registry);
 	if (!ref->endpoint)
-		return fy_err(err, ENOMEM, "reference");
+		return fy_error(err, ENOMEM, "reference");
 	return 0;
 }
 
@@ -256,14 +258,14 @@ static int split_path(const char *s, struct fy_ref *ref, char **suffix, struct f
 		ref->path = strndup(s, (size_t)(colon - s));
 		*suffix = strdup(colon + 1);
 		if (!*suffix)
-			return fy_err(err, ENOMEM, "reference");
+			return fy_error(err, ENOMEM, "reference");
 	} else {
 		ref->path = strdup(s);
 	}
 	if (!ref->path)
-		return fy_err(err, ENOMEM, "reference");
+		return fy_error(err, ENOMEM, "reference");
 	if (!*ref->path)
-		return fy_err_code(err, FY_EXIT_USAGE, 0, "missing path");
+		return fy_error_code(err, FY_EXIT_USAGE, 0, "missing path");
 	return 0;
 }
 
@@ -277,7 +279,7 @@ static int parse_archive_index(struct fy_ref *ref, char *suffix, struct fy_error
 		errno = 0;
 		v = strtol(n, &end, 10);
 		if (!*n || *end || errno || v < 0 || v > 1000000) {
-			fy_err_code(err, FY_EXIT_USAGE, 0, "invalid image index '%s'", suffix);
+			fy_error_code(err, FY_EXIT_USAGE, 0, "invalid image index '%s'", suffix);
 			free(suffix); /* ours since split_path(): found by tests/fuzz/fuzz_ref */
 			return -1;
 		}
@@ -322,7 +324,7 @@ int fy_ref_parse(const char *s, struct fy_ref *ref, struct fy_error *err)
 		if (ref->kind == FY_REF_DOCKER_ARCHIVE) {
 			r = parse_archive_index(ref, TAKE_PTR(suffix), err);
 		} else if (!*suffix) {
-			r = fy_err_code(err, FY_EXIT_USAGE, 0, "empty tag after ':'");
+			r = fy_error_code(err, FY_EXIT_USAGE, 0, "empty tag after ':'");
 		} else {
 			ref->name = TAKE_PTR(suffix);
 		}
@@ -330,13 +332,13 @@ int fy_ref_parse(const char *s, struct fy_ref *ref, struct fy_error *err)
 	}
 	free(suffix);
 	if (!found)
-		return fy_err_code(err, FY_EXIT_USAGE, 0,
-		                   "'%s': unknown image reference (expected docker://, oci:, "
-		                   "oci-archive: or docker-archive:)",
-		                   s);
+		return fy_error_code(err, FY_EXIT_USAGE, 0,
+		                     "'%s': unknown image reference (expected docker://, oci:, "
+		                     "oci-archive: or docker-archive:)",
+		                     s);
 	if (r < 0) {
 		fy_ref_release(ref);
-		return fy_err_prefix(err, "'%s'", s);
+		return fy_error_prefix(err, "'%s'", s);
 	}
 	return 0;
 }
@@ -345,18 +347,19 @@ char *fy_ref_string(const struct fy_ref *ref)
 {
 	switch (ref->kind) {
 	case FY_REF_DOCKER:
-		return fy_asprintf("docker://%s/%s%s%s%s%s", ref->registry, ref->repo,
-		                   ref->tag ? ":" : "", ref->tag ? ref->tag : "",
-		                   ref->digest ? "@" : "", ref->digest ? ref->digest : "");
+		return fy_fsutil_asprintf("docker://%s/%s%s%s%s%s", ref->registry, ref->repo,
+		                          ref->tag ? ":" : "", ref->tag ? ref->tag : "",
+		                          ref->digest ? "@" : "", ref->digest ? ref->digest : "");
 	case FY_REF_OCI:
 	case FY_REF_OCI_ARCHIVE:
-		return fy_asprintf("%s:%s%s%s", ref->kind == FY_REF_OCI ? "oci" : "oci-archive",
-		                   ref->path, ref->name ? ":" : "", ref->name ? ref->name : "");
+		return fy_fsutil_asprintf(
+		        "%s:%s%s%s", ref->kind == FY_REF_OCI ? "oci" : "oci-archive", ref->path,
+		        ref->name ? ":" : "", ref->name ? ref->name : "");
 	case FY_REF_DOCKER_ARCHIVE:
 		if (ref->index >= 0)
-			return fy_asprintf("docker-archive:%s:@%d", ref->path, ref->index);
-		return fy_asprintf("docker-archive:%s%s%s", ref->path, ref->name ? ":" : "",
-		                   ref->name ? ref->name : "");
+			return fy_fsutil_asprintf("docker-archive:%s:@%d", ref->path, ref->index);
+		return fy_fsutil_asprintf("docker-archive:%s%s%s", ref->path, ref->name ? ":" : "",
+		                          ref->name ? ref->name : "");
 	}
 	return NULL;
 }

@@ -18,7 +18,7 @@ struct fy_reg_env {
 	const char *user, *pass;         /* FERRY_REGISTRY_USER, FERRY_REGISTRY_PASSWORD */
 };
 
-static inline const char *fy_reg_env_get(char *const *envp, const char *name)
+static inline const char *fy_regenv_reg_env_get(char *const *envp, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -29,17 +29,17 @@ static inline const char *fy_reg_env_get(char *const *envp, const char *name)
 }
 
 /* Fill e from envp (NULL-terminated "NAME=VALUE" strings, NULL: none). */
-static inline void fy_reg_env_from(struct fy_reg_env *e, char *const *envp)
+static inline void fy_regenv_reg_env_from(struct fy_reg_env *e, char *const *envp)
 {
 	*e = (struct fy_reg_env){
-	        .cachedir = fy_reg_env_get(envp, "FERRY_CACHEDIR"),
-	        .cache_home = fy_reg_env_get(envp, "XDG_CACHE_HOME"),
-	        .config_home = fy_reg_env_get(envp, "XDG_CONFIG_HOME"),
-	        .runtime_dir = fy_reg_env_get(envp, "XDG_RUNTIME_DIR"),
-	        .home = fy_reg_env_get(envp, "HOME"),
-	        .insecure_registries = fy_reg_env_get(envp, "FERRY_INSECURE_REGISTRIES"),
-	        .user = fy_reg_env_get(envp, "FERRY_REGISTRY_USER"),
-	        .pass = fy_reg_env_get(envp, "FERRY_REGISTRY_PASSWORD"),
+	        .cachedir = fy_regenv_reg_env_get(envp, "FERRY_CACHEDIR"),
+	        .cache_home = fy_regenv_reg_env_get(envp, "XDG_CACHE_HOME"),
+	        .config_home = fy_regenv_reg_env_get(envp, "XDG_CONFIG_HOME"),
+	        .runtime_dir = fy_regenv_reg_env_get(envp, "XDG_RUNTIME_DIR"),
+	        .home = fy_regenv_reg_env_get(envp, "HOME"),
+	        .insecure_registries = fy_regenv_reg_env_get(envp, "FERRY_INSECURE_REGISTRIES"),
+	        .user = fy_regenv_reg_env_get(envp, "FERRY_REGISTRY_USER"),
+	        .pass = fy_regenv_reg_env_get(envp, "FERRY_REGISTRY_PASSWORD"),
 	};
 }
 

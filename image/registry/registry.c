@@ -4,20 +4,21 @@
  * Downloads run on worker threads behind the conversion (issue 3): jobs are taken in the
  * order the converter needs them, a layer's open waits on a condition variable for its job,
  * and the first failure cancels the transfers still running (their sink refuses more bytes;
- * the partial files stay, resumable). fy_bc_get keeps one download per blob across processes. */
-#include "registry.h"
+ * the partial files stay, resumable). fy_blobcache_get keeps one download per blob across
+ * processes. */
+#include "image/registry/registry.h"
 
-#include "auth.h"
-#include "blobcache.h"
-#include "client.h"
-#include "cleanup.h"
-#include "convert/archive.h"
-#include "convert/ocilayout.h"
-#include "error.h"
-#include "fsutil.h"
-#include "log.h"
-#include "manifest.h"
-#include "ref.h"
+#include "image/registry/auth.h"
+#include "image/registry/blobcache.h"
+#include "image/registry/client.h"
+#include "base/cleanup.h"
+#include "image/convert/archive.h"
+#include "image/convert/ocilayout.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "image/registry/manifest.h"
+#include "image/registry/ref.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,7 +82,7 @@ struct reg_ctx {
 	uint64_t *layer_wait_ns;
 };
 
-void fy_reg_stats_release(struct fy_reg_stats *st)
+void fy_registry_stats_release(struct fy_reg_stats *st)
 {
 	if (!st)
 		return;
@@ -93,7 +94,7 @@ void fy_reg_stats_release(struct fy_reg_stats *st)
 static void client_free(struct client *cl)
 {
 	if (cl)
-		fy_rc_free(cl->rc);
+		fy_client_free(cl->rc);
 	free(cl);
 }
 
@@ -151,7 +152,7 @@ static int fetch_blob(void *ctx, const char *digest, uint64_t offset, const stru
 	struct cancel_sink cs = {.inner = sink, .c = ctx};
 	struct fy_rc_sink s = {.ctx = &cs, .write = cancel_write, .restart = cancel_restart};
 
-	return fy_rc_blob(cs.c->cl->rc, digest, offset, &s, resumes, err);
+	return fy_client_blob(cs.c->cl->rc, digest, offset, &s, resumes, err);
 }
 
 static void job_end(struct reg_ctx *c, size_t i, int r, const struct fy_error *err)
@@ -167,7 +168,7 @@ static void job_end(struct reg_ctx *c, size_t i, int r, const struct fy_error *e
 			atomic_store(&c->cancel, 1);
 		}
 	}
-	c->t_end = fy_now_ns();
+	c->t_end = fy_log_now_ns();
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -191,7 +192,8 @@ static void *worker(void *arg)
 		c->jobs[bp.index].state = JOB_RUNNING;
 		pthread_mutex_unlock(&c->lock);
 		d = c->jobs[bp.index].d;
-		r = fy_bc_get(c->bc, d->digest, d->size, fetch_blob, c, on_progress, &bp, &err);
+		r = fy_blobcache_get(c->bc, d->digest, d->size, fetch_blob, c, on_progress, &bp,
+		                     &err);
 		job_end(c, bp.index, r, &err);
 	}
 }
@@ -199,7 +201,7 @@ static void *worker(void *arg)
 /* Wait for job i; 0 when its blob is in the cache, else <0 with the first failure's error. */
 static int job_wait(struct reg_ctx *c, size_t i, uint64_t *waited, struct fy_error *err)
 {
-	uint64_t t0 = fy_now_ns();
+	uint64_t t0 = fy_log_now_ns();
 	enum job_state s;
 
 	pthread_mutex_lock(&c->lock);
@@ -209,8 +211,8 @@ static int job_wait(struct reg_ctx *c, size_t i, uint64_t *waited, struct fy_err
 	if (s != JOB_DONE)
 		*err = c->failed ? c->err : c->jobs[i].err;
 	if (s != JOB_DONE && !err->msg[0])
-		fy_err(err, ECANCELED, "blob %s", c->jobs[i].d->digest);
-	*waited = fy_now_ns() - t0;
+		fy_error(err, ECANCELED, "blob %s", c->jobs[i].d->digest);
+	*waited = fy_log_now_ns() - t0;
 	pthread_mutex_unlock(&c->lock);
 	return s == JOB_DONE ? 0 : -1;
 }
@@ -249,12 +251,12 @@ static void ctx_free(void *p)
 		pthread_cond_destroy(&c->cond);
 		pthread_mutex_destroy(&c->lock);
 	}
-	fy_mf_image_release(&c->m);
+	fy_manifest_image_release(&c->m);
 	free(c->jobs);
 	free(c->order);
 	free(c->layer_wait_ns);
 	client_free(c->cl);
-	fy_bc_close(c->bc);
+	fy_blobcache_close(c->bc);
 	free(c->name);
 	free(c);
 }
@@ -270,7 +272,7 @@ static int start_downloads(struct reg_ctx *c, struct fy_error *err)
 	c->order = calloc(c->count, sizeof(*c->order));
 	c->layer_wait_ns = calloc(c->m.nlayers + 1, sizeof(*c->layer_wait_ns));
 	if (!c->jobs || !c->order || !c->layer_wait_ns)
-		return fy_err(err, ENOMEM, "pull");
+		return fy_error(err, ENOMEM, "pull");
 	for (size_t i = 0; i < c->m.nlayers; i++)
 		c->jobs[i].d = &c->m.layers[i];
 	c->jobs[c->m.nlayers].d = &c->m.config;
@@ -288,7 +290,7 @@ static int start_downloads(struct reg_ctx *c, struct fy_error *err)
 		c->o.stats->parallel = (unsigned)n;
 		c->o.stats->overlapped = true;
 	}
-	c->t0 = c->t_end = fy_now_ns();
+	c->t0 = c->t_end = fy_log_now_ns();
 	for (; c->nthreads < n; c->nthreads++)
 		if (pthread_create(&c->th[c->nthreads], NULL, worker, c) != 0)
 			break;
@@ -313,17 +315,17 @@ static int layer_open(void *ctx, const struct fy_cv_layer *l, struct fy_cv_reade
 		while (i < c->m.nlayers && strcmp(c->m.layers[i].digest, l->digest) != 0)
 			i++;
 	if (i >= c->m.nlayers)
-		return fy_err(err, ENOENT, "layer %s is not in the manifest", l->digest);
+		return fy_error(err, ENOENT, "layer %s is not in the manifest", l->digest);
 	if (job_wait(c, i, &waited, err) < 0)
 		return -1;
 	pthread_mutex_lock(&c->lock);
 	c->wait_ns += waited;
 	c->layer_wait_ns[i] += waited;
 	pthread_mutex_unlock(&c->lock);
-	fd = fy_bc_open_blob(c->bc, l->digest, err);
+	fd = fy_blobcache_open_blob(c->bc, l->digest, err);
 	if (fd < 0)
 		return -1;
-	return fy_cv_reader_fd(out, fd, err);
+	return fy_layer_reader_fd(out, fd, err);
 }
 
 /* ---- manifests ------------------------------------------------------------------------------ */
@@ -341,7 +343,7 @@ static int resolve_manifest(struct fy_rc *rc, const char *reference, const struc
 	uint64_t want_size = UINT64_MAX;
 
 	if (!ref)
-		return fy_err(err, ENOMEM, "manifest");
+		return fy_error(err, ENOMEM, "manifest");
 	for (int depth = 0;; depth++) {
 		_cleanup_free_ char *b = NULL, *ct = NULL, *dg = NULL;
 		struct fy_mf_desc d = {0};
@@ -349,58 +351,59 @@ static int resolve_manifest(struct fy_rc *rc, const char *reference, const struc
 		size_t n;
 
 		if (depth > NEST_MAX)
-			return fy_err_code(err, FY_EXIT_IMAGE, 0, "indexes nested too deeply");
-		if (fy_rc_manifest(rc, ref, &b, &n, &ct, &dg, err) < 0)
+			return fy_error_code(err, FY_EXIT_IMAGE, 0, "indexes nested too deeply");
+		if (fy_client_manifest(rc, ref, &b, &n, &ct, &dg, err) < 0)
 			return -1;
 		if (want_size != UINT64_MAX && n != want_size)
-			return fy_err_code(
+			return fy_error_code(
 			        err, FY_EXIT_IMAGE, 0,
 			        "manifest %s: size mismatch: descriptor says %llu bytes, "
 			        "got %zu",
 			        ref, (unsigned long long)want_size, n);
-		k = fy_mf_classify(ct, b, n);
+		k = fy_manifest_classify(ct, b, n);
 		if (k == FY_MF_SCHEMA1)
-			return fy_err_code(
+			return fy_error_code(
 			        err, FY_EXIT_IMAGE, 0,
 			        "%s uses Docker image manifest schema 1, which ferry does "
 			        "not support (deprecated; re-push the image with a current "
 			        "docker, podman or skopeo)",
 			        ref);
 		if (k == FY_MF_UNKNOWN)
-			return fy_err_code(err, FY_EXIT_IMAGE, 0,
-			                   "%s: unsupported manifest type '%s'", ref,
-			                   ct ? ct : "(none)");
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "%s: unsupported manifest type '%s'", ref,
+			                     ct ? ct : "(none)");
 		if (k == FY_MF_MANIFEST) {
 			*buf = TAKE_PTR(b);
 			*len = n;
 			*digest = TAKE_PTR(dg);
 			return 0;
 		}
-		if (fy_mf_select(b, n, pl, &d, err) < 0)
-			return fy_err_prefix(err, "%s %s (%s)", kind_name(k), ref, dg);
+		if (fy_manifest_select(b, n, pl, &d, err) < 0)
+			return fy_error_prefix(err, "%s %s (%s)", kind_name(k), ref, dg);
 		free(ref);
 		ref = TAKE_PTR(d.digest);
 		want_size = d.size;
-		fy_mf_desc_release(&d);
+		fy_manifest_desc_release(&d);
 	}
 }
 
 static int read_config(struct fy_bc *bc, const struct fy_mf_desc *d, struct fy_cv_image *img,
                        struct fy_error *err)
 {
-	_cleanup_close_ int fd = fy_bc_open_blob(bc, d->digest, err);
+	_cleanup_close_ int fd = fy_blobcache_open_blob(bc, d->digest, err);
 	_cleanup_free_ char *path = NULL;
 
 	if (fd < 0)
 		return -1;
 	if (d->size > CONFIG_MAX)
-		return fy_err_code(err, FY_EXIT_IMAGE, EFBIG, "config %s is %llu bytes", d->digest,
-		                   (unsigned long long)d->size);
-	path = fy_asprintf("/proc/self/fd/%d", fd);
+		return fy_error_code(err, FY_EXIT_IMAGE, EFBIG, "config %s is %llu bytes",
+		                     d->digest, (unsigned long long)d->size);
+	path = fy_fsutil_asprintf("/proc/self/fd/%d", fd);
 	if (!path)
-		return fy_err(err, ENOMEM, "config");
+		return fy_error(err, ENOMEM, "config");
 	/* Verified when it entered the cache; read it whole. */
-	return fy_read_file_at(AT_FDCWD, path, CONFIG_MAX, &img->config, &img->config_len, err);
+	return fy_fsutil_read_file_at(AT_FDCWD, path, CONFIG_MAX, &img->config, &img->config_len,
+	                              err);
 }
 
 static int fill_layers(struct fy_cv_image *img, struct reg_ctx *c, struct fy_error *err)
@@ -409,7 +412,7 @@ static int fill_layers(struct fy_cv_image *img, struct reg_ctx *c, struct fy_err
 
 	img->layers = calloc(m->nlayers + 1, sizeof(*img->layers));
 	if (!img->layers)
-		return fy_err(err, ENOMEM, "layers");
+		return fy_error(err, ENOMEM, "layers");
 	c->layers = img->layers;
 	for (size_t i = 0; i < m->nlayers; i++) {
 		struct fy_cv_layer *l = &img->layers[i];
@@ -421,7 +424,7 @@ static int fill_layers(struct fy_cv_image *img, struct reg_ctx *c, struct fy_err
 		l->ctx = c;
 		img->nlayers++;
 		if (!l->digest || !l->media_type)
-			return fy_err(err, ENOMEM, "layers");
+			return fy_error(err, ENOMEM, "layers");
 	}
 	return 0;
 }
@@ -443,38 +446,38 @@ static int resolve_docker(struct fy_reg_resolved *res, struct fy_error *err)
 	                        .max_recv_speed = o->max_recv_speed,
 	                        .log = o->log};
 	struct fy_platform pl;
-	uint64_t t0 = fy_now_ns();
+	uint64_t t0 = fy_log_now_ns();
 	int r;
 
 	if (o->platform) {
-		if (fy_mf_platform_parse(o->platform, &pl, err) < 0)
+		if (fy_manifest_platform_parse(o->platform, &pl, err) < 0)
 			return -1;
 	} else {
-		fy_mf_platform_host(&pl);
+		fy_manifest_platform_host(&pl);
 	}
 	res->cl = calloc(1, sizeof(*res->cl));
 	if (!res->cl)
-		return fy_err(err, ENOMEM, "registry client");
+		return fy_error(err, ENOMEM, "registry client");
 	/* The client borrows the credential sources: they live beside it. */
 	fy_auth_env_fill(&res->cl->env, o->env, o->creds);
 	ro.auth = &res->cl->env;
-	r = fy_rc_new(&res->cl->rc, &ro, err);
+	r = fy_client_new(&res->cl->rc, &ro, err);
 	if (r == 0)
 		r = resolve_manifest(res->cl->rc, ref->digest ? ref->digest : ref->tag, &pl,
 		                     &res->manifest, &res->manifest_len, &res->digest, err);
 	if (o->stats)
-		o->stats->resolve_ns = fy_now_ns() - t0;
+		o->stats->resolve_ns = fy_log_now_ns() - t0;
 	return r;
 }
 
-int fy_reg_resolve(const struct fy_ref *ref, const struct fy_reg_opts *opts,
-                   struct fy_reg_resolved **out, struct fy_error *err)
+int fy_registry_resolve(const struct fy_ref *ref, const struct fy_reg_opts *opts,
+                        struct fy_reg_resolved **out, struct fy_error *err)
 {
 	struct fy_reg_resolved *res = calloc(1, sizeof(*res));
 
 	*out = NULL;
 	if (!res)
-		return fy_err(err, ENOMEM, "reference");
+		return fy_error(err, ENOMEM, "reference");
 	res->ref = ref;
 	if (opts)
 		res->o = *opts;
@@ -482,24 +485,24 @@ int fy_reg_resolve(const struct fy_ref *ref, const struct fy_reg_opts *opts,
 		memset(res->o.stats, 0, sizeof(*res->o.stats));
 	res->name = fy_ref_string(ref);
 	if (!res->name) {
-		fy_reg_resolved_free(res);
-		return fy_err(err, ENOMEM, "reference");
+		fy_registry_resolved_free(res);
+		return fy_error(err, ENOMEM, "reference");
 	}
 	if (ref->kind == FY_REF_DOCKER && resolve_docker(res, err) < 0) {
-		fy_err_prefix(err, "%s", res->name);
-		fy_reg_resolved_free(res);
+		fy_error_prefix(err, "%s", res->name);
+		fy_registry_resolved_free(res);
 		return -1;
 	}
 	*out = res;
 	return 0;
 }
 
-const char *fy_reg_resolved_digest(const struct fy_reg_resolved *res)
+const char *fy_registry_resolved_digest(const struct fy_reg_resolved *res)
 {
 	return res ? res->digest : NULL;
 }
 
-void fy_reg_resolved_free(struct fy_reg_resolved *res)
+void fy_registry_resolved_free(struct fy_reg_resolved *res)
 {
 	if (!res)
 		return;
@@ -515,12 +518,12 @@ void fy_reg_resolved_free(struct fy_reg_resolved *res)
 static int load_docker(struct fy_reg_resolved *res, struct fy_cv_image *img, struct reg_ctx *c,
                        struct fy_error *err)
 {
-	_cleanup_free_ char *dflt = res->o.cachedir ? NULL : fy_bc_default_dir(res->o.env);
+	_cleanup_free_ char *dflt = res->o.cachedir ? NULL : fy_blobcache_default_dir(res->o.env);
 	uint64_t waited;
 
-	if (fy_mf_parse_image(res->manifest, res->manifest_len, &c->m, err) < 0)
-		return fy_err_prefix(err, "manifest %s", res->digest);
-	if (fy_bc_open(&c->bc, res->o.cachedir ? res->o.cachedir : dflt, err) < 0)
+	if (fy_manifest_parse_image(res->manifest, res->manifest_len, &c->m, err) < 0)
+		return fy_error_prefix(err, "manifest %s", res->digest);
+	if (fy_blobcache_open(&c->bc, res->o.cachedir ? res->o.cachedir : dflt, err) < 0)
 		return -1;
 	c->cl = TAKE_PTR(res->cl);
 	if (start_downloads(c, err) < 0 || job_wait(c, c->m.nlayers, &waited, err) < 0 ||
@@ -536,11 +539,12 @@ static int load_docker(struct fy_reg_resolved *res, struct fy_cv_image *img, str
 	}
 	img->manifest_digest = strdup(res->digest);
 	if (!img->manifest_digest)
-		return fy_err(err, ENOMEM, "pull");
+		return fy_error(err, ENOMEM, "pull");
 	return 0;
 }
 
-int fy_reg_load_resolved(struct fy_reg_resolved *res, struct fy_cv_image *img, struct fy_error *err)
+int fy_registry_load_resolved(struct fy_reg_resolved *res, struct fy_cv_image *img,
+                              struct fy_error *err)
 {
 	const struct fy_ref *ref = res->ref;
 	struct reg_ctx *c;
@@ -548,41 +552,41 @@ int fy_reg_load_resolved(struct fy_reg_resolved *res, struct fy_cv_image *img, s
 	memset(img, 0, sizeof(*img));
 	switch (ref->kind) {
 	case FY_REF_OCI:
-		return fy_ol_load(ref->path, ref->name, img, err) < 0 ? -1 : 0;
+		return fy_ocilayout_load(ref->path, ref->name, img, err) < 0 ? -1 : 0;
 	case FY_REF_OCI_ARCHIVE:
-		return fy_ar_load_oci(ref->path, ref->name, img, err);
+		return fy_archive_load_oci(ref->path, ref->name, img, err);
 	case FY_REF_DOCKER_ARCHIVE:
-		return fy_ar_load_docker(ref->path, ref->index, ref->name, img, err);
+		return fy_archive_load_docker(ref->path, ref->index, ref->name, img, err);
 	case FY_REF_DOCKER:
 		break;
 	}
 	if (!res->manifest)
-		return fy_err(err, EINVAL, "%s: loaded twice", res->name);
+		return fy_error(err, EINVAL, "%s: loaded twice", res->name);
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return fy_err(err, ENOMEM, "pull");
+		return fy_error(err, ENOMEM, "pull");
 	c->o = res->o;
 	c->name = strdup(res->name);
 	atomic_init(&c->cancel, 0);
 	img->ctx = c;
 	img->ctx_free = ctx_free;
 	if (!c->name || pthread_mutex_init(&c->lock, NULL) != 0) {
-		fy_cv_image_release(img);
-		return fy_err(err, ENOMEM, "pull");
+		fy_convert_image_release(img);
+		return fy_error(err, ENOMEM, "pull");
 	}
 	if (pthread_cond_init(&c->cond, NULL) != 0) {
 		pthread_mutex_destroy(&c->lock);
-		fy_cv_image_release(img);
-		return fy_err(err, ENOMEM, "pull");
+		fy_convert_image_release(img);
+		return fy_error(err, ENOMEM, "pull");
 	}
 	c->sync_init = true;
 	img->source = strdup(res->name);
 	if (!img->source)
-		fy_err(err, ENOMEM, "pull");
+		fy_error(err, ENOMEM, "pull");
 	if (!img->source || load_docker(res, img, c, err) < 0) {
-		/* A config that failed is the first failure; report as fy_reg_wait would. */
-		fy_err_prefix(err, "%s", res->name);
-		fy_cv_image_release(img);
+		/* A config that failed is the first failure; report as fy_registry_wait would. */
+		fy_error_prefix(err, "%s", res->name);
+		fy_convert_image_release(img);
 		return -1;
 	}
 	free(res->manifest);
@@ -590,7 +594,7 @@ int fy_reg_load_resolved(struct fy_reg_resolved *res, struct fy_cv_image *img, s
 	return 0;
 }
 
-int fy_reg_wait(struct fy_cv_image *img, bool cancel, struct fy_error *err)
+int fy_registry_wait(struct fy_cv_image *img, bool cancel, struct fy_error *err)
 {
 	struct reg_ctx *c = img->ctx;
 
@@ -602,22 +606,22 @@ int fy_reg_wait(struct fy_cv_image *img, bool cancel, struct fy_error *err)
 	if (!c->failed)
 		return 0;
 	*err = c->err;
-	return fy_err_prefix(err, "%s", c->name);
+	return fy_error_prefix(err, "%s", c->name);
 }
 
-int fy_reg_load(const struct fy_ref *ref, const struct fy_reg_opts *opts, struct fy_cv_image *img,
-                struct fy_error *err)
+int fy_registry_load(const struct fy_ref *ref, const struct fy_reg_opts *opts,
+                     struct fy_cv_image *img, struct fy_error *err)
 {
 	struct fy_reg_resolved *res = NULL;
 	int r;
 
 	memset(img, 0, sizeof(*img));
-	r = fy_reg_resolve(ref, opts, &res, err);
+	r = fy_registry_resolve(ref, opts, &res, err);
 	if (r == 0)
-		r = fy_reg_load_resolved(res, img, err);
-	fy_reg_resolved_free(res);
-	if (r == 0 && (r = fy_reg_wait(img, false, err)) < 0)
-		fy_cv_image_release(img);
+		r = fy_registry_load_resolved(res, img, err);
+	fy_registry_resolved_free(res);
+	if (r == 0 && (r = fy_registry_wait(img, false, err)) < 0)
+		fy_convert_image_release(img);
 	if (opts && opts->stats)
 		opts->stats->overlapped = false; /* waited for, nothing ran behind the caller */
 	return r;

@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "blobcache.h"
-#include "convert/convert.h"
+#include "image/registry/blobcache.h"
+#include "image/convert/convert.h"
 
 struct fy_error;
 struct fy_log;
@@ -24,16 +24,16 @@ struct fy_reg_progress {
 };
 
 /* Where a docker:// load's time went (CLOCK_MONOTONIC, ns). Blobs download in parallel, so the
- * download phase is one wall time over all of them; with fy_reg_load_resolved it runs behind the
- * caller's conversion (overlapped). Zero for sources read in place. */
+ * download phase is one wall time over all of them; with fy_registry_load_resolved it runs behind
+ * the caller's conversion (overlapped). Zero for sources read in place. */
 struct fy_reg_stats {
 	uint64_t resolve_ns;     /* manifest and index requests (token requests included) */
 	uint64_t download_ns;    /* first blob request to the last blob in the cache (wall) */
 	uint64_t wait_ns;        /* time the caller blocked on blobs: for the top layer in
-	                          * fy_reg_load_resolved, then in layer opens (the converter) */
+	                          * fy_registry_load_resolved, then in layer opens (the converter) */
 	uint64_t *layer_wait_ns; /* in layer opens, per layer, manifest order; nlayers (owned) */
 	size_t nlayers;
-	bool overlapped;        /* downloads ran behind the caller (fy_reg_load_resolved) */
+	bool overlapped;        /* downloads ran behind the caller (fy_registry_load_resolved) */
 	size_t blobs;           /* layers and config */
 	size_t fetched;         /* those downloaded now (the others were in the cache) */
 	uint64_t bytes;         /* size of all the blobs */
@@ -41,7 +41,7 @@ struct fy_reg_stats {
 	unsigned parallel;      /* download threads */
 };
 
-void fy_reg_stats_release(struct fy_reg_stats *st);
+void fy_registry_stats_release(struct fy_reg_stats *st);
 
 struct fy_reg_env; /* regenv.h */
 
@@ -49,7 +49,7 @@ struct fy_reg_opts {
 	const char *creds;    /* --creds USER:PASS, NULL: look in the environment and files */
 	const char *platform; /* "os/arch[/variant]", NULL: the host's */
 	int insecure;         /* plain HTTP for this registry (also FERRY_INSECURE_REGISTRIES) */
-	const char *cachedir; /* NULL: fy_bc_default_dir(env) */
+	const char *cachedir; /* NULL: fy_blobcache_default_dir(env) */
 	/* The caller's environment values (regenv.h): cache directory, credentials, certs.d,
 	 * insecure registries. NULL: none of them. */
 	const struct fy_reg_env *env;
@@ -62,9 +62,9 @@ struct fy_reg_opts {
 	void (*progress)(void *ctx, const struct fy_reg_progress *p);
 	void *progress_ctx;
 	const struct fy_log *log; /* the client's retries (client.h); NULL: not said */
-	/* Out, NULL: not wanted. fy_reg_resolve zeroes it; the rest is filled when the downloads
-	 * are joined (fy_reg_wait or the image's release), as far as the load got; release with
-	 * fy_reg_stats_release. */
+	/* Out, NULL: not wanted. fy_registry_resolve zeroes it; the rest is filled when the
+	 * downloads are joined (fy_registry_wait or the image's release), as far as the load got;
+	 * release with fy_registry_stats_release. */
 	struct fy_reg_stats *stats;
 };
 
@@ -74,16 +74,16 @@ struct fy_reg_resolved;
 
 /* docker:// references: manifest (and index) requests only, platform selection included; no
  * blob is fetched and nothing is written (the blob cache is not even opened). Other kinds: no
- * I/O at all (they are read in place by fy_reg_load_resolved). ref, opts and everything opts
+ * I/O at all (they are read in place by fy_registry_load_resolved). ref, opts and everything opts
  * points to are borrowed until *out and every image loaded from it are released. */
-int fy_reg_resolve(const struct fy_ref *ref, const struct fy_reg_opts *opts,
-                   struct fy_reg_resolved **out, struct fy_error *err);
+int fy_registry_resolve(const struct fy_ref *ref, const struct fy_reg_opts *opts,
+                        struct fy_reg_resolved **out, struct fy_error *err);
 /* The image manifest's digest ("sha256:..."); NULL for sources read in place (their digest is
  * img->manifest_digest once loaded). */
-const char *fy_reg_resolved_digest(const struct fy_reg_resolved *res);
-void fy_reg_resolved_free(struct fy_reg_resolved *res);
+const char *fy_registry_resolved_digest(const struct fy_reg_resolved *res);
+void fy_registry_resolved_free(struct fy_reg_resolved *res);
 
-/* Fill img (release with fy_cv_image_release) from res; call once per res, which may be freed
+/* Fill img (release with fy_convert_image_release) from res; call once per res, which may be freed
  * right after. For docker:// the config and the layer blobs start downloading into the blob
  * cache on opts->parallel threads (config first, then layers top-down, the order the converter
  * reads them); it returns once the config (img->config, verified) and the top layer are in,
@@ -91,17 +91,17 @@ void fy_reg_resolved_free(struct fy_reg_resolved *res);
  * open blocks until its blob is in the cache, verified, then streams it, or fails with the
  * download's error. img->manifest_digest is the digest of the image manifest used. Releasing
  * img cancels downloads still running and joins every thread. */
-int fy_reg_load_resolved(struct fy_reg_resolved *res, struct fy_cv_image *img,
-                         struct fy_error *err);
+int fy_registry_load_resolved(struct fy_reg_resolved *res, struct fy_cv_image *img,
+                              struct fy_error *err);
 
 /* Join img's downloads (0 at once for images read in place), first cancelling those still
  * running when cancel is set (a conversion that failed): 0 when no download failed, else <0
- * with the first failure, as fy_reg_load reports it. A transfer cut short by the cancel is no
+ * with the first failure, as fy_registry_load reports it. A transfer cut short by the cancel is no
  * failure; its partial file stays for a later resume. */
-int fy_reg_wait(struct fy_cv_image *img, bool cancel, struct fy_error *err);
+int fy_registry_wait(struct fy_cv_image *img, bool cancel, struct fy_error *err);
 
 /* All three at once: resolve, load, wait for every blob. */
-int fy_reg_load(const struct fy_ref *ref, const struct fy_reg_opts *opts, struct fy_cv_image *img,
-                struct fy_error *err);
+int fy_registry_load(const struct fy_ref *ref, const struct fy_reg_opts *opts,
+                     struct fy_cv_image *img, struct fy_error *err);
 
 #endif

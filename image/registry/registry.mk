@@ -12,18 +12,18 @@ libferry_la_SOURCES += \
 # Driver for tests/registry/pull.sh (fetch into the cache, print what happened), not installed.
 noinst_PROGRAMS += tests/registry/fy-fetch
 tests_registry_fy_fetch_SOURCES = tests/registry/fy-fetch.c
-tests_registry_fy_fetch_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/image/registry
+tests_registry_fy_fetch_CFLAGS = $(AM_CFLAGS)
 tests_registry_fy_fetch_LDADD = libferry.la
 
 unit_tests += tests/unit/test_ref tests/unit/test_auth tests/unit/test_manifest \
 	tests/unit/test_client
-tests_unit_test_ref_CFLAGS = $(unit_cflags) -I$(top_srcdir)/image/registry
+tests_unit_test_ref_CFLAGS = $(unit_cflags)
 tests_unit_test_ref_LDADD = $(unit_ldadd)
-tests_unit_test_auth_CFLAGS = $(unit_cflags) -I$(top_srcdir)/image/registry
+tests_unit_test_auth_CFLAGS = $(unit_cflags)
 tests_unit_test_auth_LDADD = $(unit_ldadd)
-tests_unit_test_manifest_CFLAGS = $(unit_cflags) -I$(top_srcdir)/image/registry
+tests_unit_test_manifest_CFLAGS = $(unit_cflags)
 tests_unit_test_manifest_LDADD = $(unit_ldadd)
-tests_unit_test_client_CFLAGS = $(unit_cflags) -I$(top_srcdir)/image/registry
+tests_unit_test_client_CFLAGS = $(unit_cflags)
 tests_unit_test_client_LDADD = $(unit_ldadd)
 EXTRA_DIST += tests/registry/pull.sh tests/registry/authproxy.py
 

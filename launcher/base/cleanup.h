@@ -12,12 +12,12 @@
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
-static inline void fy_freep(void *p)
+static inline void fy_cleanup_freep(void *p)
 {
 	free(*(void **)p);
 }
 
-static inline void fy_closep(int *fd)
+static inline void fy_cleanup_closep(int *fd)
 {
 	if (*fd >= 0) {
 		int saved = errno;
@@ -26,20 +26,20 @@ static inline void fy_closep(int *fd)
 	}
 }
 
-static inline void fy_fclosep(FILE **f)
+static inline void fy_cleanup_fclosep(FILE **f)
 {
 	if (*f)
 		fclose(*f);
 }
 
-static inline void fy_closedirp(DIR **d)
+static inline void fy_cleanup_closedirp(DIR **d)
 {
 	if (*d)
 		closedir(*d);
 }
 
 /* NULL-terminated string vector owned with its strings. */
-static inline void fy_strv_freep(char ***v)
+static inline void fy_cleanup_strv_freep(char ***v)
 {
 	if (*v) {
 		for (char **p = *v; *p; p++)
@@ -48,11 +48,11 @@ static inline void fy_strv_freep(char ***v)
 	}
 }
 
-#define _cleanup_free_	   _cleanup_(fy_freep)
-#define _cleanup_close_	   _cleanup_(fy_closep)
-#define _cleanup_fclose_   _cleanup_(fy_fclosep)
-#define _cleanup_closedir_ _cleanup_(fy_closedirp)
-#define _cleanup_strv_	   _cleanup_(fy_strv_freep)
+#define _cleanup_free_     _cleanup_(fy_cleanup_freep)
+#define _cleanup_close_    _cleanup_(fy_cleanup_closep)
+#define _cleanup_fclose_   _cleanup_(fy_cleanup_fclosep)
+#define _cleanup_closedir_ _cleanup_(fy_cleanup_closedirp)
+#define _cleanup_strv_     _cleanup_(fy_cleanup_strv_freep)
 
 /* Hand ownership over: returns the value and leaves the variable empty. */
 #define TAKE_PTR(p)                                                                                \

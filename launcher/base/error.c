@@ -1,4 +1,4 @@
-#include "error.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +21,7 @@ static void fy_err_vset(struct fy_error *err, int errnum, const char *fmt, va_li
 	err->field = 0;
 }
 
-int fy_err(struct fy_error *err, int errnum, const char *fmt, ...)
+int fy_error(struct fy_error *err, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -34,7 +34,7 @@ int fy_err(struct fy_error *err, int errnum, const char *fmt, ...)
 	return fy_err_ret(err);
 }
 
-int fy_err_code(struct fy_error *err, int exit_code, int errnum, const char *fmt, ...)
+int fy_error_code(struct fy_error *err, int exit_code, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -47,7 +47,7 @@ int fy_err_code(struct fy_error *err, int exit_code, int errnum, const char *fmt
 	return fy_err_ret(err);
 }
 
-int fy_err_prefix(struct fy_error *err, const char *fmt, ...)
+int fy_error_prefix(struct fy_error *err, const char *fmt, ...)
 {
 	char prefix[FY_ERR_MSG_MAX], old[FY_ERR_MSG_MAX];
 	va_list ap;
@@ -64,7 +64,7 @@ int fy_err_prefix(struct fy_error *err, const char *fmt, ...)
 	return fy_err_ret(err);
 }
 
-void fy_err_clear(struct fy_error *err)
+void fy_error_clear(struct fy_error *err)
 {
 	if (!err)
 		return;
@@ -74,7 +74,7 @@ void fy_err_clear(struct fy_error *err)
 	err->msg[0] = '\0';
 }
 
-int fy_err_isset(const struct fy_error *err)
+int fy_error_isset(const struct fy_error *err)
 {
 	return err && err->msg[0] != '\0';
 }

@@ -1,7 +1,7 @@
-#include "fsutil.h"
+#include "base/fsutil.h"
 
-#include "cleanup.h"
-#include "error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,41 +14,42 @@
 
 /* O_NONBLOCK keeps open(2) from waiting for a FIFO's writer (fifo(7)); it is cleared again for
  * the reads once the file is known to be regular, where it means nothing anyway. */
-int fy_open_regular_at(int dirfd, const char *path, int flags, struct fy_error *err)
+int fy_fsutil_open_regular_at(int dirfd, const char *path, int flags, struct fy_error *err)
 {
 	_cleanup_close_ int fd =
 	        openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | flags);
 	struct stat st;
 
 	if (fd < 0)
-		return fy_err(err, errno, "cannot open %s", path);
+		return fy_error(err, errno, "cannot open %s", path);
 	if (fstat(fd, &st) < 0)
-		return fy_err(err, errno, "cannot stat %s", path);
+		return fy_error(err, errno, "cannot stat %s", path);
 	if (!S_ISREG(st.st_mode))
-		return fy_err(err, 0, "%s is not a regular file", path);
+		return fy_error(err, 0, "%s is not a regular file", path);
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
-		return fy_err(err, errno, "cannot open %s", path);
+		return fy_error(err, errno, "cannot open %s", path);
 	return TAKE_FD(fd);
 }
 
-int fy_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
-                    struct fy_error *err)
+int fy_fsutil_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
+                           struct fy_error *err)
 {
-	_cleanup_close_ int fd = fy_open_regular_at(dirfd, path, 0, err);
+	_cleanup_close_ int fd = fy_fsutil_open_regular_at(dirfd, path, 0, err);
 
 	if (fd < 0)
 		return fd;
-	return fy_read_fd(fd, path, max, out, len, err);
+	return fy_fsutil_read_fd(fd, path, max, out, len, err);
 }
 
-int fy_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, struct fy_error *err)
+int fy_fsutil_read_fd(int fd, const char *path, size_t max, char **out, size_t *len,
+                      struct fy_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t cap = max < 4096 ? max + 1 : 4096, n = 0;
 
 	buf = malloc(cap + 1);
 	if (!buf)
-		return fy_err(err, ENOMEM, "reading %s", path);
+		return fy_error(err, ENOMEM, "reading %s", path);
 	for (;;) {
 		ssize_t r;
 
@@ -58,18 +59,19 @@ int fy_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, st
 			/* Room for max + 1 bytes: reading that extra byte proves the file too big.
 			 */
 			if (cap > max)
-				return fy_err(err, EFBIG, "%s is larger than %zu bytes", path, max);
+				return fy_error(err, EFBIG, "%s is larger than %zu bytes", path,
+				                max);
 			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
 			nb = realloc(buf, cap + 1);
 			if (!nb)
-				return fy_err(err, ENOMEM, "reading %s", path);
+				return fy_error(err, ENOMEM, "reading %s", path);
 			buf = nb;
 		}
 		r = read(fd, buf + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return fy_err(err, errno, "cannot read %s", path);
+			return fy_error(err, errno, "cannot read %s", path);
 		if (r == 0)
 			break;
 		n += (size_t)r;
@@ -81,7 +83,7 @@ int fy_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, st
 	return 0;
 }
 
-size_t fy_text_nul_line(const char *text, size_t len)
+size_t fy_fsutil_text_nul_line(const char *text, size_t len)
 {
 	const char *nul = memchr(text, '\0', len);
 	size_t line = 1;
@@ -93,7 +95,7 @@ size_t fy_text_nul_line(const char *text, size_t len)
 	return line;
 }
 
-int fy_write_all(int fd, const void *buf, size_t len)
+int fy_fsutil_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 
@@ -110,22 +112,22 @@ int fy_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int fy_write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
-                     struct fy_error *err)
+int fy_fsutil_write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+                            struct fy_error *err)
 {
 	_cleanup_close_ int fd =
 	        openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	int r;
 
 	if (fd < 0)
-		return fy_err(err, errno, "cannot create %s", path);
-	r = fy_write_all(fd, buf, len);
+		return fy_error(err, errno, "cannot create %s", path);
+	r = fy_fsutil_write_all(fd, buf, len);
 	if (r < 0)
-		return fy_err(err, -r, "cannot write %s", path);
+		return fy_error(err, -r, "cannot write %s", path);
 	return 0;
 }
 
-int fy_mkdir_p(const char *path, mode_t mode)
+int fy_fsutil_mkdir_p(const char *path, mode_t mode)
 {
 	_cleanup_free_ char *p = strdup(path);
 	char *s;
@@ -145,7 +147,7 @@ int fy_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-char *fy_path_clean(const char *path)
+char *fy_fsutil_path_clean(const char *path)
 {
 	size_t n = strlen(path);
 	char *out = malloc(n + 2);
@@ -183,7 +185,7 @@ char *fy_path_clean(const char *path)
 	return out;
 }
 
-bool fy_path_under(const char *path, const char *dir)
+bool fy_fsutil_path_under(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
 
@@ -192,7 +194,7 @@ bool fy_path_under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-char *fy_path_join(const char *a, const char *b)
+char *fy_fsutil_path_join(const char *a, const char *b)
 {
 	size_t la = strlen(a);
 
@@ -200,10 +202,10 @@ char *fy_path_join(const char *a, const char *b)
 		la--;
 	while (*b == '/')
 		b++;
-	return fy_asprintf("%.*s/%s", (int)la, a, b);
+	return fy_fsutil_asprintf("%.*s/%s", (int)la, a, b);
 }
 
-char *fy_asprintf(const char *fmt, ...)
+char *fy_fsutil_asprintf(const char *fmt, ...)
 {
 	char *s = NULL;
 	va_list ap;

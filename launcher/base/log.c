@@ -1,4 +1,4 @@
-#include "log.h"
+#include "base/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t fy_now_ns(void)
+uint64_t fy_log_now_ns(void)
 {
 	struct timespec ts;
 
@@ -19,7 +19,7 @@ void fy_log_init(struct fy_log *log, const char *prog, enum fy_log_level level)
 	memset(log, 0, sizeof(*log));
 	log->level = level;
 	log->prog = prog;
-	log->start_ns = fy_now_ns();
+	log->start_ns = fy_log_now_ns();
 	log->data = log;
 }
 
@@ -33,7 +33,7 @@ void fy_log_stderr_sink(void *data, enum fy_log_level level, const char *msg)
 
 	if (level == FY_LOG_DEBUG && log)
 		n = snprintf(line, sizeof(line), "%s[%d] %8.3f ms: %s\n", prog, (int)getpid(),
-			     (double)(fy_now_ns() - log->start_ns) / 1e6, msg);
+		             (double)(fy_log_now_ns() - log->start_ns) / 1e6, msg);
 	else if (level == FY_LOG_INFO)
 		n = snprintf(line, sizeof(line), "%s: %s\n", prog, msg);
 	else
@@ -45,7 +45,7 @@ void fy_log_stderr_sink(void *data, enum fy_log_level level, const char *msg)
 		return;
 }
 
-void fy_logf(const struct fy_log *log, enum fy_log_level level, const char *fmt, ...)
+void fy_log_printf(const struct fy_log *log, enum fy_log_level level, const char *fmt, ...)
 {
 	char msg[4096];
 	va_list ap;

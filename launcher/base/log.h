@@ -19,14 +19,14 @@ struct fy_log {
 };
 
 void fy_log_init(struct fy_log *log, const char *prog, enum fy_log_level level);
-void fy_logf(const struct fy_log *log, enum fy_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void fy_log_printf(const struct fy_log *log, enum fy_log_level level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 void fy_log_stderr_sink(void *data, enum fy_log_level level, const char *msg);
-uint64_t fy_now_ns(void);
+uint64_t fy_log_now_ns(void);
 
-#define fy_error(log, ...) fy_logf((log), FY_LOG_ERROR, __VA_ARGS__)
-#define fy_warn(log, ...)  fy_logf((log), FY_LOG_WARN, __VA_ARGS__)
-#define fy_info(log, ...)  fy_logf((log), FY_LOG_INFO, __VA_ARGS__)
-#define fy_debug(log, ...) fy_logf((log), FY_LOG_DEBUG, __VA_ARGS__)
+#define fy_log_error(log, ...) fy_log_printf((log), FY_LOG_ERROR, __VA_ARGS__)
+#define fy_log_warn(log, ...)  fy_log_printf((log), FY_LOG_WARN, __VA_ARGS__)
+#define fy_log_info(log, ...)  fy_log_printf((log), FY_LOG_INFO, __VA_ARGS__)
+#define fy_log_debug(log, ...) fy_log_printf((log), FY_LOG_DEBUG, __VA_ARGS__)
 
 #endif

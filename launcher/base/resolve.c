@@ -1,8 +1,8 @@
-#include "resolve.h"
+#include "base/resolve.h"
 
-#include "cleanup.h"
-#include "fsutil.h"
-#include "syscalls.h"
+#include "base/cleanup.h"
+#include "base/fsutil.h"
+#include "base/syscalls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -102,7 +102,7 @@ static int push(struct walk *w, int fd, const char *name, size_t nlen)
  * back through directories that do not exist yet, which no caller needs: refuse it. */
 static char *clean_rest(const char *name, size_t nlen, const char *more)
 {
-	_cleanup_free_ char *raw = fy_asprintf("%.*s/%s", (int)nlen, name, more ? more : "");
+	_cleanup_free_ char *raw = fy_fsutil_asprintf("%.*s/%s", (int)nlen, name, more ? more : "");
 	char *out, *o;
 
 	if (!raw || !(out = malloc(strlen(raw) + 1)))
@@ -216,7 +216,7 @@ static int do_walk(int rootfd, const char *path, bool partial, bool nofollow, st
 				 * link is: the directory on top of the stack. */
 				if (target[0] == '/')
 					pop_to(&w, 0);
-				joined = fy_asprintf("%s/%s", target, p);
+				joined = fy_fsutil_asprintf("%s/%s", target, p);
 				if (!joined)
 					return -ENOMEM;
 				free(todo);
@@ -234,7 +234,7 @@ static int do_walk(int rootfd, const char *path, bool partial, bool nofollow, st
 				return -ENOTDIR;
 			}
 			out->fd = fd;
-			out->path = fy_asprintf("%s/%s", w.path, nm);
+			out->path = fy_fsutil_asprintf("%s/%s", w.path, nm);
 			out->name = strdup(nm);
 			out->parent = fcntl(top(&w), F_DUPFD_CLOEXEC, 0);
 			if (!out->path || !out->name || out->parent < 0) {
@@ -299,8 +299,8 @@ static int in_root(int rootfd, const char *path, int oflags, uint64_t resolve)
 	int fd = -EAGAIN;
 
 	for (int i = 0; i < 8 && fd == -EAGAIN; i++)
-		fd = fy_openat2(rootfd, path, (uint64_t)(oflags | O_CLOEXEC), 0,
-		                resolve | RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		fd = fy_syscalls_openat2(rootfd, path, (uint64_t)(oflags | O_CLOEXEC), 0,
+		                         resolve | RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 	return fd;
 }
 
@@ -378,7 +378,7 @@ int fy_resolve_partial(int rootfd, const char *path, unsigned flags, struct fy_r
 	return 0;
 }
 
-void fy_resolved_free(struct fy_resolved *r)
+void fy_resolve_resolved_free(struct fy_resolved *r)
 {
 	if (r->fd >= 0)
 		close(r->fd);

@@ -29,8 +29,8 @@ struct fy_resolved {
 
 /* Resolve path inside rootfd as far as it exists, following every symlink (a dangling one to
  * its missing target). Where openat2 exists, the kernel confirms that out->path leads, free of
- * symlinks, to out->fd. On success the caller owns *out (fy_resolved_free). */
+ * symlinks, to out->fd. On success the caller owns *out (fy_resolve_resolved_free). */
 int fy_resolve_partial(int rootfd, const char *path, unsigned flags, struct fy_resolved *out);
-void fy_resolved_free(struct fy_resolved *r);
+void fy_resolve_resolved_free(struct fy_resolved *r);
 
 #endif

@@ -97,59 +97,60 @@ struct fy_open_how {
 	uint64_t resolve;
 };
 
-static inline int fy_sys_ret(long r)
+static inline int fy_syscalls_ret(long r)
 {
 	return r < 0 ? -errno : (int)r;
 }
 
-static inline int fy_open_tree(int dfd, const char *path, unsigned flags)
+static inline int fy_syscalls_open_tree(int dfd, const char *path, unsigned flags)
 {
-	return fy_sys_ret(syscall(SYS_open_tree, dfd, path, flags));
+	return fy_syscalls_ret(syscall(SYS_open_tree, dfd, path, flags));
 }
 
-static inline int fy_move_mount(int from_dfd, const char *from, int to_dfd, const char *to,
-                                unsigned flags)
+static inline int fy_syscalls_move_mount(int from_dfd, const char *from, int to_dfd, const char *to,
+                                         unsigned flags)
 {
-	return fy_sys_ret(syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags));
+	return fy_syscalls_ret(syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags));
 }
 
-static inline int fy_mount_setattr(int dfd, const char *path, unsigned flags,
-                                   struct fy_mount_attr *attr)
+static inline int fy_syscalls_mount_setattr(int dfd, const char *path, unsigned flags,
+                                            struct fy_mount_attr *attr)
 {
-	return fy_sys_ret(syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr)));
+	return fy_syscalls_ret(syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr)));
 }
 
-static inline int fy_fsopen(const char *fstype, unsigned flags)
+static inline int fy_syscalls_fsopen(const char *fstype, unsigned flags)
 {
-	return fy_sys_ret(syscall(SYS_fsopen, fstype, flags));
+	return fy_syscalls_ret(syscall(SYS_fsopen, fstype, flags));
 }
 
-static inline int fy_fsconfig(int fsfd, unsigned cmd, const char *key, const void *value, int aux)
+static inline int fy_syscalls_fsconfig(int fsfd, unsigned cmd, const char *key, const void *value,
+                                       int aux)
 {
-	return fy_sys_ret(syscall(SYS_fsconfig, fsfd, cmd, key, value, aux));
+	return fy_syscalls_ret(syscall(SYS_fsconfig, fsfd, cmd, key, value, aux));
 }
 
-static inline int fy_fsmount(int fsfd, unsigned flags, unsigned attr_flags)
+static inline int fy_syscalls_fsmount(int fsfd, unsigned flags, unsigned attr_flags)
 {
-	return fy_sys_ret(syscall(SYS_fsmount, fsfd, flags, attr_flags));
+	return fy_syscalls_ret(syscall(SYS_fsmount, fsfd, flags, attr_flags));
 }
 
-static inline int fy_close_range(unsigned first, unsigned last, unsigned flags)
+static inline int fy_syscalls_close_range(unsigned first, unsigned last, unsigned flags)
 {
-	return fy_sys_ret(syscall(SYS_close_range, first, last, flags));
+	return fy_syscalls_ret(syscall(SYS_close_range, first, last, flags));
 }
 
-static inline int fy_openat2(int dfd, const char *path, uint64_t flags, uint64_t mode,
-                             uint64_t resolve)
+static inline int fy_syscalls_openat2(int dfd, const char *path, uint64_t flags, uint64_t mode,
+                                      uint64_t resolve)
 {
 	struct fy_open_how how = {.flags = flags, .mode = mode, .resolve = resolve};
 
-	return fy_sys_ret(syscall(SYS_openat2, dfd, path, &how, sizeof(how)));
+	return fy_syscalls_ret(syscall(SYS_openat2, dfd, path, &how, sizeof(how)));
 }
 
-static inline int fy_pivot_root(const char *new_root, const char *put_old)
+static inline int fy_syscalls_pivot_root(const char *new_root, const char *put_old)
 {
-	return fy_sys_ret(syscall(SYS_pivot_root, new_root, put_old));
+	return fy_syscalls_ret(syscall(SYS_pivot_root, new_root, put_old));
 }
 
 #endif

@@ -12,7 +12,7 @@ tests_unit_test_oci_spec_LDADD = $(unit_ldadd) $(JANSSON_LIBS)
 tests_unit_test_oci_state_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
 tests_unit_test_oci_state_LDADD = $(unit_ldadd) $(JANSSON_LIBS)
 # ferry-oci's command line is the program's edge, not libferry: the test compiles it in.
-tests_unit_test_oci_cli_SOURCES = tests/unit/test_oci_cli.c launcher/oci/cli.c launcher/oci/cli.h
+tests_unit_test_oci_cli_SOURCES = tests/unit/test_oci_cli.c launcher/cli/oci_cli.c launcher/cli/oci_cli.h
 tests_unit_test_oci_cli_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
 tests_unit_test_oci_cli_LDADD = $(unit_ldadd) $(JANSSON_LIBS)
 tests_unit_test_oci_log_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
@@ -28,7 +28,7 @@ libferry_la_SOURCES += \
 	launcher/oci/ocicg.c launcher/oci/ocicg.h \
 	launcher/oci/ocires.c launcher/oci/ocires.h
 bin_PROGRAMS += launcher/ferry-oci
-launcher_ferry_oci_SOURCES = launcher/oci/oci_main.c launcher/oci/oci_life.c launcher/oci/oci_query.c launcher/oci/oci_cmd.h launcher/oci/cli.c launcher/oci/cli.h launcher/edge.c launcher/edge.h
+launcher_ferry_oci_SOURCES = launcher/cli/oci_main.c launcher/cli/oci_life.c launcher/cli/oci_query.c launcher/cli/oci_cmd.h launcher/cli/oci_cli.c launcher/cli/oci_cli.h launcher/cli/edge.c launcher/cli/edge.h
 launcher_ferry_oci_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 launcher_ferry_oci_LDADD = libferry.la $(JANSSON_LIBS)
 dist_man_MANS += doc/ferry-oci.1

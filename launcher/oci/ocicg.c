@@ -1,10 +1,10 @@
 /* ocicg: see ocicg.h; linux.resources itself is written by ocires. */
-#include "ocicg.h"
-#include "ocires.h"
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "strv.h"
+#include "oci/ocicg.h"
+#include "oci/ocires.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/strv.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +42,7 @@ static int cg_strcmp(const void *a, const void *b)
 
 static bool cg_exists_at(int dfd, const char *name, const char *file)
 {
-	_cleanup_free_ char *p = fy_path_join(name, file);
+	_cleanup_free_ char *p = fy_fsutil_path_join(name, file);
 
 	return p && faccessat(dfd, p, F_OK, 0) == 0;
 }
@@ -61,7 +61,7 @@ static int cg_probe(const char *root, struct fy_ocires_layout *l, struct fy_erro
 	l->v2 = false;
 	l->hier = NULL;
 	if (dfd < 0)
-		return fy_err(err, errno, "cannot open cgroup root %s", root);
+		return fy_error(err, errno, "cannot open cgroup root %s", root);
 	if (faccessat(dfd, "cgroup.controllers", F_OK, 0) == 0) {
 		l->v2 = true;
 		return 0;
@@ -70,7 +70,7 @@ static int cg_probe(const char *root, struct fy_ocires_layout *l, struct fy_erro
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
-		return fy_err(err, errno, "cannot list cgroup root %s", root);
+		return fy_error(err, errno, "cannot list cgroup root %s", root);
 	}
 	while ((errno = 0, de = readdir(d))) {
 		struct stat st;
@@ -83,7 +83,7 @@ static int cg_probe(const char *root, struct fy_ocires_layout *l, struct fy_erro
 			continue;
 		if (fy_strv_push(&l->hier, de->d_name) < 0) {
 			cg_layout_free(l);
-			return fy_err(err, ENOMEM, "listing %s", root);
+			return fy_error(err, ENOMEM, "listing %s", root);
 		}
 	}
 	if (l->hier)
@@ -108,7 +108,7 @@ static int cg_own(const struct fy_ocires_layout *l, char **out, struct fy_error 
 	size_t len;
 
 	*out = NULL;
-	if (fy_read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &buf, &len, err) < 0)
+	if (fy_fsutil_read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &buf, &len, err) < 0)
 		return -1;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *ctrl = strchr(line, ':'), *path;
@@ -130,21 +130,21 @@ static int cg_own(const struct fy_ocires_layout *l, char **out, struct fy_error 
 			continue;
 		path += strspn(path, "/");
 		if (*out && strcmp(*out, path) != 0) {
-			int r = fy_err(err, 0,
-			               "the caller is in different v1 cgroups per controller "
-			               "(/%s and /%s): use an absolute linux.cgroupsPath",
-			               *out, path);
+			int r = fy_error(err, 0,
+			                 "the caller is in different v1 cgroups per controller "
+			                 "(/%s and /%s): use an absolute linux.cgroupsPath",
+			                 *out, path);
 
 			free(*out);
 			*out = NULL;
 			return r;
 		}
 		if (!*out && !(*out = strdup(path)))
-			return fy_err(err, ENOMEM, "reading /proc/self/cgroup");
+			return fy_error(err, ENOMEM, "reading /proc/self/cgroup");
 	}
 	if (!*out)
-		return fy_err(err, 0, "no cgroup %s line in /proc/self/cgroup",
-		              l->v2 ? "v2" : "v1");
+		return fy_error(err, 0, "no cgroup %s line in /proc/self/cgroup",
+		                l->v2 ? "v2" : "v1");
 	return 0;
 }
 
@@ -156,37 +156,37 @@ static int cg_resolve(const struct fy_ocires_layout *l, const char *cgpath, cons
 	*out = NULL;
 	if (!cgpath || !*cgpath) {
 		if (!id || !*id || strchr(id, '/') || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
-			return fy_err(err, 0, "invalid container id \"%s\" for a cgroup name",
-			              id ? id : "");
-		joined = fy_asprintf("/ferry-oci/%s", id);
+			return fy_error(err, 0, "invalid container id \"%s\" for a cgroup name",
+			                id ? id : "");
+		joined = fy_fsutil_asprintf("/ferry-oci/%s", id);
 	} else {
 		if (cgpath[0] != '/' && strchr(cgpath, ':'))
-			return fy_err(err, 0,
-			              "linux.cgroupsPath: systemd cgroup paths need "
-			              "--systemd-cgroup, which ferry-oci does not support");
+			return fy_error(err, 0,
+			                "linux.cgroupsPath: systemd cgroup paths need "
+			                "--systemd-cgroup, which ferry-oci does not support");
 		for (const char *p = cgpath; *p;) {
 			size_t n = strcspn(p, "/");
 
 			if (n == 2 && strncmp(p, "..", 2) == 0)
-				return fy_err(err, 0,
-				              "linux.cgroupsPath: \"%s\" has a \"..\" component",
-				              cgpath);
+				return fy_error(err, 0,
+				                "linux.cgroupsPath: \"%s\" has a \"..\" component",
+				                cgpath);
 			p += n + (p[n] == '/');
 		}
 		if (cgpath[0] == '/')
 			joined = strdup(cgpath);
 		else if (cg_own(l, &own, err) < 0)
-			return fy_err_prefix(err, "linux.cgroupsPath \"%s\" is relative", cgpath);
+			return fy_error_prefix(err, "linux.cgroupsPath \"%s\" is relative", cgpath);
 		else
-			joined = fy_asprintf("/%s/%s", own, cgpath);
+			joined = fy_fsutil_asprintf("/%s/%s", own, cgpath);
 	}
-	if (!joined || !(clean = fy_path_clean(joined)))
-		return fy_err(err, ENOMEM, "linux.cgroupsPath");
+	if (!joined || !(clean = fy_fsutil_path_clean(joined)))
+		return fy_error(err, ENOMEM, "linux.cgroupsPath");
 	if (strcmp(clean, "/") == 0)
-		return fy_err(err, 0, "linux.cgroupsPath: \"%s\" names the root cgroup",
-		              cgpath ? cgpath : "");
+		return fy_error(err, 0, "linux.cgroupsPath: \"%s\" names the root cgroup",
+		                cgpath ? cgpath : "");
 	*out = strdup(clean + 1);
-	return *out ? 0 : fy_err(err, ENOMEM, "linux.cgroupsPath");
+	return *out ? 0 : fy_error(err, ENOMEM, "linux.cgroupsPath");
 }
 
 static bool cg_perm_errno(int e)
@@ -204,19 +204,19 @@ static int cg_mkdirs(const char *base, const char *rel, char ***made, struct fy_
 		size_t n = strcspn(p, "/");
 
 		p += n;
-		dir = fy_asprintf("%s/%.*s", base, (int)(p - rel), rel);
+		dir = fy_fsutil_asprintf("%s/%.*s", base, (int)(p - rel), rel);
 		if (!dir)
-			return fy_err(err, ENOMEM, "creating cgroup");
+			return fy_error(err, ENOMEM, "creating cgroup");
 		p += *p == '/';
 		if (mkdir(dir, 0755) == 0) {
 			if (fy_strv_push(made, dir) < 0)
-				return fy_err(err, ENOMEM, "creating cgroup");
+				return fy_error(err, ENOMEM, "creating cgroup");
 		} else if (errno != EEXIST) {
 			if (cg_perm_errno(errno)) {
-				fy_err(err, errno, "%s", dir);
+				fy_error(err, errno, "%s", dir);
 				return 1;
 			}
-			return fy_err(err, errno, "cannot create cgroup %s", dir);
+			return fy_error(err, errno, "cannot create cgroup %s", dir);
 		}
 	}
 	return 0;
@@ -230,14 +230,14 @@ static int cg_cpuset_init(const char *base, const char *rel, struct fy_error *er
 	_cleanup_free_ char *parent = strdup(base);
 
 	if (!parent)
-		return fy_err(err, ENOMEM, "cpuset");
+		return fy_error(err, ENOMEM, "cpuset");
 	for (const char *p = rel; *p;) {
 		_cleanup_free_ char *dir = NULL;
 		size_t n = strcspn(p, "/");
 
 		p += n;
-		if (!(dir = fy_asprintf("%s/%.*s", base, (int)(p - rel), rel)))
-			return fy_err(err, ENOMEM, "cpuset");
+		if (!(dir = fy_fsutil_asprintf("%s/%.*s", base, (int)(p - rel), rel)))
+			return fy_error(err, ENOMEM, "cpuset");
 		p += *p == '/';
 		for (size_t i = 0; i < 2; i++) {
 			_cleanup_free_ char *cur = NULL, *up = NULL;
@@ -271,7 +271,7 @@ static void cg_enable_one(const char *dir)
 		return;
 	ctrls = fy_strv_split(avail, " \n");
 	for (char **c = ctrls; c && *c; c++) {
-		char *next = fy_asprintf("%s%s+%s", cmd ? cmd : "", cmd ? " " : "", *c);
+		char *next = fy_fsutil_asprintf("%s%s+%s", cmd ? cmd : "", cmd ? " " : "", *c);
 
 		free(cmd);
 		if (!(cmd = next))
@@ -299,7 +299,7 @@ static void cg_enable_controllers(const char *root, const char *rel)
 		cg_enable_one(dir);
 		if (!p[n])
 			break; /* dir is the leaf's parent */
-		next = fy_asprintf("%s/%.*s", dir, (int)n, p);
+		next = fy_fsutil_asprintf("%s/%.*s", dir, (int)n, p);
 		free(dir);
 		dir = next;
 		p += n + 1;
@@ -321,11 +321,11 @@ static int cg_v2_delegated(const struct fy_ocires_layout *l, struct fy_error *er
 	if (cg_own(l, &own, err) < 0)
 		return -1;
 	dir = fy_ocires_dir(l, NULL, own);
-	procs = dir ? fy_path_join(dir, "cgroup.procs") : NULL;
+	procs = dir ? fy_fsutil_path_join(dir, "cgroup.procs") : NULL;
 	if (!procs)
-		return fy_err(err, ENOMEM, "cgroup v2");
+		return fy_error(err, ENOMEM, "cgroup v2");
 	if (access(dir, W_OK) < 0 || access(procs, W_OK) < 0) {
-		fy_err(err, errno, "%s is not delegated to uid %u", dir, (unsigned)geteuid());
+		fy_error(err, errno, "%s is not delegated to uid %u", dir, (unsigned)geteuid());
 		return 1;
 	}
 	return 0;
@@ -348,7 +348,7 @@ static int cg_create(const struct fy_ocires_layout *l, const char *rel, char ***
 		_cleanup_free_ char *base = fy_ocires_dir(l, *h, "");
 
 		if (!base)
-			return fy_err(err, ENOMEM, "creating cgroup");
+			return fy_error(err, ENOMEM, "creating cgroup");
 		if ((r = cg_mkdirs(base, rel, made, err)) != 0)
 			return r;
 		if (fy_ocires_hier(l, "cpuset") == *h && cg_cpuset_init(base, rel, err) < 0)
@@ -367,7 +367,7 @@ static int cg_move(const struct fy_ocires_layout *l, const char *rel, pid_t pid,
 		_cleanup_free_ char *dir = fy_ocires_dir(l, l->v2 ? NULL : l->hier[i], rel);
 
 		if (!dir)
-			return fy_err(err, ENOMEM, "moving %d", (int)pid);
+			return fy_error(err, ENOMEM, "moving %d", (int)pid);
 		if (fy_ocires_write(dir, "cgroup.procs", buf, err) < 0)
 			return -1;
 	}
@@ -411,12 +411,12 @@ int fy_ocicg_enter(const char *root, const char *cgroups_path, const char *id,
 	if (!(cg->root = strdup(root)) || !(cg->path = strdup("")))
 		goto nomem;
 	if (cg_probe(root, &l, err) < 0) {
-		*why = fy_asprintf("no cgroup filesystem: %s", err->msg);
+		*why = fy_fsutil_asprintf("no cgroup filesystem: %s", err->msg);
 		goto unusable;
 	}
 	cg->v2 = l.v2;
 	if (!l.v2 && !l.hier) {
-		*why = fy_asprintf("no cgroup v1 or v2 hierarchy under %s", root);
+		*why = fy_fsutil_asprintf("no cgroup v1 or v2 hierarchy under %s", root);
 		goto unusable;
 	}
 	if (cg_resolve(&l, cgroups_path, id, &rel, err) < 0)
@@ -430,7 +430,7 @@ int fy_ocicg_enter(const char *root, const char *cgroups_path, const char *id,
 		                     : l.v2 ? "cgroup v2 needs root or a delegated subtree"
 		                            : "cgroup v1 needs root";
 
-		*why = fy_asprintf("%s: %s", reason, err->msg);
+		*why = fy_fsutil_asprintf("%s: %s", reason, err->msg);
 		goto unusable;
 	}
 	free(cg->path);
@@ -449,12 +449,12 @@ int fy_ocicg_enter(const char *root, const char *cgroups_path, const char *id,
 	return 0;
 unusable:
 	cg_layout_free(&l);
-	fy_err_clear(err);
+	fy_error_clear(err);
 	if (!*why)
 		goto nomem;
 	return 1;
 nomem:
-	fy_err(err, ENOMEM, "cgroup");
+	fy_error(err, ENOMEM, "cgroup");
 fail:
 	cg_layout_free(&l);
 	fy_ocicg_release(cg);
@@ -488,9 +488,9 @@ int fy_ocicg_update(const struct fy_ocicg *cg, const char *resources_json, struc
 	int r;
 
 	if (cg_none(cg))
-		return fy_err(err, 0,
-		              "the container has no cgroup, so its resources cannot be "
-		              "updated");
+		return fy_error(err, 0,
+		                "the container has no cgroup, so its resources cannot be "
+		                "updated");
 	if (fy_ocires_parse(resources_json, &res, err) < 0 || cg_probe(cg->root, &l, err) < 0)
 		return -1;
 	r = fy_ocires_apply(&l, cg->path, true, res, &warn, err);
@@ -515,8 +515,8 @@ static char *cg_main_dir(const struct fy_ocicg *cg, const char *const *prefer, b
 		if (!hier && any && l.hier)
 			hier = l.hier[0];
 		if (!hier) {
-			fy_err(err, 0, "no %s cgroup hierarchy under %s", any ? "v1" : "freezer",
-			       cg->root);
+			fy_error(err, 0, "no %s cgroup hierarchy under %s", any ? "v1" : "freezer",
+			         cg->root);
 			cg_layout_free(&l);
 			return NULL;
 		}
@@ -524,7 +524,7 @@ static char *cg_main_dir(const struct fy_ocicg *cg, const char *const *prefer, b
 	dir = fy_ocires_dir(&l, hier, cg->path);
 	cg_layout_free(&l);
 	if (!dir)
-		fy_err(err, ENOMEM, "cgroup");
+		fy_error(err, ENOMEM, "cgroup");
 	return dir;
 }
 
@@ -549,7 +549,7 @@ static int cg_freeze_done(const struct fy_ocicg *cg, const char *dir, bool freez
 		const char *f = strstr(buf, "frozen ");
 
 		if (!f)
-			return fy_err(err, 0, "%s/cgroup.events has no frozen field", dir);
+			return fy_error(err, 0, "%s/cgroup.events has no frozen field", dir);
 		snprintf(state, n, "frozen %c", f[7]);
 		return f[7] == (freeze ? '1' : '0');
 	}
@@ -568,8 +568,8 @@ int fy_ocicg_freeze(const struct fy_ocicg *cg, bool freeze, struct fy_error *err
 	long sleep_us = 1000;
 
 	if (cg_none(cg))
-		return fy_err(err, 0, "the container has no cgroup, so it cannot be %s",
-		              freeze ? "paused" : "resumed");
+		return fy_error(err, 0, "the container has no cgroup, so it cannot be %s",
+		                freeze ? "paused" : "resumed");
 	if (!(dir = cg_main_dir(cg, prefer, false, err)))
 		return -1;
 	file = cg->v2 ? "cgroup.freeze" : "freezer.state";
@@ -594,8 +594,8 @@ int fy_ocicg_freeze(const struct fy_ocicg *cg, bool freeze, struct fy_error *err
 
 		(void)fy_ocires_write(dir, file, cg->v2 ? "0" : "THAWED", &ignored);
 	}
-	return fy_err(err, 0, "cannot %s %s: still \"%s\" after %d ms", freeze ? "freeze" : "thaw",
-	              dir, state, CG_FREEZE_TIMEOUT_MS);
+	return fy_error(err, 0, "cannot %s %s: still \"%s\" after %d ms",
+	                freeze ? "freeze" : "thaw", dir, state, CG_FREEZE_TIMEOUT_MS);
 }
 
 int fy_ocicg_frozen(const struct fy_ocicg *cg, bool *frozen, struct fy_error *err)
@@ -620,7 +620,8 @@ struct cg_pidv {
 	size_t n, cap;
 };
 
-static int cg_collect(int dfd, const char *dir, struct cg_pidv *p, int depth, struct fy_error *err)
+static int cg_collect(int dfd, const char *dir, struct cg_pidv *p, int depth,
+                      struct fy_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_closedir_ DIR *d = NULL;
@@ -629,9 +630,9 @@ static int cg_collect(int dfd, const char *dir, struct cg_pidv *p, int depth, st
 	int fd;
 
 	if (depth > CG_DEPTH_MAX)
-		return fy_err(err, ELOOP, "%s", dir);
-	if (fy_read_file_at(dfd, "cgroup.procs", FY_OCIRES_READ_MAX, &buf, &len, err) < 0)
-		return fy_err_prefix(err, "%s", dir);
+		return fy_error(err, ELOOP, "%s", dir);
+	if (fy_fsutil_read_file_at(dfd, "cgroup.procs", FY_OCIRES_READ_MAX, &buf, &len, err) < 0)
+		return fy_error_prefix(err, "%s", dir);
 	for (char *s = buf, *end; *s; s = end) {
 		long v = strtol(s, &end, 10);
 
@@ -642,7 +643,7 @@ static int cg_collect(int dfd, const char *dir, struct cg_pidv *p, int depth, st
 			pid_t *nv = realloc(p->v, cap * sizeof(*nv));
 
 			if (!nv)
-				return fy_err(err, ENOMEM, "listing %s", dir);
+				return fy_error(err, ENOMEM, "listing %s", dir);
 			p->v = nv;
 			p->cap = cap;
 		}
@@ -651,7 +652,7 @@ static int cg_collect(int dfd, const char *dir, struct cg_pidv *p, int depth, st
 	if ((fd = dup(dfd)) < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
-		return fy_err(err, errno, "cannot list %s", dir);
+		return fy_error(err, errno, "cannot list %s", dir);
 	}
 	while ((errno = 0, de = readdir(d))) {
 		_cleanup_close_ int sub = -1;
@@ -662,8 +663,8 @@ static int cg_collect(int dfd, const char *dir, struct cg_pidv *p, int depth, st
 		sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0)
 			continue; /* a file (DT_UNKNOWN) or a child cgroup removed meanwhile */
-		if (!(name = fy_path_join(dir, de->d_name)))
-			return fy_err(err, ENOMEM, "listing %s", dir);
+		if (!(name = fy_fsutil_path_join(dir, de->d_name)))
+			return fy_error(err, ENOMEM, "listing %s", dir);
 		if (cg_collect(sub, name, p, depth + 1, err) < 0)
 			return -1;
 	}
@@ -688,11 +689,11 @@ int fy_ocicg_pids(const struct fy_ocicg *cg, pid_t **pids, size_t *n, struct fy_
 	*pids = NULL;
 	*n = 0;
 	if (cg_none(cg))
-		return fy_err(err, 0, "the container has no cgroup to list processes from");
+		return fy_error(err, 0, "the container has no cgroup to list processes from");
 	if (!(dir = cg_main_dir(cg, prefer, true, err)))
 		return -1;
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return fy_err(err, errno, "cannot open cgroup %s", dir);
+		return fy_error(err, errno, "cannot open cgroup %s", dir);
 	if (cg_collect(dfd, dir, &p, 0, err) < 0) {
 		free(p.v);
 		return -1;
@@ -709,23 +710,24 @@ int fy_ocicg_pids(const struct fy_ocicg *cg, pid_t **pids, size_t *n, struct fy_
 
 /* rmdir the subtree under dir, children first (the container may have made its own). A
  * cgroup whose last task just exited can be busy for a moment: retry briefly. */
-static int cg_rmtree(const char *dir, int depth, const struct timespec *t0, struct fy_error *err)
+static int cg_rmtree(const char *dir, int depth, const struct timespec *t0,
+                     struct fy_error *err)
 {
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *de;
 
 	if (!d)
-		return errno == ENOENT ? 0 : fy_err(err, errno, "cannot open cgroup %s", dir);
+		return errno == ENOENT ? 0 : fy_error(err, errno, "cannot open cgroup %s", dir);
 	if (depth > CG_DEPTH_MAX)
-		return fy_err(err, ELOOP, "%s", dir);
+		return fy_error(err, ELOOP, "%s", dir);
 	while ((errno = 0, de = readdir(d))) {
 		_cleanup_free_ char *sub = NULL;
 		struct stat st;
 
 		if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
 			continue;
-		if (!(sub = fy_path_join(dir, de->d_name)))
-			return fy_err(err, ENOMEM, "removing %s", dir);
+		if (!(sub = fy_fsutil_path_join(dir, de->d_name)))
+			return fy_error(err, ENOMEM, "removing %s", dir);
 		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode) &&
 		    cg_rmtree(sub, depth + 1, t0, err) < 0)
 			return -1;
@@ -734,7 +736,7 @@ static int cg_rmtree(const char *dir, int depth, const struct timespec *t0, stru
 		if (errno == ENOENT)
 			return 0;
 		if (errno != EBUSY || cg_ms_since(t0) > CG_RMDIR_TIMEOUT_MS)
-			return fy_err(err, errno, "cannot remove cgroup %s", dir);
+			return fy_error(err, errno, "cannot remove cgroup %s", dir);
 		usleep(10000);
 	}
 	return 0;
@@ -757,7 +759,7 @@ int fy_ocicg_remove(const struct fy_ocicg *cg, struct fy_error *err)
 		struct fy_error one;
 
 		if (!dir) {
-			r = fy_err(err, ENOMEM, "removing cgroup");
+			r = fy_error(err, ENOMEM, "removing cgroup");
 			break;
 		}
 		/* Go on through the other hierarchies; report the first failure. */

@@ -40,7 +40,8 @@ int fy_ocicg_enter(const char *root, const char *cgroups_path, const char *id,
 int fy_ocicg_join(const struct fy_ocicg *cg, pid_t pid, struct fy_error *err);
 /* update: apply resources JSON (same keys as linux.resources) to the existing cgroup; device
  * rules are left as created (as runc update does). */
-int fy_ocicg_update(const struct fy_ocicg *cg, const char *resources_json, struct fy_error *err);
+int fy_ocicg_update(const struct fy_ocicg *cg, const char *resources_json,
+                    struct fy_error *err);
 /* pause/resume: v2 cgroup.freeze, v1 freezer.state; waits (up to 5 s) until the kernel
  * reports frozen/thawed; a freeze that times out is undone. */
 int fy_ocicg_freeze(const struct fy_ocicg *cg, bool freeze, struct fy_error *err);

@@ -1,10 +1,10 @@
 /* ocidefs: the fixed vocabulary of the OCI runtime spec as ferry implements it: capability,
  * rlimit, namespace, hook and mount option names, the default config.json of `ferry-oci spec`
  * and the features document of `ferry-oci features` (runtime-spec features.md). Pure data. */
-#include "ocidefs.h"
+#include "oci/ocidefs.h"
 
-#include "cleanup.h"
-#include "fsutil.h"
+#include "base/cleanup.h"
+#include "base/fsutil.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -62,7 +62,7 @@ static const char *const cap_names[] = {
 };
 #define N_CAPS ((int)(sizeof(cap_names) / sizeof(cap_names[0])))
 
-int fy_oci_cap_from_name(const char *name)
+int fy_ocidefs_cap_from_name(const char *name)
 {
 	for (int i = 0; i < N_CAPS; i++)
 		if (strcmp(cap_names[i], name) == 0)
@@ -70,7 +70,7 @@ int fy_oci_cap_from_name(const char *name)
 	return -1;
 }
 
-const char *fy_oci_cap_name(int cap)
+const char *fy_ocidefs_cap_name(int cap)
 {
 	return cap >= 0 && cap < N_CAPS ? cap_names[cap] : NULL;
 }
@@ -89,7 +89,7 @@ static const struct {
         {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME},
 };
 
-int fy_oci_rlimit_from_name(const char *name)
+int fy_ocidefs_rlimit_from_name(const char *name)
 {
 	for (size_t i = 0; i < sizeof(rlimit_names) / sizeof(rlimit_names[0]); i++)
 		if (strcmp(rlimit_names[i].name, name) == 0)
@@ -104,7 +104,7 @@ static const char *const ns_names[FY_OCI_NS_COUNT] = {
         [FY_OCI_NS_CGROUP] = "cgroup", [FY_OCI_NS_TIME] = "time",
 };
 
-const char *fy_oci_ns_name(enum fy_oci_ns ns)
+const char *fy_ocidefs_ns_name(enum fy_oci_ns ns)
 {
 	return (unsigned)ns < FY_OCI_NS_COUNT ? ns_names[ns] : NULL;
 }
@@ -114,7 +114,7 @@ static const char *const hook_names[FY_OCI_HOOK_NKINDS] = {
         "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
 };
 
-const char *fy_oci_hook_name(enum fy_oci_hook_kind kind)
+const char *fy_ocidefs_hook_name(enum fy_oci_hook_kind kind)
 {
 	return (unsigned)kind < FY_OCI_HOOK_NKINDS ? hook_names[kind] : NULL;
 }
@@ -205,7 +205,7 @@ const char *const fy_oci_mount_option_names[] = {
         "rnoatime",    "rstrictatime", "tmpcopyup",  NULL,
 };
 
-bool fy_oci_mount_option(struct fy_oci_mount *m, const char *opt)
+bool fy_ocidefs_mount_option(struct fy_oci_mount *m, const char *opt)
 {
 	for (size_t i = 0; i < N_MOUNT_OPTS; i++) {
 		const struct mount_opt *o = &mount_opts[i];
@@ -329,7 +329,7 @@ static json_t *default_linux(bool rootless, uid_t uid, gid_t gid)
 	return lx;
 }
 
-char *fy_oci_spec_default(bool rootless, uid_t uid, gid_t gid)
+char *fy_ocidefs_spec_default(bool rootless, uid_t uid, gid_t gid)
 {
 	_cleanup_json_ json_t *doc = NULL;
 	json_t *caps;
@@ -352,7 +352,7 @@ char *fy_oci_spec_default(bool rootless, uid_t uid, gid_t gid)
 	out = json_dumps(doc, JSON_INDENT(8) | JSON_PRESERVE_ORDER);
 	if (!out)
 		return NULL;
-	nl = fy_asprintf("%s\n", out);
+	nl = fy_fsutil_asprintf("%s\n", out);
 	free(out);
 	return nl;
 }
@@ -384,7 +384,7 @@ static json_t *strv_json(const char *const *v, size_t n)
 	return a;
 }
 
-char *fy_oci_features_json(const char *version)
+char *fy_ocidefs_features_json(const char *version)
 {
 	/* Architectures ferry's seccomp support can name (libseccomp's SCMP_ARCH_* set for the
 	 * platforms ferry builds on). */
@@ -423,7 +423,7 @@ char *fy_oci_features_json(const char *version)
 	out = json_dumps(doc, JSON_INDENT(8) | JSON_PRESERVE_ORDER);
 	if (!out)
 		return NULL;
-	nl = fy_asprintf("%s\n", out);
+	nl = fy_fsutil_asprintf("%s\n", out);
 	free(out);
 	return nl;
 }

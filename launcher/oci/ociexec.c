@@ -2,7 +2,7 @@
  * The init (I) runs the ociplan steps; every failure before it blocks on exec.fifo travels to
  * the runtime (P) as one struct fy_error over a SOCK_SEQPACKET pair, so `create` reports the
  * real cause in containerd's log. */
-#include "ociexec.h"
+#include "oci/ociexec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,19 +20,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "environ.h"
-#include "error.h"
-#include "fsutil.h"
-#include "log.h"
-#include "ocimount.h"
-#include "ociplan.h"
-#include "ocihook.h"
-#include "ociproc.h"
-#include "ocitty.h"
-#include "spec.h"
-#include "sqfuse.h"
-#include "syscalls.h"
+#include "base/cleanup.h"
+#include "plan/environ.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "oci/ocimount.h"
+#include "oci/ociplan.h"
+#include "oci/ocihook.h"
+#include "oci/ociproc.h"
+#include "oci/ocitty.h"
+#include "oci/spec.h"
+#include "sqfuse/sqfuse.h"
+#include "base/syscalls.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -94,7 +94,7 @@ static int run_hooks(const struct fy_oci_spec *spec, enum fy_oci_hook_kind kind,
 
 	for (size_t i = 0; i < h->n; i++)
 		if (fy_ocihook_run(&h->list[i], state ? state : "{}", err) < 0)
-			return fy_err_prefix(err, "%s hook", what);
+			return fy_error_prefix(err, "%s hook", what);
 	return 0;
 }
 
@@ -109,31 +109,31 @@ static bool is_exec(const char *path)
 
 static int find_exe(const struct fy_oci_process *p, char **out, struct fy_error *err)
 {
-	const char *name = p->args[0], *path = fy_env_get(p->env, "PATH");
+	const char *name = p->args[0], *path = fy_environ_get(p->env, "PATH");
 
 	if (strchr(name, '/')) {
 		if (!is_exec(name))
-			return fy_err_code(err, FY_EXIT_NOTFOUND, errno ? errno : EACCES,
-			                   "exec: \"%s\"", name);
+			return fy_error_code(err, FY_EXIT_NOTFOUND, errno ? errno : EACCES,
+			                     "exec: \"%s\"", name);
 		*out = strdup(name);
-		return *out ? 0 : fy_err(err, ENOMEM, "exec");
+		return *out ? 0 : fy_error(err, ENOMEM, "exec");
 	}
 	for (const char *d = path ? path : FY_ENV_DEFAULT_PATH; d;) {
 		const char *colon = strchr(d, ':');
 		size_t len = colon ? (size_t)(colon - d) : strlen(d);
 		_cleanup_free_ char *cand =
-		        fy_asprintf("%.*s/%s", (int)(len ? len : 1), len ? d : ".", name);
+		        fy_fsutil_asprintf("%.*s/%s", (int)(len ? len : 1), len ? d : ".", name);
 
 		if (!cand)
-			return fy_err(err, ENOMEM, "exec");
+			return fy_error(err, ENOMEM, "exec");
 		if (is_exec(cand)) {
 			*out = TAKE_PTR(cand);
 			return 0;
 		}
 		d = colon ? colon + 1 : NULL;
 	}
-	return fy_err_code(err, FY_EXIT_NOTFOUND, 0,
-	                   "exec: \"%s\": executable file not found in $PATH", name);
+	return fy_error_code(err, FY_EXIT_NOTFOUND, 0,
+	                     "exec: \"%s\": executable file not found in $PATH", name);
 }
 
 /* runc (and the shells users expect) give the process a HOME when the spec has none: the
@@ -146,7 +146,7 @@ static char **with_home(const struct fy_oci_process *p)
 	_cleanup_free_ char *line = NULL, *value = NULL;
 	size_t cap = 0, n = 0;
 
-	if (fy_env_get(env, "HOME"))
+	if (fy_environ_get(env, "HOME"))
 		return env;
 	f = fopen("/etc/passwd", "re");
 	while (f && getline(&line, &cap, f) > 0) {
@@ -168,7 +168,7 @@ static char **with_home(const struct fy_oci_process *p)
 			break;
 		}
 	}
-	value = fy_asprintf("HOME=%s", home);
+	value = fy_fsutil_asprintf("HOME=%s", home);
 	while (env && env[n])
 		n++;
 	out = calloc(n + 2, sizeof(*out));
@@ -189,12 +189,12 @@ static int wait_start(const struct init_args *a, struct fy_error *err)
 	snprintf(path, sizeof(path), "self/fd/%d", a->fifo);
 	fd = openat(a->hostproc, path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fy_err(err, errno, "cannot open exec.fifo");
+		return fy_error(err, errno, "cannot open exec.fifo");
 	if (write(fd, "0", 1) != 1) {
 		int e = errno;
 
 		close(fd);
-		return fy_err(err, e, "cannot write exec.fifo");
+		return fy_error(err, e, "cannot write exec.fifo");
 	}
 	close(fd);
 	return 0;
@@ -250,14 +250,14 @@ static _Noreturn void init_main(struct init_args *a)
 		(void)setresuid(0, 0, 0);
 	}
 	if (a->mntns >= 0 && setns(a->mntns, CLONE_NEWNS) < 0)
-		fy_err(&err, errno, "cannot join the mount namespace"), init_fail(a, &err);
+		fy_error(&err, errno, "cannot join the mount namespace"), init_fail(a, &err);
 	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
-		fy_err(&err, errno, "cannot set hostname %s", spec->hostname), init_fail(a, &err);
+		fy_error(&err, errno, "cannot set hostname %s", spec->hostname), init_fail(a, &err);
 	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
-		fy_err(&err, errno, "cannot set domainname %s", spec->domainname),
+		fy_error(&err, errno, "cannot set domainname %s", spec->domainname),
 		        init_fail(a, &err);
 	if (mount(NULL, "/", NULL, a->plan->root_propagation, NULL) < 0)
-		fy_err(&err, errno, "cannot set the root propagation"), init_fail(a, &err);
+		fy_error(&err, errno, "cannot set the root propagation"), init_fail(a, &err);
 	if (spec->root_squashfs) {
 		char *root = NULL;
 
@@ -268,18 +268,18 @@ static _Noreturn void init_main(struct init_args *a)
 		                         .fuse_fd = a->fuse,
 		                         .log = a->o->log};
 
-		if (fy_ocimnt_squashfs(&q, &root, &err) < 0)
+		if (fy_ocimount_squashfs(&q, &root, &err) < 0)
 			init_fail(a, &err);
 		a->rootfs = root; /* the child's own copy of a: freed by exec */
 	}
 	/* pivot_root needs the new root to be a mount point. */
 	if (mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		fy_err(&err, errno, "cannot bind the root %s", a->rootfs), init_fail(a, &err);
-	if (fy_ocimnt_pre(a->plan, a->rootfs, g->cgroups, &err) < 0 ||
+		fy_error(&err, errno, "cannot bind the root %s", a->rootfs), init_fail(a, &err);
+	if (fy_ocimount_pre(a->plan, a->rootfs, g->cgroups, &err) < 0 ||
 	    run_hooks(spec, FY_OCI_HOOK_CREATE_CONTAINER, g->creating, "createContainer", &err) <
 	            0 ||
-	    fy_ocimnt_enter_root(a->rootfs, a->o->no_pivot, &err) < 0 ||
-	    fy_ociproc_sysctl(spec, &err) < 0 || fy_ocimnt_post(a->plan, &err) < 0)
+	    fy_ocimount_enter_root(a->rootfs, a->o->no_pivot, &err) < 0 ||
+	    fy_ociproc_sysctl(spec, &err) < 0 || fy_ocimount_post(a->plan, &err) < 0)
 		init_fail(a, &err);
 	if (console(a, &err) < 0)
 		init_fail(a, &err);
@@ -349,13 +349,13 @@ static int write_map(pid_t pid, const char *file, const struct fy_oci_idmap *m, 
 		int w = snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id,
 		                 m[i].host_id, m[i].size);
 		if (w < 0 || (size_t)w >= sizeof(buf) - len)
-			return fy_err(err, E2BIG, "linux.%s", file);
+			return fy_error(err, E2BIG, "linux.%s", file);
 		len += (size_t)w;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
-		return fy_err(err, errno, "cannot write %s", path);
+		return fy_error(err, errno, "cannot write %s", path);
 	return 0;
 }
 
@@ -365,14 +365,14 @@ static int check_rootless_maps(const struct fy_oci_spec *s, struct fy_error *err
 {
 	if (s->n_uid_mappings != 1 || s->uid_mappings[0].size != 1 ||
 	    s->uid_mappings[0].host_id != geteuid())
-		return fy_err(
+		return fy_error(
 		        err, 0,
 		        "linux.uidMappings: without root only the caller's uid %u can be mapped "
 		        "(one id); ferry uses no setuid newuidmap helper",
 		        (unsigned)geteuid());
 	if (s->n_gid_mappings != 1 || s->gid_mappings[0].size != 1 ||
 	    s->gid_mappings[0].host_id != getegid())
-		return fy_err(
+		return fy_error(
 		        err, 0,
 		        "linux.gidMappings: without root only the caller's gid %u can be mapped "
 		        "(one id)",
@@ -389,7 +389,7 @@ static int write_maps(const struct fy_oci_spec *s, pid_t pid, struct fy_error *e
 		snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, "deny", 4) != 4)
-			return fy_err(err, errno, "cannot write %s", path);
+			return fy_error(err, errno, "cannot write %s", path);
 	}
 	if (write_map(pid, "uid_map", s->uid_mappings, s->n_uid_mappings, err) < 0 ||
 	    write_map(pid, "gid_map", s->gid_mappings, s->n_gid_mappings, err) < 0)
@@ -404,7 +404,7 @@ static bool in_initial_userns(void)
 	struct fy_error e;
 	unsigned a, b, c;
 
-	if (fy_read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &map, &len, &e) < 0)
+	if (fy_fsutil_read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &map, &len, &e) < 0)
 		return false;
 	return sscanf(map, "%u %u %u", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295u;
 }
@@ -422,21 +422,21 @@ static int send_go(const struct fy_ociexec_opts *o, int sock, pid_t pid, struct 
 		created = o->state_json(o->state_ctx, pid, "created");
 	}
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	if (fy_read_file_at(AT_FDCWD, path, 65536, &cg, &len, &e) < 0)
+	if (fy_fsutil_read_file_at(AT_FDCWD, path, 65536, &cg, &len, &e) < 0)
 		cg = NULL;
 	a = creating ? strlen(creating) : 0;
 	b = created ? strlen(created) : 0;
 	c = cg ? strlen(cg) : 0;
 	if (a + b + c + 3 > GO_MAX)
-		return fy_err(err, E2BIG, "container state too large for hooks");
+		return fy_error(err, E2BIG, "container state too large for hooks");
 	msg = malloc(a + b + c + 3);
 	if (!msg)
-		return fy_err(err, ENOMEM, "create");
+		return fy_error(err, ENOMEM, "create");
 	memcpy(msg, a ? creating : "", a + 1);
 	memcpy(msg + a + 1, b ? created : "", b + 1);
 	memcpy(msg + a + b + 2, c ? cg : "", c + 1);
 	if (send(sock, msg, a + b + c + 3, MSG_NOSIGNAL) < 0)
-		return fy_err(err, errno, "cannot signal the container's init");
+		return fy_error(err, errno, "cannot signal the container's init");
 	return 0;
 }
 
@@ -447,7 +447,7 @@ static int await_ready(int sock, struct fy_error *err)
 	ssize_t n = recv(sock, &r, sizeof(r), 0);
 
 	if (n != (ssize_t)sizeof(r))
-		return fy_err(err, 0, "the container's init exited during setup");
+		return fy_error(err, 0, "the container's init exited during setup");
 	if (r.failed) {
 		r.err.msg[sizeof(r.err.msg) - 1] = '\0';
 		*err = r.err;
@@ -481,34 +481,34 @@ static int join_namespaces(const struct fy_oci_spec *s, int *mntns, unsigned lon
 		}
 		fd = open(ns->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return fy_err(err, errno, "linux.namespaces: %s namespace %s",
-			              ns_table[i].name, ns->path);
+			return fy_error(err, errno, "linux.namespaces: %s namespace %s",
+			                ns_table[i].name, ns->path);
 		if (ns_table[i].ns == FY_OCI_NS_MOUNT) {
 			*mntns = TAKE_FD(fd);
 			continue;
 		}
 		if (setns(fd, ns_table[i].flag) < 0)
-			return fy_err(err, errno, "cannot join the %s namespace %s",
-			              ns_table[i].name, ns->path);
+			return fy_error(err, errno, "cannot join the %s namespace %s",
+			                ns_table[i].name, ns->path);
 	}
 	/* Mount namespace: always a new one unless joined (runc requires it as well). */
 	if (*mntns < 0)
 		*flags |= CLONE_NEWNS;
 	if (s->ns[FY_OCI_NS_TIME].present)
-		return fy_err(err, 0, "linux.namespaces: the time namespace is not supported");
+		return fy_error(err, 0, "linux.namespaces: the time namespace is not supported");
 	return 0;
 }
 
 static int prepare_fifo(int dirfd, int *fifo, struct fy_error *err)
 {
 	if (mkfifoat(dirfd, FIFO_NAME, 0622) < 0)
-		return fy_err(err, errno, "cannot create %s", FIFO_NAME);
+		return fy_error(err, errno, "cannot create %s", FIFO_NAME);
 	/* umask may have narrowed it; the init may run as any user. */
 	if (fchmodat(dirfd, FIFO_NAME, 0622, 0) < 0)
-		return fy_err(err, errno, "cannot chmod %s", FIFO_NAME);
+		return fy_error(err, errno, "cannot chmod %s", FIFO_NAME);
 	*fifo = openat(dirfd, FIFO_NAME, O_PATH | O_CLOEXEC);
 	if (*fifo < 0)
-		return fy_err(err, errno, "cannot open %s", FIFO_NAME);
+		return fy_error(err, errno, "cannot open %s", FIFO_NAME);
 	return 0;
 }
 
@@ -520,12 +520,12 @@ static int open_console(const struct fy_oci_process *p, const struct fy_ociexec_
 		return 0;
 	if (!o->console_socket) {
 		if (o->detach)
-			return fy_err(
+			return fy_error(
 			        err, 0,
 			        "cannot allocate tty if ferry-oci will detach without setting "
 			        "console socket");
-		fy_warn(o->log, "process.terminal without --console-socket: the process keeps "
-		                "the caller's stdin, stdout and stderr");
+		fy_log_warn(o->log, "process.terminal without --console-socket: the process keeps "
+		                    "the caller's stdin, stdout and stderr");
 		return 0;
 	}
 	*console = fy_ocitty_connect(o->console_socket, err);
@@ -555,50 +555,50 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	pid_t pid;
 
 	if (!spec->process.present)
-		return fy_err(err, 0, "config.json: process is required");
+		return fy_error(err, 0, "config.json: process is required");
 	/* Running without a confinement the spec asks for would be silently weaker. */
 	if (spec->process.apparmor_profile && spec->process.apparmor_profile[0])
-		return fy_err(err, 0,
-		              "process.apparmorProfile %s: AppArmor is not supported by "
-		              "ferry-oci",
-		              spec->process.apparmor_profile);
+		return fy_error(err, 0,
+		                "process.apparmorProfile %s: AppArmor is not supported by "
+		                "ferry-oci",
+		                spec->process.apparmor_profile);
 	if (spec->process.selinux_label && spec->process.selinux_label[0])
-		return fy_err(err, 0,
-		              "process.selinuxLabel: SELinux is not supported by ferry-oci");
+		return fy_error(err, 0,
+		                "process.selinuxLabel: SELinux is not supported by ferry-oci");
 	if (spec->root_squashfs && access(spec->root_squashfs, R_OK) < 0)
-		return fy_err_code(err, FY_EXIT_IMAGE, errno, "annotation %s: %s",
-		                   FY_OCI_ANNOT_SQUASHFS, spec->root_squashfs);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "annotation %s: %s",
+		                     FY_OCI_ANNOT_SQUASHFS, spec->root_squashfs);
 	rootfs = realpath(spec->root_path, NULL);
 	if (!rootfs)
-		return fy_err(err, errno, "root.path %s", spec->root_path);
+		return fy_error(err, errno, "root.path %s", spec->root_path);
 	/* pivot_root cannot enter the root it leaves, and the spec's mounts would first cover
 	 * the host's own /dev, /proc and /sys (in the container's namespace). */
 	if (strcmp(rootfs, "/") == 0)
-		return fy_err(err, 0,
-		              "root.path %s is the host's root directory: a container needs a "
-		              "root filesystem of its own",
-		              spec->root_path);
+		return fy_error(err, 0,
+		                "root.path %s is the host's root directory: a container needs a "
+		                "root filesystem of its own",
+		                spec->root_path);
 	a.rootfs = rootfs;
 	if (userns && (spec->n_uid_mappings == 0 || spec->n_gid_mappings == 0))
-		return fy_err(err, 0,
-		              "linux.uidMappings and gidMappings are required with a new "
-		              "user namespace");
+		return fy_error(err, 0,
+		                "linux.uidMappings and gidMappings are required with a new "
+		                "user namespace");
 	if (userns && geteuid() != 0 && check_rootless_maps(spec, err) < 0)
 		return -1;
 	/* Without a user namespace of its own, only root can mount anything. */
 	if (!spec->ns[FY_OCI_NS_USER].present && geteuid() != 0)
-		return fy_err(err, 0,
-		              "rootless containers need a user namespace in "
-		              "linux.namespaces (see `ferry-oci spec --rootless`)");
+		return fy_error(err, 0,
+		                "rootless containers need a user namespace in "
+		                "linux.namespaces (see `ferry-oci spec --rootless`)");
 	/* Device nodes can be made only by root of the initial user namespace. */
-	if (fy_ocip_build(spec,
-	                  geteuid() == 0 && !spec->ns[FY_OCI_NS_USER].present &&
-	                          in_initial_userns(),
-	                  &plan, err) < 0)
+	if (fy_ociplan_build(spec,
+	                     geteuid() == 0 && !spec->ns[FY_OCI_NS_USER].present &&
+	                             in_initial_userns(),
+	                     &plan, err) < 0)
 		return -1;
 	hostproc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (hostproc < 0) {
-		fy_err(err, errno, "cannot open /proc");
+		fy_error(err, errno, "cannot open /proc");
 		goto out;
 	}
 	if (open_console(&spec->process, o, &console, err) < 0 ||
@@ -611,7 +611,7 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	if (spec->root_squashfs && !userns && (fuse = fy_sqfuse_open_device("/dev/fuse", err)) < 0)
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		fy_err(err, errno, "socketpair");
+		fy_error(err, errno, "socketpair");
 		goto out;
 	}
 	if (join_namespaces(spec, &mntns, &flags, err) < 0)
@@ -625,7 +625,7 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	a.userns_new = userns;
 	pid = spawn(flags, &a, sv, init_main);
 	if (pid < 0) {
-		fy_err(err, errno, "cannot create the container's init (clone)");
+		fy_error(err, errno, "cannot create the container's init (clone)");
 		goto out;
 	}
 	if ((userns && write_maps(spec, pid, err) < 0) ||
@@ -652,9 +652,9 @@ out:
 		close(sv[0]);
 	if (sv[1] >= 0)
 		close(sv[1]);
-	if (r < 0 && fifo >= 0 && fy_err_isset(err))
+	if (r < 0 && fifo >= 0 && fy_error_isset(err))
 		(void)unlinkat(o->state_dirfd, FIFO_NAME, 0);
-	fy_ocip_release(&plan);
+	fy_ociplan_release(&plan);
 	return r;
 }
 
@@ -671,12 +671,12 @@ int fy_ociexec_start(int state_dirfd, pid_t pid, struct fy_error *err)
 	char c;
 
 	if (fifo < 0)
-		return fy_err(err, errno == ENOENT ? 0 : errno,
-		              errno == ENOENT ? "cannot start an already running container"
-		                              : "cannot open exec.fifo");
+		return fy_error(err, errno == ENOENT ? 0 : errno,
+		                errno == ENOENT ? "cannot start an already running container"
+		                                : "cannot open exec.fifo");
 	pidfd = pidfd_open_(pid);
 	if (pidfd < 0)
-		return fy_err(err, 0, "cannot start a container that has stopped");
+		return fy_error(err, 0, "cannot start a container that has stopped");
 	for (;;) {
 		struct pollfd p[2] = {{.fd = fifo, .events = POLLIN},
 		                      {.fd = pidfd, .events = POLLIN}};
@@ -685,20 +685,20 @@ int fy_ociexec_start(int state_dirfd, pid_t pid, struct fy_error *err)
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			return fy_err(err, errno, "poll");
+			return fy_error(err, errno, "poll");
 		}
 		n = read(fifo, &c, 1);
 		if (n == 1)
 			break;
 		if (n < 0 && errno != EAGAIN)
-			return fy_err(err, errno, "cannot read exec.fifo");
+			return fy_error(err, errno, "cannot read exec.fifo");
 		if (p[1].revents & POLLIN)
-			return fy_err(err, 0, "cannot start a container that has stopped");
+			return fy_error(err, 0, "cannot start a container that has stopped");
 		if (n == 0 && (p[0].revents & POLLHUP))
-			return fy_err(err, 0, "cannot start a container that has stopped");
+			return fy_error(err, 0, "cannot start a container that has stopped");
 	}
 	if (unlinkat(state_dirfd, FIFO_NAME, 0) < 0 && errno != ENOENT)
-		return fy_err(err, errno, "cannot remove exec.fifo");
+		return fy_error(err, errno, "cannot remove exec.fifo");
 	return 0;
 }
 
@@ -732,8 +732,8 @@ static _Noreturn void exec_child(struct init_args *a)
 	/* The report socket is CLOEXEC: a successful execve closes it, which P reads as
 	 * "started"; a failed one reports the error. */
 	execve(exe, a->proc->args, env ? env : (char *[]){NULL});
-	fy_err_code(&err, errno == ENOENT ? FY_EXIT_NOTFOUND : FY_EXIT_NOEXEC, errno, "exec %s",
-	            exe);
+	fy_error_code(&err, errno == ENOENT ? FY_EXIT_NOTFOUND : FY_EXIT_NOEXEC, errno, "exec %s",
+	              exe);
 	init_fail(a, &err);
 }
 
@@ -770,25 +770,25 @@ int fy_ociexec_exec(pid_t pid, const struct fy_oci_spec *spec, const struct fy_o
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_table[i].name);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0) {
-			fy_err(err, errno, "cannot open %s", path);
+			fy_error(err, errno, "cannot open %s", path);
 			goto fail;
 		}
 	}
 	for (size_t i = 0; i < nfd; i++)
 		if (fds[i] >= 0 && setns(fds[i], ns_table[i].flag) < 0) {
-			fy_err(err, errno, "cannot join the container's %s namespace",
-			       ns_table[i].name);
+			fy_error(err, errno, "cannot join the container's %s namespace",
+			         ns_table[i].name);
 			goto fail;
 		}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		fy_err(err, errno, "socketpair");
+		fy_error(err, errno, "socketpair");
 		goto fail;
 	}
 	a.sock = sv[1];
 	a.console = console;
 	child = spawn(SIGCHLD | (o->detach ? CLONE_PARENT : 0), &a, sv, exec_child);
 	if (child < 0) {
-		fy_err(err, errno, "cannot create the process (clone)");
+		fy_error(err, errno, "cannot create the process (clone)");
 		goto fail;
 	}
 	n = recv(sv[0], &r, sizeof(r), 0);
@@ -841,7 +841,7 @@ int fy_ociexec_wait(pid_t pid, struct fy_error *err)
 			break;
 		if (w < 0 && errno != EINTR) {
 			sigprocmask(SIG_SETMASK, &old, NULL);
-			return err ? fy_err(err, errno, "waitpid %d", (int)pid) : -1;
+			return err ? fy_error(err, errno, "waitpid %d", (int)pid) : -1;
 		}
 		if (sfd < 0) {
 			(void)!waitpid(pid, &status, 0);

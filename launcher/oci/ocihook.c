@@ -1,11 +1,11 @@
 /* ocihook: runtime-spec hooks run as child processes (see ocihook.h). */
-#include "ocihook.h"
+#include "oci/ocihook.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "oci/spec.h"
-#include "syscalls.h"
+#include "base/syscalls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,14 +39,14 @@ static int stdin_pipe(const char *state, int *rfd, struct fy_error *err)
 	int wr;
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
-		return fy_err(err, errno, "cannot create a pipe");
+		return fy_error(err, errno, "cannot create a pipe");
 	r = fds[0];
 	w = fds[1];
 	if (len > 65536 && fcntl(w, F_SETPIPE_SZ, (int)(len > INT_MAX ? INT_MAX : len)) < 0)
-		return fy_err(err, errno, "the state (%zu bytes) does not fit in a pipe", len);
-	wr = fy_write_all(w, state ? state : "", len);
+		return fy_error(err, errno, "the state (%zu bytes) does not fit in a pipe", len);
+	wr = fy_fsutil_write_all(w, state ? state : "", len);
 	if (wr < 0)
-		return fy_err(err, -wr, "cannot write the state to the hook's stdin");
+		return fy_error(err, -wr, "cannot write the state to the hook's stdin");
 	*rfd = TAKE_FD(r);
 	return 0;
 }
@@ -74,7 +74,7 @@ static void hook_exec(const struct hook_child *c)
 	out = fcntl(c->out, F_DUPFD_CLOEXEC, 3);
 	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		goto fail;
-	fy_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	fy_syscalls_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	execve(c->path, c->argv, c->envp);
 fail:
 	e = errno;
@@ -174,16 +174,16 @@ int fy_ocihook_run(const struct fy_oci_hook *h, const char *state_json, struct f
 	pid_t pid;
 
 	if (stdin_pipe(state_json, &in, err) < 0)
-		return fy_err_prefix(err, "hook %s", h->path);
+		return fy_error_prefix(err, "hook %s", h->path);
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
-		return fy_err(err, errno, "hook %s: cannot create a pipe", h->path);
+		return fy_error(err, errno, "hook %s: cannot create a pipe", h->path);
 	out_r = fds[0];
 	/* Only our end is non-blocking: the hook's stdout and stderr behave as usual. */
 	if (fcntl(fds[1], F_SETFL, 0) < 0)
-		return fy_err(err, errno, "hook %s: cannot set up its output pipe", h->path);
+		return fy_error(err, errno, "hook %s: cannot set up its output pipe", h->path);
 	out_w = fds[1];
 	if (pipe2(fds, O_CLOEXEC) < 0)
-		return fy_err(err, errno, "hook %s: cannot create a pipe", h->path);
+		return fy_error(err, errno, "hook %s: cannot create a pipe", h->path);
 	err_r = fds[0];
 	err_w = fds[1];
 	c = (struct hook_child){.path = h->path,
@@ -194,7 +194,7 @@ int fy_ocihook_run(const struct fy_oci_hook *h, const char *state_json, struct f
 	                        .errpipe = err_w};
 	pid = fork();
 	if (pid < 0)
-		return fy_err(err, errno, "hook %s: cannot fork", h->path);
+		return fy_error(err, errno, "hook %s: cannot fork", h->path);
 	if (pid == 0)
 		hook_exec(&c);
 	close(TAKE_FD(out_w));
@@ -209,20 +209,20 @@ int fy_ocihook_run(const struct fy_oci_hook *h, const char *state_json, struct f
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		if (r < 0)
-			return fy_err(err, -r, "hook %s: cannot wait for it", h->path);
-		fy_err(err, 0, "hook %s timed out after %ds", h->path, h->timeout);
+			return fy_error(err, -r, "hook %s: cannot wait for it", h->path);
+		fy_error(err, 0, "hook %s timed out after %ds", h->path, h->timeout);
 		err->errnum = ETIMEDOUT;
 		return -ETIMEDOUT;
 	}
 	/* Its group may live on (a daemon it started); that is the hook's business. */
 	if (read(err_r, &e, sizeof(e)) == (ssize_t)sizeof(e))
-		return fy_err(err, e, "cannot execute hook %s", h->path);
+		return fy_error(err, e, "cannot execute hook %s", h->path);
 	hook_output(out, out_len, msg, sizeof(msg));
 	if (WIFSIGNALED(status))
-		return fy_err(err, 0, "hook %s was killed by signal %d (%s)%s", h->path,
-		              WTERMSIG(status), strsignal(WTERMSIG(status)), msg);
+		return fy_error(err, 0, "hook %s was killed by signal %d (%s)%s", h->path,
+		                WTERMSIG(status), strsignal(WTERMSIG(status)), msg);
 	if (WEXITSTATUS(status) != 0)
-		return fy_err(err, 0, "hook %s exited with status %d%s", h->path,
-		              WEXITSTATUS(status), msg);
+		return fy_error(err, 0, "hook %s exited with status %d%s", h->path,
+		                WEXITSTATUS(status), msg);
 	return 0;
 }

@@ -2,11 +2,11 @@
  * decodes it line by line as {"level","msg","time"} and, when a runtime command fails, returns
  * the msg of the last line whose level is "error": one complete line per write(2) on an
  * O_APPEND fd keeps that working even with concurrent writers. Level names are logrus's. */
-#include "ocilog.h"
+#include "oci/ocilog.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,8 +20,8 @@
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
-int fy_oci_log_open(struct fy_oci_log *l, const char *path, enum fy_oci_log_format format,
-                    struct fy_error *err)
+int fy_ocilog_open(struct fy_oci_log *l, const char *path, enum fy_oci_log_format format,
+                   struct fy_error *err)
 {
 	l->fd = -1;
 	l->format = format;
@@ -29,11 +29,11 @@ int fy_oci_log_open(struct fy_oci_log *l, const char *path, enum fy_oci_log_form
 		return 0;
 	l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
 	if (l->fd < 0)
-		return fy_err(err, errno, "cannot open log file %s", path);
+		return fy_error(err, errno, "cannot open log file %s", path);
 	return 0;
 }
 
-void fy_oci_log_close(struct fy_oci_log *l)
+void fy_ocilog_close(struct fy_oci_log *l)
 {
 	if (l && l->fd >= 0) {
 		close(l->fd);
@@ -69,7 +69,7 @@ static char *json_line(const char *level, const char *msg, const char *ts)
 	body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (!body)
 		return NULL;
-	line = fy_asprintf("%s\n", body);
+	line = fy_fsutil_asprintf("%s\n", body);
 	free(body);
 	return line;
 }
@@ -105,8 +105,8 @@ static char *quote(const char *msg)
 	return out;
 }
 
-char *fy_oci_log_line(enum fy_oci_log_format format, enum fy_log_level level, const char *msg,
-                      time_t t)
+char *fy_ocilog_line(enum fy_oci_log_format format, enum fy_log_level level, const char *msg,
+                     time_t t)
 {
 	_cleanup_free_ char *q = NULL;
 	const char *lv = (unsigned)level <= FY_LOG_DEBUG ? level_names[level] : "error";
@@ -119,22 +119,22 @@ char *fy_oci_log_line(enum fy_oci_log_format format, enum fy_log_level level, co
 	if (format == FY_OCI_LOG_JSON)
 		return json_line(lv, msg ? msg : "", ts);
 	q = quote(msg ? msg : "");
-	return q ? fy_asprintf("time=\"%s\" level=%s msg=%s\n", ts, lv, q) : NULL;
+	return q ? fy_fsutil_asprintf("time=\"%s\" level=%s msg=%s\n", ts, lv, q) : NULL;
 }
 
-int fy_oci_log_write(const struct fy_oci_log *l, enum fy_log_level level, const char *msg)
+int fy_ocilog_write(const struct fy_oci_log *l, enum fy_log_level level, const char *msg)
 {
-	_cleanup_free_ char *line = fy_oci_log_line(l->format, level, msg, time(NULL));
+	_cleanup_free_ char *line = fy_ocilog_line(l->format, level, msg, time(NULL));
 
 	if (!line)
 		return -ENOMEM;
-	return fy_write_all(l->fd >= 0 ? l->fd : STDERR_FILENO, line, strlen(line));
+	return fy_fsutil_write_all(l->fd >= 0 ? l->fd : STDERR_FILENO, line, strlen(line));
 }
 
-void fy_oci_log_sink(void *data, enum fy_log_level level, const char *msg)
+void fy_ocilog_sink(void *data, enum fy_log_level level, const char *msg)
 {
 	const struct fy_oci_log *l = data;
 
 	if (l)
-		(void)fy_oci_log_write(l, level, msg);
+		(void)fy_ocilog_write(l, level, msg);
 }

@@ -1,5 +1,5 @@
 /* ocimount: executes ociplan steps in the container's init (see ocimount.h). */
-#include "ocimount.h"
+#include "oci/ocimount.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,24 +17,24 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "mounts.h"
-#include "ociplan.h"
-#include "resolve.h"
-#include "sqfuse.h"
-#include "syscalls.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "runtime/mounts.h"
+#include "oci/ociplan.h"
+#include "base/resolve.h"
+#include "sqfuse/sqfuse.h"
+#include "base/syscalls.h"
 
 /* ---- binds and remounts ---- */
 
-/* The flags a remount must keep (fy_mnt_locked_flags) plus read-only, which a user namespace
+/* The flags a remount must keep (fy_mounts_locked_flags) plus read-only, which a user namespace
  * cannot drop either when the source mount has it. */
 static unsigned long locked_flags(const char *path)
 {
 	struct statvfs sv;
 
-	return fy_mnt_locked_flags(path) |
+	return fy_mounts_locked_flags(path) |
 	       (statvfs(path, &sv) == 0 && (sv.f_flag & ST_RDONLY) ? MS_RDONLY : 0);
 }
 
@@ -50,20 +50,20 @@ static int remount_bind(const char *target, unsigned long bits, const char *what
 	if (errno == EPERM && mount(NULL, target, NULL,
 	                            MS_REMOUNT | MS_BIND | bits | locked_flags(target), NULL) == 0)
 		return 0;
-	return fy_err(err, errno, "cannot remount %s with its options", what);
+	return fy_error(err, errno, "cannot remount %s with its options", what);
 }
 
 /* Propagation and recursive attributes shared by every kind of mount step. */
 static int finish_mount(const struct fy_ocip_step *s, const char *target, struct fy_error *err)
 {
 	if (s->propagation && mount(NULL, target, NULL, s->propagation, NULL) < 0)
-		return fy_err(err, errno, "cannot set the propagation of %s", s->dst);
+		return fy_error(err, errno, "cannot set the propagation of %s", s->dst);
 	if (s->attr_set || s->attr_clr) {
 		struct fy_mount_attr attr = {.attr_set = s->attr_set, .attr_clr = s->attr_clr};
-		int r = fy_mount_setattr(AT_FDCWD, target, AT_RECURSIVE, &attr);
+		int r = fy_syscalls_mount_setattr(AT_FDCWD, target, AT_RECURSIVE, &attr);
 
 		if (r < 0)
-			return fy_err(err, -r, "cannot set recursive attributes of %s", s->dst);
+			return fy_error(err, -r, "cannot set recursive attributes of %s", s->dst);
 	}
 	return 0;
 }
@@ -78,32 +78,32 @@ static char *top_path(const char *root, const struct fy_mnt_target *t, int *fd,
 {
 	char *at;
 
-	*fd = fy_mnt_reopen_top(root, PROC, 0, t, err);
+	*fd = fy_mounts_reopen_top(root, PROC, 0, t, err);
 	if (*fd < 0)
 		return NULL;
-	at = fy_mnt_fd_path(PROC, *fd);
+	at = fy_mounts_fd_path(PROC, *fd);
 	if (!at)
-		fy_err(err, ENOMEM, "%s", t->path);
+		fy_error(err, ENOMEM, "%s", t->path);
 	return at;
 }
 
 static int do_bind(const char *root, const struct fy_ocip_step *s, const char *src,
                    unsigned long flags, struct fy_error *err)
 {
-	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
 	_cleanup_free_ char *at = NULL, *top = NULL;
 	_cleanup_close_ int topfd = -1;
 	struct stat st;
 
 	if (stat(src, &st) < 0)
-		return fy_err(err, errno, "mount %s: source %s", s->dst, src);
-	if (fy_mnt_create_at(root, 0, s->dst, S_ISDIR(st.st_mode), &t, err) < 0)
+		return fy_error(err, errno, "mount %s: source %s", s->dst, src);
+	if (fy_mounts_create_at(root, 0, s->dst, S_ISDIR(st.st_mode), &t, err) < 0)
 		return -1;
-	at = fy_mnt_fd_path(PROC, t.fd);
+	at = fy_mounts_fd_path(PROC, t.fd);
 	if (!at)
-		return fy_err(err, ENOMEM, "mount %s", s->dst);
+		return fy_error(err, ENOMEM, "mount %s", s->dst);
 	if (mount(src, at, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
-		return fy_err(err, errno, "cannot bind %s on %s", src, s->dst);
+		return fy_error(err, errno, "cannot bind %s on %s", src, s->dst);
 	if (!(top = top_path(root, &t, &topfd, err)))
 		return -1;
 	if ((flags & REMOUNT_BITS) && remount_bind(top, flags & REMOUNT_BITS, s->dst, err) < 0)
@@ -122,10 +122,10 @@ static int copy_tree(int from, int to, const char *what, int depth, struct fy_er
 	if (dfd < 0 || !(d = fdopendir(dfd))) {
 		if (dfd >= 0)
 			close(dfd);
-		return fy_err(err, errno, "tmpcopyup %s", what);
+		return fy_error(err, errno, "tmpcopyup %s", what);
 	}
 	if (depth > 64)
-		return fy_err(err, ELOOP, "tmpcopyup %s: too deep", what);
+		return fy_error(err, ELOOP, "tmpcopyup %s: too deep", what);
 	while ((e = readdir(d))) {
 		struct stat st;
 		int r = 0;
@@ -133,7 +133,7 @@ static int copy_tree(int from, int to, const char *what, int depth, struct fy_er
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		if (fstatat(from, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return fy_err(err, errno, "tmpcopyup %s/%s", what, e->d_name);
+			return fy_error(err, errno, "tmpcopyup %s/%s", what, e->d_name);
 		if (S_ISDIR(st.st_mode)) {
 			_cleanup_close_ int sub = -1, dsub = -1;
 
@@ -141,7 +141,7 @@ static int copy_tree(int from, int to, const char *what, int depth, struct fy_er
 			    (sub = openat(from, e->d_name,
 			                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 			    (dsub = openat(to, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-				return fy_err(err, errno, "tmpcopyup %s/%s", what, e->d_name);
+				return fy_error(err, errno, "tmpcopyup %s/%s", what, e->d_name);
 			r = copy_tree(sub, dsub, what, depth + 1, err);
 		} else if (S_ISREG(st.st_mode)) {
 			_cleanup_close_ int in =
@@ -153,22 +153,22 @@ static int copy_tree(int from, int to, const char *what, int depth, struct fy_er
 			ssize_t n;
 
 			if (in < 0 || out < 0)
-				return fy_err(err, errno, "tmpcopyup %s/%s", what, e->d_name);
+				return fy_error(err, errno, "tmpcopyup %s/%s", what, e->d_name);
 			while ((n = read(in, buf, sizeof(buf))) > 0)
-				if (fy_write_all(out, buf, (size_t)n) < 0)
-					return fy_err(err, errno, "tmpcopyup %s/%s", what,
-					              e->d_name);
+				if (fy_fsutil_write_all(out, buf, (size_t)n) < 0)
+					return fy_error(err, errno, "tmpcopyup %s/%s", what,
+					                e->d_name);
 			if (n < 0)
-				return fy_err(err, errno, "tmpcopyup %s/%s", what, e->d_name);
+				return fy_error(err, errno, "tmpcopyup %s/%s", what, e->d_name);
 		} else if (S_ISLNK(st.st_mode)) {
 			char target[PATH_MAX];
 			ssize_t n = readlinkat(from, e->d_name, target, sizeof(target) - 1);
 
 			if (n < 0)
-				return fy_err(err, errno, "tmpcopyup %s/%s", what, e->d_name);
+				return fy_error(err, errno, "tmpcopyup %s/%s", what, e->d_name);
 			target[n] = '\0';
 			if (symlinkat(target, to, e->d_name) < 0)
-				return fy_err(err, errno, "tmpcopyup %s/%s", what, e->d_name);
+				return fy_error(err, errno, "tmpcopyup %s/%s", what, e->d_name);
 		} else {
 			continue; /* devices, fifos, sockets: not worth a writable copy */
 		}
@@ -184,19 +184,19 @@ static int copy_tree(int from, int to, const char *what, int depth, struct fy_er
 
 static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error *err)
 {
-	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
 	_cleanup_free_ char *at = NULL, *top = NULL;
 	unsigned long flags = s->flags & ~(MS_BIND | MS_REC);
 	_cleanup_close_ int under = -1, topfd = -1;
 
-	if (fy_mnt_create_at(root, 0, s->dst, true, &t, err) < 0)
+	if (fy_mounts_create_at(root, 0, s->dst, true, &t, err) < 0)
 		return -1;
-	if (!(at = fy_mnt_fd_path(PROC, t.fd)))
-		return fy_err(err, ENOMEM, "mount %s", s->dst);
+	if (!(at = fy_mounts_fd_path(PROC, t.fd)))
+		return fy_error(err, ENOMEM, "mount %s", s->dst);
 	if (s->copyup) {
 		under = openat(t.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (under < 0)
-			return fy_err(err, errno, "tmpcopyup %s", s->dst);
+			return fy_error(err, errno, "tmpcopyup %s", s->dst);
 	}
 	/* A read-only tmpfs with tmpcopyup is filled first, then made read-only. */
 	if (mount(s->src, at, s->fstype, under >= 0 ? flags & ~MS_RDONLY : flags, s->data) < 0) {
@@ -206,7 +206,7 @@ static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error
 		 * network namespace, mqueue the IPC one): take the host's, as runc does. */
 		if ((e == EPERM || e == EACCES) && s->fallback == FY_OCIP_FB_RBIND_HOST)
 			return do_bind(root, s, s->dst, flags | MS_REC, err);
-		return fy_err(err, e, "cannot mount %s on %s", s->fstype, s->dst);
+		return fy_error(err, e, "cannot mount %s on %s", s->fstype, s->dst);
 	}
 	if (!(top = top_path(root, &t, &topfd, err)))
 		return -1;
@@ -214,9 +214,9 @@ static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error
 		_cleanup_close_ int dir = openat(topfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		if (dir < 0 || copy_tree(under, dir, s->dst, 0, err) < 0)
-			return dir < 0 ? fy_err(err, errno, "tmpcopyup %s", s->dst) : -1;
+			return dir < 0 ? fy_error(err, errno, "tmpcopyup %s", s->dst) : -1;
 		if ((flags & MS_RDONLY) && mount(NULL, top, NULL, MS_REMOUNT | flags, s->data) < 0)
-			return fy_err(err, errno, "cannot make %s read-only", s->dst);
+			return fy_error(err, errno, "cannot make %s read-only", s->dst);
 	}
 	return finish_mount(s, top, err);
 }
@@ -227,27 +227,27 @@ static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error
 static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char *cgroups,
                      struct fy_error *err)
 {
-	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
 	_cleanup_free_ char *at = NULL, *top = NULL;
 	_cleanup_close_ int topfd = -1;
 	unsigned long ro = s->flags & MS_RDONLY;
 	unsigned long flags = s->flags & ~(MS_BIND | MS_REC);
 	const char *line;
 
-	if (fy_mnt_create_at(root, 0, s->dst, true, &t, err) < 0)
+	if (fy_mounts_create_at(root, 0, s->dst, true, &t, err) < 0)
 		return -1;
-	if (!(at = fy_mnt_fd_path(PROC, t.fd)))
-		return fy_err(err, ENOMEM, "mount %s", s->dst);
+	if (!(at = fy_mounts_fd_path(PROC, t.fd)))
+		return fy_error(err, ENOMEM, "mount %s", s->dst);
 	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
 		if (mount("cgroup2", at, "cgroup2", flags, NULL) == 0)
 			return (top = top_path(root, &t, &topfd, err)) ? finish_mount(s, top, err)
 			                                               : -1;
 		if (errno != EPERM && errno != EBUSY)
-			return fy_err(err, errno, "cannot mount cgroup2 on %s", s->dst);
+			return fy_error(err, errno, "cannot mount cgroup2 on %s", s->dst);
 		return do_bind(root, s, "/sys/fs/cgroup", flags | MS_REC, err);
 	}
 	if (mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
-		return fy_err(err, errno, "cannot mount a tmpfs on %s", s->dst);
+		return fy_error(err, errno, "cannot mount a tmpfs on %s", s->dst);
 	if (!(top = top_path(root, &t, &topfd, err)))
 		return -1;
 	for (line = cgroups; line && *line;) {
@@ -257,7 +257,7 @@ static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char 
 
 		line = nl ? nl + 1 : NULL;
 		if (!l)
-			return fy_err(err, ENOMEM, "cgroup mount");
+			return fy_error(err, ENOMEM, "cgroup mount");
 		ctrls = strchr(l, ':');
 		path = ctrls ? strchr(ctrls + 1, ':') : NULL;
 		if (!path)
@@ -278,15 +278,15 @@ static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char 
 			if (comma)
 				*comma = '\0';
 			/* Our own tmpfs, reached through its fd: the names are the host's. */
-			src = fy_asprintf("/sys/fs/cgroup/%s%s", c, path);
-			dst = fy_asprintf("%s/%s", top, c);
+			src = fy_fsutil_asprintf("/sys/fs/cgroup/%s%s", c, path);
+			dst = fy_fsutil_asprintf("%s/%s", top, c);
 			if (!src || !dst)
-				return fy_err(err, ENOMEM, "cgroup mount");
+				return fy_error(err, ENOMEM, "cgroup mount");
 			if (stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
 				if (mkdir(dst, 0755) < 0 && errno != EEXIST)
-					return fy_err(err, errno, "cgroup mount %s", dst);
+					return fy_error(err, errno, "cgroup mount %s", dst);
 				if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
-					return fy_err(err, errno, "cannot bind %s", src);
+					return fy_error(err, errno, "cannot bind %s", src);
 				if (remount_bind(dst, ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, src,
 				                 err) < 0)
 					return -1;
@@ -386,16 +386,16 @@ static int host_node(int hostdev, const struct fy_ocip_step *s)
 /* Bind the node fd holds onto t: the new mount API, else mount(2) on "/proc/self/fd/N". */
 static int bind_node(int node, const struct fy_mnt_target *t)
 {
-	_cleanup_close_ int tree =
-	        fy_open_tree(node, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	_cleanup_close_ int tree = fy_syscalls_open_tree(
+	        node, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	_cleanup_free_ char *from = NULL, *at = NULL;
 
 	if (tree >= 0)
-		return fy_move_mount(tree, "", t->fd, "",
-		                     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		return fy_syscalls_move_mount(tree, "", t->fd, "",
+		                              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 	if (tree != -ENOSYS)
 		return tree;
-	if (!(from = fy_mnt_fd_path(PROC, node)) || !(at = fy_mnt_fd_path(PROC, t->fd)))
+	if (!(from = fy_mounts_fd_path(PROC, node)) || !(at = fy_mounts_fd_path(PROC, t->fd)))
 		return -ENOMEM;
 	return mount(from, at, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
 }
@@ -412,27 +412,27 @@ static int make_node(const char *root, const struct fy_ocip_step *s, const struc
 	struct stat old, cur, st;
 	const char *name;
 
-	if ((dir = fy_mnt_parent(root, 0, t, &name, err)) < 0)
-		return fy_err_prefix(err, "device %s", s->dst);
+	if ((dir = fy_mounts_parent(root, 0, t, &name, err)) < 0)
+		return fy_error_prefix(err, "device %s", s->dst);
 	if (fstat(t->fd, &old) < 0 || fstatat(dir, name, &cur, AT_SYMLINK_NOFOLLOW) < 0)
-		return fy_err(err, errno, "device %s", s->dst);
+		return fy_error(err, errno, "device %s", s->dst);
 	if (old.st_dev != cur.st_dev || old.st_ino != cur.st_ino)
-		return fy_err(err, ESTALE, "device %s: replaced while it was created", s->dst);
-	/* fy_mnt_create_at left a file (new, or the image's): replace it by the node. */
+		return fy_error(err, ESTALE, "device %s: replaced while it was created", s->dst);
+	/* fy_mounts_create_at left a file (new, or the image's): replace it by the node. */
 	if (unlinkat(dir, name, 0) < 0 && errno != ENOENT)
-		return fy_err(err, errno, "device %s", s->dst);
+		return fy_error(err, errno, "device %s", s->dst);
 	if (mknodat(dir, name, s->mode, s->rdev) < 0)
-		return fy_err(err, errno, "cannot create %s", dev_what(s, what, sizeof(what)));
+		return fy_error(err, errno, "cannot create %s", dev_what(s, what, sizeof(what)));
 	node = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (node < 0 || fstat(node, &st) < 0)
-		return fy_err(err, errno, "device %s", s->dst);
+		return fy_error(err, errno, "device %s", s->dst);
 	if ((st.st_mode & S_IFMT) != (s->mode & S_IFMT) || st.st_rdev != s->rdev)
-		return fy_err(err, ESTALE, "device %s: replaced while it was created", s->dst);
+		return fy_error(err, ESTALE, "device %s: replaced while it was created", s->dst);
 	/* chmod(2) follows "/proc/self/fd/N" to the node itself; an O_PATH fd has no fchmod. */
-	if (!(at = fy_mnt_fd_path(PROC, node)))
-		return fy_err(err, ENOMEM, "device %s", s->dst);
+	if (!(at = fy_mounts_fd_path(PROC, node)))
+		return fy_error(err, ENOMEM, "device %s", s->dst);
 	if (fchownat(node, "", s->uid, s->gid, AT_EMPTY_PATH) < 0 || chmod(at, s->mode & 07777) < 0)
-		return fy_err(err, errno, "device %s", s->dst);
+		return fy_error(err, errno, "device %s", s->dst);
 	return 0;
 }
 
@@ -441,32 +441,32 @@ static int make_node(const char *root, const struct fy_ocip_step *s, const struc
 static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mknod, int hostdev,
                      struct fy_error *err)
 {
-	_cleanup_(fy_mnt_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
 	_cleanup_close_ int node = -1;
 	char what[PATH_MAX + 64];
 	int r;
 
 	/* A fifo needs no privilege to make. */
 	if (use_mknod || S_ISFIFO(s->mode))
-		return fy_mnt_create_at(root, 0, s->dst, false, &t, err) < 0
+		return fy_mounts_create_at(root, 0, s->dst, false, &t, err) < 0
 		               ? -1
 		               : make_node(root, s, &t, err);
 	/* Found before the mount point is made, so a missing one leaves nothing. */
 	if (hostdev < 0)
-		return fy_err(err, 0, "%s: the host's /dev cannot be opened to bind it from",
-		              dev_what(s, what, sizeof(what)));
+		return fy_error(err, 0, "%s: the host's /dev cannot be opened to bind it from",
+		                dev_what(s, what, sizeof(what)));
 	node = host_node(hostdev, s);
 	if (node < 0)
-		return fy_err(err, 0,
-		              "%s: no such device in the host's /dev to bind (without root, "
-		              "device nodes cannot be made, only the host's bound)",
-		              dev_what(s, what, sizeof(what)));
-	if (fy_mnt_create_at(root, 0, s->dst, false, &t, err) < 0)
+		return fy_error(err, 0,
+		                "%s: no such device in the host's /dev to bind (without root, "
+		                "device nodes cannot be made, only the host's bound)",
+		                dev_what(s, what, sizeof(what)));
+	if (fy_mounts_create_at(root, 0, s->dst, false, &t, err) < 0)
 		return -1;
 	r = bind_node(node, &t);
 	if (r < 0)
-		return fy_err(err, -r, "%s: cannot bind the host's node",
-		              dev_what(s, what, sizeof(what)));
+		return fy_error(err, -r, "%s: cannot bind the host's node",
+		                dev_what(s, what, sizeof(what)));
 	return 0;
 }
 
@@ -477,21 +477,21 @@ static int do_symlink(const char *root, const struct fy_ocip_step *s, struct fy_
 	int r;
 
 	if (rootfd < 0)
-		return fy_err(err, errno, "cannot open the root %s", root);
+		return fy_error(err, errno, "cannot open the root %s", root);
 	r = fy_resolve_partial(rootfd, s->dst, 0, &res);
 	if (r < 0)
-		return fy_err(err, -r, "symlink %s", s->dst);
+		return fy_error(err, -r, "symlink %s", s->dst);
 	/* Only a missing last component gets the link: an image's own entry wins. */
 	r = 0;
 	if (res.rest[0] && !strchr(res.rest, '/') && symlinkat(s->src, res.fd, res.rest) < 0 &&
 	    errno != EEXIST)
-		r = fy_err(err, errno, "cannot create symlink %s", s->dst);
-	fy_resolved_free(&res);
+		r = fy_error(err, errno, "cannot create symlink %s", s->dst);
+	fy_resolve_resolved_free(&res);
 	return r;
 }
 
-int fy_ocimnt_pre(const struct fy_ocip *plan, const char *rootfs, const char *cgroups,
-                  struct fy_error *err)
+int fy_ocimount_pre(const struct fy_ocip *plan, const char *rootfs, const char *cgroups,
+                    struct fy_error *err)
 {
 	_cleanup_close_ int hostdev =
 	        plan->mknod ? -1 : open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -530,39 +530,41 @@ int fy_ocimnt_pre(const struct fy_ocip *plan, const char *rootfs, const char *cg
 static int mask_fd(int rootfd, int fd, bool dir, const char *what, struct fy_error *err)
 {
 	_cleanup_close_ int null = -1, tree = -1;
-	_cleanup_free_ char *at = fy_mnt_fd_path(PROC, fd), *from = NULL;
+	_cleanup_free_ char *at = fy_mounts_fd_path(PROC, fd), *from = NULL;
 	int r;
 
 	if (!at)
-		return fy_err(err, ENOMEM, "cannot mask %s", what);
+		return fy_error(err, ENOMEM, "cannot mask %s", what);
 	if (dir) {
 		/* A read-only superblock as well as a read-only mount, as mount(2) MS_RDONLY. */
-		_cleanup_close_ int fs = fy_fsopen("tmpfs", FSOPEN_CLOEXEC);
+		_cleanup_close_ int fs = fy_syscalls_fsopen("tmpfs", FSOPEN_CLOEXEC);
 
 		r = fs;
-		if (fs >= 0 && (r = fy_fsconfig(fs, FY_FSCONFIG_SET_FLAG, "ro", NULL, 0)) == 0 &&
-		    (r = fy_fsconfig(fs, FY_FSCONFIG_CMD_CREATE, NULL, NULL, 0)) == 0 &&
-		    (r = tree = fy_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY)) >= 0)
-			r = fy_move_mount(tree, "", fd, "",
-			                  MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		if (fs >= 0 &&
+		    (r = fy_syscalls_fsconfig(fs, FY_FSCONFIG_SET_FLAG, "ro", NULL, 0)) == 0 &&
+		    (r = fy_syscalls_fsconfig(fs, FY_FSCONFIG_CMD_CREATE, NULL, NULL, 0)) == 0 &&
+		    (r = tree = fy_syscalls_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY)) >= 0)
+			r = fy_syscalls_move_mount(tree, "", fd, "",
+			                           MOVE_MOUNT_F_EMPTY_PATH |
+			                                   MOVE_MOUNT_T_EMPTY_PATH);
 		else if (r == -ENOSYS)
 			r = mount("tmpfs", at, "tmpfs", MS_RDONLY, NULL) < 0 ? -errno : 0;
-		return r < 0 ? fy_err(err, -r, "cannot mask %s", what) : 0;
+		return r < 0 ? fy_error(err, -r, "cannot mask %s", what) : 0;
 	}
 	null = fy_resolve_open(rootfd, "/dev/null", O_PATH, 0);
 	if (null < 0)
-		return fy_err(err, -null, "cannot mask %s: /dev/null", what);
-	tree = fy_open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		return fy_error(err, -null, "cannot mask %s: /dev/null", what);
+	tree = fy_syscalls_open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree >= 0)
-		r = fy_move_mount(tree, "", fd, "",
-		                  MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		r = fy_syscalls_move_mount(tree, "", fd, "",
+		                           MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 	else if (tree != -ENOSYS)
 		r = tree;
-	else if (!(from = fy_mnt_fd_path(PROC, null)))
+	else if (!(from = fy_mounts_fd_path(PROC, null)))
 		r = -ENOMEM;
 	else
 		r = mount(from, at, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
-	return r < 0 ? fy_err(err, -r, "cannot mask %s", what) : 0;
+	return r < 0 ? fy_error(err, -r, "cannot mask %s", what) : 0;
 }
 
 /* Make t read-only (a read-only path, or the root "/" itself): a recursive bind of it onto
@@ -578,44 +580,45 @@ static int readonly_fd(const char *what, const struct fy_mnt_target *t, struct f
 	int r;
 
 	if (root) {
-		r = fy_mount_setattr(t->fd, "", AT_EMPTY_PATH, &attr);
+		r = fy_syscalls_mount_setattr(t->fd, "", AT_EMPTY_PATH, &attr);
 		if (r != -ENOSYS)
-			return r < 0 ? fy_err(err, -r, "cannot make %s read-only", what) : 0;
+			return r < 0 ? fy_error(err, -r, "cannot make %s read-only", what) : 0;
 		if ((top = fcntl(t->fd, F_DUPFD_CLOEXEC, 0)) < 0)
-			return fy_err(err, errno, "%s", what);
+			return fy_error(err, errno, "%s", what);
 	} else {
-		tree = fy_open_tree(t->fd, "",
-		                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-		                            AT_RECURSIVE);
-		r = tree < 0 ? tree : fy_mount_setattr(tree, "", AT_EMPTY_PATH, &attr);
+		tree = fy_syscalls_open_tree(t->fd, "",
+		                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+		                                     AT_RECURSIVE);
+		r = tree < 0 ? tree : fy_syscalls_mount_setattr(tree, "", AT_EMPTY_PATH, &attr);
 		if (r == 0)
-			r = fy_move_mount(tree, "", t->fd, "",
-			                  MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+			r = fy_syscalls_move_mount(tree, "", t->fd, "",
+			                           MOVE_MOUNT_F_EMPTY_PATH |
+			                                   MOVE_MOUNT_T_EMPTY_PATH);
 		if (r != -ENOSYS)
-			return r < 0 ? fy_err(err, -r, "cannot make %s read-only", what) : 0;
-		if (!(at = fy_mnt_fd_path(PROC, t->fd)))
-			return fy_err(err, ENOMEM, "%s", what);
+			return r < 0 ? fy_error(err, -r, "cannot make %s read-only", what) : 0;
+		if (!(at = fy_mounts_fd_path(PROC, t->fd)))
+			return fy_error(err, ENOMEM, "%s", what);
 		if (mount(at, at, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return fy_err(err, errno, "cannot make %s read-only", what);
+			return fy_error(err, errno, "cannot make %s read-only", what);
 		/* t->fd stays on the file under the new bind: the remount needs the bind. */
-		if ((top = fy_mnt_reopen_top("/", PROC, 0, t, err)) < 0)
+		if ((top = fy_mounts_reopen_top("/", PROC, 0, t, err)) < 0)
 			return -1;
 		free(at);
 	}
-	if (!(at = fy_mnt_fd_path(PROC, top)))
-		return fy_err(err, ENOMEM, "%s", what);
-	return remount_bind(at, MS_RDONLY | fy_mnt_locked_flags(at), what, err);
+	if (!(at = fy_mounts_fd_path(PROC, top)))
+		return fy_error(err, ENOMEM, "%s", what);
+	return remount_bind(at, MS_RDONLY | fy_mounts_locked_flags(at), what, err);
 }
 
 /* After pivot_root: "/" is the container's root. Each path is resolved inside it by fd
  * (symlinks followed as the container sees them, as runc follows them, never out of it) and
  * mounted on through that fd. */
-int fy_ocimnt_post(const struct fy_ocip *plan, struct fy_error *err)
+int fy_ocimount_post(const struct fy_ocip *plan, struct fy_error *err)
 {
 	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	if (rootfd < 0)
-		return fy_err(err, errno, "cannot open the container's root");
+		return fy_error(err, errno, "cannot open the container's root");
 	for (size_t i = 0; i < plan->n_post; i++) {
 		const struct fy_ocip_step *s = &plan->post[i];
 		struct fy_resolved res = {-1, NULL, NULL};
@@ -624,20 +627,20 @@ int fy_ocimnt_post(const struct fy_ocip *plan, struct fy_error *err)
 		int r = fy_resolve_partial(rootfd, s->dst, 0, &res);
 
 		if (r < 0)
-			return fy_err(err, -r, "%s", s->dst);
+			return fy_error(err, -r, "%s", s->dst);
 		if (res.rest[0]) {
-			fy_resolved_free(&res);
+			fy_resolve_resolved_free(&res);
 			continue; /* runtime-spec: masking/protecting a missing path is a no-op */
 		}
 		t.fd = res.fd;
 		t.path = res.path;
 		if (fstat(t.fd, &st) < 0)
-			r = fy_err(err, errno, "%s", s->dst);
+			r = fy_error(err, errno, "%s", s->dst);
 		else if (s->kind == FY_OCIP_MASK)
 			r = mask_fd(rootfd, t.fd, S_ISDIR(st.st_mode), s->dst, err);
 		else if (s->kind == FY_OCIP_RO)
 			r = readonly_fd(s->dst, &t, err);
-		fy_resolved_free(&res);
+		fy_resolve_resolved_free(&res);
 		if (r < 0)
 			return -1;
 	}
@@ -646,26 +649,26 @@ int fy_ocimnt_post(const struct fy_ocip *plan, struct fy_error *err)
 
 /* pivot_root(".", ".") stacks the old root on the new one; detaching it leaves the new root
  * alone without needing a put_old directory in the image (pivot_root(2) NOTES). */
-int fy_ocimnt_enter_root(const char *rootfs, bool no_pivot, struct fy_error *err)
+int fy_ocimount_enter_root(const char *rootfs, bool no_pivot, struct fy_error *err)
 {
 	_cleanup_close_ int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int newroot = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 
 	if (oldroot < 0 || newroot < 0)
-		return fy_err(err, errno, "cannot open the root %s", rootfs);
+		return fy_error(err, errno, "cannot open the root %s", rootfs);
 	if (no_pivot) {
 		if (fchdir(newroot) < 0 || mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0 ||
 		    chroot(".") < 0)
-			return fy_err(err, errno, "cannot move into the root %s", rootfs);
-		return chdir("/") < 0 ? fy_err(err, errno, "chdir /") : 0;
+			return fy_error(err, errno, "cannot move into the root %s", rootfs);
+		return chdir("/") < 0 ? fy_error(err, errno, "chdir /") : 0;
 	}
-	if (fchdir(newroot) < 0 || fy_pivot_root(".", ".") < 0)
-		return fy_err(err, errno, "pivot_root into %s", rootfs);
+	if (fchdir(newroot) < 0 || fy_syscalls_pivot_root(".", ".") < 0)
+		return fy_error(err, errno, "pivot_root into %s", rootfs);
 	/* Slave first so the detach does not propagate back to the host's mounts. */
 	if (fchdir(oldroot) < 0 || mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
 	    umount2(".", MNT_DETACH) < 0)
-		return fy_err(err, errno, "cannot detach the old root");
-	return chdir("/") < 0 ? fy_err(err, errno, "chdir /") : 0;
+		return fy_error(err, errno, "cannot detach the old root");
+	return chdir("/") < 0 ? fy_error(err, errno, "chdir /") : 0;
 }
 
 /* ---- squashfs roots (annotation org.ferry.rootfs.squashfs) ----
@@ -717,7 +720,7 @@ static _Noreturn void sq_server(const struct fy_ocimnt_sq *q, const char *mnt, i
 		dup2(null, 1);
 		dup2(null, 2);
 	}
-	(void)fy_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	(void)fy_syscalls_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, "ferry-sqfuse");
 	if (q->readonly && !(extra = sq_extras(q->plan)))
@@ -741,21 +744,21 @@ static int sq_dirs(const char *base, struct fy_error *err)
 
 	/* upper, work and the merged view on one private tmpfs over the rootfs dir */
 	if (mount("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-		return fy_err(err, errno, "cannot mount a tmpfs on %s", base);
+		return fy_error(err, errno, "cannot mount a tmpfs on %s", base);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		_cleanup_free_ char *path = fy_asprintf("%s/%s", base, dirs[i]);
+		_cleanup_free_ char *path = fy_fsutil_asprintf("%s/%s", base, dirs[i]);
 
 		if (!path || mkdir(path, 0755) < 0)
-			return fy_err(err, errno, "squashfs root: cannot create %s", dirs[i]);
+			return fy_error(err, errno, "squashfs root: cannot create %s", dirs[i]);
 	}
 	return 0;
 }
 
-int fy_ocimnt_squashfs(const struct fy_ocimnt_sq *q, char **root, struct fy_error *err)
+int fy_ocimount_squashfs(const struct fy_ocimnt_sq *q, char **root, struct fy_error *err)
 {
 	bool rw = !q->readonly;
-	_cleanup_free_ char *lower = fy_asprintf("%s/lower", q->rootfs);
-	_cleanup_free_ char *merged = fy_asprintf("%s/merged", q->rootfs);
+	_cleanup_free_ char *lower = fy_fsutil_asprintf("%s/lower", q->rootfs);
+	_cleanup_free_ char *merged = fy_fsutil_asprintf("%s/merged", q->rootfs);
 	union {
 		struct fy_error e;
 		char c;
@@ -765,14 +768,14 @@ int fy_ocimnt_squashfs(const struct fy_ocimnt_sq *q, char **root, struct fy_erro
 	ssize_t n;
 
 	if (!lower || !merged)
-		return fy_err(err, ENOMEM, "squashfs root");
+		return fy_error(err, ENOMEM, "squashfs root");
 	if (rw && sq_dirs(q->rootfs, err) < 0)
 		return -1;
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return fy_err(err, errno, "pipe");
+		return fy_error(err, errno, "pipe");
 	pid = fork();
 	if (pid < 0)
-		return fy_err(err, errno, "cannot start the squashfs server");
+		return fy_error(err, errno, "cannot start the squashfs server");
 	if (pid == 0) {
 		close(p[0]);
 		sq_server(q, rw ? lower : q->rootfs, p[1]);
@@ -783,26 +786,26 @@ int fy_ocimnt_squashfs(const struct fy_ocimnt_sq *q, char **root, struct fy_erro
 	if (n == (ssize_t)sizeof(msg.e)) {
 		msg.e.msg[sizeof(msg.e.msg) - 1] = '\0';
 		*err = msg.e;
-		return fy_err_prefix(err, "squashfs root %s", q->image);
+		return fy_error_prefix(err, "squashfs root %s", q->image);
 	}
 	if (n != 1)
-		return fy_err(err, 0, "squashfs root %s: the server died", q->image);
+		return fy_error(err, 0, "squashfs root %s: the server died", q->image);
 	if (rw) {
 		_cleanup_free_ char *opts =
-		        fy_asprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work", lower,
-		                    q->rootfs, q->rootfs);
+		        fy_fsutil_asprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work", lower,
+		                           q->rootfs, q->rootfs);
 
 		if (!opts)
-			return fy_err(err, ENOMEM, "squashfs root");
+			return fy_error(err, ENOMEM, "squashfs root");
 		if (mount("overlay", merged, "overlay", 0, opts) < 0)
-			return fy_err(err, errno,
-			              "squashfs root: cannot mount the writable overlay");
+			return fy_error(err, errno,
+			                "squashfs root: cannot mount the writable overlay");
 		*root = TAKE_PTR(merged);
 	} else if (!(*root = strdup(q->rootfs))) {
-		return fy_err(err, ENOMEM, "squashfs root");
+		return fy_error(err, ENOMEM, "squashfs root");
 	}
 	/* Leave the server's namespace: pivot_root below must not move its root. */
 	if (unshare(CLONE_NEWNS) < 0)
-		return fy_err(err, errno, "cannot create the container's mount namespace");
+		return fy_error(err, errno, "cannot create the container's mount namespace");
 	return 0;
 }

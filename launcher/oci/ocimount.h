@@ -15,12 +15,12 @@ struct fy_ocip;
 
 /* The steps before pivot_root. cgroups: /proc/INIT/cgroup as the runtime read it (v1 cgroup
  * mounts bind exactly those directories). */
-int fy_ocimnt_pre(const struct fy_ocip *plan, const char *rootfs, const char *cgroups,
-                  struct fy_error *err);
+int fy_ocimount_pre(const struct fy_ocip *plan, const char *rootfs, const char *cgroups,
+                    struct fy_error *err);
 /* pivot_root into rootfs and detach the old root (no_pivot: MS_MOVE + chroot). */
-int fy_ocimnt_enter_root(const char *rootfs, bool no_pivot, struct fy_error *err);
+int fy_ocimount_enter_root(const char *rootfs, bool no_pivot, struct fy_error *err);
 /* The steps after it: read-only paths, masks, the read-only root. */
-int fy_ocimnt_post(const struct fy_ocip *plan, struct fy_error *err);
+int fy_ocimount_post(const struct fy_ocip *plan, struct fy_error *err);
 
 struct fy_ocimnt_sq {
 	const char *image;          /* squashfs file (host path) */
@@ -34,6 +34,6 @@ struct fy_ocimnt_sq {
 /* In the init, in its first mount namespace and before any other mount: fork the FUSE server,
  * mount the image (and the overlay), then move the init to a mount namespace of its own.
  * *root: where the container's root now is. */
-int fy_ocimnt_squashfs(const struct fy_ocimnt_sq *q, char **root, struct fy_error *err);
+int fy_ocimount_squashfs(const struct fy_ocimnt_sq *q, char **root, struct fy_error *err);
 
 #endif

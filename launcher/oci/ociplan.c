@@ -1,5 +1,5 @@
 /* ociplan: spec -> setup steps (see ociplan.h). Pure: no system calls. */
-#include "ociplan.h"
+#include "oci/ociplan.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "spec.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "oci/spec.h"
 
 /* runc (libcontainer/specconv AllowedDevices) creates these in every container whatever the
  * spec says; images and programs rely on them. */
@@ -41,7 +41,7 @@ static void step_free(struct fy_ocip_step *s)
 	free(s->data);
 }
 
-void fy_ocip_release(struct fy_ocip *plan)
+void fy_ociplan_release(struct fy_ocip *plan)
 {
 	for (size_t i = 0; i < plan->n_pre; i++)
 		step_free(&plan->pre[i]);
@@ -62,7 +62,7 @@ static struct fy_ocip_step *push(struct fy_ocip_step **v, size_t *n, const char 
 	*v = nv;
 	s = &nv[*n];
 	memset(s, 0, sizeof(*s));
-	s->dst = fy_path_clean(dst);
+	s->dst = fy_fsutil_path_clean(dst);
 	if (!s->dst)
 		return NULL;
 	(*n)++;
@@ -84,11 +84,11 @@ static int add_mount(struct fy_ocip *p, const struct fy_oci_spec *spec,
 	struct fy_ocip_step *s;
 
 	if (!m->destination || m->destination[0] != '/')
-		return fy_err(err, 0, "config.json: mounts: destination %s is not absolute",
-		              m->destination ? m->destination : "(none)");
+		return fy_error(err, 0, "config.json: mounts: destination %s is not absolute",
+		                m->destination ? m->destination : "(none)");
 	s = push(&p->pre, &p->n_pre, m->destination);
 	if (!s)
-		return fy_err(err, ENOMEM, "mount %s", m->destination);
+		return fy_error(err, ENOMEM, "mount %s", m->destination);
 	s->flags = m->flags;
 	s->propagation = m->propagation;
 	s->attr_set = m->rec_attr_set;
@@ -96,27 +96,28 @@ static int add_mount(struct fy_ocip *p, const struct fy_oci_spec *spec,
 	s->dir = true;
 	s->copyup = m->tmpcopyup && m->type && strcmp(m->type, "tmpfs") == 0;
 	if (dup_opt(&s->data, m->data) < 0)
-		return fy_err(err, ENOMEM, "mount %s", m->destination);
+		return fy_error(err, ENOMEM, "mount %s", m->destination);
 	if (bind) {
 		if (!m->source)
-			return fy_err(err, 0, "config.json: mount %s: a bind mount needs a source",
-			              m->destination);
+			return fy_error(err, 0,
+			                "config.json: mount %s: a bind mount needs a source",
+			                m->destination);
 		s->kind = FY_OCIP_BIND;
-		s->src = m->source[0] == '/' ? fy_path_clean(m->source)
-		                             : fy_asprintf("%s/%s", spec->bundle, m->source);
+		s->src = m->source[0] == '/' ? fy_fsutil_path_clean(m->source)
+		                             : fy_fsutil_asprintf("%s/%s", spec->bundle, m->source);
 		if (!s->src)
-			return fy_err(err, ENOMEM, "mount %s", m->destination);
+			return fy_error(err, ENOMEM, "mount %s", m->destination);
 		s->flags |= MS_BIND;
 		return 0;
 	}
 	if (!m->type)
-		return fy_err(err, 0, "config.json: mount %s: no type and not a bind mount",
-		              m->destination);
+		return fy_error(err, 0, "config.json: mount %s: no type and not a bind mount",
+		                m->destination);
 	s->kind = strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0 ? FY_OCIP_CGROUP
 	                                                                            : FY_OCIP_FS;
 	if (dup_opt(&s->fstype, m->type) < 0 ||
 	    dup_opt(&s->src, m->source ? m->source : m->type) < 0)
-		return fy_err(err, ENOMEM, "mount %s", m->destination);
+		return fy_error(err, ENOMEM, "mount %s", m->destination);
 	if (strcmp(m->type, "sysfs") == 0 || strcmp(m->type, "mqueue") == 0)
 		s->fallback = FY_OCIP_FB_RBIND_HOST;
 	return 0;
@@ -157,18 +158,18 @@ static int add_device(struct fy_ocip *p, int index, const char *path, char type,
 		fmt = S_IFIFO;
 		break;
 	default:
-		return fy_err(err, 0, "config.json: %s %s: unknown type '%c'", what, path, type);
+		return fy_error(err, 0, "config.json: %s %s: unknown type '%c'", what, path, type);
 	}
 	if (!path || path[0] != '/' || has_dotdot(path))
-		return fy_err(err, 0,
-		              "config.json: %s.path %s must be an absolute path without \"..\"",
-		              what, path ? path : "(none)");
-	clean = fy_path_clean(path);
+		return fy_error(err, 0,
+		                "config.json: %s.path %s must be an absolute path without \"..\"",
+		                what, path ? path : "(none)");
+	clean = fy_fsutil_path_clean(path);
 	if (!clean)
-		return fy_err(err, ENOMEM, "device %s", path);
+		return fy_error(err, ENOMEM, "device %s", path);
 	if (strcmp(clean, "/") == 0)
-		return fy_err(err, 0, "config.json: %s.path %s names the root directory", what,
-		              path);
+		return fy_error(err, 0, "config.json: %s.path %s names the root directory", what,
+		                path);
 	/* A spec entry replaces a default one (or an earlier entry) with the same path. */
 	for (size_t i = 0; i < p->n_pre; i++)
 		if (p->pre[i].kind == FY_OCIP_DEVICE && strcmp(p->pre[i].dst, clean) == 0)
@@ -176,7 +177,7 @@ static int add_device(struct fy_ocip *p, int index, const char *path, char type,
 	if (!s) {
 		s = push(&p->pre, &p->n_pre, clean);
 		if (!s)
-			return fy_err(err, ENOMEM, "device %s", path);
+			return fy_error(err, ENOMEM, "device %s", path);
 	}
 	s->kind = FY_OCIP_DEVICE;
 	s->dev_index = index;
@@ -190,7 +191,7 @@ static int add_device(struct fy_ocip *p, int index, const char *path, char type,
 static bool mounts_at(const struct fy_oci_spec *spec, const char *dst)
 {
 	for (size_t i = 0; i < spec->n_mounts; i++) {
-		_cleanup_free_ char *c = fy_path_clean(spec->mounts[i].destination);
+		_cleanup_free_ char *c = fy_fsutil_path_clean(spec->mounts[i].destination);
 
 		if (c && strcmp(c, dst) == 0)
 			return true;
@@ -204,7 +205,7 @@ static int add_links(struct fy_ocip *p, const struct fy_oci_spec *spec, struct f
 		struct fy_ocip_step *s = push(&p->pre, &p->n_pre, dev_links[i].dst);
 
 		if (!s || !(s->src = strdup(dev_links[i].target)))
-			return fy_err(err, ENOMEM, "plan");
+			return fy_error(err, ENOMEM, "plan");
 		s->kind = FY_OCIP_SYMLINK;
 	}
 	/* With a private devpts, /dev/ptmx must lead to its ptmx, not the host's. */
@@ -212,7 +213,7 @@ static int add_links(struct fy_ocip *p, const struct fy_oci_spec *spec, struct f
 		struct fy_ocip_step *s = push(&p->pre, &p->n_pre, "/dev/ptmx");
 
 		if (!s || !(s->src = strdup("pts/ptmx")))
-			return fy_err(err, ENOMEM, "plan");
+			return fy_error(err, ENOMEM, "plan");
 		s->kind = FY_OCIP_SYMLINK;
 	}
 	return 0;
@@ -225,20 +226,20 @@ static int add_post(struct fy_ocip *p, enum fy_ocip_kind kind, char *const *path
 		struct fy_ocip_step *s;
 
 		if (paths[i][0] != '/')
-			return fy_err(err, 0, "config.json: %s: %s is not absolute",
-			              kind == FY_OCIP_MASK ? "linux.maskedPaths"
-			                                   : "linux.readonlyPaths",
-			              paths[i]);
+			return fy_error(err, 0, "config.json: %s: %s is not absolute",
+			                kind == FY_OCIP_MASK ? "linux.maskedPaths"
+			                                     : "linux.readonlyPaths",
+			                paths[i]);
 		s = push(&p->post, &p->n_post, paths[i]);
 		if (!s)
-			return fy_err(err, ENOMEM, "plan");
+			return fy_error(err, ENOMEM, "plan");
 		s->kind = kind;
 	}
 	return 0;
 }
 
-int fy_ocip_build(const struct fy_oci_spec *spec, bool can_mknod, struct fy_ocip *plan,
-                  struct fy_error *err)
+int fy_ociplan_build(const struct fy_oci_spec *spec, bool can_mknod, struct fy_ocip *plan,
+                     struct fy_error *err)
 {
 	struct fy_ocip p = {.mknod = can_mknod};
 	int r = 0;
@@ -266,12 +267,12 @@ int fy_ocip_build(const struct fy_oci_spec *spec, bool can_mknod, struct fy_ocip
 		r = add_post(&p, FY_OCIP_MASK, spec->masked_paths, err);
 	if (r == 0 && spec->root_readonly) {
 		if (!push(&p.post, &p.n_post, "/"))
-			r = fy_err(err, ENOMEM, "plan");
+			r = fy_error(err, ENOMEM, "plan");
 		else
 			p.post[p.n_post - 1].kind = FY_OCIP_RO;
 	}
 	if (r < 0) {
-		fy_ocip_release(&p);
+		fy_ociplan_release(&p);
 		return r;
 	}
 	*plan = p;

@@ -58,8 +58,8 @@ struct fy_ocip {
 
 /* can_mknod: the runtime is root in the initial user namespace and the spec has no user
  * namespace. Bind sources that are relative are taken relative to the bundle. */
-int fy_ocip_build(const struct fy_oci_spec *spec, bool can_mknod, struct fy_ocip *plan,
-                  struct fy_error *err);
-void fy_ocip_release(struct fy_ocip *plan);
+int fy_ociplan_build(const struct fy_oci_spec *spec, bool can_mknod, struct fy_ocip *plan,
+                     struct fy_error *err);
+void fy_ociplan_release(struct fy_ocip *plan);
 
 #endif

@@ -1,13 +1,13 @@
 /* ociproc: the process attributes of an OCI process (see ociproc.h). Each step names the
  * config.json field it applies in its error ("process.cwd /x: No such file or directory"). */
-#include "ociproc.h"
+#include "oci/ociproc.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "oci/ocidefs.h"
 #include "oci/spec.h"
-#include "syscalls.h"
+#include "base/syscalls.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,7 +43,7 @@ static int write_proc(int dirfd, const char *path, const char *value)
 
 	if (fd < 0)
 		return -errno;
-	return fy_write_all(fd, value, strlen(value));
+	return fy_fsutil_write_all(fd, value, strlen(value));
 }
 
 static void format_rlim(uint64_t v, char *buf, size_t size)
@@ -54,7 +54,7 @@ static void format_rlim(uint64_t v, char *buf, size_t size)
 		snprintf(buf, size, "%" PRIu64, v);
 }
 
-/* The reverse of fy_oci_rlimit_from_name for messages. */
+/* The reverse of fy_ocidefs_rlimit_from_name for messages. */
 static const char *rlimit_name(int resource)
 {
 	static const char *const names[] = {
@@ -65,7 +65,7 @@ static const char *rlimit_name(int resource)
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (fy_oci_rlimit_from_name(names[i]) == resource)
+		if (fy_ocidefs_rlimit_from_name(names[i]) == resource)
 			return names[i];
 	return "RLIMIT_?";
 }
@@ -82,7 +82,7 @@ int fy_ociproc_sysctl(const struct fy_oci_spec *spec, struct fy_error *err)
 		return 0;
 	dirfd = open("/proc/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
-		return fy_err(err, errno, "linux.sysctl: cannot open /proc/sys");
+		return fy_error(err, errno, "linux.sysctl: cannot open /proc/sys");
 	for (size_t i = 0; i < spec->n_sysctl; i++) {
 		const struct fy_oci_kv *kv = &spec->sysctl[i];
 		_cleanup_free_ char *rel = strdup(kv->key);
@@ -90,18 +90,18 @@ int fy_ociproc_sysctl(const struct fy_oci_spec *spec, struct fy_error *err)
 		int r;
 
 		if (!rel)
-			return fy_err(err, ENOMEM, "linux.sysctl");
+			return fy_error(err, ENOMEM, "linux.sysctl");
 		if (len == 0 || strchr(kv->key, '/') || strstr(kv->key, "..") ||
 		    kv->key[0] == '.' || kv->key[len - 1] == '.')
-			return fy_err(err, 0, "linux.sysctl: invalid key \"%s\"", kv->key);
+			return fy_error(err, 0, "linux.sysctl: invalid key \"%s\"", kv->key);
 		for (char *c = rel; *c; c++)
 			if (*c == '.')
 				*c = '/';
 		r = write_proc(dirfd, rel, kv->value);
 		if (r < 0)
-			return fy_err(err, -r,
-			              "linux.sysctl: cannot set %s to \"%s\" (/proc/sys/%s)",
-			              kv->key, kv->value, rel);
+			return fy_error(err, -r,
+			                "linux.sysctl: cannot set %s to \"%s\" (/proc/sys/%s)",
+			                kv->key, kv->value, rel);
 	}
 	return 0;
 }
@@ -116,7 +116,7 @@ static int apply_oom_score_adj(const struct fy_oci_process *p, struct fy_error *
 	snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
 	r = write_proc(AT_FDCWD, "/proc/self/oom_score_adj", buf);
 	if (r < 0)
-		return fy_err(err, -r, "process.oomScoreAdj: cannot set %d", p->oom_score_adj);
+		return fy_error(err, -r, "process.oomScoreAdj: cannot set %d", p->oom_score_adj);
 	return 0;
 }
 
@@ -136,15 +136,15 @@ static int apply_rlimits(const struct fy_oci_process *p, struct fy_error *err)
 		if (e == EPERM && getrlimit(l->resource, &old) == 0 && l->hard > old.rlim_max) {
 			format_rlim(l->hard, want, sizeof(want));
 			format_rlim(old.rlim_max, have, sizeof(have));
-			return fy_err(err, e,
-			              "process.rlimits: cannot raise %s hard limit from %s to %s "
-			              "(needs CAP_SYS_RESOURCE in the initial user namespace)",
-			              rlimit_name(l->resource), have, want);
+			return fy_error(err, e,
+			                "process.rlimits: cannot raise %s hard limit from %s to %s "
+			                "(needs CAP_SYS_RESOURCE in the initial user namespace)",
+			                rlimit_name(l->resource), have, want);
 		}
 		format_rlim(l->soft, want, sizeof(want));
 		format_rlim(l->hard, have, sizeof(have));
-		return fy_err(err, e, "process.rlimits: cannot set %s to soft %s hard %s",
-		              rlimit_name(l->resource), want, have);
+		return fy_error(err, e, "process.rlimits: cannot set %s to soft %s hard %s",
+		                rlimit_name(l->resource), want, have);
 	}
 	return 0;
 }
@@ -155,8 +155,8 @@ static int last_cap(void)
 	struct fy_error ignored = {0};
 	int cap;
 
-	if (fy_read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", 32, &s, NULL, &ignored) ==
-	    0) {
+	if (fy_fsutil_read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", 32, &s, NULL,
+	                           &ignored) == 0) {
 		cap = atoi(s);
 		if (cap > 0 && cap < 64)
 			return cap;
@@ -179,11 +179,11 @@ static int drop_bounding(uint64_t keep, struct fy_error *err)
 		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
-			const char *name = fy_oci_cap_name(cap);
+			const char *name = fy_ocidefs_cap_name(cap);
 
-			return fy_err(err, errno,
-			              "process.capabilities.bounding: cannot drop %s (number %d)",
-			              name ? name : "capability", cap);
+			return fy_error(err, errno,
+			                "process.capabilities.bounding: cannot drop %s (number %d)",
+			                name ? name : "capability", cap);
 		}
 	}
 	return 0;
@@ -267,7 +267,8 @@ static bool setgroups_denied(void)
 	_cleanup_free_ char *s = NULL;
 	struct fy_error ignored = {0};
 
-	return fy_read_file_at(AT_FDCWD, "/proc/self/setgroups", 32, &s, NULL, &ignored) == 0 &&
+	return fy_fsutil_read_file_at(AT_FDCWD, "/proc/self/setgroups", 32, &s, NULL, &ignored) ==
+	               0 &&
 	       strncmp(s, "deny", 4) == 0;
 }
 
@@ -277,17 +278,17 @@ static int apply_user(const struct fy_oci_user *u, struct fy_error *err)
 		int e = errno;
 
 		if (e != EPERM || u->n_additional_gids > 0)
-			return fy_err(err, e,
-			              "process.user.additionalGids: cannot set %zu groups%s",
-			              u->n_additional_gids,
-			              e == EPERM && setgroups_denied()
-			                      ? " (setgroups is denied in this user namespace)"
-			                      : "");
+			return fy_error(err, e,
+			                "process.user.additionalGids: cannot set %zu groups%s",
+			                u->n_additional_gids,
+			                e == EPERM && setgroups_denied()
+			                        ? " (setgroups is denied in this user namespace)"
+			                        : "");
 	}
 	if (setresgid(u->gid, u->gid, u->gid) < 0)
-		return fy_err(err, errno, "process.user: cannot set gid %u", (unsigned)u->gid);
+		return fy_error(err, errno, "process.user: cannot set gid %u", (unsigned)u->gid);
 	if (setresuid(u->uid, u->uid, u->uid) < 0)
-		return fy_err(err, errno, "process.user: cannot set uid %u", (unsigned)u->uid);
+		return fy_error(err, errno, "process.user: cannot set uid %u", (unsigned)u->uid);
 	return 0;
 }
 
@@ -303,18 +304,18 @@ static int apply_caps_and_user(const struct fy_oci_spec *spec, const struct fy_o
 
 	r = caps_get(&before);
 	if (r < 0)
-		return fy_err(err, -r,
-		              "process.capabilities: cannot read the current capabilities");
+		return fy_error(err, -r,
+		                "process.capabilities: cannot read the current capabilities");
 	if (!p->has_caps)
 		amb_before = ambient_get();
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		return fy_err(err, errno, "process.capabilities: cannot set PR_SET_KEEPCAPS");
+		return fy_error(err, errno, "process.capabilities: cannot set PR_SET_KEEPCAPS");
 	if (p->has_caps && drop_bounding(p->caps[FY_OCI_CAP_BOUNDING], err) < 0)
 		return -1;
 	if (apply_user(&p->user, err) < 0)
 		return -1;
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-		return fy_err(err, errno, "process.capabilities: cannot clear PR_SET_KEEPCAPS");
+		return fy_error(err, errno, "process.capabilities: cannot clear PR_SET_KEEPCAPS");
 
 	/* No capabilities in the spec: keep what the process had (setresuid cleared the
 	 * effective and ambient sets when leaving uid 0). */
@@ -325,10 +326,10 @@ static int apply_caps_and_user(const struct fy_oci_spec *spec, const struct fy_o
 	}
 	r = caps_set(&want);
 	if (r < 0)
-		return fy_err(err, -r,
-		              "process.capabilities: cannot set effective %#" PRIx64
-		              ", permitted %#" PRIx64 ", inheritable %#" PRIx64,
-		              want.eff, want.prm, want.inh);
+		return fy_error(err, -r,
+		                "process.capabilities: cannot set effective %#" PRIx64
+		                ", permitted %#" PRIx64 ", inheritable %#" PRIx64,
+		                want.eff, want.prm, want.inh);
 	return ambient_raise(p->has_caps ? p->caps[FY_OCI_CAP_AMBIENT] : amb_before, err);
 }
 
@@ -342,7 +343,7 @@ int fy_ociproc_setup(const struct fy_oci_spec *spec, const struct fy_oci_process
 	umask(p->user.has_umask ? p->user.umask : 0022);
 	/* After setresuid, so the directory is checked with the process's own identity. */
 	if (p->cwd && chdir(p->cwd) < 0)
-		return fy_err(err, errno, "process.cwd %s", p->cwd);
+		return fy_error(err, errno, "process.cwd %s", p->cwd);
 	return 0;
 }
 
@@ -372,10 +373,10 @@ static int seccomp_action(const char *name, bool has_ret, unsigned ret, uint32_t
 	else if (strcmp(name, "SCMP_ACT_LOG") == 0)
 		*out = SCMP_ACT_LOG;
 	else if (strcmp(name, "SCMP_ACT_NOTIFY") == 0)
-		return fy_err(err, 0, "linux.seccomp: SCMP_ACT_NOTIFY is not supported (%s)",
-		              where);
+		return fy_error(err, 0, "linux.seccomp: SCMP_ACT_NOTIFY is not supported (%s)",
+		                where);
 	else
-		return fy_err(err, 0, "linux.seccomp: %s: unknown action %s", where, name);
+		return fy_error(err, 0, "linux.seccomp: %s: unknown action %s", where, name);
 	return 0;
 }
 
@@ -424,13 +425,13 @@ static int seccomp_arches(scmp_filter_ctx ctx, char *const *archs, struct fy_err
 			token = seccomp_arch_resolve_name(lower);
 		}
 		if (token == 0)
-			return fy_err(err, 0,
-			              "linux.seccomp.architectures: unknown architecture %s",
-			              archs[i]);
+			return fy_error(err, 0,
+			                "linux.seccomp.architectures: unknown architecture %s",
+			                archs[i]);
 		r = seccomp_arch_add(ctx, token);
 		if (r < 0 && r != -EEXIST)
-			return fy_err(err, -r, "linux.seccomp.architectures: cannot add %s",
-			              archs[i]);
+			return fy_error(err, -r, "linux.seccomp.architectures: cannot add %s",
+			                archs[i]);
 	}
 	return 0;
 }
@@ -454,14 +455,14 @@ static int seccomp_flags(scmp_filter_ctx ctx, char *const *flags, struct fy_erro
 		while (k < sizeof(known) / sizeof(known[0]) && strcmp(known[k].name, flags[i]) != 0)
 			k++;
 		if (k == sizeof(known) / sizeof(known[0]))
-			return fy_err(err, 0,
-			              "linux.seccomp.flags: unsupported flag %s (supported: "
-			              "SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_FILTER_FLAG_LOG, "
-			              "SECCOMP_FILTER_FLAG_SPEC_ALLOW)",
-			              flags[i]);
+			return fy_error(err, 0,
+			                "linux.seccomp.flags: unsupported flag %s (supported: "
+			                "SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_FILTER_FLAG_LOG, "
+			                "SECCOMP_FILTER_FLAG_SPEC_ALLOW)",
+			                flags[i]);
 		r = seccomp_attr_set(ctx, known[k].attr, 1);
 		if (r < 0)
-			return fy_err(err, -r, "linux.seccomp.flags: cannot set %s", flags[i]);
+			return fy_error(err, -r, "linux.seccomp.flags: cannot set %s", flags[i]);
 	}
 	return 0;
 }
@@ -482,13 +483,13 @@ static int seccomp_rule(scmp_filter_ctx ctx, const struct fy_oci_seccomp_rule *r
 	                   err) < 0)
 		return -1;
 	if (rule->n_args > 6)
-		return fy_err(err, 0, "linux.seccomp.%s: more than 6 args", where);
+		return fy_error(err, 0, "linux.seccomp.%s: more than 6 args", where);
 	for (size_t a = 0; a < rule->n_args; a++) {
 		const struct fy_oci_seccomp_arg *sa = &rule->args[a];
 
 		if (sa->index > 5 || seccomp_op(sa->op, &cmp[a].op) < 0)
-			return fy_err(err, 0, "linux.seccomp.%s.args[%zu]: bad index %u or op %s",
-			              where, a, sa->index, sa->op);
+			return fy_error(err, 0, "linux.seccomp.%s.args[%zu]: bad index %u or op %s",
+			                where, a, sa->index, sa->op);
 		cmp[a].arg = sa->index;
 		cmp[a].datum_a = sa->value;
 		cmp[a].datum_b = sa->value_two;
@@ -512,8 +513,8 @@ static int seccomp_rule(scmp_filter_ctx ctx, const struct fy_oci_seccomp_rule *r
 		else
 			r = seccomp_rule_add_array(ctx, action, nr, (unsigned)rule->n_args, cmp);
 		if (r < 0)
-			return fy_err(err, -r, "linux.seccomp.%s: cannot add a rule for %s", where,
-			              rule->names[n]);
+			return fy_error(err, -r, "linux.seccomp.%s: cannot add a rule for %s",
+			                where, rule->names[n]);
 	}
 	return 0;
 }
@@ -533,20 +534,20 @@ int fy_ociproc_seccomp_compile(const struct fy_oci_seccomp *sc, void **ctx_out,
 
 	*ctx_out = NULL;
 	if (sc->listener_path)
-		return fy_err(err, 0,
-		              "linux.seccomp: SCMP_ACT_NOTIFY is not supported (listenerPath %s)",
-		              sc->listener_path);
+		return fy_error(err, 0,
+		                "linux.seccomp: SCMP_ACT_NOTIFY is not supported (listenerPath %s)",
+		                sc->listener_path);
 	if (!sc->default_action)
-		return fy_err(err, 0, "linux.seccomp: defaultAction is missing");
+		return fy_error(err, 0, "linux.seccomp: defaultAction is missing");
 	if (seccomp_action(sc->default_action, sc->has_default_errno_ret, sc->default_errno_ret,
 	                   &def, "defaultAction", err) < 0)
 		return -1;
 	ctx = seccomp_init(def);
 	if (!ctx)
-		return fy_err(err, 0,
-		              "linux.seccomp: libseccomp cannot use default action %s on this "
-		              "kernel",
-		              sc->default_action);
+		return fy_error(err, 0,
+		                "linux.seccomp: libseccomp cannot use default action %s on this "
+		                "kernel",
+		                sc->default_action);
 	/* no_new_privs is the spec's process.noNewPrivileges, set by fy_ociproc_finish, not
 	 * libseccomp's default of setting it on load. Raw return codes give real errno values
 	 * instead of ECANCELED in load errors (seccomp_attr_set(3)). */
@@ -554,7 +555,7 @@ int fy_ociproc_seccomp_compile(const struct fy_oci_seccomp *sc, void **ctx_out,
 	if (r == 0)
 		r = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
 	if (r < 0)
-		return fy_err(err, -r, "linux.seccomp: cannot set libseccomp attributes");
+		return fy_error(err, -r, "linux.seccomp: cannot set libseccomp attributes");
 	if (seccomp_arches(ctx, sc->architectures, err) < 0 ||
 	    seccomp_flags(ctx, sc->flags, err) < 0)
 		return -1;
@@ -576,11 +577,11 @@ int fy_ociproc_seccomp_load(void *ctx, struct fy_error *err)
 	int r = seccomp_load(ctx);
 
 	if (r == -EACCES)
-		return fy_err(err, -r,
-		              "linux.seccomp: cannot load the filter (without "
-		              "process.noNewPrivileges it needs CAP_SYS_ADMIN)");
+		return fy_error(err, -r,
+		                "linux.seccomp: cannot load the filter (without "
+		                "process.noNewPrivileges it needs CAP_SYS_ADMIN)");
 	if (r < 0)
-		return fy_err(err, -r, "linux.seccomp: cannot load the filter");
+		return fy_error(err, -r, "linux.seccomp: cannot load the filter");
 	return 0;
 }
 
@@ -593,7 +594,7 @@ static int cloexec_from_proc(unsigned first, struct fy_error *err)
 	struct dirent *de;
 
 	if (!d)
-		return fy_err(err, errno, "cannot list /proc/self/fd");
+		return fy_error(err, errno, "cannot list /proc/self/fd");
 	while ((de = readdir(d))) {
 		char *end;
 		long fd = strtol(de->d_name, &end, 10);
@@ -601,19 +602,19 @@ static int cloexec_from_proc(unsigned first, struct fy_error *err)
 		if (de->d_name[0] == '.' || *end || fd < (long)first || fd == dirfd(d))
 			continue;
 		if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
-			return fy_err(err, errno, "cannot set close-on-exec on fd %ld", fd);
+			return fy_error(err, errno, "cannot set close-on-exec on fd %ld", fd);
 	}
 	return 0;
 }
 
 static int cloexec_from(unsigned first, struct fy_error *err)
 {
-	int r = fy_close_range(first, ~0U, CLOSE_RANGE_CLOEXEC);
+	int r = fy_syscalls_close_range(first, ~0U, CLOSE_RANGE_CLOEXEC);
 
 	if (r == 0)
 		return 0;
 	if (r != -ENOSYS && r != -EINVAL && r != -EPERM)
-		return fy_err(err, -r, "cannot set close-on-exec on fds >= %u", first);
+		return fy_error(err, -r, "cannot set close-on-exec on fds >= %u", first);
 	return cloexec_from_proc(first, err);
 }
 
@@ -626,10 +627,10 @@ int fy_ociproc_finish(const struct fy_oci_process *p, const struct fy_oci_seccom
 
 	/* Before the filter: marking fds is a setup call the profile need not allow. */
 	if (cloexec_from(3 + preserve_fds, err) < 0)
-		return fy_err_prefix(err, "--preserve-fds %u", preserve_fds);
+		return fy_error_prefix(err, "--preserve-fds %u", preserve_fds);
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return fy_err(err, errno,
-		              "process.noNewPrivileges: cannot set PR_SET_NO_NEW_PRIVS");
+		return fy_error(err, errno,
+		                "process.noNewPrivileges: cannot set PR_SET_NO_NEW_PRIVS");
 	if (!sc || !sc->present)
 		return 0;
 	if (fy_ociproc_seccomp_compile(sc, &ctx, err) < 0)
@@ -644,8 +645,8 @@ int fy_ociproc_finish(const struct fy_oci_process *p, const struct fy_oci_seccom
 		return 0;
 	r = caps_set(&want);
 	if (r < 0)
-		return fy_err(err, -r,
-		              "process.capabilities: cannot drop CAP_SYS_ADMIN after loading the "
-		              "seccomp filter (the profile must allow capset)");
+		return fy_error(err, -r,
+		                "process.capabilities: cannot drop CAP_SYS_ADMIN after loading the "
+		                "seccomp filter (the profile must allow capset)");
 	return 0;
 }

@@ -1,11 +1,11 @@
 /* ocires: see ocires.h. The linux.resources mapping follows runtime-spec config-linux.md
  * "Control groups" and the kernel's Documentation/admin-guide/cgroup-v1/ and cgroup-v2.rst;
  * the v1 -> v2 value conversions are the ones runc uses, so limits mean the same under both. */
-#include "ocires.h"
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "strv.h"
+#include "oci/ocires.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/strv.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -35,42 +35,42 @@ const char *fy_ocires_hier(const struct fy_ocires_layout *l, const char *ctrl)
 char *fy_ocires_dir(const struct fy_ocires_layout *l, const char *hier, const char *rel)
 {
 	if (hier)
-		return fy_asprintf("%s/%s%s%s", l->root, hier, *rel ? "/" : "", rel);
-	return fy_asprintf("%s%s%s", l->root, *rel ? "/" : "", rel);
+		return fy_fsutil_asprintf("%s/%s%s%s", l->root, hier, *rel ? "/" : "", rel);
+	return fy_fsutil_asprintf("%s%s%s", l->root, *rel ? "/" : "", rel);
 }
 
 /* One write(2) per value: cgroupfs takes each write as one command (no O_CREAT: a missing
  * control file means the controller is absent, and must not be created in a fake tree). */
 int fy_ocires_write(const char *dir, const char *file, const char *val, struct fy_error *err)
 {
-	_cleanup_free_ char *p = fy_path_join(dir, file);
+	_cleanup_free_ char *p = fy_fsutil_path_join(dir, file);
 	_cleanup_close_ int fd = -1;
 	size_t len = strlen(val);
 	ssize_t n;
 
 	if (!p)
-		return fy_err(err, ENOMEM, "writing %s", file);
+		return fy_error(err, ENOMEM, "writing %s", file);
 	fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
-		return fy_err(err, errno, "cannot open %s", p);
+		return fy_error(err, errno, "cannot open %s", p);
 	do
 		n = write(fd, val, len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return fy_err(err, errno, "cannot write \"%s\" to %s", val, p);
+		return fy_error(err, errno, "cannot write \"%s\" to %s", val, p);
 	if ((size_t)n != len)
-		return fy_err(err, EIO, "short write of \"%s\" to %s", val, p);
+		return fy_error(err, EIO, "short write of \"%s\" to %s", val, p);
 	return 0;
 }
 
 int fy_ocires_read(const char *dir, const char *file, char **out, struct fy_error *err)
 {
-	_cleanup_free_ char *p = fy_path_join(dir, file);
+	_cleanup_free_ char *p = fy_fsutil_path_join(dir, file);
 	size_t len;
 
 	if (!p)
-		return fy_err(err, ENOMEM, "reading %s", file);
-	return fy_read_file_at(AT_FDCWD, p, FY_OCIRES_READ_MAX, out, &len, err);
+		return fy_error(err, ENOMEM, "reading %s", file);
+	return fy_fsutil_read_file_at(AT_FDCWD, p, FY_OCIRES_READ_MAX, out, &len, err);
 }
 
 static int res_append(char ***v, struct fy_error *err, const char *fmt, ...)
@@ -85,7 +85,7 @@ static int res_append(char ***v, struct fy_error *err, const char *fmt, ...)
 	r = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (r < 0 || fy_strv_push_take(v, s) < 0)
-		return fy_err(err, ENOMEM, "cgroup warning");
+		return fy_error(err, ENOMEM, "cgroup warning");
 	return 0;
 }
 
@@ -111,12 +111,12 @@ static int res_file_dir(struct res_apply *a, const char *key, const char *file, 
 		snprintf(ctrl, sizeof(ctrl), "%.*s", (int)n, file);
 		hier = fy_ocires_hier(a->l, ctrl);
 		if (!hier)
-			return fy_err(a->err, 0,
-			              "linux.resources.%s: no %s cgroup hierarchy under %s", key,
-			              ctrl, a->l->root);
+			return fy_error(a->err, 0,
+			                "linux.resources.%s: no %s cgroup hierarchy under %s", key,
+			                ctrl, a->l->root);
 	}
 	*dir = fy_ocires_dir(a->l, hier, a->rel);
-	return *dir ? 0 : fy_err(a->err, ENOMEM, "linux.resources.%s", key);
+	return *dir ? 0 : fy_error(a->err, ENOMEM, "linux.resources.%s", key);
 }
 
 static int res_put(struct res_apply *a, const char *key, const char *file, const char *fmt, ...)
@@ -132,12 +132,12 @@ static int res_put(struct res_apply *a, const char *key, const char *file, const
 	va_end(ap);
 	if (r < 0) {
 		val = NULL;
-		return fy_err(a->err, ENOMEM, "linux.resources.%s", key);
+		return fy_error(a->err, ENOMEM, "linux.resources.%s", key);
 	}
 	if (res_file_dir(a, key, file, &dir) < 0)
 		return -1;
 	if (fy_ocires_write(dir, file, val, a->err) < 0)
-		return fy_err_prefix(a->err, "linux.resources.%s", key);
+		return fy_error_prefix(a->err, "linux.resources.%s", key);
 	return 0;
 }
 
@@ -150,7 +150,7 @@ static bool res_has(struct res_apply *a, const char *file)
 	quiet.err = &ignored;
 	if (res_file_dir(&quiet, file, file, &dir) < 0)
 		return false;
-	p = fy_path_join(dir, file);
+	p = fy_fsutil_path_join(dir, file);
 	return p && access(p, F_OK) == 0;
 }
 
@@ -162,7 +162,7 @@ static int res_jint(struct res_apply *a, json_t *o, const char *sect, const char
 	if (!j || json_is_null(j))
 		return 0;
 	if (!json_is_integer(j))
-		return fy_err(a->err, 0, "linux.resources.%s.%s: expected an integer", sect, key);
+		return fy_error(a->err, 0, "linux.resources.%s.%s: expected an integer", sect, key);
 	*v = json_integer_value(j);
 	return 1;
 }
@@ -175,7 +175,7 @@ static int res_jstr(struct res_apply *a, json_t *o, const char *sect, const char
 	if (!j || json_is_null(j))
 		return 0;
 	if (!json_is_string(j))
-		return fy_err(a->err, 0, "linux.resources.%s.%s: expected a string", sect, key);
+		return fy_error(a->err, 0, "linux.resources.%s.%s: expected a string", sect, key);
 	*v = json_string_value(j);
 	return 1;
 }
@@ -187,7 +187,7 @@ static int res_jbool(struct res_apply *a, json_t *o, const char *sect, const cha
 	if (!j || json_is_null(j))
 		return 0;
 	if (!json_is_boolean(j))
-		return fy_err(a->err, 0, "linux.resources.%s.%s: expected a boolean", sect, key);
+		return fy_error(a->err, 0, "linux.resources.%s.%s: expected a boolean", sect, key);
 	*v = json_is_true(j);
 	return 1;
 }
@@ -196,7 +196,7 @@ static int res_jbool(struct res_apply *a, json_t *o, const char *sect, const cha
 static int res_check_token(struct res_apply *a, const char *key, const char *s)
 {
 	if (!*s || s[strcspn(s, " \t\n")])
-		return fy_err(a->err, 0, "linux.resources.%s: invalid name \"%s\"", key, s);
+		return fy_error(a->err, 0, "linux.resources.%s: invalid name \"%s\"", key, s);
 	return 0;
 }
 
@@ -225,9 +225,9 @@ static int res_memory_v2(struct res_apply *a, int hl, long long limit, int hr, l
 	if (swap < 0)
 		return res_put(a, "memory.swap", "memory.swap.max", "max");
 	if (!hl || limit < 0)
-		return fy_err(a->err, 0,
-		              "linux.resources.memory.swap: a swap limit needs a memory "
-		              "limit on cgroup v2");
+		return fy_error(a->err, 0,
+		                "linux.resources.memory.swap: a swap limit needs a memory "
+		                "limit on cgroup v2");
 	return res_put(a, "memory.swap", "memory.swap.max", "%lld", swap - limit);
 }
 
@@ -243,9 +243,9 @@ static int res_memory_v1(struct res_apply *a, int hl, long long limit, int hr, l
 	if (hs && !res_has(a, "memory.memsw.limit_in_bytes")) {
 		/* Swap accounting off: memory+swap equal to memory (or unlimited) asks nothing. */
 		if (swap != -1 && !(hl && swap == limit))
-			return fy_err(a->err, 0,
-			              "linux.resources.memory.swap: swap accounting is "
-			              "off on this host (no memory.memsw.limit_in_bytes)");
+			return fy_error(a->err, 0,
+			                "linux.resources.memory.swap: swap accounting is "
+			                "off on this host (no memory.memsw.limit_in_bytes)");
 		hs = 0;
 	}
 	if (hl && hs) {
@@ -254,7 +254,7 @@ static int res_memory_v1(struct res_apply *a, int hl, long long limit, int hr, l
 
 		if (res_file_dir(a, "memory.limit", "memory.limit_in_bytes", &dir) < 0 ||
 		    fy_ocires_read(dir, "memory.limit_in_bytes", &cur, a->err) < 0)
-			return fy_err_prefix(a->err, "linux.resources.memory");
+			return fy_error_prefix(a->err, "linux.resources.memory");
 		swap_first = swap == -1 || strtoll(cur, NULL, 10) < swap;
 	}
 	if (hs && swap_first &&
@@ -288,10 +288,10 @@ static int res_memory(struct res_apply *a, json_t *m)
 	hl = hl && limit != 0;
 	hs = hs && swap != 0;
 	if (hl && hs && limit > 0 && swap > 0 && swap < limit)
-		return fy_err(a->err, 0,
-		              "linux.resources.memory.swap (%lld) must be at least "
-		              "memory.limit (%lld): it counts memory plus swap",
-		              swap, limit);
+		return fy_error(a->err, 0,
+		                "linux.resources.memory.swap (%lld) must be at least "
+		                "memory.limit (%lld): it counts memory plus swap",
+		                swap, limit);
 	if (hk || hk2)
 		if (res_append(&a->warn, a->err,
 		               "linux.resources.memory.kernel/kernelTCP ignored "
@@ -427,7 +427,7 @@ static int res_throttle(struct res_apply *a, json_t *b, const char *key, const c
 	if (!arr || json_is_null(arr))
 		return 0;
 	if (!json_is_array(arr))
-		return fy_err(a->err, 0, "linux.resources.blockIO.%s: expected an array", key);
+		return fy_error(a->err, 0, "linux.resources.blockIO.%s: expected an array", key);
 	json_array_foreach(arr, i, e)
 	{
 		long long maj, min, rate;
@@ -435,10 +435,10 @@ static int res_throttle(struct res_apply *a, json_t *b, const char *key, const c
 		if (!json_is_object(e) || res_jint(a, e, "blockIO", "major", &maj) != 1 ||
 		    res_jint(a, e, "blockIO", "minor", &min) != 1 ||
 		    res_jint(a, e, "blockIO", "rate", &rate) != 1)
-			return fy_err(a->err, 0,
-			              "linux.resources.blockIO.%s[%zu]: needs integer "
-			              "major, minor and rate",
-			              key, i);
+			return fy_error(a->err, 0,
+			                "linux.resources.blockIO.%s[%zu]: needs integer "
+			                "major, minor and rate",
+			                key, i);
 		if (a->l->v2 ? (rate > 0 ? res_put(a, "blockIO", "io.max", "%lld:%lld %s=%lld", maj,
 		                                   min, v2key, rate)
 		                         : res_put(a, "blockIO", "io.max", "%lld:%lld %s=max", maj,
@@ -501,7 +501,7 @@ static int res_hugetlb(struct res_apply *a, json_t *arr)
 	size_t i;
 
 	if (!json_is_array(arr))
-		return fy_err(a->err, 0, "linux.resources.hugepageLimits: expected an array");
+		return fy_error(a->err, 0, "linux.resources.hugepageLimits: expected an array");
 	json_array_foreach(arr, i, e)
 	{
 		_cleanup_free_ char *file = NULL;
@@ -510,19 +510,19 @@ static int res_hugetlb(struct res_apply *a, json_t *arr)
 
 		if (!json_is_object(e) || res_jstr(a, e, "hugepageLimits", "pageSize", &ps) != 1 ||
 		    res_jint(a, e, "hugepageLimits", "limit", &limit) != 1)
-			return fy_err(a->err, 0,
-			              "linux.resources.hugepageLimits[%zu]: needs a "
-			              "pageSize string and an integer limit",
-			              i);
+			return fy_error(a->err, 0,
+			                "linux.resources.hugepageLimits[%zu]: needs a "
+			                "pageSize string and an integer limit",
+			                i);
 		/* The size names a file: "2MB", "1GB" (digits then a unit), nothing else. */
 		if (!res_pagesize_ok(ps))
-			return fy_err(a->err, 0,
-			              "linux.resources.hugepageLimits[%zu]: invalid "
-			              "pageSize \"%s\"",
-			              i, ps);
-		file = fy_asprintf("hugetlb.%s.%s", ps, a->l->v2 ? "max" : "limit_in_bytes");
+			return fy_error(a->err, 0,
+			                "linux.resources.hugepageLimits[%zu]: invalid "
+			                "pageSize \"%s\"",
+			                i, ps);
+		file = fy_fsutil_asprintf("hugetlb.%s.%s", ps, a->l->v2 ? "max" : "limit_in_bytes");
 		if (!file)
-			return fy_err(a->err, ENOMEM, "linux.resources.hugepageLimits");
+			return fy_error(a->err, ENOMEM, "linux.resources.hugepageLimits");
 		if (a->l->v2 && limit < 0 ? res_put(a, "hugepageLimits", file, "max") < 0
 		                          : res_put(a, "hugepageLimits", file, "%lld", limit) < 0)
 			return -1;
@@ -547,7 +547,7 @@ static int res_network(struct res_apply *a, json_t *n)
 	if (!prio || json_is_null(prio))
 		return 0;
 	if (!json_is_array(prio))
-		return fy_err(a->err, 0, "linux.resources.network.priorities: expected an array");
+		return fy_error(a->err, 0, "linux.resources.network.priorities: expected an array");
 	json_array_foreach(prio, i, e)
 	{
 		const char *name = NULL;
@@ -555,10 +555,10 @@ static int res_network(struct res_apply *a, json_t *n)
 
 		if (!json_is_object(e) || res_jstr(a, e, "network", "name", &name) != 1 ||
 		    res_jint(a, e, "network", "priority", &p) != 1)
-			return fy_err(a->err, 0,
-			              "linux.resources.network.priorities[%zu]: needs a "
-			              "name and an integer priority",
-			              i);
+			return fy_error(a->err, 0,
+			                "linux.resources.network.priorities[%zu]: needs a "
+			                "name and an integer priority",
+			                i);
 		if (res_check_token(a, "network.priorities", name) < 0 ||
 		    res_put(a, "network.priorities", "net_prio.ifpriomap", "%s %lld", name, p) < 0)
 			return -1;
@@ -572,7 +572,7 @@ static int res_rdma(struct res_apply *a, json_t *r)
 	json_t *e;
 
 	if (!json_is_object(r))
-		return fy_err(a->err, 0, "linux.resources.rdma: expected an object");
+		return fy_error(a->err, 0, "linux.resources.rdma: expected an object");
 	json_object_foreach(r, dev, e)
 	{
 		long long hh, ho;
@@ -580,8 +580,8 @@ static int res_rdma(struct res_apply *a, json_t *r)
 		char b1[32], b2[32];
 
 		if (!json_is_object(e))
-			return fy_err(a->err, 0, "linux.resources.rdma.%s: expected an object",
-			              dev);
+			return fy_error(a->err, 0, "linux.resources.rdma.%s: expected an object",
+			                dev);
 		if ((h1 = res_jint(a, e, "rdma", "hcaHandles", &hh)) < 0 ||
 		    (h2 = res_jint(a, e, "rdma", "hcaObjects", &ho)) < 0 ||
 		    res_check_token(a, "rdma", dev) < 0)
@@ -601,20 +601,21 @@ static int res_unified(struct res_apply *a, json_t *u)
 	json_t *v;
 
 	if (!json_is_object(u))
-		return fy_err(a->err, 0, "linux.resources.unified: expected an object");
+		return fy_error(a->err, 0, "linux.resources.unified: expected an object");
 	if (json_object_size(u) == 0)
 		return 0;
 	if (!a->l->v2)
-		return fy_err(a->err, 0, "linux.resources.unified: needs cgroup v2, and %s has v1",
-		              a->l->root);
+		return fy_error(a->err, 0,
+		                "linux.resources.unified: needs cgroup v2, and %s has v1",
+		                a->l->root);
 	json_object_foreach(u, key, v)
 	{
 		if (!*key || strchr(key, '/') || strstr(key, "..") || key[0] == '.')
-			return fy_err(a->err, 0,
-			              "linux.resources.unified: invalid file name \"%s\"", key);
+			return fy_error(a->err, 0,
+			                "linux.resources.unified: invalid file name \"%s\"", key);
 		if (!json_is_string(v))
-			return fy_err(a->err, 0, "linux.resources.unified.%s: expected a string",
-			              key);
+			return fy_error(a->err, 0, "linux.resources.unified.%s: expected a string",
+			                key);
 		if (res_put(a, "unified", key, "%s", json_string_value(v)) < 0)
 			return -1;
 	}
@@ -636,22 +637,23 @@ static int res_device_rule(struct res_apply *a, json_t *e, size_t i, bool *allow
 	char bmaj[24] = "*", bmin[24] = "*";
 
 	if (!json_is_object(e) || res_jbool(a, e, "devices", "allow", allow) != 1)
-		return fy_err(a->err, 0, "linux.resources.devices[%zu]: needs a boolean allow", i);
+		return fy_error(a->err, 0, "linux.resources.devices[%zu]: needs a boolean allow",
+		                i);
 	if (res_jstr(a, e, "devices", "type", &type) < 0 ||
 	    res_jstr(a, e, "devices", "access", &access) < 0 ||
 	    res_jint(a, e, "devices", "major", &maj) < 0 ||
 	    res_jint(a, e, "devices", "minor", &min) < 0)
 		return -1;
 	if (strlen(type) != 1 || !strchr("abc", type[0]))
-		return fy_err(a->err, 0,
-		              "linux.resources.devices[%zu]: type \"%s\" is not a, b "
-		              "or c",
-		              i, type);
+		return fy_error(a->err, 0,
+		                "linux.resources.devices[%zu]: type \"%s\" is not a, b "
+		                "or c",
+		                i, type);
 	if (!*access || access[strspn(access, "rwm")])
-		return fy_err(a->err, 0,
-		              "linux.resources.devices[%zu]: access \"%s\" is not made "
-		              "of r, w, m",
-		              i, access);
+		return fy_error(a->err, 0,
+		                "linux.resources.devices[%zu]: access \"%s\" is not made "
+		                "of r, w, m",
+		                i, access);
 	if (maj >= 0)
 		snprintf(bmaj, sizeof(bmaj), "%lld", maj);
 	if (min >= 0)
@@ -668,7 +670,7 @@ static int res_devices(struct res_apply *a, json_t *d)
 	size_t i;
 
 	if (!json_is_array(d))
-		return fy_err(a->err, 0, "linux.resources.devices: expected an array");
+		return fy_error(a->err, 0, "linux.resources.devices: expected an array");
 	if (json_array_size(d) == 0 || a->update)
 		return 0;
 	if (a->l->v2)
@@ -699,12 +701,12 @@ int fy_ocires_parse(const char *json, json_t **out, struct fy_error *err)
 		return 0;
 	*out = json_loads(json, 0, &jerr);
 	if (!*out)
-		return fy_err(err, 0, "linux.resources: invalid JSON: %s (line %d)", jerr.text,
-		              jerr.line);
+		return fy_error(err, 0, "linux.resources: invalid JSON: %s (line %d)", jerr.text,
+		                jerr.line);
 	if (!json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
-		return fy_err(err, 0, "linux.resources: expected an object");
+		return fy_error(err, 0, "linux.resources: expected an object");
 	}
 	return 0;
 }
@@ -731,8 +733,8 @@ static int res_apply_all(struct res_apply *a, json_t *res)
 		if (!s || json_is_null(s))
 			continue;
 		if (sections[i].object && !json_is_object(s))
-			return fy_err(a->err, 0, "linux.resources.%s: expected an object",
-			              sections[i].key);
+			return fy_error(a->err, 0, "linux.resources.%s: expected an object",
+			                sections[i].key);
 		if (sections[i].fn(a, s) < 0)
 			return -1;
 	}

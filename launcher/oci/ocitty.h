@@ -11,7 +11,8 @@ struct fy_error;
  * name, as runc), close the master here, make the slave the controlling terminal (setsid +
  * TIOCSCTTY) and fds 0-2. The caller keeps sock. The payload is "/dev/pts/N" (TIOCGPTN); the
  * slave is opened with TIOCGPTPEER where the kernel has it (4.13). */
-int fy_ocitty_setup(const char *ptmx, int sock, unsigned rows, unsigned cols, struct fy_error *err);
+int fy_ocitty_setup(const char *ptmx, int sock, unsigned rows, unsigned cols,
+                    struct fy_error *err);
 /* Connect to the console socket path (host view); a connected CLOEXEC fd or <0. */
 int fy_ocitty_connect(const char *path, struct fy_error *err);
 

@@ -2,13 +2,13 @@
  * markers follow runtime-spec v1.1 config.md and config-linux.md. Unknown fields are ignored
  * (config.md "Extensibility": runtimes MUST ignore unknown properties); a field of the wrong
  * type is an error naming its JSON path. */
-#include "spec.h"
-#include "ocidefs.h"
+#include "oci/spec.h"
+#include "oci/ocidefs.h"
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "strv.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/strv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +29,8 @@
 
 /* ---- typed getters: each reports "config.json: PATH ..." ---- */
 
-static int perr(struct fy_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int perr(struct fy_error *err, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 
 static int perr(struct fy_error *err, const char *fmt, ...)
 {
@@ -39,7 +40,7 @@ static int perr(struct fy_error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return fy_err_code(err, FY_EXIT_CONFIG, 0, "config.json: %s", msg);
+	return fy_error_code(err, FY_EXIT_CONFIG, 0, "config.json: %s", msg);
 }
 
 static void bsprintf(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -67,7 +68,7 @@ static const char *jpath(char *buf, const char *prefix, const char *key)
 
 static int no_mem(struct fy_error *err)
 {
-	return fy_err(err, ENOMEM, "config.json");
+	return fy_error(err, ENOMEM, "config.json");
 }
 
 /* Strings containing NUL cannot be paths or arguments: refuse them rather than truncate. */
@@ -148,7 +149,7 @@ static int get_int(json_t *obj, const char *key, const char *prefix, bool requir
 }
 
 /* Unsigned 64-bit values (rlimits, seccomp args) may exceed json_int_t; such documents are
- * decoded with all numbers as reals (see fy_oci_spec_parse), so integral reals count too. */
+ * decoded with all numbers as reals (see fy_spec_parse), so integral reals count too. */
 #define TWO_POW_64 18446744073709551616.0
 static int get_u64(json_t *obj, const char *key, const char *prefix, bool required, uint64_t *out,
                    struct fy_error *err)
@@ -293,7 +294,7 @@ static int get_kv(json_t *obj, const char *key, const char *prefix, struct fy_oc
 static int push_warning(char ***warnings, struct fy_error *err, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
-/* warnings NULL: the caller has nowhere to report them (fy_oci_process_parse) and they are
+/* warnings NULL: the caller has nowhere to report them (fy_spec_process_parse) and they are
  * dropped. */
 static int push_warning(char ***warnings, struct fy_error *err, const char *fmt, ...)
 {
@@ -313,7 +314,7 @@ static char *abs_in_bundle(const char *bundle, const char *path)
 {
 	if (path[0] == '/' || !bundle)
 		return strdup(path);
-	return fy_path_join(bundle, path);
+	return fy_fsutil_path_join(bundle, path);
 }
 
 /* ---- process ---- */
@@ -374,7 +375,7 @@ static int parse_caps(json_t *proc, struct fy_oci_process *p, char ***warnings,
 		if (get_strv(caps, sets[i], "process.capabilities", false, &names, err) < 0)
 			return -1;
 		for (size_t j = 0; names && names[j]; j++) {
-			int c = fy_oci_cap_from_name(names[j]);
+			int c = fy_ocidefs_cap_from_name(names[j]);
 
 			if (c >= 0)
 				p->caps[i] |= 1ull << c;
@@ -411,7 +412,7 @@ static int parse_rlimits(json_t *proc, struct fy_oci_process *p, struct fy_error
 		    get_u64(item, "soft", pre, true, &r->soft, err) < 0 ||
 		    get_u64(item, "hard", pre, true, &r->hard, err) < 0)
 			return -1;
-		r->resource = fy_oci_rlimit_from_name(type);
+		r->resource = fy_ocidefs_rlimit_from_name(type);
 		if (r->resource < 0)
 			return perr(err, "%s.type: unknown rlimit %s", pre, type);
 		/* config.md: "for each entry in rlimits, a getrlimit(3) on type MUST succeed" and
@@ -504,7 +505,8 @@ static int parse_root(json_t *root, struct fy_oci_spec *s, struct fy_error *err)
 	return s->root_path ? 0 : no_mem(err);
 }
 
-static int parse_mount(json_t *item, const char *pre, struct fy_oci_mount *m, struct fy_error *err)
+static int parse_mount(json_t *item, const char *pre, struct fy_oci_mount *m,
+                       struct fy_error *err)
 {
 	_cleanup_free_ char *data = NULL;
 
@@ -519,13 +521,14 @@ static int parse_mount(json_t *item, const char *pre, struct fy_oci_mount *m, st
 	for (size_t i = 0; m->options && m->options[i]; i++) {
 		char *nd;
 
-		if (fy_oci_mount_option(m, m->options[i]))
+		if (fy_ocidefs_mount_option(m, m->options[i]))
 			continue;
 		if (strcmp(m->options[i], "tmpcopyup") == 0) {
 			m->tmpcopyup = true;
 			continue;
 		}
-		nd = data ? fy_asprintf("%s,%s", data, m->options[i]) : strdup(m->options[i]);
+		nd = data ? fy_fsutil_asprintf("%s,%s", data, m->options[i])
+		          : strdup(m->options[i]);
 		if (!nd)
 			return no_mem(err);
 		free(data);
@@ -575,7 +578,7 @@ static int parse_hook_list(json_t *hooks, enum fy_oci_hook_kind kind, struct fy_
 	json_int_t v;
 	size_t i;
 
-	if (get_obj_array(hooks, fy_oci_hook_name(kind), "hooks", &arr, err) < 0)
+	if (get_obj_array(hooks, fy_ocidefs_hook_name(kind), "hooks", &arr, err) < 0)
 		return -1;
 	if (!arr)
 		return 0;
@@ -586,7 +589,7 @@ static int parse_hook_list(json_t *hooks, enum fy_oci_hook_kind kind, struct fy_
 	{
 		struct fy_oci_hook *hk = &h->list[i];
 
-		bsprintf(key, "%s[%zu]", fy_oci_hook_name(kind), i);
+		bsprintf(key, "%s[%zu]", fy_ocidefs_hook_name(kind), i);
 		jpath(pre, "hooks", key);
 		h->n++;
 		if (get_str(item, "path", pre, true, &hk->path, err) < 0 ||
@@ -635,7 +638,7 @@ static int parse_namespaces(json_t *lx, struct fy_oci_spec *s, struct fy_error *
 		    get_str(item, "path", pre, false, &path, err) < 0)
 			return -1;
 		for (t = 0; t < FY_OCI_NS_COUNT; t++)
-			if (strcmp(fy_oci_ns_name((enum fy_oci_ns)t), type) == 0)
+			if (strcmp(fy_ocidefs_ns_name((enum fy_oci_ns)t), type) == 0)
 				break;
 		if (t == FY_OCI_NS_COUNT)
 			return perr(err, "%s.type: unknown namespace type \"%s\"", pre, type);
@@ -832,7 +835,7 @@ static int parse_propagation(json_t *lx, struct fy_oci_spec *s, struct fy_error 
 	if (!prop)
 		return 0;
 	/* config-linux.md: one of shared, slave, private, unbindable (runc adds the r* forms). */
-	if (!fy_oci_mount_option(&m, prop) || !m.propagation)
+	if (!fy_ocidefs_mount_option(&m, prop) || !m.propagation)
 		return perr(err, "linux.rootfsPropagation: unknown propagation \"%s\"", prop);
 	s->rootfs_propagation = m.propagation;
 	return 0;
@@ -933,8 +936,8 @@ static json_t *load_json(const char *json, size_t len, json_error_t *jerr)
 	return root;
 }
 
-int fy_oci_spec_parse(const char *json, size_t len, const char *bundle, struct fy_oci_spec *spec,
-                      struct fy_error *err)
+int fy_spec_parse(const char *json, size_t len, const char *bundle, struct fy_oci_spec *spec,
+                  struct fy_error *err)
 {
 	_cleanup_json_ json_t *root = NULL;
 	json_error_t jerr;
@@ -949,7 +952,7 @@ int fy_oci_spec_parse(const char *json, size_t len, const char *bundle, struct f
 	if (bundle && !(spec->bundle = strdup(bundle)))
 		return no_mem(err);
 	if (parse_root_object(root, spec, err) < 0) {
-		fy_oci_spec_release(spec);
+		fy_spec_release(spec);
 		return -1;
 	}
 	return 0;
@@ -967,8 +970,8 @@ static int process_err(struct fy_error *err)
 	return -1;
 }
 
-int fy_oci_process_parse(const char *json, size_t len, struct fy_oci_process *p,
-                         struct fy_error *err)
+int fy_spec_process_parse(const char *json, size_t len, struct fy_oci_process *p,
+                          struct fy_error *err)
 {
 	_cleanup_json_ json_t *root = NULL;
 	json_error_t jerr;
@@ -985,13 +988,13 @@ int fy_oci_process_parse(const char *json, size_t len, struct fy_oci_process *p,
 		return process_err(err);
 	}
 	if (parse_process_object(root, p, NULL, err) < 0) {
-		fy_oci_process_release(p);
+		fy_spec_process_release(p);
 		return process_err(err);
 	}
 	return 0;
 }
 
-void fy_oci_process_release(struct fy_oci_process *p)
+void fy_spec_process_release(struct fy_oci_process *p)
 {
 	if (!p)
 		return;
@@ -1005,7 +1008,7 @@ void fy_oci_process_release(struct fy_oci_process *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int fy_oci_spec_load(const char *bundle, struct fy_oci_spec *spec, struct fy_error *err)
+int fy_spec_load(const char *bundle, struct fy_oci_spec *spec, struct fy_error *err)
 {
 	_cleanup_free_ char *abs = NULL, *path = NULL, *text = NULL;
 	size_t len;
@@ -1013,15 +1016,15 @@ int fy_oci_spec_load(const char *bundle, struct fy_oci_spec *spec, struct fy_err
 	memset(spec, 0, sizeof(*spec));
 	abs = realpath(bundle, NULL);
 	if (!abs)
-		return fy_err_code(err, FY_EXIT_CONFIG, errno, "bundle %s", bundle);
-	path = fy_path_join(abs, "config.json");
+		return fy_error_code(err, FY_EXIT_CONFIG, errno, "bundle %s", bundle);
+	path = fy_fsutil_path_join(abs, "config.json");
 	if (!path)
 		return no_mem(err);
-	if (fy_read_file_at(AT_FDCWD, path, FY_OCI_SPEC_MAX_SIZE, &text, &len, err) < 0) {
+	if (fy_fsutil_read_file_at(AT_FDCWD, path, FY_OCI_SPEC_MAX_SIZE, &text, &len, err) < 0) {
 		err->exit_code = FY_EXIT_CONFIG;
 		return -1;
 	}
-	return fy_oci_spec_parse(text, len, abs, spec, err);
+	return fy_spec_parse(text, len, abs, spec, err);
 }
 
 static void free_kv(struct fy_oci_kv *kv, size_t n)
@@ -1052,7 +1055,7 @@ static void free_seccomp(struct fy_oci_seccomp *sc)
 	free(sc->listener_metadata);
 }
 
-void fy_oci_spec_release(struct fy_oci_spec *s)
+void fy_spec_release(struct fy_oci_spec *s)
 {
 	if (!s)
 		return;
@@ -1062,7 +1065,7 @@ void fy_oci_spec_release(struct fy_oci_spec *s)
 	free(s->root_squashfs);
 	free(s->hostname);
 	free(s->domainname);
-	fy_oci_process_release(&s->process);
+	fy_spec_process_release(&s->process);
 	for (size_t i = 0; s->mounts && i < s->n_mounts; i++) {
 		free(s->mounts[i].destination);
 		free(s->mounts[i].type);

@@ -1,7 +1,7 @@
 /* spec: an OCI runtime-spec config.json (runtime-spec v1.1 config.md, config-linux.md) parsed
  * and validated into plain C data; nothing here touches the system. Errors name the JSON path
  * ("config.json: process.args must be a non-empty array of strings"). A spec owns all its
- * strings; fy_oci_spec_release() frees one in any state, half-built included. */
+ * strings; fy_spec_release() frees one in any state, half-built included. */
 #ifndef FERRY_OCI_SPEC_H
 #define FERRY_OCI_SPEC_H
 
@@ -193,18 +193,18 @@ struct fy_oci_spec {
 
 /* Parse a config.json document. bundle (absolute) resolves root.path and the squashfs
  * annotation. On error *spec is left empty. */
-int fy_oci_spec_parse(const char *json, size_t len, const char *bundle, struct fy_oci_spec *spec,
-                      struct fy_error *err);
+int fy_spec_parse(const char *json, size_t len, const char *bundle, struct fy_oci_spec *spec,
+                  struct fy_error *err);
 /* Read BUNDLE/config.json and parse it. */
-int fy_oci_spec_load(const char *bundle, struct fy_oci_spec *spec, struct fy_error *err);
-void fy_oci_spec_release(struct fy_oci_spec *spec);
+int fy_spec_load(const char *bundle, struct fy_oci_spec *spec, struct fy_error *err);
+void fy_spec_release(struct fy_oci_spec *spec);
 
 /* Parse a runtime-spec process object on its own (`exec --process FILE`, runc's specs.Process).
  * Errors name the JSON path without the "config.json: " prefix ("process.args must be a
  * non-empty array of strings"; the caller adds the file name). Unknown capabilities are skipped
  * silently (there is no spec to hold the warning). On error *p is left empty. */
-int fy_oci_process_parse(const char *json, size_t len, struct fy_oci_process *p,
-                         struct fy_error *err);
-void fy_oci_process_release(struct fy_oci_process *p);
+int fy_spec_process_parse(const char *json, size_t len, struct fy_oci_process *p,
+                          struct fy_error *err);
+void fy_spec_process_release(struct fy_oci_process *p);
 
 #endif

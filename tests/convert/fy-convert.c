@@ -1,10 +1,10 @@
-/* fy-convert: a small driver over fy_cv_convert() for the tests/convert scripts and measurements.
+/* fy-convert: a small driver over fy_convert_run() for the tests/convert scripts and measurements.
  * Usage: fy-convert [-c zstd|lz4|gzip|none] [-l LEVEL] [-b BLOCK] [-j THREADS] [-t MKFS_TIME]
  *                   [-z] [-v] oci:DIR[:TAG] OUT.sqfs
  * -z inflates gzip with zlib instead of ISA-L; -v prints per-layer progress to stderr.
  *        fy-convert [-z] -d BLOB: only decompress BLOB and print the time (measurements). */
-#include "convert/convert.h"
-#include "error.h"
+#include "image/convert/convert.h"
+#include "base/error.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,7 +41,7 @@ static ssize_t fd_read(void *ctx, void *buf, size_t len, struct fy_error *err)
 {
 	ssize_t n = read(*(int *)ctx, buf, len);
 
-	return n < 0 ? fy_err(err, 1, "read") : n;
+	return n < 0 ? fy_error(err, 1, "read") : n;
 }
 
 static int decompress_only(const char *path, unsigned flags)
@@ -54,21 +54,21 @@ static int decompress_only(const char *path, unsigned flags)
 	uint64_t in, out;
 	double t0 = now();
 
-	if (fd < 0 || fy_ls_open(&ls, &rd, path, NULL, UINT64_MAX, flags, &err) < 0) {
+	if (fd < 0 || fy_layer_open(&ls, &rd, path, NULL, UINT64_MAX, flags, &err) < 0) {
 		fprintf(stderr, "fy-convert: cannot open %s %s\n", path, err.msg);
 		return 1;
 	}
-	while (fy_ls_read(ls, buf, sizeof(buf), &err) > 0)
+	while (fy_layer_read(ls, buf, sizeof(buf), &err) > 0)
 		;
-	if (fy_ls_finish(ls, &err) < 0) {
+	if (fy_layer_finish(ls, &err) < 0) {
 		fprintf(stderr, "fy-convert: %s\n", err.msg);
 		return 1;
 	}
-	fy_ls_counts(ls, &in, &out);
-	fprintf(stderr, "%s %s: %llu -> %llu bytes in %.3fs\n", fy_ls_comp_name(fy_ls_comp(ls)),
-	        flags ? "zlib" : "isa-l", (unsigned long long)in, (unsigned long long)out,
-	        now() - t0);
-	fy_ls_close(ls);
+	fy_layer_counts(ls, &in, &out);
+	fprintf(stderr, "%s %s: %llu -> %llu bytes in %.3fs\n",
+	        fy_layer_comp_name(fy_layer_comp(ls)), flags ? "zlib" : "isa-l",
+	        (unsigned long long)in, (unsigned long long)out, now() - t0);
+	fy_layer_close(ls);
 	close(fd);
 	return 0;
 }
@@ -85,7 +85,7 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "c:l:b:j:t:zvd:")) != -1) {
 		switch (c) {
 		case 'c':
-			if (fy_sw_comp_parse(optarg, &o.comp) < 0) {
+			if (fy_sqfswriter_comp_parse(optarg, &o.comp) < 0) {
 				fprintf(stderr, "fy-convert: unknown compressor %s\n", optarg);
 				return 2;
 			}
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 	o.oci_dir = src;
 	o.tag = tag;
 	o.output = argv[optind + 1];
-	if (fy_cv_convert(&o, &err) < 0) {
+	if (fy_convert_run(&o, &err) < 0) {
 		fprintf(stderr, "fy-convert: %s\n", err.msg);
 		return err.exit_code ? err.exit_code : 1;
 	}

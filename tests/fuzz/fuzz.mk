@@ -5,8 +5,7 @@
 FUZZ_CC = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
-	-D_GNU_SOURCE -I$(srcdir)/launcher -I$(srcdir)/launcher/base -I$(srcdir)/image \
-	-I$(srcdir)/image/registry -I$(srcdir)/image/convert -I$(srcdir)/launcher/oci \
+	-D_GNU_SOURCE -I$(srcdir)/launcher -I$(srcdir) \
 	$(JANSSON_CFLAGS)
 
 fuzz_targets = imgcfg manifest auth ref merge sqfs_sb sif oci_spec sqfuse
@@ -31,8 +30,8 @@ fuzz_oci_spec_src = $(srcdir)/launcher/oci/spec.c $(srcdir)/launcher/oci/ocidefs
 	$(srcdir)/launcher/base/strv.c $(srcdir)/launcher/base/fsutil.c $(fuzz_base)
 fuzz_oci_spec_libs = $(JANSSON_LIBS)
 # The FUSE server without libfuse: the harness replaces libfuse's request and reply functions.
-fuzz_sqfuse_src = $(srcdir)/launcher/sqfuse.c $(srcdir)/launcher/sqfuse_ops.c \
-	$(srcdir)/launcher/sqfuse_cache.c $(srcdir)/launcher/sqfuse_extra.c \
+fuzz_sqfuse_src = $(srcdir)/launcher/sqfuse/sqfuse.c $(srcdir)/launcher/sqfuse/sqfuse_ops.c \
+	$(srcdir)/launcher/sqfuse/sqfuse_cache.c $(srcdir)/launcher/sqfuse/sqfuse_extra.c \
 	$(srcdir)/image/sqfs_sb.c $(srcdir)/launcher/base/log.c $(fuzz_base)
 fuzz_sqfuse_libs = $(SQUASHFUSE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) -lpthread
 
@@ -62,7 +61,7 @@ tests/fuzz/fuzz_oci_spec: $(srcdir)/tests/fuzz/fuzz_oci_spec.c $(fuzz_oci_spec_s
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz_oci_spec.c $(fuzz_oci_spec_src) $(fuzz_oci_spec_libs)
 tests/fuzz/fuzz_sqfuse: $(srcdir)/tests/fuzz/fuzz_sqfuse.c $(fuzz_sqfuse_src) \
-		$(srcdir)/launcher/sqfuse_int.h $(srcdir)/launcher/sqfuse_cache.h
+		$(srcdir)/launcher/sqfuse/sqfuse_int.h $(srcdir)/launcher/sqfuse/sqfuse_cache.h
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) $(SQUASHFUSE_CFLAGS) $(FUSE3_CFLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz_sqfuse.c $(fuzz_sqfuse_src) $(fuzz_sqfuse_libs)
 

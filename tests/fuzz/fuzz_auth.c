@@ -1,8 +1,8 @@
 /* fuzz_auth: libFuzzer harness for registry authentication parsing (image/registry/auth.c).
  * Input: a first line, parsed as a WWW-Authenticate header value and as --creds USER:PASS,
  * then an auth.json document looked up for a few registry names. */
-#include "auth.h"
-#include "error.h"
+#include "image/registry/auth.h"
+#include "base/error.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -53,7 +53,7 @@ static void creds(const char *value)
 		check_cred(&c, 1);
 	else if (r < 0 && !err.msg[0])
 		abort();
-	fy_cred_release(&c);
+	fy_auth_release(&c);
 	free(tried);
 }
 
@@ -71,7 +71,7 @@ static void auth_json(const char *json, size_t len)
 			check_cred(&c, 0);
 		else if (r < 0 && !err.msg[0])
 			abort();
-		fy_cred_release(&c);
+		fy_auth_release(&c);
 	}
 }
 

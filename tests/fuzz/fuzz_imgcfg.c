@@ -1,8 +1,8 @@
 /* fuzz_imgcfg: libFuzzer harness for the OCI image config and image.json parsers
  * (image/imgcfg.c). The input is the JSON document itself; both parsers see it. */
-#include "error.h"
-#include "image.h"
-#include "imgcfg.h"
+#include "base/error.h"
+#include "image/image.h"
+#include "image/imgcfg.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -21,7 +21,7 @@ int fy_image_read_file(const struct fy_image *img, const char *path, size_t max,
 	(void)max;
 	*out = NULL;
 	*len = 0;
-	return fy_err(err, ENOSYS, "%s: not available in the fuzzer", path);
+	return fy_error(err, ENOSYS, "%s: not available in the fuzzer", path);
 }
 
 static void check_strv(char **v)
@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_strv(cfg.labels);
 	}
 	/* image.json fills other fields of the same struct: parse it on top, as load() does. */
-	fy_err_clear(&err);
+	fy_error_clear(&err);
 	if (fy_imgcfg_parse_meta(json, size, &cfg, &err) < 0 && !err.msg[0])
 		abort();
 	fy_imgcfg_release(&cfg);

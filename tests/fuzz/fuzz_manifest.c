@@ -1,9 +1,9 @@
 /* fuzz_manifest: libFuzzer harness for registry manifest documents (image/registry/manifest.c).
  * Input: an optional first line "os/arch[/variant]" (the platform to select), then the document,
  * which is classified, searched as an index and parsed as an image manifest. */
-#include "error.h"
-#include "manifest.h"
-#include "ref.h"
+#include "base/error.h"
+#include "image/registry/manifest.h"
+#include "image/registry/ref.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,23 +29,23 @@ static void select_and_parse(const char *doc, size_t len, const struct fy_platfo
 	struct fy_mf_desc sel = {0};
 	struct fy_mf_image img = {0};
 
-	if (fy_mf_select(doc, len, p, &sel, &err) == 0) {
+	if (fy_manifest_select(doc, len, p, &sel, &err) == 0) {
 		if (!sel.digest)
 			abort();
 	} else if (!err.msg[0]) {
 		abort();
 	}
-	fy_mf_desc_release(&sel);
+	fy_manifest_desc_release(&sel);
 
-	fy_err_clear(&err);
-	if (fy_mf_parse_image(doc, len, &img, &err) == 0) {
+	fy_error_clear(&err);
+	if (fy_manifest_parse_image(doc, len, &img, &err) == 0) {
 		check_desc(&img.config, 0);
 		for (size_t i = 0; i < img.nlayers; i++)
 			check_desc(&img.layers[i], 1);
 	} else if (!err.msg[0]) {
 		abort();
 	}
-	fy_mf_image_release(&img);
+	fy_manifest_image_release(&img);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fy_platform p;
 	size_t len = size;
 
-	fy_mf_platform_host(&p);
+	fy_manifest_platform_host(&p);
 	if (nl) {
 		struct fy_error err = {0};
 		struct fy_platform q;
@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		memcpy(line, data, n);
 		line[n] = '\0';
-		if (fy_mf_platform_parse(line, &q, &err) == 0) {
+		if (fy_manifest_platform_parse(line, &q, &err) == 0) {
 			/* Fields are fixed arrays: they must stay terminated. */
 			if (!memchr(q.os, 0, sizeof(q.os)) || !memchr(q.arch, 0, sizeof(q.arch)) ||
 			    !memchr(q.variant, 0, sizeof(q.variant)))
@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		len -= n + 1;
 	}
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		enum fy_mf_kind k = fy_mf_classify(types[i], doc, len);
+		enum fy_mf_kind k = fy_manifest_classify(types[i], doc, len);
 
 		if (k < FY_MF_UNKNOWN || k > FY_MF_SCHEMA1)
 			abort();

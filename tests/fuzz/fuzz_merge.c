@@ -4,8 +4,8 @@
  * components, whiteouts, opaque markers, 255- and 256-byte names. The merged tree must then
  * hold no whiteout, no name that climbs or contains '/', sorted unique children, and
  * resolved hardlinks to non-directories (OCI image-spec layer.md "Whiteouts"). */
-#include "error.h"
-#include "merge.h"
+#include "base/error.h"
+#include "image/convert/merge.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -86,7 +86,7 @@ static void decode_path(struct input *in, const struct alphabet *a, char *buf)
 static void check_clean(const char *path)
 {
 	struct fy_error err = {0};
-	char *c = fy_mg_clean_path(path, &err);
+	char *c = fy_merge_clean_path(path, &err);
 	const char *p;
 
 	if (!c) {
@@ -125,7 +125,7 @@ static void check_tree(const struct fy_mg_tree *t, struct fy_mg_node *dir, char 
                        int finished)
 {
 	size_t n = 0;
-	struct fy_mg_node **v = fy_mg_sorted_children(dir, &n);
+	struct fy_mg_node **v = fy_merge_sorted_children(dir, &n);
 
 	if (!v && n)
 		abort();
@@ -142,7 +142,7 @@ static void check_tree(const struct fy_mg_tree *t, struct fy_mg_node *dir, char 
 			abort();
 		path[plen] = '/';
 		memcpy(path + plen + 1, c->name, l + 1);
-		if (fy_mg_lookup(t, path) != c)
+		if (fy_merge_lookup(t, path) != c)
 			abort();
 		if (c->type != FY_MG_DIR && c->children) {
 			/* Only directories have entries; a hidden (whiteout) child is fine. */
@@ -153,7 +153,7 @@ static void check_tree(const struct fy_mg_tree *t, struct fy_mg_node *dir, char 
 		if (finished && c->type == FY_MG_HARDLINK) {
 			struct fy_mg_node *r = c->link;
 
-			if (!r || fy_mg_real(c) != r || r->type == FY_MG_DIR ||
+			if (!r || fy_merge_real(c) != r || r->type == FY_MG_DIR ||
 			    r->type == FY_MG_HARDLINK || r->type == FY_MG_WHITEOUT)
 				abort();
 		}
@@ -199,7 +199,7 @@ static void feed(struct fy_mg_tree *t, struct input *in, const struct alphabet *
 			e.xattrs = &xattr;
 			e.nxattrs = 1;
 		}
-		r = fy_mg_add(t, layer, &e, &node, &err);
+		r = fy_merge_add(t, layer, &e, &node, &err);
 		if (r < 0 && !err.msg[0])
 			abort();
 		if (r == 1 && (!node || node->type == FY_MG_WHITEOUT))
@@ -215,7 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	        "layer 12", "layer 13", "layer 14", "layer 15"};
 	struct input in = {data, size};
 	struct alphabet a;
-	struct fy_mg_tree *t = fy_mg_new();
+	struct fy_mg_tree *t = fy_merge_new();
 	struct fy_error err = {0};
 	char path[PATH_BUF] = "";
 	int finished;
@@ -223,15 +223,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!t)
 		return 0;
 	alphabet_init(&a);
-	fy_mg_set_layer_names(t, names, TOP_LAYER + 1);
-	fy_mg_set_implicit_mtime(t, 1700000000);
+	fy_merge_set_layer_names(t, names, TOP_LAYER + 1);
+	fy_merge_set_implicit_mtime(t, 1700000000);
 	feed(t, &in, &a);
-	finished = fy_mg_finish(t, &err) == 0;
+	finished = fy_merge_finish(t, &err) == 0;
 	if (!finished && !err.msg[0])
 		abort();
-	if (!fy_mg_root(t) || fy_mg_root(t)->name[0])
+	if (!fy_merge_root(t) || fy_merge_root(t)->name[0])
 		abort();
-	check_tree(t, fy_mg_root(t), path, 0, finished);
-	fy_mg_free(t);
+	check_tree(t, fy_merge_root(t), path, 0, finished);
+	fy_merge_free(t);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* fuzz_oci_spec: libFuzzer harness for the OCI runtime-spec config.json parser
  * (launcher/oci/spec.c). An accepted spec must keep the promises of spec.h. */
-#include "error.h"
-#include "spec.h"
+#include "base/error.h"
+#include "oci/spec.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -45,10 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fy_error err = {0};
 	struct fy_oci_spec spec = {0};
 
-	if (fy_oci_spec_parse((const char *)data, size, "/run/bundle", &spec, &err) == 0)
+	if (fy_spec_parse((const char *)data, size, "/run/bundle", &spec, &err) == 0)
 		check_spec(&spec);
 	else if (!err.msg[0])
 		abort();
-	fy_oci_spec_release(&spec);
+	fy_spec_release(&spec);
 	return 0;
 }

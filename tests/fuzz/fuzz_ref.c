@@ -1,7 +1,7 @@
 /* fuzz_ref: libFuzzer harness for image references (image/registry/ref.c). A reference that
  * parses must print in canonical form, and that form must parse back to itself. */
-#include "error.h"
-#include "ref.h"
+#include "base/error.h"
+#include "image/registry/ref.h"
 
 #include <stddef.h>
 #include <stdint.h>

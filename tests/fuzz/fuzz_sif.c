@@ -1,7 +1,7 @@
 /* fuzz_sif: libFuzzer harness for the SIF header and descriptor parser (image/sif.c). The input
  * is the start of a file; file sizes around it exercise the bounds checks. */
-#include "error.h"
-#include "sif.h"
+#include "base/error.h"
+#include "image/sif.h"
 
 #include <stddef.h>
 #include <stdint.h>

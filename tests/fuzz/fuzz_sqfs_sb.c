@@ -1,7 +1,7 @@
 /* fuzz_sqfs_sb: libFuzzer harness for the squashfs superblock parser (image/sqfs_sb.c).
  * The input is the start of a file; it is checked as a whole file and as a truncated one. */
-#include "error.h"
-#include "sqfs_sb.h"
+#include "base/error.h"
+#include "image/sqfs_sb.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (fy_sqfs_sb_parse(data, size, avails[i], &sb, &err) == 0) {
 			/* Accepted superblocks fit the file and name a known compressor. */
 			if (sb.bytes_used > avails[i] || !fy_sqfs_sb_is_magic(data, size) ||
-			    !fy_sqfs_compression_name(sb.compression))
+			    !fy_sqfs_sb_compression_name(sb.compression))
 				abort();
 		} else if (!err.msg[0]) {
 			abort();

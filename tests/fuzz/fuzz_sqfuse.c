@@ -7,9 +7,9 @@
  * reply, so every byte a reply would carry to the kernel is read here (under ASan). A server
  * must answer anything an image holds with data or an error, never crash. Seeds: small images
  * made by mksquashfs (tests/fuzz/corpus/sqfuse/). */
-#include "error.h"
-#include "sqfuse_int.h"
-#include "sqfuse_ops.h"
+#include "base/error.h"
+#include "sqfuse/sqfuse_int.h"
+#include "sqfuse/sqfuse_ops.h"
 
 #include <errno.h>
 #include <stddef.h>

@@ -1,12 +1,12 @@
-/* fy-core-caller: drive the core (fy_exec_start/fy_exec_wait) from a host process that keeps
- * running, as slurmstepd would, and check that the caller is unchanged afterwards: namespaces,
- * signal mask and dispositions, cwd, root, subreaper state, no child left, and that its fds do
- * not reach the container unless listed.
- * Usage: fy-core-caller DIR-IMAGE SQUASHFS-IMAGE. Prints one line per failure; exit 0 if none. */
-#include "error.h"
-#include "executor.h"
-#include "log.h"
-#include "plan.h"
+/* fy-core-caller: drive the core (fy_executor_start/fy_executor_wait) from a host process that
+ * keeps running, as slurmstepd would, and check that the caller is unchanged afterwards:
+ * namespaces, signal mask and dispositions, cwd, root, subreaper state, no child left, and that its
+ * fds do not reach the container unless listed. Usage: fy-core-caller DIR-IMAGE SQUASHFS-IMAGE.
+ * Prints one line per failure; exit 0 if none. */
+#include "base/error.h"
+#include "runtime/executor.h"
+#include "base/log.h"
+#include "plan/plan.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,7 +104,7 @@ static int compare(const struct state *a, const struct state *b, const char *whe
 	return bad;
 }
 
-/* Run argv in image; returns fy_exec_wait's result (err filled when < 0). */
+/* Run argv in image; returns fy_executor_wait's result (err filled when < 0). */
 static int run(const char *image, bool squashfs, char **argv, struct fy_error *err)
 {
 	static char *envp[] = {(char *)"PATH=/bin", NULL};
@@ -126,11 +126,11 @@ static int run(const char *image, bool squashfs, char **argv, struct fy_error *e
 	plan.fuse_threads = 2;
 	plan.keep_fds = keep;
 	plan.n_keep_fds = 3;
-	r = fy_exec_start(&plan, &log, &h, err);
+	r = fy_executor_start(&plan, &log, &h, err);
 	if (r < 0)
 		return r;
-	r = fy_exec_wait(&h, err);
-	fy_exec_release(&h);
+	r = fy_executor_wait(&h, err);
+	fy_executor_release(&h);
 	return r;
 }
 
@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 	close(fd);
 	record(&before);
 
-	fy_err_clear(&err);
+	fy_error_clear(&err);
 	r = run(argv[1], false, fd_probe, &err);
 	if (r != 7)
 		printf("directory image: status %d (want 7: fd 7 absent)%s%s\n", r,
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 	record(&after);
 	bad |= compare(&before, &after, "after the directory image");
 
-	fy_err_clear(&err);
+	fy_error_clear(&err);
 	r = run(argv[2], true, self_kill, &err);
 	if (r != 143)
 		printf("squashfs image: status %d (want 143)%s%s\n", r, r < 0 ? ": " : "",
@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 	record(&after);
 	bad |= compare(&before, &after, "after the squashfs image");
 
-	fy_err_clear(&err);
+	fy_error_clear(&err);
 	r = run(argv[2], true, missing, &err);
 	if (r >= 0 || err.exit_code != 127 || !strstr(err.msg, "/no/such/command"))
 		printf("missing command: status %d, exit code %d, message '%s' (want <0, 127)\n", r,

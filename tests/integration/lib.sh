@@ -433,7 +433,7 @@ fy_init() {
 		fy_die "$bin is a libtool wrapper script, not the binary"
 	fi
 	install -m 755 "$bin" "$RUNDIR/bin/ferry" || fy_die "cannot copy $bin"
-	# ferry runs its pull helper from its own directory (launcher/pull_main.c).
+	# ferry runs its pull helper from its own directory (launcher/cli/pull_main.c).
 	if [ -x "$(dirname "$bin")/ferry-pull" ]; then
 		install -m 755 "$(dirname "$bin")/ferry-pull" "$RUNDIR/bin/ferry-pull" ||
 			fy_die "cannot copy ferry-pull"

@@ -3,10 +3,10 @@
  * stderr with exit status 1.
  * Usage: fy-fetch [--creds U:P] [--insecure] [--platform OS/ARCH[/V]] [--cache DIR]
  *        [--parallel N] [--rate BYTES_PER_S] [--retries N] [--backoff MS] [--certs-dir DIR] REF */
-#include "error.h"
-#include "ref.h"
-#include "regenv.h"
-#include "registry.h"
+#include "base/error.h"
+#include "image/registry/ref.h"
+#include "image/registry/regenv.h"
+#include "image/registry/registry.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 	int c;
 
 	/* The environment's cache directory, credentials and certs.d, as ferry-pull passes them. */
-	fy_reg_env_from(&env, environ);
+	fy_regenv_reg_env_from(&env, environ);
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -89,7 +89,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: fy-fetch [options] REF\n");
 		return 2;
 	}
-	if (fy_ref_parse(argv[optind], &ref, &err) < 0 || fy_reg_load(&ref, &o, &img, &err) < 0) {
+	if (fy_ref_parse(argv[optind], &ref, &err) < 0 ||
+	    fy_registry_load(&ref, &o, &img, &err) < 0) {
 		fprintf(stderr, "fy-fetch: %s\n", err.msg);
 		fy_ref_release(&ref);
 		return 1;
@@ -99,7 +100,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < img.nlayers; i++)
 		printf("layer %zu %s %llu %s\n", i, img.layers[i].digest,
 		       (unsigned long long)img.layers[i].size, img.layers[i].media_type);
-	fy_cv_image_release(&img);
+	fy_convert_image_release(&img);
 	fy_ref_release(&ref);
 	return 0;
 }

@@ -9,9 +9,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "convert/archive.h"
-#include "convert/layer.h"
-#include "error.h"
+#include "image/convert/archive.h"
+#include "image/convert/layer.h"
+#include "base/error.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -252,10 +252,10 @@ static int read_layer(const struct fy_cv_image *img, size_t i, char *out, size_t
 
 	*len = 0;
 	if (l->open(l->ctx, l, &rd, err) < 0 ||
-	    fy_ls_open(&ls, &rd, l->digest, l->digest, l->size, 0, err) < 0)
+	    fy_layer_open(&ls, &rd, l->digest, l->digest, l->size, 0, err) < 0)
 		return -1;
 	for (;;) {
-		ssize_t n = fy_ls_read(ls, out + *len, cap - *len, err);
+		ssize_t n = fy_layer_read(ls, out + *len, cap - *len, err);
 
 		if (n < 0)
 			goto out;
@@ -263,9 +263,9 @@ static int read_layer(const struct fy_cv_image *img, size_t i, char *out, size_t
 			break;
 		*len += (size_t)n;
 	}
-	r = fy_ls_finish(ls, err);
+	r = fy_layer_finish(ls, err);
 out:
-	fy_ls_close(ls);
+	fy_layer_close(ls);
 	return r;
 }
 
@@ -280,7 +280,7 @@ static void load_oci_fails(const char *path, const char *tag, const char *text)
 	struct fy_cv_image img;
 	struct fy_error err = {0};
 
-	assert_int_equal(fy_ar_load_oci(path, tag, &img, &err), -1);
+	assert_int_equal(fy_archive_load_oci(path, tag, &img, &err), -1);
 	assert_err_has(&err, text);
 	assert_null(img.layers);
 	assert_null(img.ctx);
@@ -308,7 +308,8 @@ static void test_oci_good(void **state)
 	path = tw_close(&t);
 
 	for (int with_tag = 0; with_tag < 2; with_tag++) {
-		assert_int_equal(fy_ar_load_oci(path, with_tag ? "latest" : NULL, &img, &err), 0);
+		assert_int_equal(fy_archive_load_oci(path, with_tag ? "latest" : NULL, &img, &err),
+		                 0);
 		assert_int_equal(img.nlayers, 1);
 		assert_string_equal(img.layers[0].digest, o.ldigest);
 		assert_int_equal(img.layers[0].size, o.layer.len);
@@ -324,7 +325,7 @@ static void test_oci_good(void **state)
 		assert_int_equal(read_layer(&img, 0, buf, sizeof(buf), &len, &err), 0);
 		assert_int_equal(len, o.layer.len);
 		assert_memory_equal(buf, o.layer.data, len);
-		fy_cv_image_release(&img);
+		fy_convert_image_release(&img);
 	}
 	unlink(path);
 	free(path);
@@ -351,13 +352,13 @@ static void test_oci_two_images(void **state)
 	path = tw_close(&t);
 	upath = tw_close(&u);
 
-	assert_int_equal(fy_ar_load_oci(path, "b", &img, &err), 0);
+	assert_int_equal(fy_archive_load_oci(path, "b", &img, &err), 0);
 	assert_string_equal(img.manifest_digest, o[1].mdigest);
 	assert_string_equal(img.layers[0].digest, o[1].ldigest);
-	fy_cv_image_release(&img);
-	assert_int_equal(fy_ar_load_oci(path, "a", &img, &err), 0);
+	fy_convert_image_release(&img);
+	assert_int_equal(fy_archive_load_oci(path, "a", &img, &err), 0);
 	assert_string_equal(img.manifest_digest, o[0].mdigest);
-	fy_cv_image_release(&img);
+	fy_convert_image_release(&img);
 	load_oci_fails(path, NULL, "index.json lists 2 images: give a tag");
 	load_oci_fails(path, "c", "no image tagged 'c' in index.json");
 	load_oci_fails(upath, NULL, "index.json lists 2 images");
@@ -467,10 +468,10 @@ static void test_oci_bad(void **state)
 
 	/* Same size, other bytes: found while the layer streams, as for any source. */
 	path = broken_oci(&o, BAD_LAYER_DIGEST);
-	assert_int_equal(fy_ar_load_oci(path, NULL, &img, &err), 0);
+	assert_int_equal(fy_archive_load_oci(path, NULL, &img, &err), 0);
 	assert_int_equal(read_layer(&img, 0, buf, sizeof(buf), &len, &err), -1);
 	assert_err_has(&err, "digest mismatch");
-	fy_cv_image_release(&img);
+	fy_convert_image_release(&img);
 	oci_img_free(&o);
 	free(path);
 
@@ -526,7 +527,7 @@ static void test_unsafe_names(void **state)
 		assert_true(asprintf(&want, "oci-archive %s: %s: unsafe member name", path,
 		                     names[i]) > 0);
 		load_oci_fails(path, NULL, want);
-		assert_int_equal(fy_ar_load_docker(path, -1, NULL, &img, &err), -1);
+		assert_int_equal(fy_archive_load_docker(path, -1, NULL, &img, &err), -1);
 		assert_err_has(&err, "unsafe member name");
 		free(want);
 		unlink(path);
@@ -660,7 +661,7 @@ static void test_docker_select(void **state)
 	dg0 = dk_expected_digest(&d[0], d[0].diff_id);
 	dg1 = dk_expected_digest(&d[1], d[1].layer_digest);
 
-	assert_int_equal(fy_ar_load_docker(path, 0, NULL, &img, &err), 0);
+	assert_int_equal(fy_archive_load_docker(path, 0, NULL, &img, &err), 0);
 	assert_int_equal(img.nlayers, 1);
 	/* A plain layer is checked against its diff_id while it streams. */
 	assert_string_equal(img.layers[0].digest, d[0].diff_id);
@@ -668,17 +669,18 @@ static void test_docker_select(void **state)
 	assert_memory_equal(img.config, d[0].config, img.config_len);
 	assert_int_equal(read_layer(&img, 0, buf, sizeof(buf), &len, &err), 0);
 	assert_memory_equal(buf, d[0].layer.data, len);
-	fy_cv_image_release(&img);
+	fy_convert_image_release(&img);
 
 	/* By RepoTags: short forms mean docker.io/library/...:latest. */
-	assert_int_equal(fy_ar_load_docker(path, -1, "busybox", &img, &err), 0);
+	assert_int_equal(fy_archive_load_docker(path, -1, "busybox", &img, &err), 0);
 	assert_string_equal(img.manifest_digest, dg0);
-	fy_cv_image_release(&img);
+	fy_convert_image_release(&img);
 	assert_int_equal(
-	        fy_ar_load_docker(path, -1, "docker.io/library/busybox:latest", &img, &err), 0);
+	        fy_archive_load_docker(path, -1, "docker.io/library/busybox:latest", &img, &err),
+	        0);
 	assert_string_equal(img.manifest_digest, dg0);
-	fy_cv_image_release(&img);
-	assert_int_equal(fy_ar_load_docker(path, -1, "ex/img:v2", &img, &err), 0);
+	fy_convert_image_release(&img);
+	assert_int_equal(fy_archive_load_docker(path, -1, "ex/img:v2", &img, &err), 0);
 	/* A gzip layer: diff_id checked at load, the compressed bytes' digest while streaming. */
 	assert_string_equal(img.layers[0].digest, d[1].layer_digest);
 	assert_string_equal(img.manifest_digest, dg1);
@@ -691,26 +693,26 @@ static void test_docker_select(void **state)
 	assert_int_equal(len, plain.len);
 	assert_memory_equal(buf, plain.data, len);
 	free(plain.data);
-	fy_cv_image_release(&img);
+	fy_convert_image_release(&img);
 	/* "FILE:repo" + "tag", as a parser splitting at the last ':' hands them over. */
 	assert_true(asprintf(&arg, "%s:ex/img", path) > 0);
-	assert_int_equal(fy_ar_load_docker(arg, -1, "v1", &img, &err), 0);
+	assert_int_equal(fy_archive_load_docker(arg, -1, "v1", &img, &err), 0);
 	assert_string_equal(img.manifest_digest, dg1);
-	fy_cv_image_release(&img);
+	fy_convert_image_release(&img);
 	free(arg);
 
-	assert_int_equal(fy_ar_load_docker(path, -1, NULL, &img, &err), -1);
+	assert_int_equal(fy_archive_load_docker(path, -1, NULL, &img, &err), -1);
 	assert_err_has(&err, "manifest.json lists 2 images: give :N or :REF");
-	assert_int_equal(fy_ar_load_docker(path, 2, NULL, &img, &err), -1);
+	assert_int_equal(fy_archive_load_docker(path, 2, NULL, &img, &err), -1);
 	assert_err_has(&err, "manifest.json lists 2 images: no index 2");
-	assert_int_equal(fy_ar_load_docker(path, -1, "ex/img", &img, &err), -1);
+	assert_int_equal(fy_archive_load_docker(path, -1, "ex/img", &img, &err), -1);
 	assert_err_has(&err, "no image tagged 'ex/img'");
-	assert_int_equal(fy_ar_load_oci(path, NULL, &img, &err), -1);
+	assert_int_equal(fy_archive_load_oci(path, NULL, &img, &err), -1);
 	assert_err_has(&err, "no oci-layout file");
 
 	/* A layer path that names nothing. */
 	path2 = docker_tar("docker2.tar", d, "renamed/layer.tar");
-	assert_int_equal(fy_ar_load_docker(path2, 0, NULL, &img, &err), -1); /* not there */
+	assert_int_equal(fy_archive_load_docker(path2, 0, NULL, &img, &err), -1); /* not there */
 	assert_err_has(&err, "renamed/layer.tar: no such member");
 	unlink(path2);
 	free(path2);
@@ -727,9 +729,9 @@ static void test_docker_select(void **state)
 		free(m);
 		path2 = tw_close(&t);
 	}
-	assert_int_equal(fy_ar_load_docker(path2, -1, NULL, &img, &err), 0);
+	assert_int_equal(fy_archive_load_docker(path2, -1, NULL, &img, &err), 0);
 	assert_string_equal(img.manifest_digest, dg0);
-	fy_cv_image_release(&img);
+	fy_convert_image_release(&img);
 	unlink(path2);
 	free(path2);
 
@@ -756,7 +758,7 @@ static void test_docker_bad(void **state)
 
 	/* A layer path that leaves the archive. */
 	path = docker_tar("escape.tar", d, "../../etc/passwd");
-	assert_int_equal(fy_ar_load_docker(path, 0, NULL, &img, &err), -1);
+	assert_int_equal(fy_archive_load_docker(path, 0, NULL, &img, &err), -1);
 	assert_err_has(&err, "manifest.json names '../../etc/passwd': unsafe path");
 	assert_null(img.ctx);
 	unlink(path);
@@ -766,10 +768,10 @@ static void test_docker_bad(void **state)
 	free(d[0].layer.data);
 	d[0].layer = make_layer("tampered image\n", false);
 	path = docker_tar("tampered.tar", d, NULL);
-	assert_int_equal(fy_ar_load_docker(path, 0, NULL, &img, &err), 0);
+	assert_int_equal(fy_archive_load_docker(path, 0, NULL, &img, &err), 0);
 	assert_int_equal(read_layer(&img, 0, buf, sizeof(buf), &len, &err), -1);
 	assert_err_has(&err, "digest mismatch");
-	fy_cv_image_release(&img);
+	fy_convert_image_release(&img);
 	unlink(path);
 	free(path);
 
@@ -778,7 +780,7 @@ static void test_docker_bad(void **state)
 	d[1].layer = wrong.layer;
 	wrong.layer.data = NULL;
 	path = docker_tar("tampered2.tar", d, NULL);
-	assert_int_equal(fy_ar_load_docker(path, 1, NULL, &img, &err), -1);
+	assert_int_equal(fy_archive_load_docker(path, 1, NULL, &img, &err), -1);
 	assert_true(asprintf(&want, "docker-archive %s: layer 0: ", path) > 0);
 	assert_err_has(&err, want);
 	assert_err_has(&err, "/layer.tar: uncompressed content has sha256:");
@@ -799,7 +801,7 @@ static void test_docker_bad(void **state)
 		tw_str(&t, cname, d[0].config);
 		tw_file(&t, "l.tar", d[0].layer.data, d[0].layer.len);
 		path = tw_close(&t);
-		assert_int_equal(fy_ar_load_docker(path, -1, NULL, &img, &err), -1);
+		assert_int_equal(fy_archive_load_docker(path, -1, NULL, &img, &err), -1);
 		assert_err_has(&err, "content has sha256:");
 		free(m);
 		free(cname);
@@ -816,7 +818,7 @@ static void test_docker_bad(void **state)
 		tw_file(&t, "l.tar", d[0].layer.data, d[0].layer.len);
 		tw_entry(&t, "x/layer.tar", AE_IFLNK, "../l.tar", NULL, 0);
 		path = tw_close(&t);
-		assert_int_equal(fy_ar_load_docker(path, -1, NULL, &img, &err), -1);
+		assert_int_equal(fy_archive_load_docker(path, -1, NULL, &img, &err), -1);
 		assert_err_has(&err, "x/layer.tar: is a symbolic link");
 		unlink(path);
 		free(path);
@@ -827,14 +829,14 @@ static void test_docker_bad(void **state)
 
 		tw_str(&t, "c.json", d[0].config);
 		path = tw_close(&t);
-		assert_int_equal(fy_ar_load_docker(path, -1, NULL, &img, &err), -1);
+		assert_int_equal(fy_archive_load_docker(path, -1, NULL, &img, &err), -1);
 		assert_err_has(&err, "manifest.json: no such member");
 		unlink(path);
 		free(path);
 		t = tw_open("badjson.tar", false);
 		tw_str(&t, "manifest.json", "[{\"Config\": ");
 		path = tw_close(&t);
-		assert_int_equal(fy_ar_load_docker(path, -1, NULL, &img, &err), -1);
+		assert_int_equal(fy_archive_load_docker(path, -1, NULL, &img, &err), -1);
 		assert_err_has(&err, "manifest.json: invalid JSON");
 		unlink(path);
 		free(path);
@@ -844,7 +846,7 @@ static void test_docker_bad(void **state)
 		tw_str(&t, "c.json", d[0].config);
 		tw_file(&t, "l.tar", d[0].layer.data, d[0].layer.len);
 		path = tw_close(&t);
-		assert_int_equal(fy_ar_load_docker(path, -1, NULL, &img, &err), -1);
+		assert_int_equal(fy_archive_load_docker(path, -1, NULL, &img, &err), -1);
 		assert_err_has(&err, "config lists 1 diff_ids for 2 layers");
 		unlink(path);
 		free(path);

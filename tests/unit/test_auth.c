@@ -6,9 +6,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "auth.h"
-#include "error.h"
-#include "fsutil.h"
+#include "image/registry/auth.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -109,15 +109,15 @@ static void test_auth_json(void **state)
 	assert_int_equal(fy_auth_from_json(j, strlen(j), "quay.io", &c, &err), 1);
 	assert_string_equal(c.user, "alice"); /* exact host beats host/namespace */
 	assert_string_equal(c.pass, "s3cret");
-	fy_cred_release(&c);
+	fy_auth_release(&c);
 	assert_int_equal(fy_auth_from_json(j, strlen(j), "docker.io", &c, &err), 1);
 	assert_string_equal(c.user, "bob");
 	assert_string_equal(c.pass, "pw:with:colons");
-	fy_cred_release(&c);
+	fy_auth_release(&c);
 	assert_int_equal(fy_auth_from_json(j, strlen(j), "127.0.0.1:5000", &c, &err), 1);
 	assert_string_equal(c.user, "u");
 	assert_string_equal(c.pass, "p");
-	fy_cred_release(&c);
+	fy_auth_release(&c);
 	assert_int_equal(fy_auth_from_json(j, strlen(j), "127.0.0.1", &c, &err), 0);
 	assert_int_equal(fy_auth_from_json(j, strlen(j), "helper.io", &c, &err), 0);
 	assert_int_equal(fy_auth_from_json("{}", 2, "quay.io", &c, &err), 0);
@@ -145,13 +145,14 @@ static char tmpdir[64];
 
 static void write_file(const char *rel, const char *content)
 {
-	char *p = fy_path_join(tmpdir, rel);
+	char *p = fy_fsutil_path_join(tmpdir, rel);
 	char *dir = strdup(p);
 	struct fy_error err = {0};
 
 	*strrchr(dir, '/') = '\0';
-	assert_int_equal(fy_mkdir_p(dir, 0700), 0);
-	assert_int_equal(fy_write_file_at(AT_FDCWD, p, content, strlen(content), 0600, &err), 0);
+	assert_int_equal(fy_fsutil_mkdir_p(dir, 0700), 0);
+	assert_int_equal(fy_fsutil_write_file_at(AT_FDCWD, p, content, strlen(content), 0600, &err),
+	                 0);
 	free(dir);
 	free(p);
 }
@@ -174,9 +175,9 @@ static void test_lookup_order(void **state)
 
 	/* Nothing anywhere: 0 and the list of sources. */
 	assert_int_equal(fy_auth_lookup(&env, "r.io", &c, &tried, &err), 0);
-	want = fy_asprintf("--creds, FERRY_REGISTRY_USER/PASSWORD, %s/containers/auth.json, "
-	                   "%s/.config/containers/auth.json, %s/.docker/config.json",
-	                   run, home, home);
+	want = fy_fsutil_asprintf("--creds, FERRY_REGISTRY_USER/PASSWORD, %s/containers/auth.json, "
+	                          "%s/.config/containers/auth.json, %s/.docker/config.json",
+	                          run, home, home);
 	assert_string_equal(tried, want);
 	free(want);
 	free(tried);
@@ -186,14 +187,14 @@ static void test_lookup_order(void **state)
 	assert_string_equal(c.user, "bob");
 	assert_non_null(strstr(c.source, "home/.docker/config.json"));
 	assert_null(tried);
-	fy_cred_release(&c);
+	fy_auth_release(&c);
 
 	write_file("home/.config/containers/auth.json",
 	           "{\"auths\":{\"r.io\":{\"auth\":\"" ALICE "\"}}}");
 	assert_int_equal(fy_auth_lookup(&env, "r.io", &c, NULL, &err), 1);
 	assert_string_equal(c.user, "alice");
 	assert_non_null(strstr(c.source, "home/.config/containers/auth.json"));
-	fy_cred_release(&c);
+	fy_auth_release(&c);
 
 	/* A broken file stops the search with an error naming it. */
 	write_file("run/containers/auth.json", "{not json");
@@ -205,14 +206,14 @@ static void test_lookup_order(void **state)
 	assert_int_equal(fy_auth_lookup(&env, "r.io", &c, NULL, &err), 1);
 	assert_string_equal(c.user, "envuser");
 	assert_string_equal(c.source, "FERRY_REGISTRY_USER/PASSWORD");
-	fy_cred_release(&c);
+	fy_auth_release(&c);
 
 	env.creds = "cli:pa:ss";
 	assert_int_equal(fy_auth_lookup(&env, "r.io", &c, NULL, &err), 1);
 	assert_string_equal(c.user, "cli");
 	assert_string_equal(c.pass, "pa:ss");
 	assert_string_equal(c.source, "--creds");
-	fy_cred_release(&c);
+	fy_auth_release(&c);
 
 	env.creds = "nocolon";
 	assert_int_equal(fy_auth_lookup(&env, "r.io", &c, NULL, &err), -1);
@@ -223,7 +224,7 @@ static void test_lookup_order(void **state)
 	assert_non_null(strstr(err.msg, "FERRY_REGISTRY_PASSWORD is not"));
 
 	{
-		char *cmd = fy_asprintf("rm -rf '%s'", tmpdir);
+		char *cmd = fy_fsutil_asprintf("rm -rf '%s'", tmpdir);
 
 		assert_int_equal(system(cmd), 0);
 		free(cmd);

@@ -1,4 +1,4 @@
-/* Unit tests for launcher/bind.c: -B and --mount syntax, resolution against cwd. */
+/* Unit tests for launcher/plan/bind.c: -B and --mount syntax, resolution against cwd. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -7,8 +7,8 @@
 
 #include <string.h>
 
-#include "bind.h"
-#include "error.h"
+#include "plan/bind.h"
+#include "base/error.h"
 
 #define assert_contains(hay, needle)                                                               \
 	do {                                                                                       \

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "siteconf.h"
-#include "error.h"
-#include "strv.h"
+#include "plan/siteconf.h"
+#include "base/error.h"
+#include "base/strv.h"
 
 #define assert_contains(hay, needle)                                                               \
 	do {                                                                                       \
@@ -26,7 +26,7 @@ static void test_defaults(void **state)
 {
 	struct fy_conf c;
 
-	fy_conf_defaults(&c);
+	fy_siteconf_defaults(&c);
 	assert_null(c.path);
 	assert_int_equal(c.binds.n, 0);
 	assert_null(c.allowed_images);
@@ -38,9 +38,9 @@ static void test_defaults(void **state)
 	assert_int_equal(c.fuse_threads, 0);
 	assert_null(c.tmpfs_size);
 	assert_null(c.site_caches);
-	fy_conf_release(&c);
-	fy_conf_release(&c); /* idempotent */
-	fy_conf_release(NULL);
+	fy_siteconf_release(&c);
+	fy_siteconf_release(&c); /* idempotent */
+	fy_siteconf_release(NULL);
 }
 
 static void test_every_key(void **state)
@@ -69,8 +69,8 @@ static void test_every_key(void **state)
 	struct fy_conf c;
 	struct fy_error err = {0};
 
-	fy_conf_defaults(&c);
-	assert_int_equal(fy_conf_parse(text, "site.conf", &c, &err), 0);
+	fy_siteconf_defaults(&c);
+	assert_int_equal(fy_siteconf_parse(text, "site.conf", &c, &err), 0);
 	assert_int_equal(c.binds.n, 3);
 	assert_string_equal(c.binds.v[0].src, "/etc/slurm");
 	assert_string_equal(c.binds.v[0].dst, "/etc/slurm");
@@ -95,7 +95,7 @@ static void test_every_key(void **state)
 	assert_int_equal(fy_strv_len(c.site_caches), 2);
 	assert_string_equal(c.site_caches[0], "/shared/ferry-cache");
 	assert_string_equal(c.site_caches[1], "/apps/ferry");
-	fy_conf_release(&c);
+	fy_siteconf_release(&c);
 }
 
 static void test_values(void **state)
@@ -103,32 +103,33 @@ static void test_values(void **state)
 	struct fy_conf c;
 	struct fy_error err = {0};
 
-	fy_conf_defaults(&c);
-	assert_int_equal(fy_conf_parse("mount_home = no\nmount_home = yes\ndev = host\n"
-	                               "allow_fakeroot = true\nallow_fakeroot = on\n"
-	                               "fuse_threads = 1024\ntmpfs_size = 50%\ntmpfs_size = 1G\n"
-	                               "tmpfs_size = 4096\n",
-	                               "f", &c, &err),
-	                 0);
+	fy_siteconf_defaults(&c);
+	assert_int_equal(
+	        fy_siteconf_parse("mount_home = no\nmount_home = yes\ndev = host\n"
+	                          "allow_fakeroot = true\nallow_fakeroot = on\n"
+	                          "fuse_threads = 1024\ntmpfs_size = 50%\ntmpfs_size = 1G\n"
+	                          "tmpfs_size = 4096\n",
+	                          "f", &c, &err),
+	        0);
 	assert_true(c.mount_home);
 	assert_int_equal(c.dev_mode, FY_DEV_HOST);
 	assert_true(c.allow_fakeroot);
 	assert_int_equal(c.fuse_threads, 1024);
 	assert_string_equal(c.tmpfs_size, "4096"); /* scalars: the last one wins */
-	fy_conf_release(&c);
+	fy_siteconf_release(&c);
 	/* The largest sizes that do not wrap are kept as written. */
-	fy_conf_defaults(&c);
-	assert_int_equal(fy_conf_parse("tmpfs_size = 8589934591g\n", "f", &c, &err), 0);
+	fy_siteconf_defaults(&c);
+	assert_int_equal(fy_siteconf_parse("tmpfs_size = 8589934591g\n", "f", &c, &err), 0);
 	assert_string_equal(c.tmpfs_size, "8589934591g");
-	assert_int_equal(fy_conf_parse("tmpfs_size = 9223372036854775807\n", "f", &c, &err), 0);
-	assert_int_equal(fy_conf_parse("tmpfs_size = 100%\n", "f", &c, &err), 0);
+	assert_int_equal(fy_siteconf_parse("tmpfs_size = 9223372036854775807\n", "f", &c, &err), 0);
+	assert_int_equal(fy_siteconf_parse("tmpfs_size = 100%\n", "f", &c, &err), 0);
 	assert_string_equal(c.tmpfs_size, "100%");
-	fy_conf_release(&c);
+	fy_siteconf_release(&c);
 	/* An empty text changes nothing. */
-	fy_conf_defaults(&c);
-	assert_int_equal(fy_conf_parse("", "f", &c, &err), 0);
+	fy_siteconf_defaults(&c);
+	assert_int_equal(fy_siteconf_parse("", "f", &c, &err), 0);
 	assert_true(c.mount_home);
-	fy_conf_release(&c);
+	fy_siteconf_release(&c);
 }
 
 static void expect_conf_error(const char *text, const char *msg)
@@ -136,11 +137,11 @@ static void expect_conf_error(const char *text, const char *msg)
 	struct fy_conf c;
 	struct fy_error err = {0};
 
-	fy_conf_defaults(&c);
-	assert_true(fy_conf_parse(text, "/etc/ferry/ferry.conf", &c, &err) < 0);
+	fy_siteconf_defaults(&c);
+	assert_true(fy_siteconf_parse(text, "/etc/ferry/ferry.conf", &c, &err) < 0);
 	assert_int_equal(err.exit_code, FY_EXIT_CONFIG);
 	assert_contains(err.msg, msg);
-	fy_conf_release(&c);
+	fy_siteconf_release(&c);
 }
 
 static void test_errors(void **state)
@@ -202,11 +203,11 @@ static void test_bind_error_keeps_list(void **state)
 	struct fy_conf c;
 	struct fy_error err = {0};
 
-	fy_conf_defaults(&c);
-	assert_true(fy_conf_parse("bind = /ok\nbind = /x,/y::z\n", "f", &c, &err) < 0);
+	fy_siteconf_defaults(&c);
+	assert_true(fy_siteconf_parse("bind = /ok\nbind = /x,/y::z\n", "f", &c, &err) < 0);
 	assert_int_equal(c.binds.n, 1);
 	assert_string_equal(c.binds.v[0].src, "/ok");
-	fy_conf_release(&c);
+	fy_siteconf_release(&c);
 }
 
 static char *write_tmp(const char *text)
@@ -232,57 +233,57 @@ static void test_load(void **state)
 	char want[256];
 
 	/* Missing default file: built-in defaults, no error. */
-	assert_int_equal(fy_conf_load(NULL, "/nonexistent/ferry.conf", NULL, &c, &err), 0);
+	assert_int_equal(fy_siteconf_load(NULL, "/nonexistent/ferry.conf", NULL, &c, &err), 0);
 	assert_null(c.path);
 	assert_true(c.mount_home);
-	assert_false(fy_err_isset(&err));
-	fy_conf_release(&c);
+	assert_false(fy_error_isset(&err));
+	fy_siteconf_release(&c);
 
 	/* The default file when present. */
-	assert_int_equal(fy_conf_load(NULL, good, NULL, &c, &err), 0);
+	assert_int_equal(fy_siteconf_load(NULL, good, NULL, &c, &err), 0);
 	assert_string_equal(c.path, good);
 	assert_false(c.mount_home);
 	assert_true(c.mount_tmp);
-	fy_conf_release(&c);
+	fy_siteconf_release(&c);
 
 	/* FERRY_CONF beats the default; an explicit path beats FERRY_CONF. */
 	snprintf(envbuf, sizeof(envbuf), "FERRY_CONF=%s", other);
-	assert_int_equal(fy_conf_load(NULL, good, env, &c, &err), 0);
+	assert_int_equal(fy_siteconf_load(NULL, good, env, &c, &err), 0);
 	assert_string_equal(c.path, other);
 	assert_true(c.mount_home);
 	assert_false(c.mount_tmp);
-	fy_conf_release(&c);
-	assert_int_equal(fy_conf_load(good, "/nonexistent", env, &c, &err), 0);
+	fy_siteconf_release(&c);
+	assert_int_equal(fy_siteconf_load(good, "/nonexistent", env, &c, &err), 0);
 	assert_string_equal(c.path, good);
-	fy_conf_release(&c);
+	fy_siteconf_release(&c);
 
 	/* A named file that is missing is an error, naming where the name came from. */
 	snprintf(envbuf, sizeof(envbuf), "FERRY_CONF=/nonexistent/x.conf");
-	assert_true(fy_conf_load(NULL, good, env, &c, &err) < 0);
+	assert_true(fy_siteconf_load(NULL, good, env, &c, &err) < 0);
 	assert_int_equal(err.exit_code, FY_EXIT_CONFIG);
 	assert_string_equal(err.msg, "configuration (FERRY_CONF): cannot open /nonexistent/x.conf: "
 	                             "No such file or directory");
-	fy_conf_release(&c);
-	assert_true(fy_conf_load("/nonexistent/y.conf", good, NULL, &c, &err) < 0);
+	fy_siteconf_release(&c);
+	assert_true(fy_siteconf_load("/nonexistent/y.conf", good, NULL, &c, &err) < 0);
 	assert_int_equal(err.exit_code, FY_EXIT_CONFIG);
 	assert_string_equal(
 	        err.msg,
 	        "configuration: cannot open /nonexistent/y.conf: No such file or directory");
-	fy_conf_release(&c);
+	fy_siteconf_release(&c);
 
 	/* Parse errors carry the real file name and line. */
-	assert_true(fy_conf_load(bad, NULL, NULL, &c, &err) < 0);
+	assert_true(fy_siteconf_load(bad, NULL, NULL, &c, &err) < 0);
 	snprintf(want, sizeof(want), "%s:2: unknown key 'nope'", bad);
 	assert_string_equal(err.msg, want);
 	assert_int_equal(err.exit_code, FY_EXIT_CONFIG);
-	fy_conf_release(&c);
+	fy_siteconf_release(&c);
 
 	/* A default path that exists but cannot be read is an error, not silence. */
 	if (geteuid() != 0) {
 		chmod(good, 0);
-		assert_true(fy_conf_load(NULL, good, NULL, &c, &err) < 0);
+		assert_true(fy_siteconf_load(NULL, good, NULL, &c, &err) < 0);
 		assert_contains(err.msg, "Permission denied");
-		fy_conf_release(&c);
+		fy_siteconf_release(&c);
 	}
 	unlink(good);
 	unlink(other);
@@ -297,33 +298,33 @@ static void test_image_allowed(void **state)
 	struct fy_conf c;
 	struct fy_error err = {0};
 
-	fy_conf_defaults(&c);
+	fy_siteconf_defaults(&c);
 	/* No list: anywhere. */
-	assert_int_equal(fy_conf_image_allowed(&c, "/home/u/x.sqfs", &err), 0);
+	assert_int_equal(fy_siteconf_image_allowed(&c, "/home/u/x.sqfs", &err), 0);
 	assert_int_equal(
-	        fy_conf_parse("allowed_image_dir = /apps/img\nallowed_image_dir = /opt/c/\n",
-	                      "site.conf", &c, &err),
+	        fy_siteconf_parse("allowed_image_dir = /apps/img\nallowed_image_dir = /opt/c/\n",
+	                          "site.conf", &c, &err),
 	        0);
 	c.path = strdup("site.conf");
-	assert_int_equal(fy_conf_image_allowed(&c, "/apps/img/a.sqfs", &err), 0);
-	assert_int_equal(fy_conf_image_allowed(&c, "/apps/img/sub/dir/a.sqfs", &err), 0);
-	assert_int_equal(fy_conf_image_allowed(&c, "/opt/c/b.sif", &err), 0);
-	assert_int_equal(fy_conf_image_allowed(&c, "/apps/img", &err), 0);
+	assert_int_equal(fy_siteconf_image_allowed(&c, "/apps/img/a.sqfs", &err), 0);
+	assert_int_equal(fy_siteconf_image_allowed(&c, "/apps/img/sub/dir/a.sqfs", &err), 0);
+	assert_int_equal(fy_siteconf_image_allowed(&c, "/opt/c/b.sif", &err), 0);
+	assert_int_equal(fy_siteconf_image_allowed(&c, "/apps/img", &err), 0);
 	/* Component-wise: /apps/images is not inside /apps/img. */
-	assert_true(fy_conf_image_allowed(&c, "/apps/images/a.sqfs", &err) < 0);
+	assert_true(fy_siteconf_image_allowed(&c, "/apps/images/a.sqfs", &err) < 0);
 	assert_int_equal(err.exit_code, FY_EXIT_IMAGE);
 	assert_string_equal(err.msg, "image /apps/images/a.sqfs is outside the directories allowed "
 	                             "by the site configuration (allowed_image_dir in site.conf)");
-	assert_true(fy_conf_image_allowed(&c, "/apps/imga.sqfs", &err) < 0);
-	assert_true(fy_conf_image_allowed(&c, "/apps", &err) < 0);
-	assert_true(fy_conf_image_allowed(&c, "/home/u/x.sqfs", &err) < 0);
-	fy_conf_release(&c);
+	assert_true(fy_siteconf_image_allowed(&c, "/apps/imga.sqfs", &err) < 0);
+	assert_true(fy_siteconf_image_allowed(&c, "/apps", &err) < 0);
+	assert_true(fy_siteconf_image_allowed(&c, "/home/u/x.sqfs", &err) < 0);
+	fy_siteconf_release(&c);
 
 	/* "/" allows everything; a symlinked site directory is compared resolved too. */
-	fy_conf_defaults(&c);
-	assert_int_equal(fy_conf_parse("allowed_image_dir = /\n", "f", &c, &err), 0);
-	assert_int_equal(fy_conf_image_allowed(&c, "/any/where", &err), 0);
-	fy_conf_release(&c);
+	fy_siteconf_defaults(&c);
+	assert_int_equal(fy_siteconf_parse("allowed_image_dir = /\n", "f", &c, &err), 0);
+	assert_int_equal(fy_siteconf_image_allowed(&c, "/any/where", &err), 0);
+	fy_siteconf_release(&c);
 	{
 		char dir[] = "/tmp/ferry-test-allowXXXXXX", link[64], real[128], text[128];
 
@@ -331,11 +332,11 @@ static void test_image_allowed(void **state)
 		snprintf(link, sizeof(link), "%s-link", dir);
 		assert_int_equal(symlink(dir, link), 0);
 		snprintf(text, sizeof(text), "allowed_image_dir = %s\n", link);
-		fy_conf_defaults(&c);
-		assert_int_equal(fy_conf_parse(text, "f", &c, &err), 0);
+		fy_siteconf_defaults(&c);
+		assert_int_equal(fy_siteconf_parse(text, "f", &c, &err), 0);
 		snprintf(real, sizeof(real), "%s/img.sqfs", dir);
-		assert_int_equal(fy_conf_image_allowed(&c, real, &err), 0);
-		fy_conf_release(&c);
+		assert_int_equal(fy_siteconf_image_allowed(&c, real, &err), 0);
+		fy_siteconf_release(&c);
 		unlink(link);
 		rmdir(dir);
 	}
@@ -361,7 +362,7 @@ static char *shipped_conf_path(void)
 
 /* conf/ferry.conf is the admin's reference: it must parse, every key must be in it, and each
  * "Default: X" must be what the code does. Uncomment each "#key = X" that follows its
- * "Default: X" line and check the result equals fy_conf_defaults(). */
+ * "Default: X" line and check the result equals fy_siteconf_defaults(). */
 static void test_shipped_file(void **state)
 {
 	static const char *const keys[] = {
@@ -388,9 +389,9 @@ static void test_shipped_file(void **state)
 	char dflt[128] = "";
 	size_t n;
 
-	assert_int_equal(fy_conf_load(path, NULL, NULL, &c, &err), 0);
+	assert_int_equal(fy_siteconf_load(path, NULL, NULL, &c, &err), 0);
 	assert_string_equal(c.path, path);
-	fy_conf_release(&c);
+	fy_siteconf_release(&c);
 	text = NULL;
 	{
 		FILE *f = fopen(path, "r");
@@ -431,14 +432,14 @@ static void test_shipped_file(void **state)
 		if (!strstr(text, want))
 			fail_msg("conf/ferry.conf lacks an example line for '%s'", keys[i]);
 	}
-	fy_conf_defaults(&c);
-	if (fy_conf_parse(all, "ferry.conf (examples)", &c, &err) < 0)
+	fy_siteconf_defaults(&c);
+	if (fy_siteconf_parse(all, "ferry.conf (examples)", &c, &err) < 0)
 		fail_msg("%s", err.msg);
-	fy_conf_release(&c);
+	fy_siteconf_release(&c);
 	assert_int_equal(strlen(uncommented) > 0, 1);
-	fy_conf_defaults(&c);
-	fy_conf_defaults(&d);
-	if (fy_conf_parse(uncommented, "ferry.conf (defaults)", &c, &err) < 0)
+	fy_siteconf_defaults(&c);
+	fy_siteconf_defaults(&d);
+	if (fy_siteconf_parse(uncommented, "ferry.conf (defaults)", &c, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(c.dev_mode, d.dev_mode);
 	assert_int_equal(c.mount_home, d.mount_home);
@@ -457,8 +458,8 @@ static void test_shipped_file(void **state)
 		/* The nine keys with a concrete default value (not "none"/"unset"). */
 		assert_int_equal(lines, 9);
 	}
-	fy_conf_release(&c);
-	fy_conf_release(&d);
+	fy_siteconf_release(&c);
+	fy_siteconf_release(&d);
 	free(copy);
 	free(all);
 	free(uncommented);

@@ -1,4 +1,5 @@
-/* Unit tests for launcher/environ.c: precedence, deny list, --cleanenv, FERRYENV_, env files. */
+/* Unit tests for launcher/plan/environ.c: precedence, deny list, --cleanenv, FERRYENV_, env files.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "environ.h"
-#include "error.h"
-#include "request.h"
-#include "strv.h"
+#include "plan/environ.h"
+#include "base/error.h"
+#include "plan/request.h"
+#include "base/strv.h"
 
 #define assert_contains(hay, needle)                                                               \
 	do {                                                                                       \
@@ -26,26 +27,26 @@
 
 static void test_valid_name(void **state)
 {
-	assert_true(fy_env_valid_name("A", 1));
-	assert_true(fy_env_valid_name("_x9", 3));
-	assert_true(fy_env_valid_name("ABC=ignored", 3));
-	assert_false(fy_env_valid_name("", 0));
-	assert_false(fy_env_valid_name("1X", 2));
-	assert_false(fy_env_valid_name("A-B", 3));
-	assert_false(fy_env_valid_name("A B", 3));
-	assert_false(fy_env_valid_name("a.b", 3));
+	assert_true(fy_environ_valid_name("A", 1));
+	assert_true(fy_environ_valid_name("_x9", 3));
+	assert_true(fy_environ_valid_name("ABC=ignored", 3));
+	assert_false(fy_environ_valid_name("", 0));
+	assert_false(fy_environ_valid_name("1X", 2));
+	assert_false(fy_environ_valid_name("A-B", 3));
+	assert_false(fy_environ_valid_name("A B", 3));
+	assert_false(fy_environ_valid_name("a.b", 3));
 }
 
 static void test_get(void **state)
 {
 	char *v[] = {"A=1", "AB=2", "EMPTY=", "NOEQ", NULL};
 
-	assert_string_equal(fy_env_get(v, "A"), "1");
-	assert_string_equal(fy_env_get(v, "AB"), "2");
-	assert_string_equal(fy_env_get(v, "EMPTY"), "");
-	assert_null(fy_env_get(v, "NOEQ"));
-	assert_null(fy_env_get(v, "B"));
-	assert_null(fy_env_get(NULL, "A"));
+	assert_string_equal(fy_environ_get(v, "A"), "1");
+	assert_string_equal(fy_environ_get(v, "AB"), "2");
+	assert_string_equal(fy_environ_get(v, "EMPTY"), "");
+	assert_null(fy_environ_get(v, "NOEQ"));
+	assert_null(fy_environ_get(v, "B"));
+	assert_null(fy_environ_get(NULL, "A"));
 }
 
 static void test_denied(void **state)
@@ -60,16 +61,16 @@ static void test_denied(void **state)
 	                      "LD",     "FERRYX", "MYPATH", "HOMEDIR", NULL};
 
 	for (size_t i = 0; denied[i]; i++)
-		if (!fy_env_denied(denied[i], NULL))
+		if (!fy_environ_denied(denied[i], NULL))
 			fail_msg("%s should be denied", denied[i]);
 	for (size_t i = 0; kept[i]; i++)
-		if (fy_env_denied(kept[i], NULL))
+		if (fy_environ_denied(kept[i], NULL))
 			fail_msg("%s should be kept", kept[i]);
-	assert_true(fy_env_denied("SECRET", extra));
-	assert_false(fy_env_denied("SECRETS", extra));
-	assert_true(fy_env_denied("SLURM_JOB_ID", extra));
-	assert_true(fy_env_denied("SLURM_", extra));
-	assert_false(fy_env_denied("SLURM", extra));
+	assert_true(fy_environ_denied("SECRET", extra));
+	assert_false(fy_environ_denied("SECRETS", extra));
+	assert_true(fy_environ_denied("SLURM_JOB_ID", extra));
+	assert_true(fy_environ_denied("SLURM_", extra));
+	assert_false(fy_environ_denied("SLURM", extra));
 }
 
 static void test_build_precedence(void **state)
@@ -93,7 +94,7 @@ static void test_build_precedence(void **state)
 	struct fy_error err = {0};
 	char **out = NULL;
 
-	assert_int_equal(fy_env_build(&in, &out, &err), 0);
+	assert_int_equal(fy_environ_build(&in, &out, &err), 0);
 	/* Order of first appearance, later sources win. */
 	assert_int_equal(fy_strv_len(out), 8);
 	assert_string_equal(out[0], "A=opt");
@@ -104,9 +105,9 @@ static void test_build_precedence(void **state)
 	assert_string_equal(out[5], "D=opt");
 	assert_string_equal(out[6], "HOME=/home/u");
 	assert_string_equal(out[7], "E=fenv");
-	assert_null(fy_env_get(out, "LD_PRELOAD"));
-	assert_null(fy_env_get(out, "FERRY_BIND"));
-	assert_null(fy_env_get(out, "FERRYENV_E"));
+	assert_null(fy_environ_get(out, "LD_PRELOAD"));
+	assert_null(fy_environ_get(out, "FERRY_BIND"));
+	assert_null(fy_environ_get(out, "FERRYENV_E"));
 	fy_strv_free(out);
 }
 
@@ -121,21 +122,21 @@ static void test_build_path_default(void **state)
 	char **out = NULL;
 
 	/* The host PATH never leaks in: the image's, else the standard one. */
-	assert_int_equal(fy_env_build(&in, &out, &err), 0);
-	assert_string_equal(fy_env_get(out, "PATH"), DEFAULT_PATH);
-	assert_string_equal(fy_env_get(out, "X"), "1");
+	assert_int_equal(fy_environ_build(&in, &out, &err), 0);
+	assert_string_equal(fy_environ_get(out, "PATH"), DEFAULT_PATH);
+	assert_string_equal(fy_environ_get(out, "X"), "1");
 	fy_strv_free(out);
 	in.image = image_path;
-	assert_int_equal(fy_env_build(&in, &out, &err), 0);
-	assert_string_equal(fy_env_get(out, "PATH"), "/img");
+	assert_int_equal(fy_environ_build(&in, &out, &err), 0);
+	assert_string_equal(fy_environ_get(out, "PATH"), "/img");
 	fy_strv_free(out);
 	in.env_opts = opt_path;
-	assert_int_equal(fy_env_build(&in, &out, &err), 0);
-	assert_string_equal(fy_env_get(out, "PATH"), "/mine");
+	assert_int_equal(fy_environ_build(&in, &out, &err), 0);
+	assert_string_equal(fy_environ_get(out, "PATH"), "/mine");
 	fy_strv_free(out);
 	/* Nothing at all: just PATH. */
 	memset(&in, 0, sizeof(in));
-	assert_int_equal(fy_env_build(&in, &out, &err), 0);
+	assert_int_equal(fy_environ_build(&in, &out, &err), 0);
 	assert_int_equal(fy_strv_len(out), 1);
 	assert_string_equal(out[0], "PATH=" DEFAULT_PATH);
 	fy_strv_free(out);
@@ -153,30 +154,30 @@ static void test_build_cleanenv(void **state)
 	struct fy_error err = {0};
 	char **out = NULL;
 
-	assert_int_equal(fy_env_build(&in, &out, &err), 0);
-	assert_string_equal(fy_env_get(out, "TERM"), "xterm");
-	assert_string_equal(fy_env_get(out, "LANG"), "C.UTF-8");
-	assert_string_equal(fy_env_get(out, "LC_ALL"), "C");
-	assert_string_equal(fy_env_get(out, "USER"), "u");
-	assert_string_equal(fy_env_get(out, "LOGNAME"), "u");
-	assert_string_equal(fy_env_get(out, "DISPLAY"), ":0");
-	assert_null(fy_env_get(out, "TZ")); /* the site's deny list wins over the keep list */
-	assert_null(fy_env_get(out, "SECRET"));
-	assert_null(fy_env_get(out, "SLURM_JOB_ID"));
-	assert_null(fy_env_get(out, "TMPDIR"));
-	assert_string_equal(fy_env_get(out, "IMG"), "1");
-	assert_string_equal(fy_env_get(out, "K"), "kept"); /* FERRYENV_ still applies */
-	assert_string_equal(fy_env_get(out, "PATH"), DEFAULT_PATH);
+	assert_int_equal(fy_environ_build(&in, &out, &err), 0);
+	assert_string_equal(fy_environ_get(out, "TERM"), "xterm");
+	assert_string_equal(fy_environ_get(out, "LANG"), "C.UTF-8");
+	assert_string_equal(fy_environ_get(out, "LC_ALL"), "C");
+	assert_string_equal(fy_environ_get(out, "USER"), "u");
+	assert_string_equal(fy_environ_get(out, "LOGNAME"), "u");
+	assert_string_equal(fy_environ_get(out, "DISPLAY"), ":0");
+	assert_null(fy_environ_get(out, "TZ")); /* the site's deny list wins over the keep list */
+	assert_null(fy_environ_get(out, "SECRET"));
+	assert_null(fy_environ_get(out, "SLURM_JOB_ID"));
+	assert_null(fy_environ_get(out, "TMPDIR"));
+	assert_string_equal(fy_environ_get(out, "IMG"), "1");
+	assert_string_equal(fy_environ_get(out, "K"), "kept"); /* FERRYENV_ still applies */
+	assert_string_equal(fy_environ_get(out, "PATH"), DEFAULT_PATH);
 	fy_strv_free(out);
 
 	/* Without --cleanenv, deny_extra still drops names and prefixes from the host. */
 	in.cleanenv = false;
 	deny[0] = "SLURM_*";
-	assert_int_equal(fy_env_build(&in, &out, &err), 0);
-	assert_string_equal(fy_env_get(out, "SECRET"), "s");
-	assert_string_equal(fy_env_get(out, "TMPDIR"), "/t");
-	assert_string_equal(fy_env_get(out, "TZ"), "UTC");
-	assert_null(fy_env_get(out, "SLURM_JOB_ID"));
+	assert_int_equal(fy_environ_build(&in, &out, &err), 0);
+	assert_string_equal(fy_environ_get(out, "SECRET"), "s");
+	assert_string_equal(fy_environ_get(out, "TMPDIR"), "/t");
+	assert_string_equal(fy_environ_get(out, "TZ"), "UTC");
+	assert_null(fy_environ_get(out, "SLURM_JOB_ID"));
 	fy_strv_free(out);
 }
 
@@ -189,20 +190,20 @@ static void test_build_errors(void **state)
 	struct fy_error err = {0};
 	char **out = NULL;
 
-	assert_true(fy_env_build(&in, &out, &err) < 0);
+	assert_true(fy_environ_build(&in, &out, &err) < 0);
 	assert_null(out);
 	assert_int_equal(err.exit_code, FY_EXIT_USAGE);
 	assert_string_equal(err.msg, "FERRYENV_1X: invalid variable name '1X'");
 
 	in.host = NULL;
 	in.env_opts = bad_opt;
-	assert_true(fy_env_build(&in, &out, &err) < 0);
+	assert_true(fy_environ_build(&in, &out, &err) < 0);
 	assert_contains(err.msg, "environment setting 'A-B=1': expected NAME=VALUE");
 	assert_int_equal(err.field, FY_REQ_F_ENV);
 
 	in.env_opts = NULL;
 	in.env_files = files;
-	assert_true(fy_env_build(&in, &out, &err) < 0);
+	assert_true(fy_environ_build(&in, &out, &err) < 0);
 	assert_int_equal(err.exit_code, FY_EXIT_USAGE);
 	assert_string_equal(err.msg, "environment file: cannot open /nonexistent/ferry-envfile: No "
 	                             "such file or directory");
@@ -227,10 +228,10 @@ static void test_build_env_files(void **state)
 	close(fd1);
 	close(fd2);
 	/* FERRYENV_ < files in order < --env. */
-	assert_int_equal(fy_env_build(&in, &out, &err), 0);
-	assert_string_equal(fy_env_get(out, "A"), "file1");
-	assert_string_equal(fy_env_get(out, "B"), "file2");
-	assert_string_equal(fy_env_get(out, "C"), "opt");
+	assert_int_equal(fy_environ_build(&in, &out, &err), 0);
+	assert_string_equal(fy_environ_get(out, "A"), "file1");
+	assert_string_equal(fy_environ_get(out, "B"), "file2");
+	assert_string_equal(fy_environ_get(out, "C"), "opt");
 	fy_strv_free(out);
 	out = NULL;
 
@@ -239,7 +240,7 @@ static void test_build_env_files(void **state)
 	assert_true(fd2 >= 0);
 	assert_int_equal(write(fd2, "OK=1\n\n1X=2\n", 11), 11);
 	close(fd2);
-	assert_true(fy_env_build(&in, &out, &err) < 0);
+	assert_true(fy_environ_build(&in, &out, &err) < 0);
 	assert_null(out);
 	{
 		char want[128];
@@ -273,7 +274,7 @@ static void test_parse_file(void **state)
 	struct fy_error err = {0};
 	char **out = NULL;
 
-	assert_int_equal(fy_env_parse_file(text, "f.env", host, &out, &err), 0);
+	assert_int_equal(fy_environ_parse_file(text, "f.env", host, &out, &err), 0);
 	assert_int_equal(fy_strv_len(out), 11);
 	assert_string_equal(out[0], "A=1");
 	assert_string_equal(out[1], "B=two words  ");
@@ -294,7 +295,7 @@ static void expect_file_error(const char *text, const char *msg)
 	struct fy_error err = {0};
 	char **out = NULL;
 
-	assert_true(fy_env_parse_file(text, "ENVFILE", NULL, &out, &err) < 0);
+	assert_true(fy_environ_parse_file(text, "ENVFILE", NULL, &out, &err) < 0);
 	assert_int_equal(err.exit_code, FY_EXIT_USAGE);
 	assert_string_equal(err.msg, msg);
 	fy_strv_free(out);

@@ -8,38 +8,38 @@
 #include <errno.h>
 #include <string.h>
 
-#include "error.h"
+#include "base/error.h"
 
 static int inner(struct fy_error *err)
 {
-	return fy_err(err, ENOENT, "cannot open %s", "/x");
+	return fy_error(err, ENOENT, "cannot open %s", "/x");
 }
 
 static int middle(struct fy_error *err)
 {
 	int r = inner(err);
 
-	return r < 0 ? fy_err_prefix(err, "image %d", 7) : 0;
+	return r < 0 ? fy_error_prefix(err, "image %d", 7) : 0;
 }
 
 static void test_err_basic(void **state)
 {
 	struct fy_error err = {0};
 
-	assert_false(fy_err_isset(&err));
-	assert_int_equal(fy_err(&err, ENOENT, "cannot open %s", "/a"), -ENOENT);
-	assert_true(fy_err_isset(&err));
+	assert_false(fy_error_isset(&err));
+	assert_int_equal(fy_error(&err, ENOENT, "cannot open %s", "/a"), -ENOENT);
+	assert_true(fy_error_isset(&err));
 	assert_string_equal(err.msg, "cannot open /a: No such file or directory");
 	assert_int_equal(err.errnum, ENOENT);
 	assert_int_equal(err.exit_code, FY_EXIT_FAILURE);
 
 	/* No errno: no strerror suffix, and -1. */
-	assert_int_equal(fy_err(&err, 0, "plain %d", 42), -1);
+	assert_int_equal(fy_error(&err, 0, "plain %d", 42), -1);
 	assert_string_equal(err.msg, "plain 42");
 	assert_int_equal(err.errnum, 0);
 
-	fy_err_clear(&err);
-	assert_false(fy_err_isset(&err));
+	fy_error_clear(&err);
+	assert_false(fy_error_isset(&err));
 	assert_int_equal(err.exit_code, FY_EXIT_OK);
 	assert_int_equal(err.errnum, 0);
 	assert_string_equal(err.msg, "");
@@ -49,14 +49,14 @@ static void test_err_code(void **state)
 {
 	struct fy_error err = {0};
 
-	assert_int_equal(fy_err_code(&err, FY_EXIT_USAGE, 0, "bad option '%s'", "--x"), -1);
+	assert_int_equal(fy_error_code(&err, FY_EXIT_USAGE, 0, "bad option '%s'", "--x"), -1);
 	assert_int_equal(err.exit_code, FY_EXIT_USAGE);
 	assert_string_equal(err.msg, "bad option '--x'");
-	assert_int_equal(fy_err_code(&err, FY_EXIT_SYSTEM, EPERM, "unshare"), -EPERM);
+	assert_int_equal(fy_error_code(&err, FY_EXIT_SYSTEM, EPERM, "unshare"), -EPERM);
 	assert_int_equal(err.exit_code, FY_EXIT_SYSTEM);
 	assert_string_equal(err.msg, "unshare: Operation not permitted");
-	/* fy_err after fy_err_code resets the code to the generic failure. */
-	fy_err(&err, 0, "again");
+	/* fy_error after fy_error_code resets the code to the generic failure. */
+	fy_error(&err, 0, "again");
 	assert_int_equal(err.exit_code, FY_EXIT_FAILURE);
 	/* The documented exit codes. */
 	assert_int_equal(FY_EXIT_OK, 0);
@@ -74,13 +74,13 @@ static void test_prefix_chain(void **state)
 	struct fy_error err = {0};
 
 	assert_int_equal(middle(&err), -ENOENT);
-	assert_int_equal(fy_err_prefix(&err, "exec"), -ENOENT);
+	assert_int_equal(fy_error_prefix(&err, "exec"), -ENOENT);
 	assert_string_equal(err.msg, "exec: image 7: cannot open /x: No such file or directory");
 	assert_int_equal(err.errnum, ENOENT);
 
 	/* Prefix keeps the exit code a deeper layer chose. */
-	fy_err_code(&err, FY_EXIT_IMAGE, 0, "bad magic");
-	assert_int_equal(fy_err_prefix(&err, "%s", "a.sqfs"), -1);
+	fy_error_code(&err, FY_EXIT_IMAGE, 0, "bad magic");
+	assert_int_equal(fy_error_prefix(&err, "%s", "a.sqfs"), -1);
 	assert_string_equal(err.msg, "a.sqfs: bad magic");
 	assert_int_equal(err.exit_code, FY_EXIT_IMAGE);
 }
@@ -91,22 +91,22 @@ static void test_null_and_long(void **state)
 	char big[3000];
 
 	/* A NULL error still gives the right return value. */
-	assert_int_equal(fy_err(NULL, EIO, "x"), -EIO);
-	assert_int_equal(fy_err(NULL, 0, "x"), -1);
-	assert_int_equal(fy_err_code(NULL, FY_EXIT_USAGE, EINVAL, "x"), -EINVAL);
-	assert_int_equal(fy_err_prefix(NULL, "x"), -1);
-	fy_err_clear(NULL);
-	assert_false(fy_err_isset(NULL));
+	assert_int_equal(fy_error(NULL, EIO, "x"), -EIO);
+	assert_int_equal(fy_error(NULL, 0, "x"), -1);
+	assert_int_equal(fy_error_code(NULL, FY_EXIT_USAGE, EINVAL, "x"), -EINVAL);
+	assert_int_equal(fy_error_prefix(NULL, "x"), -1);
+	fy_error_clear(NULL);
+	assert_false(fy_error_isset(NULL));
 
 	/* Overlong messages are truncated, never overflow. */
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	fy_err(&err, ENOENT, "%s", big);
+	fy_error(&err, ENOENT, "%s", big);
 	assert_int_equal(strlen(err.msg), FY_ERR_MSG_MAX - 1);
-	fy_err_prefix(&err, "%s", big);
+	fy_error_prefix(&err, "%s", big);
 	assert_int_equal(strlen(err.msg), FY_ERR_MSG_MAX - 1);
-	fy_err(&err, 0, "short");
-	fy_err_prefix(&err, "%s", big);
+	fy_error(&err, 0, "short");
+	fy_error_prefix(&err, "%s", big);
 	assert_int_equal(strlen(err.msg), FY_ERR_MSG_MAX - 1);
 	assert_int_equal(strncmp(err.msg, "aaaa", 4), 0);
 }

@@ -1,4 +1,4 @@
-/* Unit tests for launcher/imgcache.c: SIZE parsing, the pure LRU choice, and listing, pruning
+/* Unit tests for image/store/imgcache.c: SIZE parsing, the pure LRU choice, and listing, pruning
  * and cleaning a cache directory built here, with an OFD read lock standing in for a running
  * container (OFD locks of two open file descriptions conflict even inside one process). */
 #include <stdarg.h>
@@ -7,10 +7,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "fsutil.h"
-#include "imgcache.h"
-#include "strv.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "image/store/imgcache.h"
+#include "base/strv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +32,7 @@ static void expect_size(const char *text, uint64_t want)
 	struct fy_error err = {0};
 	uint64_t v = 12345;
 
-	assert_int_equal(fy_ic_parse_size(text, &v, &err), 0);
+	assert_int_equal(fy_imgcache_parse_size(text, &v, &err), 0);
 	assert_true(v == want);
 }
 
@@ -41,7 +41,7 @@ static void expect_size_fail(const char *text, const char *msg)
 	struct fy_error err = {0};
 	uint64_t v = 12345;
 
-	assert_true(fy_ic_parse_size(text, &v, &err) < 0);
+	assert_true(fy_imgcache_parse_size(text, &v, &err) < 0);
 	assert_int_equal(err.exit_code, FY_EXIT_USAGE);
 	assert_contains(err.msg, msg);
 	assert_true(v == 12345);
@@ -86,38 +86,38 @@ static void test_select(void **state)
 
 	(void)state;
 	/* Everything fits: nothing goes. */
-	assert_true(fy_ic_select(v, 4, 650, NULL, act) == 650);
+	assert_true(fy_imgcache_select(v, 4, 650, NULL, act) == 650);
 	for (size_t i = 0; i < 4; i++)
 		assert_int_equal(act[i], FY_IC_KEEP);
 	/* One byte over: only the least recently used goes. */
-	assert_true(fy_ic_select(v, 4, 649, NULL, act) == 450);
+	assert_true(fy_imgcache_select(v, 4, 649, NULL, act) == 450);
 	assert_int_equal(act[0], FY_IC_KEEP);
 	assert_int_equal(act[1], FY_IC_REMOVE);
 	assert_int_equal(act[2], FY_IC_KEEP);
 	assert_int_equal(act[3], FY_IC_KEEP);
 	/* LRU order b, c, d, a until at most 150 bytes remain. */
-	assert_true(fy_ic_select(v, 4, 150, NULL, act) == 150);
+	assert_true(fy_imgcache_select(v, 4, 150, NULL, act) == 150);
 	assert_int_equal(act[0], FY_IC_KEEP);
 	assert_int_equal(act[1], FY_IC_REMOVE);
 	assert_int_equal(act[2], FY_IC_REMOVE);
 	assert_int_equal(act[3], FY_IC_KEEP);
-	assert_true(fy_ic_select(v, 4, 149, NULL, act) == 100);
+	assert_true(fy_imgcache_select(v, 4, 149, NULL, act) == 100);
 	assert_int_equal(act[0], FY_IC_KEEP);
 	assert_int_equal(act[3], FY_IC_REMOVE);
 	/* b in use: it is kept and reported, the next ones go instead. */
-	assert_true(fy_ic_select(v, 4, 300, busy, act) == 300);
+	assert_true(fy_imgcache_select(v, 4, 300, busy, act) == 300);
 	assert_int_equal(act[0], FY_IC_KEEP);
 	assert_int_equal(act[1], FY_IC_BUSY);
 	assert_int_equal(act[2], FY_IC_REMOVE);
 	assert_int_equal(act[3], FY_IC_REMOVE);
 	/* Zero: all but the busy one. */
-	assert_true(fy_ic_select(v, 4, 0, busy, act) == 200);
+	assert_true(fy_imgcache_select(v, 4, 0, busy, act) == 200);
 	assert_int_equal(act[0], FY_IC_REMOVE);
 	assert_int_equal(act[1], FY_IC_BUSY);
 	assert_int_equal(act[2], FY_IC_REMOVE);
 	assert_int_equal(act[3], FY_IC_REMOVE);
 	/* Nothing at all. */
-	assert_true(fy_ic_select(NULL, 0, 0, NULL, act) == 0);
+	assert_true(fy_imgcache_select(NULL, 0, 0, NULL, act) == 0);
 }
 
 /* ---- on a real directory ---- */
@@ -149,10 +149,11 @@ static char *make_cache(void)
 {
 	char tmpl[] = "/tmp/test_imgcache.XXXXXX";
 	char *dir = strdup(mkdtemp(tmpl));
-	char *images = fy_path_join(dir, "images"), *blobs = fy_path_join(dir, "blobs/sha256");
+	char *images = fy_fsutil_path_join(dir, "images"),
+	     *blobs = fy_fsutil_path_join(dir, "blobs/sha256");
 
-	assert_int_equal(fy_mkdir_p(images, 0755), 0);
-	assert_int_equal(fy_mkdir_p(blobs, 0755), 0);
+	assert_int_equal(fy_fsutil_mkdir_p(images, 0755), 0);
+	assert_int_equal(fy_fsutil_mkdir_p(blobs, 0755), 0);
 	write_file(images, "old.sqfs", 1000, 300);
 	write_file(images, "old.sqfs.lock", 0, 300);
 	write_file(images, "mid.sqfs", 2000, 200);
@@ -196,11 +197,11 @@ static const char *site_images_path(const char *dir, const char *name)
 static void test_list(void **state)
 {
 	char *dir = make_cache();
-	struct fy_ic_list l;
+	struct fy_imgcache_list l;
 	struct fy_error err = {0};
 
 	(void)state;
-	assert_int_equal(fy_ic_list(dir, &l, &err), 0);
+	assert_int_equal(fy_imgcache_list(dir, &l, &err), 0);
 	assert_int_equal(l.n, 3);
 	assert_contains(l.v[0].path, "/images/new.sqfs");
 	assert_contains(l.v[1].path, "/images/mid.sqfs");
@@ -212,59 +213,60 @@ static void test_list(void **state)
 	/* Not squashfs: no metadata, but listed. */
 	assert_null(l.v[0].source);
 	assert_null(l.v[0].manifest_digest);
-	fy_ic_list_release(&l);
+	fy_imgcache_list_release(&l);
 
 	/* Touching the oldest makes it the most recent. */
 	{
-		char *p = fy_path_join(dir, "images/old.sqfs");
+		char *p = fy_fsutil_path_join(dir, "images/old.sqfs");
 
-		assert_int_equal(fy_ic_touch(p), 0);
+		assert_int_equal(fy_imgcache_touch(p), 0);
 		free(p);
 	}
-	assert_int_equal(fy_ic_list(dir, &l, &err), 0);
+	assert_int_equal(fy_imgcache_list(dir, &l, &err), 0);
 	assert_contains(l.v[0].path, "/images/old.sqfs");
-	fy_ic_list_release(&l);
+	fy_imgcache_list_release(&l);
 	remove_cache(dir);
 
 	/* A cache that does not exist yet is empty. */
-	assert_int_equal(fy_ic_list("/nonexistent/ferry-cache", &l, &err), 0);
+	assert_int_equal(fy_imgcache_list("/nonexistent/ferry-cache", &l, &err), 0);
 	assert_int_equal(l.n, 0);
 	assert_true(l.images_bytes == 0 && l.blobs_bytes == 0);
-	fy_ic_list_release(&l);
+	fy_imgcache_list_release(&l);
 }
 
 static void test_prune_busy(void **state)
 {
 	char *dir = make_cache();
-	char *images = fy_path_join(dir, "images"), *mid = fy_path_join(images, "mid.sqfs");
-	char *old = fy_path_join(images, "old.sqfs");
+	char *images = fy_fsutil_path_join(dir, "images"),
+	     *mid = fy_fsutil_path_join(images, "mid.sqfs");
+	char *old = fy_fsutil_path_join(images, "old.sqfs");
 	struct fy_ic_result res;
 	struct fy_error err = {0};
 	int hold = -1, other = -1;
 
 	(void)state;
 	/* "old" runs: held as ferry exec holds it. */
-	assert_int_equal(fy_ic_hold(dir, old, &hold, &err), 0);
+	assert_int_equal(fy_imgcache_hold(dir, old, &hold, &err), 0);
 	assert_true(hold >= 0);
 	assert_true(fcntl(hold, F_GETFD) & FD_CLOEXEC);
 	/* A second runner of the same image shares the lock. */
-	assert_int_equal(fy_ic_hold(dir, old, &other, &err), 0);
+	assert_int_equal(fy_imgcache_hold(dir, old, &other, &err), 0);
 	assert_true(other >= 0);
 	close(other);
 
 	/* Holding marks it used... */
 	{
-		struct fy_ic_list l;
+		struct fy_imgcache_list l;
 
-		assert_int_equal(fy_ic_list(dir, &l, &err), 0);
+		assert_int_equal(fy_imgcache_list(dir, &l, &err), 0);
 		assert_string_equal(l.v[0].path, old);
-		fy_ic_list_release(&l);
+		fy_imgcache_list_release(&l);
 	}
 	/* ...but make it the least recently used again, as if it had run for long. */
 	write_file(images, "old.sqfs.lock", 0, 300);
 
 	/* 4000 bytes allowed: old (busy) is kept and reported, mid goes, new stays. */
-	assert_int_equal(fy_ic_prune(dir, 4000, false, &res, &err), 0);
+	assert_int_equal(fy_imgcache_prune(dir, 4000, false, &res, &err), 0);
 	assert_int_equal(fy_strv_len(res.removed), 1);
 	assert_string_equal(res.removed[0], mid);
 	assert_int_equal(fy_strv_len(res.busy), 1);
@@ -276,46 +278,46 @@ static void test_prune_busy(void **state)
 	assert_true(exists(images, "old.sqfs"));
 	assert_true(exists(images, "new.sqfs"));
 	assert_true(exists(dir, "blobs/sha256/aaaa"));
-	fy_ic_result_release(&res);
+	fy_imgcache_result_release(&res);
 
 	/* clean: everything but the busy image, blobs too. */
-	assert_int_equal(fy_ic_clean(dir, &res, &err), 0);
+	assert_int_equal(fy_imgcache_clean(dir, &res, &err), 0);
 	assert_int_equal(fy_strv_len(res.removed), 1);
 	assert_int_equal(fy_strv_len(res.busy), 1);
 	assert_int_equal(res.blobs_removed, 2);
 	assert_true(res.blobs_freed == 1000);
 	assert_false(exists(images, "new.sqfs"));
 	assert_false(exists(dir, "blobs/sha256/aaaa"));
-	fy_ic_result_release(&res);
+	fy_imgcache_result_release(&res);
 
 	/* The container ends: now it goes. */
 	close(hold);
-	assert_int_equal(fy_ic_clean(dir, &res, &err), 0);
+	assert_int_equal(fy_imgcache_clean(dir, &res, &err), 0);
 	assert_int_equal(fy_strv_len(res.removed), 1);
 	assert_null(res.busy);
 	assert_false(exists(images, "old.sqfs"));
 	assert_false(exists(images, "old.sqfs.lock"));
 	assert_true(exists(images, "notes.txt"));
-	fy_ic_result_release(&res);
+	fy_imgcache_result_release(&res);
 
 	/* Images outside the cache are not held; cached ones are. */
 	write_file(images, "gone.sqfs", 10, 0);
 	{
-		char *gone = fy_path_join(images, "gone.sqfs");
+		char *gone = fy_fsutil_path_join(images, "gone.sqfs");
 
-		assert_int_equal(fy_ic_hold(dir, "/etc/hostname", &hold, &err), 0);
+		assert_int_equal(fy_imgcache_hold(dir, "/etc/hostname", &hold, &err), 0);
 		assert_int_equal(hold, -1);
-		assert_int_equal(fy_ic_hold(dir, gone, &hold, &err), 0);
+		assert_int_equal(fy_imgcache_hold(dir, gone, &hold, &err), 0);
 		assert_true(hold >= 0);
 		close(hold);
 		free(gone);
 	}
 	/* Prune with --blobs on a cache whose images fit still removes blobs. */
 	write_file(dir, "blobs/sha256/cccc", 5, 0);
-	assert_int_equal(fy_ic_prune(dir, 1ull << 30, true, &res, &err), 0);
+	assert_int_equal(fy_imgcache_prune(dir, 1ull << 30, true, &res, &err), 0);
 	assert_null(res.removed);
 	assert_int_equal(res.blobs_removed, 1);
-	fy_ic_result_release(&res);
+	fy_imgcache_result_release(&res);
 
 	free(images);
 	free(mid);
@@ -328,9 +330,9 @@ static void test_prune_busy(void **state)
 static void test_list_sites(void **state)
 {
 	char *dir = make_cache(), *site = make_cache();
-	char *site_images = fy_path_join(site, "images");
+	char *site_images = fy_fsutil_path_join(site, "images");
 	char *sites[] = {site, "/nonexistent/ferry-site", dir, NULL};
-	struct fy_ic_list l;
+	struct fy_imgcache_list l;
 	struct fy_ic_result res;
 	struct fy_error err = {0};
 
@@ -342,7 +344,7 @@ static void test_list_sites(void **state)
 
 	/* The user cache itself among the sites (an admin filling it) is not listed twice, and a
 	 * missing site cache has nothing. */
-	assert_int_equal(fy_ic_list_sites(dir, sites, &l, &err), 0);
+	assert_int_equal(fy_imgcache_list_sites(dir, sites, &l, &err), 0);
 	assert_int_equal(l.n, 5);
 	assert_int_equal(l.n_site, 2);
 	assert_true(l.images_bytes == 6000);
@@ -356,31 +358,31 @@ static void test_list_sites(void **state)
 	assert_string_equal(l.v[3].path, site_images_path(site_images, "new.sqfs"));
 	assert_string_equal(l.v[4].path, site_images_path(site_images, "old.sqfs"));
 	assert_true(l.v[3].size == 3000);
-	fy_ic_list_release(&l);
+	fy_imgcache_list_release(&l);
 	/* Listing created nothing in the site cache. */
 	assert_false(exists(site_images, "new.sqfs.lock"));
 	assert_false(exists(site_images, "old.sqfs.lock"));
 
-	/* No sites: the same as fy_ic_list. */
-	assert_int_equal(fy_ic_list_sites(dir, NULL, &l, &err), 0);
+	/* No sites: the same as fy_imgcache_list. */
+	assert_int_equal(fy_imgcache_list_sites(dir, NULL, &l, &err), 0);
 	assert_int_equal(l.n, 3);
 	assert_int_equal(l.n_site, 0);
 	assert_true(l.site_bytes == 0);
-	fy_ic_list_release(&l);
+	fy_imgcache_list_release(&l);
 
 	/* clean empties the user cache only. */
-	assert_int_equal(fy_ic_clean(dir, &res, &err), 0);
+	assert_int_equal(fy_imgcache_clean(dir, &res, &err), 0);
 	assert_int_equal(fy_strv_len(res.removed), 3);
-	fy_ic_result_release(&res);
+	fy_imgcache_result_release(&res);
 	assert_true(exists(site_images, "new.sqfs"));
 	assert_true(exists(site_images, "old.sqfs"));
 	assert_false(exists(site_images, "new.sqfs.lock"));
 	assert_true(exists(site, "blobs/sha256/aaaa"));
-	assert_int_equal(fy_ic_list_sites(dir, sites, &l, &err), 0);
+	assert_int_equal(fy_imgcache_list_sites(dir, sites, &l, &err), 0);
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.n_site, 2);
 	assert_true(l.images_bytes == 0);
-	fy_ic_list_release(&l);
+	fy_imgcache_list_release(&l);
 
 	free(site_images);
 	remove_cache(site);

@@ -6,9 +6,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "image.h"
-#include "imgcfg.h"
+#include "base/error.h"
+#include "image/image.h"
+#include "image/imgcfg.h"
 
 #include <errno.h>
 #include <limits.h>

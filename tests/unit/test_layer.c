@@ -6,8 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "convert/layer.h"
-#include "error.h"
+#include "image/convert/layer.h"
+#include "base/error.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -80,10 +80,10 @@ static void digest_of(const unsigned char *p, size_t len, char out[72])
 		sprintf(out + 7 + 2 * i, "%02x", md[i]);
 }
 
-/* Stream blob through fy_ls; returns the fy_ls_finish result, output checked by caller. */
+/* Stream blob through fy_ls; returns the fy_layer_finish result, output checked by caller. */
 static int run(const unsigned char *blob, size_t len, size_t chunk, const char *digest,
                uint64_t size, unsigned flags, unsigned char *out, size_t *outlen,
-               enum fy_ls_comp *comp, struct fy_error *err)
+               enum fy_layer_comp *comp, struct fy_error *err)
 {
 	struct mem m = {.p = blob, .len = len, .chunk = chunk};
 	struct fy_cv_reader rd = {.ctx = &m, .read = mem_read, .close = mem_close};
@@ -92,17 +92,17 @@ static int run(const unsigned char *blob, size_t len, size_t chunk, const char *
 	ssize_t n;
 	int r;
 
-	r = fy_ls_open(&ls, &rd, "sha256:test", digest, size, flags, err);
+	r = fy_layer_open(&ls, &rd, "sha256:test", digest, size, flags, err);
 	if (r < 0) {
 		assert_true(m.closed);
 		return r;
 	}
-	*comp = fy_ls_comp(ls);
-	while ((n = fy_ls_read(ls, out + o, 4096 + 3, err)) > 0)
+	*comp = fy_layer_comp(ls);
+	while ((n = fy_layer_read(ls, out + o, 4096 + 3, err)) > 0)
 		o += (size_t)n;
 	*outlen = o;
-	r = n < 0 ? -1 : fy_ls_finish(ls, err);
-	fy_ls_close(ls);
+	r = n < 0 ? -1 : fy_layer_finish(ls, err);
+	fy_layer_close(ls);
 	assert_true(m.closed);
 	return r;
 }
@@ -110,23 +110,23 @@ static int run(const unsigned char *blob, size_t len, size_t chunk, const char *
 static void test_detect(void **state)
 {
 	(void)state;
-	assert_int_equal(fy_ls_detect("\x1f\x8b\x08\x00", 4), FY_LS_GZIP);
-	assert_int_equal(fy_ls_detect("\x28\xb5\x2f\xfd", 4), FY_LS_ZSTD);
-	assert_int_equal(fy_ls_detect("\x28\xb5\x2f", 3), FY_LS_NONE);
-	assert_int_equal(fy_ls_detect("bin/\0\0\0", 7), FY_LS_NONE);
-	assert_int_equal(fy_ls_detect("", 0), FY_LS_NONE);
-	assert_string_equal(fy_ls_comp_name(FY_LS_GZIP), "gzip");
-	assert_string_equal(fy_ls_comp_name(FY_LS_ZSTD), "zstd");
-	assert_string_equal(fy_ls_comp_name(FY_LS_NONE), "uncompressed");
+	assert_int_equal(fy_layer_detect("\x1f\x8b\x08\x00", 4), FY_LS_GZIP);
+	assert_int_equal(fy_layer_detect("\x28\xb5\x2f\xfd", 4), FY_LS_ZSTD);
+	assert_int_equal(fy_layer_detect("\x28\xb5\x2f", 3), FY_LS_NONE);
+	assert_int_equal(fy_layer_detect("bin/\0\0\0", 7), FY_LS_NONE);
+	assert_int_equal(fy_layer_detect("", 0), FY_LS_NONE);
+	assert_string_equal(fy_layer_comp_name(FY_LS_GZIP), "gzip");
+	assert_string_equal(fy_layer_comp_name(FY_LS_ZSTD), "zstd");
+	assert_string_equal(fy_layer_comp_name(FY_LS_NONE), "uncompressed");
 }
 
-static void check_roundtrip(const unsigned char *blob, size_t len, enum fy_ls_comp want,
+static void check_roundtrip(const unsigned char *blob, size_t len, enum fy_layer_comp want,
                             unsigned flags, size_t chunk)
 {
 	unsigned char *in = plain(), *out = malloc(PLAIN_LEN + 4096);
 	char digest[72];
 	struct fy_error err = {0};
-	enum fy_ls_comp comp;
+	enum fy_layer_comp comp;
 	size_t outlen = 0;
 
 	digest_of(blob, len, digest);
@@ -187,7 +187,7 @@ static void expect_fail(const unsigned char *blob, size_t len, unsigned flags, c
 {
 	unsigned char *out = malloc(PLAIN_LEN + 4096);
 	struct fy_error err = {0};
-	enum fy_ls_comp comp;
+	enum fy_layer_comp comp;
 	size_t outlen;
 
 	if (run(blob, len, 0, NULL, UINT64_MAX, flags, out, &outlen, &comp, &err) == 0)
@@ -234,7 +234,7 @@ static void test_digest_and_size(void **state)
 	size_t n = gzip(in, PLAIN_LEN, gz, PLAIN_LEN * 2), outlen;
 	char digest[72];
 	struct fy_error err = {0};
-	enum fy_ls_comp comp;
+	enum fy_layer_comp comp;
 
 	(void)state;
 	digest_of(gz, n, digest);

@@ -6,8 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "convert/merge.h"
-#include "error.h"
+#include "image/convert/merge.h"
+#include "base/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +18,14 @@ static struct fy_mg_tree *tree;
 static int setup(void **state)
 {
 	(void)state;
-	tree = fy_mg_new();
+	tree = fy_merge_new();
 	return tree ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	fy_mg_free(tree);
+	fy_merge_free(tree);
 	tree = NULL;
 	return 0;
 }
@@ -40,7 +40,7 @@ static int add(int layer, enum fy_mg_type type, const char *path, const char *ta
 	                        .target = target};
 	struct fy_mg_node *n = NULL;
 	struct fy_error err = {0};
-	int r = fy_mg_add(tree, layer, &e, &n, &err);
+	int r = fy_merge_add(tree, layer, &e, &n, &err);
 
 	assert_true(r >= 0);
 	assert_true(r == 0 || n != NULL);
@@ -54,21 +54,21 @@ static void add_fails(int layer, enum fy_mg_type type, const char *path, const c
 	struct fy_mg_node *n = NULL;
 	struct fy_error err = {0};
 
-	assert_true(fy_mg_add(tree, layer, &e, &n, &err) < 0);
+	assert_true(fy_merge_add(tree, layer, &e, &n, &err) < 0);
 	assert_null(n);
 	assert_string_equal(err.msg, msg);
 }
 
 static struct fy_mg_node *get(const char *path)
 {
-	return fy_mg_lookup(tree, path);
+	return fy_merge_lookup(tree, path);
 }
 
 static void finish_ok(void)
 {
 	struct fy_error err = {0};
 
-	assert_int_equal(fy_mg_finish(tree, &err), 0);
+	assert_int_equal(fy_merge_finish(tree, &err), 0);
 }
 
 static void test_clean_path(void **state)
@@ -78,27 +78,27 @@ static void test_clean_path(void **state)
 	char longname[300];
 
 	(void)state;
-	p = fy_mg_clean_path("./a//b/./c/", &err);
+	p = fy_merge_clean_path("./a//b/./c/", &err);
 	assert_string_equal(p, "a/b/c");
 	free(p);
-	p = fy_mg_clean_path("/abs/x", &err);
+	p = fy_merge_clean_path("/abs/x", &err);
 	assert_string_equal(p, "abs/x");
 	free(p);
-	p = fy_mg_clean_path("a/b/../c", &err);
+	p = fy_merge_clean_path("a/b/../c", &err);
 	assert_string_equal(p, "a/c");
 	free(p);
-	p = fy_mg_clean_path("./", &err);
+	p = fy_merge_clean_path("./", &err);
 	assert_string_equal(p, "");
 	free(p);
-	assert_null(fy_mg_clean_path("a/../../etc/passwd", &err));
+	assert_null(fy_merge_clean_path("a/../../etc/passwd", &err));
 	assert_string_equal(err.msg, "path 'a/../../etc/passwd' climbs above the root");
-	assert_null(fy_mg_clean_path("../x", &err));
+	assert_null(fy_merge_clean_path("../x", &err));
 	memset(longname, 'n', 256);
 	longname[256] = '\0';
-	assert_null(fy_mg_clean_path(longname, &err));
+	assert_null(fy_merge_clean_path(longname, &err));
 	assert_non_null(strstr(err.msg, "longer than 255 bytes"));
 	longname[255] = '\0';
-	p = fy_mg_clean_path(longname, &err);
+	p = fy_merge_clean_path(longname, &err);
 	assert_int_equal(strlen(p), 255);
 	free(p);
 }
@@ -151,7 +151,7 @@ static void test_whiteout(void **state)
 	assert_null(get("etc/cron.d/job"));
 	assert_null(get("etc/.wh.motd"));
 	/* whiteouts never appear in the output listing */
-	kids = fy_mg_sorted_children(get("etc"), &n);
+	kids = fy_merge_sorted_children(get("etc"), &n);
 	assert_int_equal(n, 1);
 	assert_string_equal(kids[0]->name, "hosts");
 	free(kids);
@@ -244,8 +244,8 @@ static void test_hardlinks(void **state)
 	assert_int_equal(add(0, FY_MG_REG, "usr/bin/a", NULL), 1);
 	assert_int_equal(add(0, FY_MG_HARDLINK, "usr/bin/c", "usr/bin/a"), 1);
 	finish_ok();
-	assert_ptr_equal(fy_mg_real(get("bin/b")), get("usr/bin/a"));
-	assert_ptr_equal(fy_mg_real(get("usr/bin/c")), get("usr/bin/a"));
+	assert_ptr_equal(fy_merge_real(get("bin/b")), get("usr/bin/a"));
+	assert_ptr_equal(fy_merge_real(get("usr/bin/c")), get("usr/bin/a"));
 	assert_int_equal(get("usr/bin/a")->nlink, 3);
 }
 
@@ -255,7 +255,7 @@ static void test_hardlink_errors(void **state)
 
 	(void)state;
 	assert_int_equal(add(1, FY_MG_HARDLINK, "x", "missing"), 1);
-	assert_true(fy_mg_finish(tree, &err) < 0);
+	assert_true(fy_merge_finish(tree, &err) < 0);
 	assert_string_equal(
 	        err.msg, "layer 1: hardlink to 'missing': no such file in this or a lower layer");
 }
@@ -271,8 +271,8 @@ static void test_hardlink_target_replaced(void **state)
 	assert_int_equal(add(2, FY_MG_REG, "f", NULL), 1);
 	assert_int_equal(add(1, FY_MG_HARDLINK, "g", "f"), 1);
 	assert_int_equal(add(1, FY_MG_HARDLINK, "h", "/f"), 1);
-	assert_false(fy_mg_rescan_needed(tree, 1));
-	assert_int_equal(fy_mg_add(tree, 0, &e, &n, &err), 1);
+	assert_false(fy_merge_rescan_needed(tree, 1));
+	assert_int_equal(fy_merge_add(tree, 0, &e, &n, &err), 1);
 	assert_ptr_equal(n, get("g")); /* the old data goes to the link's node */
 	assert_int_equal(add(0, FY_MG_HARDLINK, "i", "f"), 1);
 	finish_ok();
@@ -280,8 +280,8 @@ static void test_hardlink_target_replaced(void **state)
 	assert_int_equal(get("g")->uid, 7);
 	assert_int_equal(get("g")->perm, 0600);
 	assert_int_equal(get("g")->size, 3);
-	assert_ptr_equal(fy_mg_real(get("h")), get("g"));
-	assert_ptr_equal(fy_mg_real(get("i")), get("g"));
+	assert_ptr_equal(fy_merge_real(get("h")), get("g"));
+	assert_ptr_equal(fy_merge_real(get("i")), get("g"));
 	assert_int_equal(get("g")->nlink, 3);
 	assert_int_equal(get("f")->nlink, 1);
 	assert_int_equal(get("f")->uid, 2);
@@ -319,17 +319,17 @@ static void test_hardlink_target_replaced_same_layer(void **state)
 	assert_int_equal(add(0, FY_MG_REG, "d/f", NULL), 0);
 	assert_int_equal(add(0, FY_MG_HARDLINK, "d/g", "d/f"), 1);
 	assert_int_equal(add(0, FY_MG_HARDLINK, "d/h", "d/f"), 1);
-	assert_true(fy_mg_rescan_needed(tree, 0));
-	assert_false(fy_mg_rescan_needed(tree, 1));
-	assert_true(fy_mg_rescan_needed(tree, 0));
-	assert_int_equal(fy_mg_rescan_entry(tree, 0, &x, &n, &err), 0);
-	assert_int_equal(fy_mg_rescan_entry(tree, 0, &f, &n, &err), 1);
+	assert_true(fy_merge_rescan_needed(tree, 0));
+	assert_false(fy_merge_rescan_needed(tree, 1));
+	assert_true(fy_merge_rescan_needed(tree, 0));
+	assert_int_equal(fy_merge_rescan_entry(tree, 0, &x, &n, &err), 0);
+	assert_int_equal(fy_merge_rescan_entry(tree, 0, &f, &n, &err), 1);
 	assert_ptr_equal(n, get("d/g"));
-	assert_int_equal(fy_mg_rescan_entry(tree, 0, &g, &n, &err), 0);
+	assert_int_equal(fy_merge_rescan_entry(tree, 0, &g, &n, &err), 0);
 	finish_ok();
 	assert_int_equal(get("d/g")->type, FY_MG_REG);
 	assert_int_equal(get("d/g")->uid, 9);
-	assert_ptr_equal(fy_mg_real(get("d/h")), get("d/g"));
+	assert_ptr_equal(fy_merge_real(get("d/h")), get("d/g"));
 	assert_int_equal(get("d/g")->nlink, 2);
 	assert_int_equal(get("d/f")->uid, 1);
 }
@@ -346,23 +346,23 @@ static void test_hardlink_target_replaced_errors(void **state)
 	assert_int_equal(add(2, FY_MG_HARDLINK, "g", "f"), 1);
 	assert_int_equal(add(1, FY_MG_REG, ".wh.f", NULL), 0);
 	assert_int_equal(add(0, FY_MG_REG, "f", NULL), 0);
-	assert_true(fy_mg_finish(tree, &err) < 0);
+	assert_true(fy_merge_finish(tree, &err) < 0);
 	assert_string_equal(err.msg, "layer 2: hardlink 'g' to 'f': an upper layer replaced or "
 	                             "deleted it and no lower layer has it (deleted below the "
 	                             "link's layer)");
-	fy_mg_free(tree);
-	tree = fy_mg_new();
+	fy_merge_free(tree);
+	tree = fy_merge_new();
 	/* a caller that does not read the layer again */
 	assert_int_equal(add(1, FY_MG_REG, "f", NULL), 1);
 	assert_int_equal(add(0, FY_MG_REG, "f", NULL), 0);
 	assert_int_equal(add(0, FY_MG_HARDLINK, "g", "f"), 1);
-	assert_true(fy_mg_rescan_needed(tree, 0));
-	assert_true(fy_mg_rescan_entry(tree, 0, &other, &n, &err) < 0);
+	assert_true(fy_merge_rescan_needed(tree, 0));
+	assert_true(fy_merge_rescan_entry(tree, 0, &other, &n, &err) < 0);
 	assert_string_equal(err.msg, "layer 0: entry 0 is 'y' on a second read, not 'f'");
-	assert_true(fy_mg_finish(tree, &err) < 0);
+	assert_true(fy_merge_finish(tree, &err) < 0);
 	assert_string_equal(err.msg, "layer 0: hardlink 'g' to 'f': the layer was not read again");
-	fy_mg_free(tree);
-	tree = fy_mg_new();
+	fy_merge_free(tree);
+	tree = fy_merge_new();
 	/* the older version is a directory */
 	assert_int_equal(add(2, FY_MG_REG, "f", NULL), 1);
 	assert_int_equal(add(1, FY_MG_HARDLINK, "g", "f"), 1);
@@ -388,7 +388,7 @@ static void test_escapes_rejected(void **state)
 	const char *names[] = {"sha256:l0", "sha256:l1"};
 
 	(void)state;
-	fy_mg_set_layer_names(tree, names, 2);
+	fy_merge_set_layer_names(tree, names, 2);
 	add_fails(1, FY_MG_REG, "../etc/shadow", NULL,
 	          "layer sha256:l1: path '../etc/shadow' climbs above the root");
 	add_fails(1, FY_MG_HARDLINK, "x", "a/../../../etc/shadow",
@@ -458,10 +458,10 @@ static void test_same_layer_last_wins(void **state)
 	struct fy_error err = {0};
 
 	(void)state;
-	assert_int_equal(fy_mg_add(tree, 0, &e, &n1, &err), 1);
+	assert_int_equal(fy_merge_add(tree, 0, &e, &n1, &err), 1);
 	e.perm = 04755;
 	e.size = 2;
-	assert_int_equal(fy_mg_add(tree, 0, &e, &n2, &err), 1);
+	assert_int_equal(fy_merge_add(tree, 0, &e, &n2, &err), 1);
 	assert_ptr_equal(n1, n2);
 	assert_int_equal(n2->perm, 04755);
 	assert_int_equal(n2->size, 2);
@@ -488,7 +488,7 @@ static void test_attrs_and_xattrs(void **state)
 	struct fy_error err = {0};
 
 	(void)state;
-	assert_int_equal(fy_mg_add(tree, 0, &e, &n, &err), 1);
+	assert_int_equal(fy_merge_add(tree, 0, &e, &n, &err), 1);
 	assert_int_equal(n->perm, 06755);
 	assert_int_equal(n->uid, 7);
 	assert_int_equal(n->gid, 8);
@@ -496,7 +496,7 @@ static void test_attrs_and_xattrs(void **state)
 	assert_int_equal(n->nxattrs, 2);
 	assert_string_equal(n->xattrs[0].key, "security.capability");
 	assert_memory_equal(n->xattrs[0].value, "\x01\x02", 2);
-	assert_int_equal(fy_mg_add(tree, 0, &dev, &n, &err), 1);
+	assert_int_equal(fy_merge_add(tree, 0, &dev, &n, &err), 1);
 	assert_int_equal(n->rdev_major, 1);
 	assert_int_equal(n->rdev_minor, 3);
 	assert_int_equal(n->type, FY_MG_CHR);
@@ -512,7 +512,7 @@ static void test_sorted_children(void **state)
 	add(0, FY_MG_REG, "a", NULL);
 	add(0, FY_MG_REG, "\xc3\xa9", NULL);
 	add(0, FY_MG_REG, "B", NULL);
-	kids = fy_mg_sorted_children(fy_mg_root(tree), &n);
+	kids = fy_merge_sorted_children(fy_merge_root(tree), &n);
 	assert_int_equal(n, 4);
 	assert_string_equal(kids[0]->name, "B");
 	assert_string_equal(kids[1]->name, "a");
@@ -536,7 +536,7 @@ static void test_many_entries(void **state)
 	}
 	finish_ok();
 	assert_int_equal(get("dir3/f3")->uid, 1);
-	assert_int_equal(fy_mg_root(tree)->nlink, 9);
+	assert_int_equal(fy_merge_root(tree)->nlink, 9);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

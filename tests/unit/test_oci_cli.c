@@ -6,9 +6,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cleanup.h"
-#include "error.h"
-#include "oci/cli.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "cli/oci_cli.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -115,20 +115,20 @@ static void test_signals(void **state)
 	int sig = -1;
 
 	(void)state;
-	assert_int_equal(fy_oci_parse_signal("TERM", &sig, &err), 0);
+	assert_int_equal(fy_oci_cli_parse_signal("TERM", &sig, &err), 0);
 	assert_int_equal(sig, SIGTERM);
-	assert_int_equal(fy_oci_parse_signal("sigusr1", &sig, &err), 0);
+	assert_int_equal(fy_oci_cli_parse_signal("sigusr1", &sig, &err), 0);
 	assert_int_equal(sig, SIGUSR1);
-	assert_int_equal(fy_oci_parse_signal("WINCH", &sig, &err), 0);
+	assert_int_equal(fy_oci_cli_parse_signal("WINCH", &sig, &err), 0);
 	assert_int_equal(sig, SIGWINCH);
-	assert_int_equal(fy_oci_parse_signal("0", &sig, &err), 0);
+	assert_int_equal(fy_oci_cli_parse_signal("0", &sig, &err), 0);
 	assert_int_equal(sig, 0);
-	assert_int_equal(fy_oci_parse_signal("34", &sig, &err), 0);
+	assert_int_equal(fy_oci_cli_parse_signal("34", &sig, &err), 0);
 	assert_int_equal(sig, 34);
-	assert_true(fy_oci_parse_signal("999", &sig, &err) < 0);
+	assert_true(fy_oci_cli_parse_signal("999", &sig, &err) < 0);
 	assert_string_equal(err.msg, "unknown signal \"999\"");
-	assert_true(fy_oci_parse_signal("SIG", &sig, &err) < 0);
-	assert_true(fy_oci_parse_signal("", &sig, &err) < 0);
+	assert_true(fy_oci_cli_parse_signal("SIG", &sig, &err) < 0);
+	assert_true(fy_oci_cli_parse_signal("", &sig, &err) < 0);
 }
 
 static void test_delete_state_start(void **state)
@@ -345,14 +345,14 @@ static void test_fail_keeps_log(void **state)
 
 static void test_texts(void **state)
 {
-	_cleanup_free_ char *v = fy_oci_version_text("0.4.0", "abc123");
-	_cleanup_free_ char *u = fy_oci_version_text("0.4.0", NULL);
+	_cleanup_free_ char *v = fy_oci_cli_version_text("0.4.0", "abc123");
+	_cleanup_free_ char *u = fy_oci_cli_version_text("0.4.0", NULL);
 
 	(void)state;
 	assert_string_equal(v, "ferry-oci version 0.4.0\ncommit: abc123\nspec: 1.1.0\n");
 	assert_string_equal(u, "ferry-oci version 0.4.0\ncommit: unknown\nspec: 1.1.0\n");
-	assert_non_null(strstr(fy_oci_usage(), "--console-socket"));
-	assert_string_equal(fy_oci_cmd_name(FY_OCI_CMD_DELETE), "delete");
+	assert_non_null(strstr(fy_oci_cli_usage(), "--console-socket"));
+	assert_string_equal(fy_oci_cli_cmd_name(FY_OCI_CMD_DELETE), "delete");
 }
 
 int main(void)

@@ -6,10 +6,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
-#include "log.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/log.h"
 #include "oci/ocilog.h"
 
 #include <fcntl.h>
@@ -22,10 +22,10 @@
 
 static void test_json_line(void **state)
 {
-	_cleanup_free_ char *l = fy_oci_log_line(FY_OCI_LOG_JSON, FY_LOG_ERROR, "boom", T0);
+	_cleanup_free_ char *l = fy_ocilog_line(FY_OCI_LOG_JSON, FY_LOG_ERROR, "boom", T0);
 	_cleanup_free_ char *q =
-	        fy_oci_log_line(FY_OCI_LOG_JSON, FY_LOG_WARN, "a \"q\"\n\\ \x01 caf\xc3\xa9", T0);
-	_cleanup_free_ char *bad = fy_oci_log_line(FY_OCI_LOG_JSON, FY_LOG_DEBUG, "x\xff", T0);
+	        fy_ocilog_line(FY_OCI_LOG_JSON, FY_LOG_WARN, "a \"q\"\n\\ \x01 caf\xc3\xa9", T0);
+	_cleanup_free_ char *bad = fy_ocilog_line(FY_OCI_LOG_JSON, FY_LOG_DEBUG, "x\xff", T0);
 	json_t *o;
 
 	(void)state;
@@ -43,7 +43,7 @@ static void test_json_line(void **state)
 
 static void test_text_line(void **state)
 {
-	_cleanup_free_ char *l = fy_oci_log_line(FY_OCI_LOG_TEXT, FY_LOG_INFO, "say \"hi\"\n", T0);
+	_cleanup_free_ char *l = fy_ocilog_line(FY_OCI_LOG_TEXT, FY_LOG_INFO, "say \"hi\"\n", T0);
 
 	(void)state;
 	assert_string_equal(l,
@@ -86,22 +86,22 @@ static void test_file_and_sink(void **state)
 	                 40);
 	close(fd);
 
-	assert_int_equal(fy_oci_log_open(&l, path, FY_OCI_LOG_JSON, &err), 0);
+	assert_int_equal(fy_ocilog_open(&l, path, FY_OCI_LOG_JSON, &err), 0);
 	assert_true(l.fd >= 0);
 	assert_true(fcntl(l.fd, F_GETFD) & FD_CLOEXEC);
 	fy_log_init(&log, "ferry-oci", FY_LOG_WARN);
-	log.sink = fy_oci_log_sink;
+	log.sink = fy_ocilog_sink;
 	log.data = &l;
-	fy_error(&log, "container_linux.go: first %d", 1);
-	fy_debug(&log, "filtered out by level");
-	fy_warn(&log, "a warning");
-	fy_error(&log, "cannot start a container that has %s", "stopped");
-	fy_info(&log, "also filtered");
-	fy_oci_log_close(&l);
-	fy_oci_log_close(&l);
+	fy_log_error(&log, "container_linux.go: first %d", 1);
+	fy_log_debug(&log, "filtered out by level");
+	fy_log_warn(&log, "a warning");
+	fy_log_error(&log, "cannot start a container that has %s", "stopped");
+	fy_log_info(&log, "also filtered");
+	fy_ocilog_close(&l);
+	fy_ocilog_close(&l);
 	assert_int_equal(l.fd, -1);
 
-	assert_int_equal(fy_read_file_at(AT_FDCWD, path, 1 << 20, &text, &len, &err), 0);
+	assert_int_equal(fy_fsutil_read_file_at(AT_FDCWD, path, 1 << 20, &text, &len, &err), 0);
 	/* Appended after the existing line, one line per message. */
 	assert_memory_equal(text, "{\"level\":\"info\",\"msg\":\"old\"", 27);
 	assert_non_null(strstr(text, "\"msg\":\"a warning\""));
@@ -110,10 +110,10 @@ static void test_file_and_sink(void **state)
 	assert_string_equal(msg, "cannot start a container that has stopped");
 	unlink(path);
 
-	assert_true(fy_oci_log_open(&l, "/nonexistent/dir/log.json", FY_OCI_LOG_JSON, &err) < 0);
+	assert_true(fy_ocilog_open(&l, "/nonexistent/dir/log.json", FY_OCI_LOG_JSON, &err) < 0);
 	assert_string_equal(err.msg, "cannot open log file /nonexistent/dir/log.json: No such file "
 	                             "or directory");
-	assert_int_equal(fy_oci_log_open(&l, NULL, FY_OCI_LOG_TEXT, &err), 0);
+	assert_int_equal(fy_ocilog_open(&l, NULL, FY_OCI_LOG_TEXT, &err), 0);
 	assert_int_equal(l.fd, -1);
 }
 

@@ -6,9 +6,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "oci/ocidefs.h"
 #include "oci/spec.h"
 
@@ -70,7 +70,7 @@ static const char runc_spec[] =
 
 static int parse(const char *json, struct fy_oci_spec *s, struct fy_error *err)
 {
-	return fy_oci_spec_parse(json, strlen(json), "/bundles/c1", s, err);
+	return fy_spec_parse(json, strlen(json), "/bundles/c1", s, err);
 }
 
 static void test_runc_spec(void **state)
@@ -131,15 +131,15 @@ static void test_runc_spec(void **state)
 	assert_false(s.seccomp.present);
 	assert_int_equal(s.rootfs_propagation, 0);
 	assert_null(s.warnings);
-	fy_oci_spec_release(&s);
+	fy_spec_release(&s);
 	assert_null(s.mounts);
-	fy_oci_spec_release(&s);
-	fy_oci_spec_release(NULL);
+	fy_spec_release(&s);
+	fy_spec_release(NULL);
 }
 
 static void test_default_spec_roundtrip(void **state)
 {
-	_cleanup_free_ char *json = fy_oci_spec_default(false, 1000, 1000);
+	_cleanup_free_ char *json = fy_ocidefs_spec_default(false, 1000, 1000);
 	struct fy_oci_spec s;
 	struct fy_error err = {0};
 
@@ -157,12 +157,12 @@ static void test_default_spec_roundtrip(void **state)
 	assert_string_equal(s.mounts[2].data, "newinstance,ptmxmode=0666,mode=0620,gid=5");
 	assert_string_equal(s.mounts[5].type, "sysfs");
 	assert_int_equal(s.process.caps[FY_OCI_CAP_EFFECTIVE], CAPS3);
-	fy_oci_spec_release(&s);
+	fy_spec_release(&s);
 }
 
 static void test_default_spec_rootless(void **state)
 {
-	_cleanup_free_ char *json = fy_oci_spec_default(true, 1234, 5678);
+	_cleanup_free_ char *json = fy_ocidefs_spec_default(true, 1234, 5678);
 	struct fy_oci_spec s;
 	struct fy_error err = {0};
 
@@ -187,7 +187,7 @@ static void test_default_spec_rootless(void **state)
 	assert_int_equal(s.mounts[5].flags,
 	                 MS_BIND | MS_REC | MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY);
 	assert_string_equal(s.mounts[5].source, "/sys");
-	fy_oci_spec_release(&s);
+	fy_spec_release(&s);
 }
 
 #define MIN_HEAD "{\"ociVersion\":\"1.1.0\",\"root\":{\"path\":\"/abs/rootfs\"},"
@@ -306,7 +306,7 @@ static void test_full_features(void **state)
 	assert_int_equal(s.seccomp.rules[1].n_args, 1);
 	assert_int_equal(s.seccomp.rules[1].args[0].value, UINT64_MAX);
 	assert_string_equal(s.seccomp.rules[1].args[0].op, "SCMP_CMP_EQ");
-	fy_oci_spec_release(&s);
+	fy_spec_release(&s);
 }
 
 static void expect_fail(const char *json, const char *msg)
@@ -473,20 +473,21 @@ static void test_no_process_and_load(void **state)
 	assert_int_equal(parse(json, &s, &err), 0);
 	assert_false(s.process.present);
 	assert_string_equal(s.root_squashfs, "/i.sqfs");
-	fy_oci_spec_release(&s);
+	fy_spec_release(&s);
 
 	assert_non_null(mkdtemp(dir));
-	path = fy_path_join(dir, "config.json");
-	assert_int_equal(fy_write_file_at(AT_FDCWD, path, runc_spec, strlen(runc_spec), 0644, &err),
-	                 0);
-	assert_int_equal(fy_oci_spec_load(dir, &s, &err), 0);
+	path = fy_fsutil_path_join(dir, "config.json");
+	assert_int_equal(
+	        fy_fsutil_write_file_at(AT_FDCWD, path, runc_spec, strlen(runc_spec), 0644, &err),
+	        0);
+	assert_int_equal(fy_spec_load(dir, &s, &err), 0);
 	assert_string_equal(s.bundle, dir);
 	assert_string_equal(s.root_path + strlen(dir), "/rootfs");
-	fy_oci_spec_release(&s);
+	fy_spec_release(&s);
 	unlink(path);
 	rmdir(dir);
 
-	assert_true(fy_oci_spec_load(dir, &s, &err) < 0);
+	assert_true(fy_spec_load(dir, &s, &err) < 0);
 	assert_int_equal(err.exit_code, FY_EXIT_CONFIG);
 	assert_non_null(strstr(err.msg, "No such file or directory"));
 }
@@ -507,7 +508,7 @@ static void test_process_parse(void **state)
 	struct fy_error err = {0};
 
 	(void)state;
-	assert_int_equal(fy_oci_process_parse(doc, strlen(doc), &p, &err), 0);
+	assert_int_equal(fy_spec_process_parse(doc, strlen(doc), &p, &err), 0);
 	assert_true(p.present);
 	assert_int_equal(p.user.uid, 1000);
 	assert_int_equal(p.user.gid, 100);
@@ -528,8 +529,8 @@ static void test_process_parse(void **state)
 	assert_true(p.rlimits[0].soft == UINT64_MAX);
 	assert_true(p.no_new_privileges);
 	assert_int_equal(p.oom_score_adj, -5);
-	fy_oci_process_release(&p);
-	fy_oci_process_release(&p);
+	fy_spec_process_release(&p);
+	fy_spec_process_release(&p);
 	assert_null(p.args);
 
 	/* errors: no "config.json: " prefix, JSON paths kept; *p left empty */
@@ -537,15 +538,15 @@ static void test_process_parse(void **state)
 	static const char relcwd[] =
 	        "{\"user\":{\"uid\":0,\"gid\":0},\"args\":[\"x\"],\"cwd\":\"rel\"}";
 
-	assert_true(fy_oci_process_parse(noargs, strlen(noargs), &p, &err) < 0);
+	assert_true(fy_spec_process_parse(noargs, strlen(noargs), &p, &err) < 0);
 	assert_string_equal(err.msg, "process.args must be a non-empty array of strings");
 	assert_null(p.args);
-	assert_true(fy_oci_process_parse(relcwd, strlen(relcwd), &p, &err) < 0);
+	assert_true(fy_spec_process_parse(relcwd, strlen(relcwd), &p, &err) < 0);
 	assert_string_equal(err.msg, "process.cwd must be an absolute path");
 	assert_null(p.args);
-	assert_true(fy_oci_process_parse("[1]", 3, &p, &err) < 0);
+	assert_true(fy_spec_process_parse("[1]", 3, &p, &err) < 0);
 	assert_string_equal(err.msg, "a process must be a JSON object");
-	assert_true(fy_oci_process_parse("{\"args\":", 8, &p, &err) < 0);
+	assert_true(fy_spec_process_parse("{\"args\":", 8, &p, &err) < 0);
 	assert_non_null(strstr(err.msg, "invalid JSON at line 1"));
 	assert_int_equal(err.exit_code, FY_EXIT_CONFIG);
 }
@@ -555,28 +556,28 @@ static void test_names(void **state)
 	struct fy_oci_mount m = {0};
 
 	(void)state;
-	assert_int_equal(fy_oci_cap_from_name("CAP_SYS_ADMIN"), 21);
-	assert_int_equal(fy_oci_cap_from_name("CAP_CHECKPOINT_RESTORE"), 40);
-	assert_int_equal(fy_oci_cap_from_name("SYS_ADMIN"), -1);
-	assert_string_equal(fy_oci_cap_name(0), "CAP_CHOWN");
-	assert_null(fy_oci_cap_name(41));
-	assert_int_equal(fy_oci_rlimit_from_name("RLIMIT_MEMLOCK"), RLIMIT_MEMLOCK);
-	assert_string_equal(fy_oci_ns_name(FY_OCI_NS_NETWORK), "network");
-	assert_string_equal(fy_oci_hook_name(FY_OCI_HOOK_CREATE_CONTAINER), "createContainer");
-	assert_true(fy_oci_mount_option(&m, "nodev"));
-	assert_true(fy_oci_mount_option(&m, "dev"));
+	assert_int_equal(fy_ocidefs_cap_from_name("CAP_SYS_ADMIN"), 21);
+	assert_int_equal(fy_ocidefs_cap_from_name("CAP_CHECKPOINT_RESTORE"), 40);
+	assert_int_equal(fy_ocidefs_cap_from_name("SYS_ADMIN"), -1);
+	assert_string_equal(fy_ocidefs_cap_name(0), "CAP_CHOWN");
+	assert_null(fy_ocidefs_cap_name(41));
+	assert_int_equal(fy_ocidefs_rlimit_from_name("RLIMIT_MEMLOCK"), RLIMIT_MEMLOCK);
+	assert_string_equal(fy_ocidefs_ns_name(FY_OCI_NS_NETWORK), "network");
+	assert_string_equal(fy_ocidefs_hook_name(FY_OCI_HOOK_CREATE_CONTAINER), "createContainer");
+	assert_true(fy_ocidefs_mount_option(&m, "nodev"));
+	assert_true(fy_ocidefs_mount_option(&m, "dev"));
 	assert_int_equal(m.flags, 0);
 	assert_int_equal(m.clear_flags, MS_NODEV);
-	assert_false(fy_oci_mount_option(&m, "mode=755"));
-	assert_true(fy_oci_mount_option(&m, "rro"));
-	assert_true(fy_oci_mount_option(&m, "rrw"));
+	assert_false(fy_ocidefs_mount_option(&m, "mode=755"));
+	assert_true(fy_ocidefs_mount_option(&m, "rro"));
+	assert_true(fy_ocidefs_mount_option(&m, "rrw"));
 	assert_int_equal(m.rec_attr_set, 0);
 	assert_int_equal(m.rec_attr_clr, 1);
 }
 
 static void test_features(void **state)
 {
-	_cleanup_free_ char *text = fy_oci_features_json("9.9");
+	_cleanup_free_ char *text = fy_ocidefs_features_json("9.9");
 	json_t *doc, *lx;
 	json_error_t jerr;
 

@@ -6,12 +6,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "oci/spec.h"
 #include "oci/state.h"
-#include "strv.h"
+#include "base/strv.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,25 +31,25 @@ static void test_ids(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		assert_int_equal(fy_oci_id_check(good[i], &err), 0);
+		assert_int_equal(fy_state_id_check(good[i], &err), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_true(fy_oci_id_check(bad[i], &err) < 0);
+		assert_true(fy_state_id_check(bad[i], &err) < 0);
 		assert_int_equal(err.exit_code, FY_EXIT_USAGE);
 	}
 	assert_string_equal(err.msg, "invalid container id format: /abs");
 	memset(longid, 'x', sizeof(longid) - 1);
 	longid[sizeof(longid) - 1] = '\0';
-	assert_true(fy_oci_id_check(longid, &err) < 0);
+	assert_true(fy_state_id_check(longid, &err) < 0);
 	longid[255] = '\0';
-	assert_int_equal(fy_oci_id_check(longid, &err), 0);
+	assert_int_equal(fy_state_id_check(longid, &err), 0);
 }
 
 static void test_default_root(void **state)
 {
-	_cleanup_free_ char *r0 = fy_oci_state_default_root(0, "/run/user/0");
-	_cleanup_free_ char *r1 = fy_oci_state_default_root(1000, "/run/user/1000");
-	_cleanup_free_ char *r2 = fy_oci_state_default_root(1000, "");
-	_cleanup_free_ char *r3 = fy_oci_state_default_root(1000, NULL);
+	_cleanup_free_ char *r0 = fy_state_default_root(0, "/run/user/0");
+	_cleanup_free_ char *r1 = fy_state_default_root(1000, "/run/user/1000");
+	_cleanup_free_ char *r2 = fy_state_default_root(1000, "");
+	_cleanup_free_ char *r3 = fy_state_default_root(1000, NULL);
 
 	(void)state;
 	assert_string_equal(r0, "/run/ferry-oci");
@@ -64,16 +64,16 @@ static void test_time(void **state)
 	char buf[40];
 
 	(void)state;
-	fy_oci_time_rfc3339nano(&ts, buf, sizeof(buf));
+	fy_state_time_rfc3339nano(&ts, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-22T07:00:00Z");
 	ts.tv_nsec = 500000000;
-	fy_oci_time_rfc3339nano(&ts, buf, sizeof(buf));
+	fy_state_time_rfc3339nano(&ts, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-22T07:00:00.5Z");
 	ts.tv_nsec = 123456789;
-	fy_oci_time_rfc3339nano(&ts, buf, sizeof(buf));
+	fy_state_time_rfc3339nano(&ts, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-22T07:00:00.123456789Z");
 	ts.tv_nsec = 1000;
-	fy_oci_time_rfc3339nano(&ts, buf, sizeof(buf));
+	fy_state_time_rfc3339nano(&ts, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-22T07:00:00.000001Z");
 }
 
@@ -103,8 +103,8 @@ static void test_json(void **state)
 
 	(void)state;
 	fill(&in, "c1");
-	pub = fy_oci_state_to_json(&in, false);
-	priv = fy_oci_state_to_json(&in, true);
+	pub = fy_state_to_json(&in, false);
+	priv = fy_state_to_json(&in, true);
 	assert_non_null(pub);
 	/* runc's field order and names; no private fields in `state` output. */
 	assert_non_null(strstr(pub,
@@ -113,7 +113,7 @@ static void test_json(void **state)
 	assert_null(strstr(pub, "ferryStartTime"));
 	assert_non_null(strstr(pub, "\"annotations\": {"));
 	assert_non_null(strstr(priv, "\"ferryStartTime\":987654321"));
-	assert_int_equal(fy_oci_state_from_json(priv, &out, &err), 0);
+	assert_int_equal(fy_state_from_json(priv, &out, &err), 0);
 	assert_string_equal(out.id, "c1");
 	assert_int_equal(out.status, FY_OCI_CREATED);
 	assert_int_equal(out.pid, 4242);
@@ -123,16 +123,15 @@ static void test_json(void **state)
 	assert_string_equal(out.owner, "root");
 	assert_int_equal(out.n_annotations, 1);
 	assert_string_equal(out.annotations[0].value, "sandbox");
-	fy_oci_state_release(&out);
-	fy_oci_state_release(&out);
+	fy_state_release(&out);
+	fy_state_release(&out);
 
-	assert_true(
-	        fy_oci_state_from_json("{\"ociVersion\":\"1\",\"id\":\"x\",\"status\":\"zombie\","
+	assert_true(fy_state_from_json("{\"ociVersion\":\"1\",\"id\":\"x\",\"status\":\"zombie\","
 	                               "\"bundle\":\"\",\"rootfs\":\"\",\"created\":\"\","
 	                               "\"owner\":\"\",\"pid\":1}",
 	                               &out, &err) < 0);
 	assert_string_equal(err.msg, "state.json: unknown status zombie");
-	assert_true(fy_oci_state_from_json("{\"ociVersion\":\"1\"}", &out, &err) < 0);
+	assert_true(fy_state_from_json("{\"ociVersion\":\"1\"}", &out, &err) < 0);
 	assert_string_equal(err.msg, "state.json: id must be a string");
 	assert_null(out.oci_version);
 }
@@ -146,38 +145,38 @@ static void test_json_cgroup(void **state)
 
 	(void)state;
 	fill(&in, "c1");
-	none = fy_oci_state_to_json(&in, true);
+	none = fy_state_to_json(&in, true);
 	assert_null(strstr(none, "ferryCgroup"));
-	assert_int_equal(fy_oci_state_from_json(none, &out, &err), 0);
+	assert_int_equal(fy_state_from_json(none, &out, &err), 0);
 	assert_null(out.cgroup.root);
 	assert_null(out.cgroup.path);
-	fy_oci_state_release(&out);
+	fy_state_release(&out);
 
 	in.cgroup.root = (char *)"/sys/fs/cgroup";
 	in.cgroup.path = (char *)"ferry-oci/c1";
 	in.cgroup.v2 = true;
-	pub = fy_oci_state_to_json(&in, false);
-	priv = fy_oci_state_to_json(&in, true);
+	pub = fy_state_to_json(&in, false);
+	priv = fy_state_to_json(&in, true);
 	assert_null(strstr(pub, "ferryCgroup"));
 	assert_non_null(strstr(priv, "\"ferryCgroup\":{\"root\":\"/sys/fs/cgroup\","
 	                             "\"path\":\"ferry-oci/c1\",\"v2\":true}"));
-	assert_int_equal(fy_oci_state_from_json(priv, &out, &err), 0);
+	assert_int_equal(fy_state_from_json(priv, &out, &err), 0);
 	assert_string_equal(out.cgroup.root, "/sys/fs/cgroup");
 	assert_string_equal(out.cgroup.path, "ferry-oci/c1");
 	assert_true(out.cgroup.v2);
-	fy_oci_state_release(&out);
+	fy_state_release(&out);
 
 	/* v1 layout with an empty path (cgroups not usable): kept as written. */
 	in.cgroup.path = (char *)"";
 	in.cgroup.v2 = false;
 	free(priv);
-	priv = fy_oci_state_to_json(&in, true);
-	assert_int_equal(fy_oci_state_from_json(priv, &out, &err), 0);
+	priv = fy_state_to_json(&in, true);
+	assert_int_equal(fy_state_from_json(priv, &out, &err), 0);
 	assert_string_equal(out.cgroup.path, "");
 	assert_false(out.cgroup.v2);
-	fy_oci_state_release(&out);
+	fy_state_release(&out);
 
-	assert_true(fy_oci_state_from_json(
+	assert_true(fy_state_from_json(
 	                    "{\"ociVersion\":\"1\",\"id\":\"x\",\"status\":\"created\","
 	                    "\"bundle\":\"\",\"rootfs\":\"\",\"created\":\"\",\"owner\":\"\","
 	                    "\"pid\":1,\"ferryCgroup\":{\"root\":\"/sys/fs/cgroup\",\"v2\":1}}",
@@ -200,14 +199,14 @@ static void test_files(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(root));
-	sub = fy_path_join(root, "state/root");
-	assert_int_equal(fy_oci_state_open_root(sub, &rootfd, &err), 0);
+	sub = fy_fsutil_path_join(root, "state/root");
+	assert_int_equal(fy_state_open_root(sub, &rootfd, &err), 0);
 	assert_int_equal(stat(sub, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0700);
 
-	assert_int_equal(fy_oci_state_create(rootfd, "c2", &lockfd, &err), 0);
+	assert_int_equal(fy_state_create(rootfd, "c2", &lockfd, &err), 0);
 	fill(&in, "c2");
-	assert_int_equal(fy_oci_state_write(lockfd, &in, &err), 0);
+	assert_int_equal(fy_state_write(lockfd, &in, &err), 0);
 	/* The lock is exclusive: another open file description cannot take it. */
 	fd2 = openat(rootfd, "c2", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(fd2 >= 0);
@@ -217,47 +216,47 @@ static void test_files(void **state)
 	close(fd2);
 	assert_int_equal(faccessat(rootfd, "c2/state.json", F_OK, 0), 0);
 
-	assert_true(fy_oci_state_create(rootfd, "c2", &lockfd, &err) < 0);
+	assert_true(fy_state_create(rootfd, "c2", &lockfd, &err) < 0);
 	assert_string_equal(err.msg, "container with given ID already exists");
-	assert_true(fy_oci_state_create(rootfd, "../evil", &lockfd, &err) < 0);
+	assert_true(fy_state_create(rootfd, "../evil", &lockfd, &err) < 0);
 	assert_string_equal(err.msg, "invalid container id format: ../evil");
 
-	assert_int_equal(fy_oci_state_create(rootfd, "a1", &lockfd, &err), 0);
+	assert_int_equal(fy_state_create(rootfd, "a1", &lockfd, &err), 0);
 	close(lockfd);
 	/* Strays are not containers. */
-	assert_int_equal(fy_write_file_at(rootfd, ".tmpfile", "x", 1, 0600, &err), 0);
-	assert_int_equal(fy_oci_state_list(rootfd, &ids, &err), 0);
+	assert_int_equal(fy_fsutil_write_file_at(rootfd, ".tmpfile", "x", 1, 0600, &err), 0);
+	assert_int_equal(fy_state_list(rootfd, &ids, &err), 0);
 	assert_string_equal(ids[0], "a1");
 	assert_string_equal(ids[1], "c2");
 	assert_null(ids[2]);
 
-	assert_int_equal(fy_oci_state_read(rootfd, "c2", &out, &err), 0);
+	assert_int_equal(fy_state_read(rootfd, "c2", &out, &err), 0);
 	assert_int_equal(out.pid, 4242);
 	assert_string_equal(out.rootfs, in.rootfs);
-	fy_oci_state_release(&out);
+	fy_state_release(&out);
 	/* a1 has no state.json yet (create still running): reads as absent. */
-	assert_true(fy_oci_state_read(rootfd, "a1", &out, &err) < 0);
+	assert_true(fy_state_read(rootfd, "a1", &out, &err) < 0);
 	assert_string_equal(err.msg, "container does not exist");
-	assert_true(fy_oci_state_read(rootfd, "nope", &out, &err) < 0);
+	assert_true(fy_state_read(rootfd, "nope", &out, &err) < 0);
 	assert_string_equal(err.msg, "container does not exist");
-	assert_true(fy_oci_state_lock(rootfd, "nope", &lockfd, &err) < 0);
+	assert_true(fy_state_lock(rootfd, "nope", &lockfd, &err) < 0);
 	assert_string_equal(err.msg, "container does not exist");
 
-	assert_int_equal(fy_oci_state_lock(rootfd, "c2", &lockfd, &err), 0);
+	assert_int_equal(fy_state_lock(rootfd, "c2", &lockfd, &err), 0);
 	in.status = FY_OCI_RUNNING;
-	assert_int_equal(fy_oci_state_write(lockfd, &in, &err), 0);
-	assert_int_equal(fy_write_file_at(lockfd, "exec.fifo", "", 0, 0600, &err), 0);
+	assert_int_equal(fy_state_write(lockfd, &in, &err), 0);
+	assert_int_equal(fy_fsutil_write_file_at(lockfd, "exec.fifo", "", 0, 0600, &err), 0);
 	close(lockfd);
-	assert_int_equal(fy_oci_state_read(rootfd, "c2", &out, &err), 0);
+	assert_int_equal(fy_state_read(rootfd, "c2", &out, &err), 0);
 	assert_int_equal(out.status, FY_OCI_RUNNING);
-	fy_oci_state_release(&out);
+	fy_state_release(&out);
 
-	assert_int_equal(fy_oci_state_remove(rootfd, "c2", &err), 0);
-	assert_int_equal(fy_oci_state_remove(rootfd, "c2", &err), 0); /* idempotent */
-	assert_int_equal(fy_oci_state_remove(rootfd, "a1", &err), 0);
+	assert_int_equal(fy_state_remove(rootfd, "c2", &err), 0);
+	assert_int_equal(fy_state_remove(rootfd, "c2", &err), 0); /* idempotent */
+	assert_int_equal(fy_state_remove(rootfd, "a1", &err), 0);
 	fy_strv_free(ids);
 	ids = NULL;
-	assert_int_equal(fy_oci_state_list(rootfd, &ids, &err), 0);
+	assert_int_equal(fy_state_list(rootfd, &ids, &err), 0);
 	assert_null(ids[0]);
 	unlinkat(rootfd, ".tmpfile", 0);
 	rmdir(sub);
@@ -272,10 +271,10 @@ static void check_op(enum fy_oci_status s, enum fy_oci_op op, const char *msg)
 	struct fy_error err = {0};
 
 	if (!msg) {
-		assert_int_equal(fy_oci_state_check(&st, op, &err), 0);
+		assert_int_equal(fy_state_check(&st, op, &err), 0);
 		return;
 	}
-	assert_true(fy_oci_state_check(&st, op, &err) < 0);
+	assert_true(fy_state_check(&st, op, &err) < 0);
 	assert_string_equal(err.msg, msg);
 }
 
@@ -300,17 +299,18 @@ static void test_transitions(void **state)
 	check_op(FY_OCI_STOPPED, FY_OCI_OP_PAUSE, "container not running");
 	check_op(FY_OCI_PAUSED, FY_OCI_OP_RESUME, NULL);
 	check_op(FY_OCI_RUNNING, FY_OCI_OP_RESUME, "container not paused");
-	assert_string_equal(fy_oci_status_name(FY_OCI_STOPPED), "stopped");
+	assert_string_equal(fy_state_status_name(FY_OCI_STOPPED), "stopped");
 }
 
 static void write_stat(const char *proc, int pid, const char *line)
 {
-	_cleanup_free_ char *dir = fy_asprintf("%s/%d", proc, pid);
-	_cleanup_free_ char *file = fy_asprintf("%s/stat", dir);
+	_cleanup_free_ char *dir = fy_fsutil_asprintf("%s/%d", proc, pid);
+	_cleanup_free_ char *file = fy_fsutil_asprintf("%s/stat", dir);
 	struct fy_error err = {0};
 
-	assert_int_equal(fy_mkdir_p(dir, 0755), 0);
-	assert_int_equal(fy_write_file_at(AT_FDCWD, file, line, strlen(line), 0644, &err), 0);
+	assert_int_equal(fy_fsutil_mkdir_p(dir, 0755), 0);
+	assert_int_equal(fy_fsutil_write_file_at(AT_FDCWD, file, line, strlen(line), 0644, &err),
+	                 0);
 }
 
 static void test_liveness(void **state)
@@ -324,11 +324,11 @@ static void test_liveness(void **state)
 
 	(void)state;
 	/* The real /proc: our own start time is stable. */
-	assert_int_equal(fy_oci_proc_start_time("/proc", getpid(), &mine, &err), 0);
+	assert_int_equal(fy_state_proc_start_time("/proc", getpid(), &mine, &err), 0);
 	assert_true(mine > 0);
-	assert_true(fy_oci_pid_alive("/proc", getpid(), mine));
-	assert_false(fy_oci_pid_alive("/proc", getpid(), mine + 1)); /* a reused pid */
-	assert_true(fy_oci_pid_alive("/proc", getpid(), 0));
+	assert_true(fy_state_pid_alive("/proc", getpid(), mine));
+	assert_false(fy_state_pid_alive("/proc", getpid(), mine + 1)); /* a reused pid */
+	assert_true(fy_state_pid_alive("/proc", getpid(), 0));
 
 	/* A zombie child counts as stopped, a reaped one as gone. */
 	child = fork();
@@ -337,46 +337,46 @@ static void test_liveness(void **state)
 		_exit(0);
 	for (int i = 0; i < 200; i++) {
 		char st_state;
-		_cleanup_free_ char *path = fy_asprintf("/proc/%d/stat", (int)child);
+		_cleanup_free_ char *path = fy_fsutil_asprintf("/proc/%d/stat", (int)child);
 		_cleanup_free_ char *text = NULL;
 		size_t len;
 
-		if (fy_read_file_at(AT_FDCWD, path, 4096, &text, &len, NULL) == 0 &&
+		if (fy_fsutil_read_file_at(AT_FDCWD, path, 4096, &text, &len, NULL) == 0 &&
 		    sscanf(strrchr(text, ')') + 2, "%c", &st_state) == 1 && st_state == 'Z')
 			break;
 		usleep(10000);
 	}
-	assert_false(fy_oci_pid_alive("/proc", child, 0));
+	assert_false(fy_state_pid_alive("/proc", child, 0));
 	assert_int_equal(waitpid(child, &status, 0), child);
-	assert_false(fy_oci_pid_alive("/proc", child, 0));
+	assert_false(fy_state_pid_alive("/proc", child, 0));
 
 	/* A fake proc: comm with spaces and parentheses, field 22 after the last ')'. */
 	assert_non_null(mkdtemp(proc));
 	write_stat(proc, 77,
 	           "77 (evil) 1 2 3) S 1 77 77 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
 	           "5555 1000 10 18446744073709551615\n");
-	assert_int_equal(fy_oci_proc_start_time(proc, 77, &start, &err), 0);
+	assert_int_equal(fy_state_proc_start_time(proc, 77, &start, &err), 0);
 	assert_int_equal(start, 5555);
 	st.pid = 77;
 	st.start_time = 5555;
-	assert_int_equal(fy_oci_state_live_status(&st, proc), FY_OCI_RUNNING);
+	assert_int_equal(fy_state_live_status(&st, proc), FY_OCI_RUNNING);
 	st.start_time = 5556;
-	assert_int_equal(fy_oci_state_live_status(&st, proc), FY_OCI_STOPPED);
+	assert_int_equal(fy_state_live_status(&st, proc), FY_OCI_STOPPED);
 	st.status = FY_OCI_PAUSED;
 	st.start_time = 5555;
-	assert_int_equal(fy_oci_state_live_status(&st, proc), FY_OCI_PAUSED);
+	assert_int_equal(fy_state_live_status(&st, proc), FY_OCI_PAUSED);
 	st.pid = 78;
-	assert_int_equal(fy_oci_state_live_status(&st, proc), FY_OCI_STOPPED);
+	assert_int_equal(fy_state_live_status(&st, proc), FY_OCI_STOPPED);
 	st.status = FY_OCI_STOPPED;
 	st.pid = 77;
-	assert_int_equal(fy_oci_state_live_status(&st, proc), FY_OCI_STOPPED);
+	assert_int_equal(fy_state_live_status(&st, proc), FY_OCI_STOPPED);
 	write_stat(proc, 79, "79 (short) S 1 2\n");
-	assert_true(fy_oci_proc_start_time(proc, 79, &start, &err) < 0);
+	assert_true(fy_state_proc_start_time(proc, 79, &start, &err) < 0);
 	assert_non_null(strstr(err.msg, "cannot parse"));
-	assert_true(fy_oci_proc_start_time(proc, 0, &start, &err) < 0);
+	assert_true(fy_state_proc_start_time(proc, 0, &start, &err) < 0);
 
 	{
-		_cleanup_free_ char *cmd = fy_asprintf("rm -rf '%s'", proc);
+		_cleanup_free_ char *cmd = fy_fsutil_asprintf("rm -rf '%s'", proc);
 
 		assert_int_equal(system(cmd), 0);
 	}

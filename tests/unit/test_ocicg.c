@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "fsutil.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "oci/ocicg.h"
 
 /* ---- helpers ---- */
@@ -76,7 +76,7 @@ static void mkdirs(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p, sizeof(p), fmt, ap);
 	va_end(ap);
-	r = fy_mkdir_p(p, 0755);
+	r = fy_fsutil_mkdir_p(p, 0755);
 	if (r < 0)
 		fail_msg("mkdir -p %s: %s", p, strerror(-r));
 }
@@ -204,7 +204,7 @@ static void fake_v2(const char *root, const char *dir)
 static int enter(const char *root, const char *cgpath, const char *id, const char *res,
                  struct fy_ocicg *cg, char **why, struct fy_error *err)
 {
-	fy_err_clear(err);
+	fy_error_clear(err);
 	return fy_ocicg_enter(root, cgpath, id, res, 4242, cg, why, err);
 }
 

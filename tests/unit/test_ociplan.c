@@ -5,9 +5,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cleanup.h"
-#include "error.h"
-#include "fsutil.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "oci/ociexec.h"
 #include "oci/ociplan.h"
 #include "oci/spec.h"
@@ -52,7 +52,7 @@ static void load(const char *json, struct fy_oci_spec *s)
 {
 	struct fy_error err = {0};
 
-	int r = fy_oci_spec_parse(json, strlen(json), "/b", s, &err);
+	int r = fy_spec_parse(json, strlen(json), "/b", s, &err);
 
 	if (r < 0)
 		fail_msg("%s", err.msg);
@@ -67,7 +67,7 @@ static void test_order_and_kinds(void **state)
 
 	(void)state;
 	load(base, &s);
-	assert_int_equal(fy_ocip_build(&s, true, &p, &err), 0);
+	assert_int_equal(fy_ociplan_build(&s, true, &p, &err), 0);
 	assert_true(p.mknod);
 	assert_int_equal(p.root_propagation, MS_PRIVATE | MS_REC);
 	/* spec mounts first, in order */
@@ -118,8 +118,8 @@ static void test_order_and_kinds(void **state)
 	assert_int_equal(p.post[1].kind, FY_OCIP_MASK);
 	assert_string_equal(p.post[1].dst, "/proc/kcore");
 	assert_string_equal(p.post[2].dst, "/");
-	fy_ocip_release(&p);
-	fy_oci_spec_release(&s);
+	fy_ociplan_release(&p);
+	fy_spec_release(&s);
 }
 
 static void test_no_devpts_no_ptmx_link(void **state)
@@ -133,20 +133,20 @@ static void test_no_devpts_no_ptmx_link(void **state)
 
 	(void)state;
 	load(j, &s);
-	assert_int_equal(fy_ocip_build(&s, false, &p, &err), 0);
+	assert_int_equal(fy_ociplan_build(&s, false, &p, &err), 0);
 	assert_false(p.mknod);
 	assert_int_equal(p.root_propagation, MS_SLAVE | MS_REC);
 	assert_null(find(p.pre, p.n_pre, "/dev/ptmx"));
 	assert_int_equal(p.n_post, 0);
 	assert_int_equal(p.n_pre, 6 + 4); /* default devices + fd/stdin/stdout/stderr */
-	fy_ocip_release(&p);
-	fy_oci_spec_release(&s);
+	fy_ociplan_release(&p);
+	fy_spec_release(&s);
 }
 
 static void build_devices(const char *devices, bool mknod, struct fy_oci_spec *s, struct fy_ocip *p,
                           struct fy_error *err, int want)
 {
-	_cleanup_free_ char *j = fy_asprintf(
+	_cleanup_free_ char *j = fy_fsutil_asprintf(
 	        "{\"ociVersion\": \"1.1.0\", \"root\": {\"path\": \"/r\"},"
 	        " \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\", \"user\": {\"uid\": 0, "
 	        "\"gid\": 0}}, \"linux\": {\"devices\": [%s]}}",
@@ -155,7 +155,7 @@ static void build_devices(const char *devices, bool mknod, struct fy_oci_spec *s
 	assert_non_null(j);
 	load(j, s);
 	memset(err, 0, sizeof(*err));
-	assert_int_equal(fy_ocip_build(s, mknod, p, err) < 0 ? -1 : 0, want);
+	assert_int_equal(fy_ociplan_build(s, mknod, p, err) < 0 ? -1 : 0, want);
 }
 
 /* D5: a ".." in a device path would make (or, rootless, bind) a node outside the root. */
@@ -168,7 +168,7 @@ static void expect_bad_device(const char *devices, const char *msg)
 	build_devices(devices, false, &s, &p, &err, -1);
 	if (!strstr(err.msg, msg))
 		fail_msg("expected '%s' in '%s'", msg, err.msg);
-	fy_oci_spec_release(&s);
+	fy_spec_release(&s);
 }
 
 static void test_bad_device(void **state)
@@ -223,8 +223,8 @@ static void test_device_paths(void **state)
 	assert_int_equal(st->mode, S_IFIFO | 0666);
 	assert_int_equal(st->dev_index, 3);
 	assert_int_equal(find(p.pre, p.n_pre, "/dev/zero")->dev_index, -1);
-	fy_ocip_release(&p);
-	fy_oci_spec_release(&s);
+	fy_ociplan_release(&p);
+	fy_spec_release(&s);
 }
 
 /* Confinement the runtime cannot give is refused before anything happens, never dropped. */
@@ -251,7 +251,7 @@ static void test_refuses_apparmor_selinux(void **state)
 	s.process.selinux_label = strdup("system_u:system_r:container_t:s0");
 	assert_true(fy_ociexec_create(&s, &o, NULL, NULL, &pid, &err) < 0);
 	assert_string_equal(err.msg, "process.selinuxLabel: SELinux is not supported by ferry-oci");
-	fy_oci_spec_release(&s);
+	fy_spec_release(&s);
 }
 
 int main(void)

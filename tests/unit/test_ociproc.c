@@ -10,8 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cleanup.h"
-#include "error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "oci/ocihook.h"
 #include "oci/ociproc.h"
 #include "oci/ocitty.h"

@@ -1,4 +1,4 @@
-/* Unit tests for launcher/options.c: every option, FERRY_<OPTION> defaults, precedence,
+/* Unit tests for launcher/cli/options.c: every option, FERRY_<OPTION> defaults, precedence,
  * "--" handling, help/version actions and error messages. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,15 +8,15 @@
 
 #include <string.h>
 
-#include "edge.h"
-#include "error.h"
-#include "host.h"
-#include "image.h"
-#include "options.h"
-#include "plan.h"
-#include "request.h"
-#include "siteconf.h"
-#include "strv.h"
+#include "cli/edge.h"
+#include "base/error.h"
+#include "plan/host.h"
+#include "image/image.h"
+#include "cli/options.h"
+#include "plan/plan.h"
+#include "plan/request.h"
+#include "plan/siteconf.h"
+#include "base/strv.h"
 
 #define assert_contains(hay, needle)                                                               \
 	do {                                                                                       \
@@ -36,8 +36,8 @@ static int parse_env(struct fy_opts *o, struct fy_error *err, char *const *env, 
 		argv[argc++] = a;
 	va_end(ap);
 	argv[argc] = NULL;
-	fy_err_clear(err);
-	return fy_opts_parse(argc, argv, env, o, err);
+	fy_error_clear(err);
+	return fy_options_parse(argc, argv, env, o, err);
 }
 
 #define PARSE(o, err, ...)          parse_env((o), (err), NULL, __VA_ARGS__, (char *)NULL)
@@ -56,14 +56,14 @@ static void expect_error(char *const *env, const char *msg, ...)
 		argv[argc++] = a;
 	va_end(ap);
 	argv[argc] = NULL;
-	assert_true(fy_opts_parse(argc, argv, env, &o, &err) < 0);
+	assert_true(fy_options_parse(argc, argv, env, &o, &err) < 0);
 	assert_int_equal(err.exit_code, FY_EXIT_USAGE);
 	assert_contains(err.msg, msg);
 	/* Nothing is left allocated on failure. */
 	assert_null(o.image);
 	assert_null(o.argv);
 	assert_null(o.binds.v);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 }
 
 #define EXPECT_ERROR(msg, ...)          expect_error(NULL, (msg), __VA_ARGS__, (char *)NULL)
@@ -86,9 +86,9 @@ static void test_exec_basic(void **state)
 	assert_false(o.contain || o.containall || o.cleanenv || o.pid || o.net_none || o.fakeroot ||
 	             o.dry_run || o.no_home || o.writable_tmpfs);
 	assert_int_equal(o.verbosity, 0);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_null(o.image);
-	fy_opts_release(&o); /* twice is fine */
+	fy_options_release(&o); /* twice is fine */
 }
 
 static void test_every_option(void **state)
@@ -134,7 +134,7 @@ static void test_every_option(void **state)
 	assert_true(o.dry_run);
 	assert_string_equal(o.image, "img");
 	assert_string_equal(o.argv[0], "true");
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
 	/* Long spellings of the short flags, and --no-home, --net as two words. */
 	assert_int_equal(PARSE(&o, &err, "run", "--contain", "--cleanenv", "--pid", "--no-home",
@@ -142,7 +142,7 @@ static void test_every_option(void **state)
 	                 0);
 	assert_true(o.contain && o.cleanenv && o.pid && o.no_home && o.net_none);
 	assert_null(o.argv); /* run without ARGs keeps the image's Cmd */
-	fy_opts_release(&o);
+	fy_options_release(&o);
 }
 
 static void test_short_clusters(void **state)
@@ -155,7 +155,7 @@ static void test_short_clusters(void **state)
 	assert_int_equal(o.binds.n, 2);
 	assert_string_equal(o.binds.v[0].dst, "/y");
 	assert_string_equal(o.binds.v[1].src, "/z");
-	fy_opts_release(&o);
+	fy_options_release(&o);
 }
 
 static void test_containall(void **state)
@@ -167,10 +167,10 @@ static void test_containall(void **state)
 	assert_int_equal(o.cmd, FY_CMD_SHELL);
 	assert_true(o.containall && o.contain && o.cleanenv && o.pid);
 	assert_null(o.argv);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "shell", "--containall", "img"), 0);
 	assert_true(o.containall && o.contain && o.cleanenv && o.pid);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 }
 
 static void test_double_dash(void **state)
@@ -183,7 +183,7 @@ static void test_double_dash(void **state)
 	assert_true(o.contain);
 	assert_string_equal(o.image, "-img-");
 	assert_string_equal(o.argv[0], "ls");
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	/* One "--" right after IMAGE is dropped; a second one belongs to CMD. */
 	assert_int_equal(PARSE(&o, &err, "exec", "img", "--", "echo", "--", "-c"), 0);
 	assert_int_equal(fy_strv_len(o.argv), 3);
@@ -191,18 +191,18 @@ static void test_double_dash(void **state)
 	assert_string_equal(o.argv[1], "--");
 	assert_string_equal(o.argv[2], "-c");
 	assert_false(o.contain);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	/* Options after IMAGE go to the container, also for run. */
 	assert_int_equal(PARSE(&o, &err, "run", "img", "--help", "-B", "x"), 0);
 	assert_int_equal(o.action, FY_ACT_RUN);
 	assert_int_equal(o.binds.n, 0);
 	assert_int_equal(fy_strv_len(o.argv), 3);
 	assert_string_equal(o.argv[0], "--help");
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	/* "-" alone is a non-option: an IMAGE here. */
 	assert_int_equal(PARSE(&o, &err, "exec", "-", "cat"), 0);
 	assert_string_equal(o.image, "-");
-	fy_opts_release(&o);
+	fy_options_release(&o);
 }
 
 static void test_help_version(void **state)
@@ -213,53 +213,53 @@ static void test_help_version(void **state)
 	assert_int_equal(PARSE(&o, &err, "--help"), 0);
 	assert_int_equal(o.action, FY_ACT_HELP);
 	assert_int_equal(o.cmd, FY_CMD_NONE);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "-h"), 0);
 	assert_int_equal(o.action, FY_ACT_HELP);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "--version"), 0);
 	assert_int_equal(o.action, FY_ACT_VERSION);
 	assert_int_equal(o.cmd, FY_CMD_VERSION);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "version"), 0);
 	assert_int_equal(o.action, FY_ACT_VERSION);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "version", "--help"), 0);
 	assert_int_equal(o.action, FY_ACT_HELP);
 	assert_int_equal(o.cmd, FY_CMD_VERSION);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "help"), 0);
 	assert_int_equal(o.action, FY_ACT_HELP);
 	assert_int_equal(o.cmd, FY_CMD_NONE);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "help", "exec"), 0);
 	assert_int_equal(o.action, FY_ACT_HELP);
 	assert_int_equal(o.cmd, FY_CMD_EXEC);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "help", "help"), 0);
 	assert_int_equal(o.cmd, FY_CMD_HELP);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	/* "ferry CMD --help" needs no IMAGE, and wins over later errors. */
 	assert_int_equal(PARSE(&o, &err, "exec", "--help"), 0);
 	assert_int_equal(o.action, FY_ACT_HELP);
 	assert_int_equal(o.cmd, FY_CMD_EXEC);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "shell", "-c", "-h", "--bogus"), 0);
 	assert_int_equal(o.action, FY_ACT_HELP);
 	assert_int_equal(o.cmd, FY_CMD_SHELL);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
-	assert_contains(fy_opts_help(FY_CMD_NONE), "usage: ferry [--debug | -v | -q] COMMAND");
-	assert_contains(fy_opts_help(FY_CMD_EXEC),
+	assert_contains(fy_options_help(FY_CMD_NONE), "usage: ferry [--debug | -v | -q] COMMAND");
+	assert_contains(fy_options_help(FY_CMD_EXEC),
 	                "usage: ferry exec [OPTIONS] IMAGE CMD [ARG...]");
-	assert_contains(fy_opts_help(FY_CMD_EXEC), "--bind SRC[:DST[:ro|rw]]");
-	assert_contains(fy_opts_help(FY_CMD_RUN), "usage: ferry run [OPTIONS] IMAGE [ARG...]");
-	assert_contains(fy_opts_help(FY_CMD_SHELL), "usage: ferry shell [OPTIONS] IMAGE\n");
-	assert_contains(fy_opts_help(FY_CMD_VERSION), "usage: ferry version");
-	assert_contains(fy_opts_help(FY_CMD_HELP), "usage: ferry help [COMMAND]");
-	assert_string_equal(fy_cmd_name(FY_CMD_EXEC), "exec");
-	assert_string_equal(fy_cmd_name(FY_CMD_SHELL), "shell");
-	assert_string_equal(fy_cmd_name(FY_CMD_NONE), "ferry");
+	assert_contains(fy_options_help(FY_CMD_EXEC), "--bind SRC[:DST[:ro|rw]]");
+	assert_contains(fy_options_help(FY_CMD_RUN), "usage: ferry run [OPTIONS] IMAGE [ARG...]");
+	assert_contains(fy_options_help(FY_CMD_SHELL), "usage: ferry shell [OPTIONS] IMAGE\n");
+	assert_contains(fy_options_help(FY_CMD_VERSION), "usage: ferry version");
+	assert_contains(fy_options_help(FY_CMD_HELP), "usage: ferry help [COMMAND]");
+	assert_string_equal(fy_options_cmd_name(FY_CMD_EXEC), "exec");
+	assert_string_equal(fy_options_cmd_name(FY_CMD_SHELL), "shell");
+	assert_string_equal(fy_options_cmd_name(FY_CMD_NONE), "ferry");
 }
 
 static void test_verbosity(void **state)
@@ -271,33 +271,33 @@ static void test_verbosity(void **state)
 
 	assert_int_equal(PARSE(&o, &err, "--debug", "exec", "i", "c"), 0);
 	assert_int_equal(o.verbosity, 2);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "-v", "exec", "i", "c"), 0);
 	assert_int_equal(o.verbosity, 1);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "-q", "exec", "i", "c"), 0);
 	assert_int_equal(o.verbosity, -1);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	/* Also among a command's options; --debug beats -v; last of -v/-q wins. */
 	assert_int_equal(PARSE(&o, &err, "exec", "--verbose", "--debug", "-v", "i", "c"), 0);
 	assert_int_equal(o.verbosity, 2);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "-vq", "exec", "i", "c"), 0);
 	assert_int_equal(o.verbosity, -1);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "-q", "exec", "-v", "i", "c"), 0);
 	assert_int_equal(o.verbosity, 1);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE_ENV(&o, &err, debug_env, "exec", "i", "c"), 0);
 	assert_int_equal(o.verbosity, 2);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	/* The command line beats the environment. */
 	assert_int_equal(PARSE_ENV(&o, &err, debug_env, "-q", "exec", "i", "c"), 0);
 	assert_int_equal(o.verbosity, -1);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE_ENV(&o, &err, quiet_env, "exec", "i", "c"), 0);
 	assert_int_equal(o.verbosity, -1);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 }
 
 static void test_env_defaults(void **state)
@@ -344,7 +344,7 @@ static void test_env_defaults(void **state)
 	            o.fakeroot && o.dry_run);
 	assert_false(o.containall);
 	assert_string_equal(o.hostname, "envhost");
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
 	/* Lists: environment first, then the command line; scalars: the command line wins. */
 	assert_int_equal(PARSE_ENV(&o, &err, env, "exec", "-B", "/cl", "--env", "C=3", "--pwd",
@@ -358,7 +358,7 @@ static void test_env_defaults(void **state)
 	assert_string_equal(o.env_files[2], "/f3");
 	assert_string_equal(o.pwd, "/clpwd");
 	assert_string_equal(o.hostname, "clhost");
-	fy_opts_release(&o);
+	fy_options_release(&o);
 }
 
 static void test_env_booleans(void **state)
@@ -371,7 +371,7 @@ static void test_env_booleans(void **state)
 
 	assert_int_equal(PARSE_ENV(&o, &err, off, "exec", "i", "c"), 0);
 	assert_false(o.contain || o.pid || o.fakeroot || o.no_home || o.cleanenv);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	/* Booleans are case-sensitive words: "YES" is an error naming the variable. */
 	EXPECT_ENV_ERROR(on,
 	                 "FERRY_CONTAINALL: invalid boolean 'YES' (use 1/0, yes/no, true/false, "
@@ -390,11 +390,11 @@ static void test_home_conflicts(void **state)
 	assert_int_equal(PARSE_ENV(&o, &err, env_home, "exec", "--no-home", "i", "c"), 0);
 	assert_true(o.no_home);
 	assert_null(o.home);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE_ENV(&o, &err, env_nohome, "exec", "--home", "/x", "i", "c"), 0);
 	assert_false(o.no_home);
 	assert_string_equal(o.home, "/x");
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	EXPECT_ERROR("exec: --home and --no-home cannot be used together", "exec", "--home", "/x",
 	             "--no-home", "i", "c");
 	EXPECT_ENV_ERROR(env_both, "FERRY_HOME and FERRY_NO_HOME cannot be used together", "exec",
@@ -465,10 +465,10 @@ static void test_env_errors_skip_help(void **state)
 	/* A broken FERRY_ variable must not stop 'ferry --help' or 'ferry version'. */
 	assert_int_equal(PARSE_ENV(&o, &err, bad, "--help"), 0);
 	assert_int_equal(o.action, FY_ACT_HELP);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE_ENV(&o, &err, bad, "version"), 0);
 	assert_int_equal(o.action, FY_ACT_VERSION);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	EXPECT_ENV_ERROR(bad, "FERRY_CONTAIN: invalid boolean 'maybe'", "run", "i");
 }
 
@@ -484,7 +484,7 @@ static void test_reentrant(void **state)
 		assert_true(o.contain);
 		assert_int_equal(o.binds.n, 1);
 		assert_int_equal(fy_strv_len(o.argv), 2);
-		fy_opts_release(&o);
+		fy_options_release(&o);
 	}
 }
 
@@ -503,7 +503,7 @@ static void test_pull(void **state)
 	assert_false(o.insecure);
 	assert_false(o.force);
 	assert_null(o.argv);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
 	/* Every pull option, before and after SOURCE, both value forms. */
 	assert_int_equal(PARSE(&o, &err, "pull", "--dest", "/tmp/x.sqfs", "--insecure",
@@ -521,24 +521,24 @@ static void test_pull(void **state)
 	assert_int_equal(o.block_size, 1048576);
 	assert_true(o.force);
 	assert_int_equal(o.verbosity, -1);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
 	/* Block size units; "--" ends the options, so SOURCE may start with '-'. */
 	assert_int_equal(PARSE(&o, &err, "pull", "--block-size=4K", "--", "-odd"), 0);
 	assert_int_equal(o.block_size, 4096);
 	assert_string_equal(o.image, "-odd");
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "pull", "--block-size", "131072", "oci:d"), 0);
 	assert_int_equal(o.block_size, 131072);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "pull", "--block-size", "256KiB", "oci:d"), 0);
 	assert_int_equal(o.block_size, 262144);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
 	assert_int_equal(PARSE(&o, &err, "pull", "--help"), 0);
 	assert_int_equal(o.action, FY_ACT_HELP);
 	assert_int_equal(o.cmd, FY_CMD_PULL);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 }
 
 static void test_pull_env(void **state)
@@ -561,7 +561,7 @@ static void test_pull_env(void **state)
 	assert_true(o.insecure);
 	assert_string_equal(o.platform, "linux/arm64");
 	assert_int_equal(o.binds.n, 0);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	EXPECT_ENV_ERROR(bad_level, "FERRY_LEVEL: invalid level '30'", "pull", "oci:d");
 }
 
@@ -578,7 +578,7 @@ static void test_registry_options_in_exec(void **state)
 	assert_string_equal(o.platform, "linux/amd64");
 	assert_string_equal(o.image, "docker://r/i");
 	assert_string_equal(o.argv[1], "--insecure");
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	EXPECT_ERROR("exec: option '--dest' does not apply to exec (see 'ferry exec --help')",
 	             "exec", "--dest", "x", "i", "c");
 	EXPECT_ERROR("run: option '--json' does not apply to run", "run", "--json", "i");
@@ -593,22 +593,22 @@ static void test_inspect(void **state)
 	assert_int_equal(o.cmd, FY_CMD_INSPECT);
 	assert_string_equal(o.image, "img.sqfs");
 	assert_true(o.json);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "inspect", "img.sqfs"), 0);
 	assert_false(o.json);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "help", "inspect"), 0);
 	assert_int_equal(o.action, FY_ACT_HELP);
 	assert_int_equal(o.cmd, FY_CMD_INSPECT);
-	assert_contains(fy_opts_help(o.cmd), "usage: ferry inspect [--json] IMAGE");
-	fy_opts_release(&o);
-	assert_contains(fy_opts_help(FY_CMD_PULL), "usage: ferry pull [OPTIONS] SOURCE");
-	assert_contains(fy_opts_help(FY_CMD_PULL), "--block-size SIZE");
-	assert_contains(fy_opts_help(FY_CMD_NONE), "  pull ");
-	assert_contains(fy_opts_help(FY_CMD_NONE), "  inspect ");
-	assert_contains(fy_opts_help(FY_CMD_EXEC), "--insecure");
-	assert_string_equal(fy_cmd_name(FY_CMD_PULL), "pull");
-	assert_string_equal(fy_cmd_name(FY_CMD_INSPECT), "inspect");
+	assert_contains(fy_options_help(o.cmd), "usage: ferry inspect [--json] IMAGE");
+	fy_options_release(&o);
+	assert_contains(fy_options_help(FY_CMD_PULL), "usage: ferry pull [OPTIONS] SOURCE");
+	assert_contains(fy_options_help(FY_CMD_PULL), "--block-size SIZE");
+	assert_contains(fy_options_help(FY_CMD_NONE), "  pull ");
+	assert_contains(fy_options_help(FY_CMD_NONE), "  inspect ");
+	assert_contains(fy_options_help(FY_CMD_EXEC), "--insecure");
+	assert_string_equal(fy_options_cmd_name(FY_CMD_PULL), "pull");
+	assert_string_equal(fy_options_cmd_name(FY_CMD_INSPECT), "inspect");
 }
 
 static void test_pull_errors(void **state)
@@ -669,45 +669,45 @@ static void test_images_cache(void **state)
 	assert_int_equal(o.cache_op, FY_CACHE_LIST);
 	assert_false(o.json);
 	assert_null(o.image);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
 	assert_int_equal(PARSE(&o, &err, "images", "--json"), 0);
 	assert_true(o.json);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
 	assert_int_equal(PARSE(&o, &err, "cache", "--json", "list"), 0);
 	assert_int_equal(o.cmd, FY_CMD_CACHE);
 	assert_int_equal(o.cache_op, FY_CACHE_LIST);
 	assert_true(o.json);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
 	assert_int_equal(PARSE(&o, &err, "cache", "prune", "--max-size", "10G", "--blobs"), 0);
 	assert_int_equal(o.cache_op, FY_CACHE_PRUNE);
 	assert_true(o.max_size == 10ull << 30);
 	assert_true(o.blobs);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
 	assert_int_equal(PARSE(&o, &err, "cache", "--max-size=500M", "prune"), 0);
 	assert_true(o.max_size == 500ull << 20);
 	assert_false(o.blobs);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
 	assert_int_equal(PARSE(&o, &err, "cache", "prune", "--max-size", "0"), 0);
 	assert_true(o.max_size == 0);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
 	assert_int_equal(PARSE(&o, &err, "-q", "cache", "clean"), 0);
 	assert_int_equal(o.cache_op, FY_CACHE_CLEAN);
 	assert_int_equal(o.verbosity, -1);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
 	assert_int_equal(PARSE(&o, &err, "cache", "--help"), 0);
 	assert_int_equal(o.action, FY_ACT_HELP);
-	assert_string_equal(fy_cmd_name(o.cmd), "cache");
-	assert_non_null(strstr(fy_opts_help(o.cmd), "ferry cache prune --max-size SIZE"));
-	assert_non_null(strstr(fy_opts_help(FY_CMD_IMAGES), "ferry images [--json]"));
-	assert_non_null(strstr(fy_opts_help(FY_CMD_NONE), "  cache "));
-	fy_opts_release(&o);
+	assert_string_equal(fy_options_cmd_name(o.cmd), "cache");
+	assert_non_null(strstr(fy_options_help(o.cmd), "ferry cache prune --max-size SIZE"));
+	assert_non_null(strstr(fy_options_help(FY_CMD_IMAGES), "ferry images [--json]"));
+	assert_non_null(strstr(fy_options_help(FY_CMD_NONE), "  cache "));
+	fy_options_release(&o);
 }
 
 static void test_images_cache_errors(void **state)
@@ -769,7 +769,7 @@ static void test_request_from_options(void **state)
 	                       "--fakeroot", "--insecure", "--creds", "u:p", "--platform",
 	                       "linux/arm64", "img", "true", "x"),
 	                 0);
-	assert_int_equal(fy_opts_request(&o, &req, &err), 0);
+	assert_int_equal(fy_options_request(&o, &req, &err), 0);
 	assert_int_equal(req.cmd, FY_REQ_EXEC);
 	assert_string_equal(req.image, "img");
 	assert_int_equal(fy_strv_len(req.argv), 2);
@@ -792,24 +792,24 @@ static void test_request_from_options(void **state)
 	assert_string_equal(req.platform, "linux/arm64");
 	fy_request_release(&req);
 	assert_string_equal(o.image, "img"); /* still the parser's */
-	fy_opts_release(&o);
+	fy_options_release(&o);
 
 	assert_int_equal(PARSE(&o, &err, "run", "img"), 0);
-	assert_int_equal(fy_opts_request(&o, &req, &err), 0);
+	assert_int_equal(fy_options_request(&o, &req, &err), 0);
 	assert_int_equal(req.cmd, FY_REQ_RUN);
 	assert_null(req.argv);
 	assert_int_equal(req.binds.n, 0);
 	fy_request_release(&req);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "shell", "img"), 0);
-	assert_int_equal(fy_opts_request(&o, &req, &err), 0);
+	assert_int_equal(fy_options_request(&o, &req, &err), 0);
 	assert_int_equal(req.cmd, FY_REQ_SHELL);
 	fy_request_release(&req);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 	assert_int_equal(PARSE(&o, &err, "pull", "--dest", "/o.sqfs", "--compression", "gzip",
 	                       "--level", "3", "--block-size", "64K", "--force", "docker://x"),
 	                 0);
-	assert_int_equal(fy_opts_request(&o, &req, &err), 0);
+	assert_int_equal(fy_options_request(&o, &req, &err), 0);
 	assert_int_equal(req.cmd, FY_REQ_NONE);
 	assert_string_equal(req.dest, "/o.sqfs");
 	assert_string_equal(req.compression, "gzip");
@@ -817,7 +817,7 @@ static void test_request_from_options(void **state)
 	assert_int_equal(req.block_size, 65536);
 	assert_true(req.force);
 	fy_request_release(&req);
-	fy_opts_release(&o);
+	fy_options_release(&o);
 }
 
 /* A core error names the request field in words; ferry's error printer names the flag the user
@@ -835,7 +835,7 @@ static void test_core_error_names_flag(void **state)
 	char user[] = "u", group[] = "g", home[] = "/home/u", cwd[] = "/work", path[] = "/img.sqfs";
 
 	(void)state;
-	fy_conf_defaults(&conf);
+	fy_siteconf_defaults(&conf);
 	host.user = user;
 	host.group = group;
 	host.home = home;
@@ -855,7 +855,7 @@ static void test_core_error_names_flag(void **state)
 
 	conf.allow_fakeroot = false;
 	assert_int_equal(PARSE(&o, &err, "exec", "--fakeroot", "/img.sqfs", "true"), 0);
-	assert_int_equal(fy_opts_request(&o, &req, &err), 0);
+	assert_int_equal(fy_options_request(&o, &req, &err), 0);
 	assert_true(fy_plan_build(&req, &conf, &host, &img, NULL, &plan, &err) < 0);
 	assert_int_equal(err.field, FY_REQ_F_FAKEROOT);
 	fy_edge_message(&err, line, sizeof(line));
@@ -863,17 +863,18 @@ static void test_core_error_names_flag(void **state)
 	                          "built-in configuration)");
 	fy_plan_release(&plan);
 	fy_request_release(&req);
-	fy_opts_release(&o);
-	fy_conf_release(&conf);
+	fy_options_release(&o);
+	fy_siteconf_release(&conf);
 
 	/* Every field ferry has a flag for maps to one that starts with "--". */
 	for (int f = FY_REQ_F_NONE + 1; f < FY_REQ_F_MAX; f++)
-		if (fy_opts_flag((enum fy_request_field)f))
-			assert_true(strncmp(fy_opts_flag((enum fy_request_field)f), "--", 2) == 0);
-	assert_string_equal(fy_opts_flag(FY_REQ_F_WRITABLE_TMPFS), "--writable-tmpfs");
-	assert_null(fy_opts_flag(FY_REQ_F_NONE));
+		if (fy_options_flag((enum fy_request_field)f))
+			assert_true(strncmp(fy_options_flag((enum fy_request_field)f), "--", 2) ==
+			            0);
+	assert_string_equal(fy_options_flag(FY_REQ_F_WRITABLE_TMPFS), "--writable-tmpfs");
+	assert_null(fy_options_flag(FY_REQ_F_NONE));
 	/* Errors about no field print as they are, newlines flattened. */
-	fy_err(&err, 0, "a\nb home directory");
+	fy_error(&err, 0, "a\nb home directory");
 	fy_edge_message(&err, line, sizeof(line));
 	assert_string_equal(line, "a b home directory");
 }

@@ -9,15 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "environ.h"
-#include "error.h"
-#include "host.h"
-#include "image.h"
-#include "imgcfg.h"
-#include "request.h"
-#include "plan.h"
-#include "siteconf.h"
-#include "strv.h"
+#include "plan/environ.h"
+#include "base/error.h"
+#include "plan/host.h"
+#include "image/image.h"
+#include "image/imgcfg.h"
+#include "plan/request.h"
+#include "plan/plan.h"
+#include "plan/siteconf.h"
+#include "base/strv.h"
 
 struct fixture {
 	struct fy_request req;
@@ -40,7 +40,7 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	fy_conf_defaults(&f->conf);
+	fy_siteconf_defaults(&f->conf);
 	f->host.uid = 1234;
 	f->host.gid = 567;
 	f->host.user = strdup("alice");
@@ -67,7 +67,7 @@ static int teardown(void **state)
 
 	fy_plan_release(&f->plan);
 	fy_request_release(&f->req);
-	fy_conf_release(&f->conf);
+	fy_siteconf_release(&f->conf);
 	fy_host_release(&f->host);
 	fy_image_release(&f->img);
 	fy_imgcfg_release(&f->icfg);
@@ -146,14 +146,14 @@ static void test_exec_defaults(void **state)
 	assert_true(mount_index(&f->plan, "/dev") < mount_index(&f->plan, "/etc/passwd"));
 
 	assert_string_equal(f->plan.cwd, "/scratch/alice/run1");
-	assert_string_equal(fy_env_get(f->plan.envp, "HOME"), "/home/alice");
-	assert_string_equal(fy_env_get(f->plan.envp, "LANG"), "C.UTF-8");
-	assert_string_equal(fy_env_get(f->plan.envp, "SECRET_TOKEN"), "x");
-	assert_string_equal(fy_env_get(f->plan.envp, "FERRY_CONTAINER"), "1");
-	assert_string_equal(fy_env_get(f->plan.envp, "PWD"), "/scratch/alice/run1");
+	assert_string_equal(fy_environ_get(f->plan.envp, "HOME"), "/home/alice");
+	assert_string_equal(fy_environ_get(f->plan.envp, "LANG"), "C.UTF-8");
+	assert_string_equal(fy_environ_get(f->plan.envp, "SECRET_TOKEN"), "x");
+	assert_string_equal(fy_environ_get(f->plan.envp, "FERRY_CONTAINER"), "1");
+	assert_string_equal(fy_environ_get(f->plan.envp, "PWD"), "/scratch/alice/run1");
 	/* Host PATH and LD_LIBRARY_PATH never leak in. */
-	assert_string_not_equal(fy_env_get(f->plan.envp, "PATH"), "/host/bin");
-	assert_null(fy_env_get(f->plan.envp, "LD_LIBRARY_PATH"));
+	assert_string_not_equal(fy_environ_get(f->plan.envp, "PATH"), "/host/bin");
+	assert_null(fy_environ_get(f->plan.envp, "LD_LIBRARY_PATH"));
 }
 
 static void test_cwd_under_home_not_bound_twice(void **state)
@@ -213,8 +213,8 @@ static void test_containall(void **state)
 	assert_true(f->plan.new_ipc);
 	assert_string_equal(find_mount(&f->plan, "/tmp")->data, "mode=1777,size=64m");
 	/* cleanenv: the host's arbitrary variables are gone, LANG is kept. */
-	assert_null(fy_env_get(f->plan.envp, "SECRET_TOKEN"));
-	assert_string_equal(fy_env_get(f->plan.envp, "LANG"), "C.UTF-8");
+	assert_null(fy_environ_get(f->plan.envp, "SECRET_TOKEN"));
+	assert_string_equal(fy_environ_get(f->plan.envp, "LANG"), "C.UTF-8");
 }
 
 static void test_fakeroot(void **state)
@@ -227,7 +227,7 @@ static void test_fakeroot(void **state)
 	assert_int_equal(f->plan.ns_gid, 0);
 	assert_int_equal(f->plan.host_uid, 1234);
 	assert_null(find_mount(&f->plan, "/etc/passwd"));
-	assert_string_equal(fy_env_get(f->plan.envp, "HOME"), "/root");
+	assert_string_equal(fy_environ_get(f->plan.envp, "HOME"), "/root");
 	assert_non_null(find_mount(&f->plan, "/root"));
 	assert_string_equal(find_mount(&f->plan, "/root")->src, "/home/alice");
 }
@@ -315,7 +315,7 @@ static void test_home_option(void **state)
 	assert_string_equal(m->src, "/scratch/alice/home");
 	assert_true(m->flags & FY_MNT_F_USER);
 	assert_null(find_mount(&f->plan, "/home/alice"));
-	assert_string_equal(fy_env_get(f->plan.envp, "HOME"), "/home/me");
+	assert_string_equal(fy_environ_get(f->plan.envp, "HOME"), "/home/me");
 	fy_plan_release(&f->plan);
 	free(f->req.home);
 	f->req.home = strdup("/x:relative");
@@ -353,8 +353,8 @@ static void test_run_uses_entrypoint_cmd_and_workdir(void **state)
 	assert_string_equal(f->plan.argv[0], "/usr/bin/app");
 	assert_string_equal(f->plan.argv[3], "80");
 	assert_string_equal(f->plan.cwd, "/srv/app");
-	assert_string_equal(fy_env_get(f->plan.envp, "PATH"), "/opt/app/bin:/usr/bin");
-	assert_string_equal(fy_env_get(f->plan.envp, "MODE"), "prod");
+	assert_string_equal(fy_environ_get(f->plan.envp, "PATH"), "/opt/app/bin:/usr/bin");
+	assert_string_equal(fy_environ_get(f->plan.envp, "MODE"), "prod");
 
 	/* Arguments replace Cmd but keep the entrypoint. */
 	fy_plan_release(&f->plan);

@@ -6,8 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "ref.h"
+#include "base/error.h"
+#include "image/registry/ref.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bind.h"
-#include "error.h"
-#include "request.h"
-#include "strv.h"
+#include "plan/bind.h"
+#include "base/error.h"
+#include "plan/request.h"
+#include "base/strv.h"
 
 static void test_release_any_state(void **state)
 {
@@ -61,7 +61,7 @@ static void test_err_carries_field(void **state)
 	struct fy_error err;
 
 	(void)state;
-	fy_err_clear(&err);
+	fy_error_clear(&err);
 	assert_int_equal(fy_request_err(&err, FY_REQ_F_HOME, FY_EXIT_USAGE,
 	                                " '%s': expected SRC[:DST]", "/x:"),
 	                 -1);
@@ -71,14 +71,14 @@ static void test_err_carries_field(void **state)
 	assert_int_equal(err.errnum, 0);
 
 	/* Context from outer layers keeps the field. */
-	fy_err_prefix(&err, "plan");
+	fy_error_prefix(&err, "plan");
 	assert_int_equal(err.field, FY_REQ_F_HOME);
 	/* A new error is about no field until it says so. */
-	fy_err(&err, 0, "other");
+	fy_error(&err, 0, "other");
 	assert_int_equal(err.field, FY_REQ_F_NONE);
 	assert_int_equal(fy_request_err_field(&err, FY_REQ_F_ENV), -1);
 	assert_int_equal(err.field, FY_REQ_F_ENV);
-	fy_err_clear(&err);
+	fy_error_clear(&err);
 	assert_int_equal(err.field, FY_REQ_F_NONE);
 
 	/* The error is plain data: a copy (over a pipe, by memcpy) keeps it. */
@@ -96,14 +96,14 @@ static void test_rename(void **state)
 	struct fy_error err;
 
 	(void)state;
-	fy_err_clear(&err);
+	fy_error_clear(&err);
 	fy_request_err(&err, FY_REQ_F_HOME, FY_EXIT_USAGE, " '%s': DST must be absolute", "/x:y");
-	fy_err_prefix(&err, "plan");
+	fy_error_prefix(&err, "plan");
 	assert_int_equal(fy_request_err_rename(&err, "--home"), 1);
 	assert_string_equal(err.msg, "plan: --home '/x:y': DST must be absolute");
 
 	/* No field, no name, or the words gone: the message stays. */
-	fy_err(&err, 0, "home directory x");
+	fy_error(&err, 0, "home directory x");
 	assert_int_equal(fy_request_err_rename(&err, "--home"), 0);
 	assert_string_equal(err.msg, "home directory x");
 	fy_request_err(&err, FY_REQ_F_HOME, 1, " x");

@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "fsutil.h"
-#include "resolve.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/resolve.h"
 
 static const unsigned with_openat2 = 0, with_walk = FY_RESOLVE_NO_OPENAT2;
 
@@ -37,7 +37,7 @@ static void mk(const char *base, const char *rel, int type, const char *target)
 		assert_int_equal(mkdir(p, 0755), 0);
 	else if (type == 'f') {
 		struct fy_error e;
-		assert_int_equal(fy_write_file_at(AT_FDCWD, p, "x\n", 2, 0644, &e), 0);
+		assert_int_equal(fy_fsutil_write_file_at(AT_FDCWD, p, "x\n", 2, 0644, &e), 0);
 	} else
 		assert_int_equal(symlink(target, p), 0);
 }
@@ -124,7 +124,7 @@ static void expect_partial(struct tree *t, unsigned fl, const char *path, const 
 	assert_string_equal(r.path, want_path);
 	assert_string_equal(r.rest, want_rest);
 	assert_same(r.fd, t->root, want_path);
-	fy_resolved_free(&r);
+	fy_resolve_resolved_free(&r);
 }
 
 static void test_links_to_root_and_up(void **state)
@@ -211,7 +211,7 @@ static void test_absolute_link_to_host_path(void **state)
 	assert_int_equal(fy_resolve_partial(t.rootfd, "/out/b/c", fl, &r), 0);
 	assert_string_equal(r.path, "/");
 	assert_same(r.fd, t.root, ".");
-	fy_resolved_free(&r);
+	fy_resolve_resolved_free(&r);
 	drop_tree(&t);
 }
 
@@ -241,14 +241,14 @@ static void test_swapped_component(void **state)
 	assert_int_equal(access(p, F_OK), 0);
 	snprintf(p, sizeof(p), "%s/outside/b/c/marker", t.base);
 	assert_int_equal(access(p, F_OK), -1);
-	fy_resolved_free(&r);
+	fy_resolve_resolved_free(&r);
 	/* Resolving again: the absolute link is taken inside the root. */
 	snprintf(p, sizeof(p), "/a/outside/b/c");
 	assert_int_equal(fy_resolve_open(t.rootfd, p, O_PATH, fl), -ENOENT);
 	assert_int_equal(fy_resolve_partial(t.rootfd, p, fl, &r), 0);
 	assert_string_equal(r.path, "/");
 	assert_same(r.fd, t.root, ".");
-	fy_resolved_free(&r);
+	fy_resolve_resolved_free(&r);
 	/* Swapped for a relative link that climbs: clamped at the root too. */
 	assert_int_equal(unlink(from), 0);
 	assert_int_equal(symlink("../../../../outside", from), 0);

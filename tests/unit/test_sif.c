@@ -7,8 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "sif.h"
+#include "base/error.h"
+#include "image/sif.h"
 
 #include <stdlib.h>
 #include <string.h>

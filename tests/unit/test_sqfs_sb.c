@@ -6,8 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "sqfs_sb.h"
+#include "base/error.h"
+#include "image/sqfs_sb.h"
 
 #include <string.h>
 
@@ -79,7 +79,7 @@ static void test_valid(void **state)
 	assert_int_equal(out.compression, 4);
 	assert_int_equal(out.flags, 0xc0);
 	assert_int_equal(out.bytes_used, 4096);
-	assert_string_equal(fy_sqfs_compression_name(out.compression), "xz");
+	assert_string_equal(fy_sqfs_sb_compression_name(out.compression), "xz");
 	/* Trailing bytes after bytes_used (a signature, padding to 4K) are fine. */
 	assert_int_equal(fy_sqfs_sb_parse(sb, sizeof(sb), 1 << 20, &out, &err), 0);
 	/* Smallest and largest block sizes. */
@@ -181,13 +181,13 @@ static void test_compression(void **state)
 	expect_fail(sb, sizeof(sb), 4096, "corrupt squashfs superblock: unknown compression id 0");
 	put16(sb + 20, 7);
 	expect_fail(sb, sizeof(sb), 4096, "corrupt squashfs superblock: unknown compression id 7");
-	assert_string_equal(fy_sqfs_compression_name(1), "gzip");
-	assert_string_equal(fy_sqfs_compression_name(2), "lzma");
-	assert_string_equal(fy_sqfs_compression_name(3), "lzo");
-	assert_string_equal(fy_sqfs_compression_name(5), "lz4");
-	assert_string_equal(fy_sqfs_compression_name(6), "zstd");
-	assert_string_equal(fy_sqfs_compression_name(0), "unknown");
-	assert_string_equal(fy_sqfs_compression_name(99), "unknown");
+	assert_string_equal(fy_sqfs_sb_compression_name(1), "gzip");
+	assert_string_equal(fy_sqfs_sb_compression_name(2), "lzma");
+	assert_string_equal(fy_sqfs_sb_compression_name(3), "lzo");
+	assert_string_equal(fy_sqfs_sb_compression_name(5), "lz4");
+	assert_string_equal(fy_sqfs_sb_compression_name(6), "zstd");
+	assert_string_equal(fy_sqfs_sb_compression_name(0), "unknown");
+	assert_string_equal(fy_sqfs_sb_compression_name(99), "unknown");
 }
 
 static void test_truncated(void **state)
@@ -251,7 +251,8 @@ static void test_counts(void **state)
 	/* No fragments: the fragment table is never read, wherever it points. */
 	put32(sb + 16, 0);
 	put64(sb + 80, UINT64_MAX);
-	assert_int_equal(fy_sqfs_sb_parse(sb, sizeof(sb), 4096, NULL, &(struct fy_error){0}), 0);
+	assert_int_equal(fy_sqfs_sb_parse(sb, sizeof(sb), 4096, NULL, &(struct fy_error){0}),
+	                 0);
 	/* The export table has one entry per inode. */
 	make_sb(sb);
 	put32(sb + 4, 1000000);
@@ -259,7 +260,8 @@ static void test_counts(void **state)
 	            "corrupt squashfs superblock: export table at 3950 is outside the filesystem "
 	            "(4096 bytes)");
 	put64(sb + 88, UINT64_MAX); /* no export table: nothing to check */
-	assert_int_equal(fy_sqfs_sb_parse(sb, sizeof(sb), 4096, NULL, &(struct fy_error){0}), 0);
+	assert_int_equal(fy_sqfs_sb_parse(sb, sizeof(sb), 4096, NULL, &(struct fy_error){0}),
+	                 0);
 }
 
 static void test_table_positions(void **state)
@@ -294,7 +296,8 @@ static void test_table_positions(void **state)
 	            "corrupt squashfs superblock: xattr table at 4090 is outside the filesystem "
 	            "(4096 bytes)");
 	put64(sb + 56, 4000);
-	assert_int_equal(fy_sqfs_sb_parse(sb, sizeof(sb), 4096, NULL, &(struct fy_error){0}), 0);
+	assert_int_equal(fy_sqfs_sb_parse(sb, sizeof(sb), 4096, NULL, &(struct fy_error){0}),
+	                 0);
 	/* Lookup tables come after the directory table, which comes after the inode table. */
 	make_sb(sb);
 	put64(sb + 48, 500);
@@ -332,7 +335,8 @@ static void test_root_inode(void **state)
 	            "corrupt squashfs superblock: root inode reference 0x1000000000000 is outside "
 	            "the inode table");
 	put64(sb + 32, ((uint64_t)503 << 16) | 8191); /* the last possible position */
-	assert_int_equal(fy_sqfs_sb_parse(sb, sizeof(sb), 4096, NULL, &(struct fy_error){0}), 0);
+	assert_int_equal(fy_sqfs_sb_parse(sb, sizeof(sb), 4096, NULL, &(struct fy_error){0}),
+	                 0);
 }
 
 int main(void)

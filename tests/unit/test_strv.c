@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "strv.h"
+#include "base/cleanup.h"
+#include "base/strv.h"
 
 static void test_push(void **state)
 {

@@ -1,0 +1,6 @@
+# image: image detection (squashfs, SIF, directory) and the OCI image config
+libferry_la_SOURCES += \
+	image/sqfs_sb.c image/sqfs_sb.h \
+	image/sif.c image/sif.h \
+	image/image.c image/image.h \
+	image/imgcfg.c image/imgcfg.h

@@ -1,0 +1,7 @@
+# runtime: the executor and the only code that makes namespace, mount and exec
+# system calls for a container (userns, mounts, supervise)
+libferry_la_SOURCES += \
+	launcher/runtime/userns.c launcher/runtime/userns.h \
+	launcher/runtime/mounts.c launcher/runtime/mounts.h \
+	launcher/runtime/supervise.c launcher/runtime/supervise.h \
+	launcher/runtime/executor.c launcher/runtime/executor.h
