@@ -46,6 +46,9 @@ extra_tests += tests/oci/cli.sh tests/oci/containerd.sh tests/oci/podman.sh test
 	tests/oci/squashfs.sh tests/oci/hooks.sh
 extra_tests += tests/oci/devices.sh
 EXTRA_DIST += tests/oci/devices.sh
+# cli.sh and devices.sh again with openat2 failing with ENOSYS (the resolver's fallback walk).
+extra_tests += tests/oci/noopenat2.sh
+EXTRA_DIST += tests/oci/noopenat2.sh
 EXTRA_DIST += tests/oci/lib.sh tests/oci/squashfs.sh tests/oci/hooks.sh tests/oci/cli.sh tests/oci/containerd.sh tests/oci/podman.sh \
 	tests/oci/vs-runc.sh benchmarks/oci.sh benchmarks/oci-report.py
 libferry_la_SOURCES += launcher/oci/ociplan.c launcher/oci/ociplan.h
