@@ -733,6 +733,9 @@ static int parse_container(struct parse *ps, int argc, char *const argv[], int i
 		if (i >= argc)
 			return fy_error_usage(
 			        err, "exec: missing CMD after IMAGE (see 'ferry exec --help')");
+		/* execvp("") fails with ENOENT or EACCES inside the container: say what is wrong */
+		if (!argv[i][0])
+			return fy_error_usage(err, "exec: empty CMD");
 		break;
 	case FY_CMD_SHELL:
 		if (i < argc)

@@ -60,6 +60,70 @@ int fy_mounts_reopen(const char *root, unsigned rflags, const struct fy_mnt_targ
 	return fd >= 0 ? fd : fy_error(err, -fd, "cannot open %s in the container", t->path);
 }
 
+int fy_mounts_parent(const char *root, unsigned rflags, const struct fy_mnt_target *t,
+                     const char **name, struct fy_error *err)
+{
+	_cleanup_close_ int rootfd = -1;
+	_cleanup_free_ char *dir = NULL;
+	const char *slash = strrchr(t->path, '/');
+	int fd;
+
+	if (!slash || !slash[1])
+		return fy_error(err, EINVAL, "%s has no parent in the container", t->path);
+	if ((rootfd = open_root(root, err)) < 0)
+		return -1;
+	dir = strndup(t->path, slash == t->path ? 1 : (size_t)(slash - t->path));
+	if (!dir)
+		return fy_error(err, ENOMEM, "%s", t->path);
+	fd = fy_resolve_open(rootfd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW, rflags);
+	if (fd < 0)
+		return fy_error(err, -fd, "cannot open %s in the container", dir);
+	*name = slash + 1;
+	return fd;
+}
+
+/* The mount id of the file fd holds ("mnt_id:" of fdinfo, O_PATH fds included), or -1. */
+static long fd_mnt_id(const char *proc, int fd)
+{
+	_cleanup_free_ char *path = fy_fsutil_asprintf("%s/self/fdinfo/%d", proc, fd);
+	_cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
+	char line[128];
+	long id = -1;
+
+	while (f && id < 0 && fgets(line, sizeof(line), f))
+		if (strncmp(line, "mnt_id:", 7) == 0)
+			id = strtol(line + 7, NULL, 10);
+	return id;
+}
+
+int fy_mounts_reopen_top(const char *root, const char *proc, unsigned rflags,
+                         const struct fy_mnt_target *t, struct fy_error *err)
+{
+	_cleanup_close_ int parent = -1, top = -1;
+	const char *name;
+	long under, over;
+
+	/* The root's own mount: opening the root by its host path crosses onto the top. */
+	if (strcmp(t->path, "/") == 0)
+		return fy_mounts_reopen(root, rflags, t, err);
+	if ((parent = fy_mounts_parent(root, rflags, t, &name, err)) < 0)
+		return -1;
+	/* A lookup of the name in its directory crosses onto the mount on top of it, which
+	 * neither t->fd nor "/proc/self/fd/N" of it do (they stay on the file under it). */
+	top = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (top < 0)
+		return fy_error(err, errno, "cannot open %s in the container", t->path);
+	/* The name must now lead to another mount than t->fd's: if the entry was swapped since,
+	 * it names a plain file or directory of the tree instead. */
+	under = fd_mnt_id(proc, t->fd);
+	over = fd_mnt_id(proc, top);
+	if (under < 0 || over < 0)
+		return fy_error(err, EIO, "cannot read the mount ids of %s", t->path);
+	if (under == over)
+		return fy_error(err, ESTALE, "%s was replaced while it was mounted on", t->path);
+	return TAKE_FD(top);
+}
+
 /* Mount (classic API) onto the file fd holds. */
 static int mount_on_fd(const char *proc, const char *what, int fd, const char *type,
                        unsigned long flags, const char *data)
@@ -109,7 +173,7 @@ static int bind_onto(const char *root, const char *proc, unsigned rflags, int sd
 		return 0;
 	/* Without mount_setattr only the top mount can be made read-only; the remount must
 	 * name the new mount, not the directory under it that t->fd holds. */
-	top = fy_mounts_reopen(root, rflags, t, err);
+	top = fy_mounts_reopen_top(root, proc, rflags, t, err);
 	if (top < 0)
 		return -1;
 	r = mount_on_fd(proc, NULL, top, NULL,
@@ -563,18 +627,6 @@ int fy_mounts_create_at(const char *root, unsigned rflags, const char *dst, bool
 	return ensure_at(NULL, root, rflags, dst, dir, t, err);
 }
 
-int fy_mounts_create(const char *root, const char *dst, bool dir, char **target,
-                     struct fy_error *err)
-{
-	struct fy_mnt_target t;
-
-	if (fy_mounts_create_at(root, 0, dst, dir, &t, err) < 0)
-		return -1;
-	*target = fy_fsutil_path_join(root, t.path);
-	fy_mounts_target_free(&t);
-	return *target ? 0 : fy_error(err, ENOMEM, "resolving %s", dst);
-}
-
 char *fy_mounts_merge_db(const char *image_text, const char *ours)
 {
 	size_t cap = (image_text ? strlen(image_text) : 0) + strlen(ours) + 2, o = 0;
@@ -737,7 +789,7 @@ static int apply_dev_minimal(struct fy_mnt_ctx *ctx, const struct fy_mount *m,
 	             "mode=0755,size=512k", m->dst, err) < 0)
 		return -1;
 	/* Our new tmpfs, not the directory under it. */
-	dev = fy_mounts_reopen(ctx->root, ctx->resolve, &t, err);
+	dev = fy_mounts_reopen_top(ctx->root, ctx->proc, ctx->resolve, &t, err);
 	if (dev < 0)
 		return -1;
 	hostfd = open(hostdev, O_PATH | O_DIRECTORY | O_CLOEXEC);

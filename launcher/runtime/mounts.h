@@ -54,6 +54,17 @@ char *fy_mounts_fd_path(const char *proc, int fd);
 int fy_mounts_reopen(const char *root, unsigned rflags, const struct fy_mnt_target *t,
                      struct fy_error *err);
 
+/* After a mount on t: an fd of the mount now on top of t, looked up by its name in its parent
+ * directory (fy_mounts_parent) and checked to be another mount than t->fd's, so an entry swapped
+ * meanwhile is refused rather than remounted. proc: a procfs whose "self/fdinfo" describes this
+ * process's fds. */
+int fy_mounts_reopen_top(const char *root, const char *proc, unsigned rflags,
+                         const struct fy_mnt_target *t, struct fy_error *err);
+/* An O_PATH fd of the directory holding t (by t->path, resolved in the root without symlinks);
+ * *name: t's last component (in t->path). Fails for the root itself. */
+int fy_mounts_parent(const char *root, unsigned rflags, const struct fy_mnt_target *t,
+                     const char **name, struct fy_error *err);
+
 /* Make sure dst exists in the container as a directory (dir) or non-directory, creating it (and
  * splicing read-only parents) when needed; *t receives it, open. */
 int fy_mounts_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, struct fy_mnt_target *t,
@@ -62,9 +73,6 @@ int fy_mounts_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, struct f
  * created in place, never spliced. */
 int fy_mounts_create_at(const char *root, unsigned rflags, const char *dst, bool dir,
                         struct fy_mnt_target *t, struct fy_error *err);
-/* fy_mounts_create_at, giving the path (root + the resolved path) instead of the fd. */
-int fy_mounts_create(const char *root, const char *dst, bool dir, char **target,
-                     struct fy_error *err);
 /* True if mounts[i] lies inside an earlier mount of the list (its mount point is created once
  * that mount is in place); otherwise its mount point lives in the image itself. */
 bool fy_mounts_nested(const struct fy_mount *mounts, size_t i);
