@@ -569,6 +569,7 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 
 int main(int argc, char **argv)
 {
+	char **env = NULL;
 	struct fy_opts opts;
 	struct fy_error err;
 	struct fy_log log;
@@ -577,6 +578,12 @@ int main(int argc, char **argv)
 	memset(&opts, 0, sizeof(opts));
 	fy_error_clear(&err);
 	fy_log_init(&log, "ferry", FY_LOG_WARN);
+	/* The process's environment from here on, for the parser, the cache, the plan and the
+	 * pull helper alike: Apptainer's and Singularity's names made ferry's (options_env.c).
+	 * Never freed: it is environ. */
+	if (fy_options_env_site(environ, &env, &err) < 0)
+		return fy_edge_fail(&err);
+	environ = env;
 	if (fy_options_parse(argc, argv, environ, &opts, &err) < 0) {
 		r = fy_edge_fail(&err);
 		fy_options_release(&opts);

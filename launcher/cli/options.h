@@ -78,10 +78,13 @@ int fy_options_parse(int argc, char *const argv[], char *const *environ, struct 
 void fy_options_release(struct fy_opts *opts);
 /* The request the core sees: a copy of opts' container, registry and pull settings (opts
  * stays as it is). On failure req is released. */
-int fy_options_request(const struct fy_opts *opts, struct fy_request *req,
-                       struct fy_error *err);
+int fy_options_request(const struct fy_opts *opts, struct fy_request *req, struct fy_error *err);
 /* ferry's flag for a request field ("--home"), NULL when it has none. */
 const char *fy_options_flag(enum fy_request_field field);
+/* The environment the program should use from here on: environ with APPTAINER_X,
+ * SINGULARITY_X, APPTAINERENV_N, SINGULARITYENV_N made FERRY_X and FERRYENV_N (where ferry's
+ * own names are unset), unless the site turned that off (apptainer_env = no in ferry.conf). */
+int fy_options_env_site(char *const *environ, char ***out, struct fy_error *err);
 /* The help text for a command (FY_CMD_NONE: the top-level help). Static storage. */
 const char *fy_options_help(enum fy_cmd cmd);
 const char *fy_options_cmd_name(enum fy_cmd cmd);

@@ -87,6 +87,9 @@ int fy_options_value_apply(struct parse *ps, const struct opt_def *d, const char
                            const char *val, bool from_env, struct fy_error *err);
 /* options_env.c: the environment's defaults for ps->o->cmd's options. */
 int fy_options_env_apply(struct parse *ps, char *const *environ, struct fy_error *err);
+/* options_env.c: env with Apptainer's and Singularity's names made ferry's (enabled; else a
+ * copy). In options.h for the mains: fy_options_env_site(). */
+int fy_options_env_compat(char *const *env, bool enabled, char ***out, struct fy_error *err);
 /* options_help.c: the closest candidate within two edits (one for very short words), or
  * NULL. */
 const char *fy_options_help_closest(const char *word, const char *const *cands, size_t n);

@@ -152,12 +152,18 @@ static int cmd_pull(const struct fy_opts *opts)
 
 int main(int argc, char **argv)
 {
+	char **env = NULL;
 	struct fy_opts opts;
 	struct fy_error err;
 	int r;
 
 	memset(&opts, 0, sizeof(opts));
 	fy_error_clear(&err);
+	/* The process's environment from here on: ferry's names for Apptainer's (once more when
+	 * ferry started us: then there is nothing left to translate). Never freed: environ. */
+	if (fy_options_env_site(environ, &env, &err) < 0)
+		return fy_edge_fail(&err);
+	environ = env;
 	if (fy_options_parse(argc, argv, environ, &opts, &err) < 0) {
 		r = fy_edge_fail(&err);
 	} else if (opts.cmd != FY_CMD_PULL) {
