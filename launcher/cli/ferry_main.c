@@ -467,6 +467,33 @@ static int cmd_cache(const struct fy_opts *opts)
 
 /* ---- exec, run, shell ---- */
 
+/* --workdir: the directories the plan binds from it (Apptainer makes them too), as the
+ * caller, before the plan is built: the core makes no host directories. */
+static int prepare_workdir(const struct fy_request *req, struct fy_error *err)
+{
+	static const char *const contained[] = {"tmp", "var_tmp"};
+	bool contain = req->contain || req->containall;
+
+	for (size_t i = 0; req->workdir && contain && i < 2; i++) {
+		_cleanup_free_ char *d = fy_fsutil_path_join(req->workdir, contained[i]);
+		int r = d ? fy_fsutil_mkdir_p(d, 0700) : -ENOMEM;
+
+		if (r < 0)
+			return fy_error(err, -r, "--workdir: cannot create %s/%s", req->workdir,
+			                contained[i]);
+	}
+	for (size_t i = 0; req->workdir && req->scratch && req->scratch[i]; i++) {
+		_cleanup_free_ char *d =
+		        fy_fsutil_asprintf("%s/scratch%s", req->workdir, req->scratch[i]);
+		int r = d ? fy_fsutil_mkdir_p(d, 0700) : -ENOMEM;
+
+		if (r < 0)
+			return fy_error(err, -r, "--workdir: cannot create %s/scratch%s",
+			                req->workdir, req->scratch[i]);
+	}
+	return 0;
+}
+
 /* Run the plan as a command: ferry's exit status is the command's, signals sent to ferry reach
  * it, a stopped command stops ferry (^Z) and ferry's death takes the container with it. */
 static int exec_container(struct fy_plan *plan, const struct fy_log *log, struct fy_error *err)
@@ -543,6 +570,8 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 		r = fy_imgcfg_load(&img, &icfg, &err);
 	if (r == 0)
 		r = fy_options_request(opts, &req, &err);
+	if (r == 0)
+		r = prepare_workdir(&req, &err);
 	if (r == 0)
 		r = fy_plan_build(&req, &conf, &host, &img, &icfg, &plan, &err);
 	if (r == 0)

@@ -28,7 +28,7 @@ static const struct opt_def opt_defs[] = {
         {"bind", 'B', true, "FERRY_BIND", "\n", O_BIND, M_CONT},
         {"mount", 0, true, "FERRY_MOUNT", ";\n", O_MOUNT, M_CONT},
         {"pwd", 0, true, "FERRY_PWD", NULL, O_PWD, M_CONT},
-        {"home", 0, true, "FERRY_HOME", NULL, O_HOME, M_CONT},
+        {"home", 'H', true, "FERRY_HOME", NULL, O_HOME, M_CONT},
         {"no-home", 0, false, "FERRY_NO_HOME", NULL, O_NO_HOME, M_CONT},
         {"contain", 'c', false, "FERRY_CONTAIN", NULL, O_CONTAIN, M_CONT},
         {"containall", 'C', false, "FERRY_CONTAINALL", NULL, O_CONTAINALL, M_CONT},
@@ -38,8 +38,17 @@ static const struct opt_def opt_defs[] = {
         {"writable-tmpfs", 0, false, "FERRY_WRITABLE_TMPFS", NULL, O_WRITABLE_TMPFS, M_CONT},
         {"hostname", 0, true, "FERRY_HOSTNAME", NULL, O_HOSTNAME, M_CONT},
         {"pid", 'p', false, "FERRY_PID", NULL, O_PID, M_CONT},
-        {"net", 0, true, "FERRY_NET", NULL, O_NET, M_CONT},
-        {"fakeroot", 0, false, "FERRY_FAKEROOT", NULL, O_FAKEROOT, M_CONT},
+        {"net", 'n', true, "FERRY_NET", NULL, O_NET, M_CONT},
+        {"network", 0, true, "FERRY_NETWORK", NULL, O_NETWORK, M_CONT},
+        {"ipc", 'i', false, "FERRY_IPC", NULL, O_IPC, M_CONT},
+        {"uts", 0, false, "FERRY_UTS", NULL, O_UTS, M_CONT},
+        {"fakeroot", 'f', false, "FERRY_FAKEROOT", NULL, O_FAKEROOT, M_CONT},
+        {"userns", 'u', false, "FERRY_USERNS", NULL, O_USERNS, M_CONT},
+        {"scratch", 'S', true, "FERRY_SCRATCH", "\n", O_SCRATCH, M_CONT},
+        {"workdir", 'W', true, "FERRY_WORKDIR", NULL, O_WORKDIR, M_CONT},
+        {"no-mount", 0, true, "FERRY_NO_MOUNT", "\n", O_NO_MOUNT, M_CONT},
+        {"overlay", 'o', true, "FERRY_OVERLAY", NULL, O_OVERLAY, M_CONT},
+        {"shell", 's', true, "FERRY_SHELL", NULL, O_SHELL, CMD_BIT(FY_CMD_SHELL)},
         {"dry-run", 0, false, "FERRY_DRY_RUN", NULL, O_DRY_RUN, M_CONT},
         {"verbose", 'v', false, "FERRY_VERBOSE", NULL, O_VERBOSE, M_ALL},
         {"quiet", 'q', false, "FERRY_QUIET", NULL, O_QUIET, M_ALL},
@@ -141,6 +150,10 @@ static int parse_option(struct parse *ps, int argc, char *const argv[], int *i,
 		const struct opt_def *d = find_long(name, len);
 		const char *val = eq ? eq + 1 : NULL;
 
+		if (!d && fy_options_help_refusal(name, len, 0))
+			return fy_error_usage(err, "%s: --%.*s is not supported: %s", ps->cmd,
+			                      (int)(len < 64 ? len : 64), name,
+			                      fy_options_help_refusal(name, len, 0));
 		if (!d)
 			return unknown_option(ps, arg, err);
 		if (!(d->cmds & CMD_BIT(ps->o->cmd))) {
@@ -153,6 +166,8 @@ static int parse_option(struct parse *ps, int argc, char *const argv[], int *i,
 		snprintf(where, sizeof(where), "%s: --%s", ps->cmd, d->lng);
 		if (!d->arg && eq)
 			return fy_error_usage(err, "%s takes no value", where);
+		if (d->id == O_NET && !val && (*i >= argc || argv[*i][0] == '-'))
+			return fy_options_value_apply(ps, d, where, NULL, false, err);
 		if (d->arg && !val) {
 			if (*i >= argc)
 				return fy_error_usage(err, "%s needs an argument", where);
@@ -164,6 +179,9 @@ static int parse_option(struct parse *ps, int argc, char *const argv[], int *i,
 		const struct opt_def *d = find_short(*c);
 		int r;
 
+		if (!d && fy_options_help_refusal(NULL, 0, *c))
+			return fy_error_usage(err, "%s: -%c is not supported: %s", ps->cmd, *c,
+			                      fy_options_help_refusal(NULL, 0, *c));
 		if (!d) {
 			char one[3] = {'-', *c, '\0'};
 
@@ -181,7 +199,10 @@ static int parse_option(struct parse *ps, int argc, char *const argv[], int *i,
 				return r;
 			continue;
 		}
-		/* "-Bsrc" or "-B src"; a value-taking option ends the cluster. */
+		/* "-Bsrc" or "-B src"; a value-taking option ends the cluster. "-n" alone is
+		 * Apptainer's --net flag. */
+		if (d->id == O_NET && !c[1] && (*i >= argc || argv[*i][0] == '-'))
+			return fy_options_value_apply(ps, d, where, NULL, false, err);
 		if (c[1])
 			return fy_options_value_apply(ps, d, where, c + 1, false, err);
 		if (*i >= argc)
@@ -217,6 +238,18 @@ static int finish_container(struct parse *ps, struct fy_error *err)
 		return fy_error_usage(err, "FERRY_HOME and FERRY_NO_HOME cannot be used together");
 	if (o->containall)
 		o->contain = o->cleanenv = o->pid = true;
+	/* Apptainer's "--net" alone asks for its default, a bridge network. */
+	if (o->net_flag && !o->net_none)
+		return fy_error_usage(err,
+		                      "%s: --net needs --network none: ferry cannot set up bridge "
+		                      "or other networks (that needs a privileged helper); "
+		                      "--network none gives loopback only",
+		                      ps->cmd);
+	if (o->overlay && o->writable_tmpfs)
+		return fy_error_usage(err,
+		                      "%s: --overlay and --writable-tmpfs cannot be used together "
+		                      "(both make the root writable)",
+		                      ps->cmd);
 	o->verbosity = ps->cl_verbosity_set ? ps->cl_verbosity : ps->env_verbosity;
 	return 0;
 }
@@ -332,9 +365,23 @@ static int source_operand(struct parse *ps, const char *a, void *ctx, struct fy_
 {
 	const char *what = ctx;
 
+	/* Apptainer's "pull OUT SOURCE": the first of two operands is the destination. */
+	if (ps->o->image && ps->o->cmd == FY_CMD_PULL && !ps->pull_out) {
+		if (ps->o->dest)
+			return fy_error_usage(
+			        err,
+			        "pull: '%s' and --dest both name the output file (use "
+			        "one: 'ferry pull --dest FILE SOURCE')",
+			        ps->o->image);
+		ps->o->dest = ps->o->image;
+		ps->o->image = NULL;
+		ps->pull_out = true;
+	}
 	if (ps->o->image)
-		return fy_error_usage(err, "%s: unexpected argument '%s' (only one %s)", ps->cmd, a,
-		                      what);
+		return fy_error_usage(
+		        err, "%s: unexpected argument '%s' (only one %s%s)", ps->cmd, a, what,
+		        ps->o->cmd == FY_CMD_PULL ? "; the output file comes first or with --dest"
+		                                  : "");
 	if (!a[0])
 		return fy_error_usage(err, "%s: empty %s", ps->cmd, what);
 	ps->o->image = strdup(a);
@@ -353,6 +400,11 @@ static int parse_source(struct parse *ps, int argc, char *const argv[], int i, c
 	if (!o->image)
 		return fy_error_usage(err, "%s: missing %s (see 'ferry %s --help')", ps->cmd, what,
 		                      ps->cmd);
+	if (ps->pull_out && ps->o->dest && ps->dest_opt)
+		return fy_error_usage(err,
+		                      "pull: '%s' and --dest both name the output file (use one: "
+		                      "'ferry pull --dest FILE SOURCE')",
+		                      o->dest);
 	return o->cmd == FY_CMD_PULL ? finish_pull(ps, err) : 0;
 }
 
@@ -548,6 +600,11 @@ void fy_options_release(struct fy_opts *opts)
 	free(opts->platform);
 	free(opts->dest);
 	free(opts->compression);
+	fy_strv_free(opts->scratch);
+	free(opts->workdir);
+	fy_strv_free(opts->no_mount_paths);
+	free(opts->overlay);
+	free(opts->shell);
 	memset(opts, 0, sizeof(*opts));
 }
 const char *fy_options_flag(enum fy_request_field field)
@@ -573,6 +630,10 @@ const char *fy_options_flag(enum fy_request_field field)
 	        [FY_REQ_F_COMPRESSION] = "--compression",
 	        [FY_REQ_F_LEVEL] = "--level",
 	        [FY_REQ_F_BLOCK_SIZE] = "--block-size",
+	        [FY_REQ_F_SCRATCH] = "--scratch",
+	        [FY_REQ_F_WORKDIR] = "--workdir",
+	        [FY_REQ_F_OVERLAY] = "--overlay",
+	        [FY_REQ_F_SHELL] = "--shell",
 	};
 
 	if ((int)field <= FY_REQ_F_NONE || field >= FY_REQ_F_MAX)

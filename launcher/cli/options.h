@@ -48,11 +48,20 @@ struct fy_opts {
 	bool cleanenv;
 	bool writable_tmpfs;
 	char *hostname;
-	bool pid;      /* new PID namespace with a small init */
-	bool net_none; /* --net=none: new, empty network namespace (loopback only) */
-	bool fakeroot; /* map the caller to uid/gid 0 */
-	bool dry_run;  /* print the plan, do not run */
-	int verbosity; /* 0 normal, 1 --verbose, 2 --debug; -1 --quiet */
+	bool pid;          /* new PID namespace with a small init */
+	bool net_none;     /* --net=none: new, empty network namespace (loopback only) */
+	bool fakeroot;     /* map the caller to uid/gid 0 */
+	bool ipc;          /* --ipc: new IPC namespace */
+	bool uts;          /* --uts: new UTS namespace (the host's hostname until --hostname) */
+	bool net_flag;     /* --net given as a flag (Apptainer's form): needs --network none */
+	char **scratch;    /* -S DIR: an empty scratch directory at DIR (tmpfs, or in --workdir) */
+	char *workdir;     /* -W DIR: where -S and --contain's /tmp, /var/tmp come from */
+	unsigned no_mount; /* --no-mount NAME,...: FY_REQ_NOMOUNT_* bits */
+	char **no_mount_paths; /* --no-mount /DST: site binds left out */
+	char *overlay;         /* -o DIR: writable overlay (upper and work in DIR) */
+	char *shell;           /* shell -s PATH: the shell to start */
+	bool dry_run;          /* print the plan, do not run */
+	int verbosity;         /* 0 normal, 1 --verbose, 2 --debug; -1 --quiet */
 
 	/* Registry access: pull, and exec/run/shell of docker:// and oci: sources. */
 	bool insecure;  /* --insecure: plain HTTP to the registry */

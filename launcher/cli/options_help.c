@@ -47,32 +47,88 @@ const char *fy_options_help_closest(const char *word, const char *const *cands, 
 	}
 	return best;
 }
+/* Apptainer options ferry does not take, and why (in ferry(1), APPTAINER COMPATIBILITY). */
+static const struct {
+	const char *lng;
+	char shrt;
+	const char *why;
+} refusals[] = {
+        {"nv", 0, "GPU support is not available yet"},
+        {"nvccli", 0, "GPU support is not available yet"},
+        {"rocm", 0, "GPU support is not available yet"},
+        {"writable", 'w', "images are read-only: use --writable-tmpfs or --overlay DIR"},
+        {"add-caps", 0, "ferry grants no capabilities"},
+        {"drop-caps", 0, "ferry grants no capabilities"},
+        {"keep-privs", 0, "ferry grants no privileges"},
+        {"no-privs", 0, "ferry grants no privileges (the container never has any)"},
+        {"allow-setuid", 0, "ferry grants no privileges (setuid never works inside)"},
+        {"security", 0, "ferry sets no SELinux, AppArmor or seccomp profiles"},
+        {"boot", 0, "ferry does not boot an init system"},
+        {"apply-cgroups", 0, "resource limits come from the batch system"},
+        {"cpus", 0, "resource limits come from the batch system"},
+        {"cpu-shares", 0, "resource limits come from the batch system"},
+        {"cpuset-cpus", 0, "resource limits come from the batch system"},
+        {"memory", 0, "resource limits come from the batch system"},
+        {"memory-swap", 0, "resource limits come from the batch system"},
+        {"pids-limit", 0, "resource limits come from the batch system"},
+        {"network-args", 0, "ferry sets up no networks (only --network none)"},
+        {"dns", 0, "ferry sets up no networks; /etc/resolv.conf is the host's"},
+        {"no-https", 0, "use --insecure"},
+        {"docker-login", 0, "use --creds USER:PASS or FERRY_REGISTRY_USER"},
+        {"pem-path", 0, "encrypted images are not supported"},
+        {"passphrase", 0, "encrypted images are not supported"},
+        {"sif-fuse", 0, "ferry always mounts images with its own FUSE server"},
+};
+
+const char *fy_options_help_refusal(const char *lng, size_t len, char shrt)
+{
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		if (lng ? strlen(refusals[i].lng) == len && !strncmp(refusals[i].lng, lng, len)
+		        : shrt && refusals[i].shrt == shrt)
+			return refusals[i].why;
+	return NULL;
+}
+
 /* ---- help texts: keep in step with doc/ferry.1 ---- */
 
 #define CONTAINER_OPTIONS                                                                          \
 	"Options (each also settable as FERRY_<OPTION>: FERRY_BIND=/data, FERRY_PID=1):\n"         \
 	"  -B, --bind SRC[:DST[:ro|rw]]  bind host SRC at DST (repeatable; comma lists)\n"         \
-	"      --mount type=bind,src=SRC,dst=DST[,ro]\n"                                           \
-	"                                bind, key=value form (repeatable)\n"                      \
+	"      --mount type=bind,src=SRC,dst=DST[,ro] | type=tmpfs,dst=DST\n"                      \
+	"                                bind or scratch tmpfs, key=value form (repeatable)\n"     \
 	"      --pwd DIR                 start in DIR inside the container\n"                      \
-	"      --home SRC[:DST]          use host SRC as the home directory (at DST)\n"            \
+	"  -H, --home SRC[:DST]          use host SRC as the home directory (at DST)\n"            \
 	"      --no-home                 do not mount the home directory\n"                        \
 	"  -c, --contain                 minimal /dev, private /tmp, no host home or cwd\n"        \
 	"  -C, --containall              --contain, --cleanenv, --pid and private IPC\n"           \
 	"  -e, --cleanenv                drop the host environment (but TERM, LANG, ...)\n"        \
-	"      --env NAME=VALUE          set a variable inside (repeatable)\n"                     \
+	"      --env NAME=VALUE[,N=V]    set variables inside (repeatable; a comma starts a\n"     \
+	"                                new entry only before NAME=)\n"                           \
 	"      --env-file FILE           read NAME=VALUE lines from FILE (repeatable)\n"           \
 	"      --writable-tmpfs          writable root; changes live in memory\n"                  \
+	"  -o, --overlay DIR             writable root; changes kept in DIR (upper, work)\n"       \
+	"  -S, --scratch DIR[,DIR]       an empty, private directory at DIR (repeatable)\n"        \
+	"  -W, --workdir DIR             keep -S and --contain's /tmp, /var/tmp in host DIR\n"     \
+	"      --no-mount NAME[,NAME]    leave out home, cwd, tmp, hostfiles, bind-paths or a\n"   \
+	"                                site bind's /DST\n"                                       \
 	"      --hostname NAME           set the hostname (new UTS namespace)\n"                   \
+	"      --uts                     new UTS namespace\n"                                      \
+	"  -i, --ipc                     new IPC namespace\n"                                      \
 	"  -p, --pid                     new PID namespace\n"                                      \
-	"      --net=none                no network but loopback\n"                                \
-	"      --fakeroot                appear as root (uid 0) inside\n"                          \
+	"  -n, --net=none, --network none\n"                                                       \
+	"                                no network but loopback (Apptainer's '--net\n"            \
+	"                                --network none' works too)\n"                             \
+	"  -f, --fakeroot                appear as root (uid 0) inside\n"                          \
+	"  -u, --userns                  accepted: ferry always uses a user namespace\n"           \
 	"      --dry-run                 print the plan, do not run it\n"                          \
 	"      --insecure                docker:// over plain HTTP\n"                              \
 	"      --creds USER:PASS         registry credentials\n"                                   \
 	"      --platform OS/ARCH[/VAR]  platform to pick from a multi-platform image\n"           \
 	"  -v, --verbose, -q, --quiet, --debug\n"                                                  \
 	"  -h, --help                    show this help\n"                                         \
+	"\n"                                                                                       \
+	"Apptainer's names work too (APPTAINER_BIND, APPTAINERENV_NAME); options that do\n"        \
+	"not apply (--nv, --writable...) are refused with the reason. See ferry(1).\n"             \
 	"\n"                                                                                       \
 	"IMAGE is a squashfs file, a SIF file, a directory, or a docker://, oci:,\n"               \
 	"oci-archive: or docker-archive: source, pulled into the image cache first\n"              \
@@ -114,13 +170,16 @@ static const char help_run[] = "usage: ferry run [OPTIONS] IMAGE [ARG...]\n"
                                "Run the image's entrypoint and command; ARGs replace its command.\n"
                                "\n" CONTAINER_OPTIONS;
 
-static const char help_shell[] = "usage: ferry shell [OPTIONS] IMAGE\n"
-                                 "\n"
-                                 "Start an interactive shell (/bin/bash, else /bin/sh) in IMAGE.\n"
-                                 "\n" CONTAINER_OPTIONS;
+static const char help_shell[] =
+        "usage: ferry shell [OPTIONS] IMAGE\n"
+        "\n"
+        "Start an interactive shell (/bin/bash, else /bin/sh) in IMAGE.\n"
+        "\n"
+        "  -s, --shell PATH              start PATH instead (FERRY_SHELL, APPTAINER_SHELL)\n"
+        "\n" CONTAINER_OPTIONS;
 
 static const char help_pull[] =
-        "usage: ferry pull [OPTIONS] SOURCE\n"
+        "usage: ferry pull [OPTIONS] [FILE] SOURCE\n"
         "\n"
         "Fetch SOURCE (docker://[REGISTRY/]REPO[:TAG|@DIGEST], oci:DIR[:TAG],\n"
         "oci-archive:FILE[:TAG] or docker-archive:FILE[:N|:REF]; archives are uncompressed tar\n"
@@ -129,8 +188,10 @@ static const char help_pull[] =
         "site_cache in ferry.conf are searched first); the image's path is printed on stdout.\n"
         "\n"
         "Options:\n"
-        "      --dest FILE               write the image to FILE instead of the cache\n"
-        "      --force                   convert again even if a cache has the image\n"
+        "      --dest FILE               write the image to FILE instead of the cache (also\n"
+        "                                Apptainer's form: 'ferry pull FILE SOURCE')\n"
+        "      --force                   convert again even if a cache has the image, and\n"
+        "                                replace an existing --dest FILE\n"
         "      --insecure                plain HTTP to the registry (FERRY_INSECURE=1)\n"
         "      --creds USER:PASS         registry credentials (else FERRY_REGISTRY_USER and\n"
         "                                FERRY_REGISTRY_PASSWORD, auth.json, docker config)\n"

@@ -44,6 +44,15 @@ enum opt_id {
 	O_JSON,
 	O_MAX_SIZE,
 	O_BLOBS,
+	O_NETWORK,
+	O_IPC,
+	O_UTS,
+	O_SCRATCH,
+	O_WORKDIR,
+	O_NO_MOUNT,
+	O_SHELL,
+	O_OVERLAY,
+	O_USERNS,
 };
 
 /* Which commands take an option (bits of enum fy_cmd); FY_CMD_NONE: before the command. */
@@ -79,6 +88,8 @@ struct parse {
 	bool cl_home, cl_no_home; /* given on the command line */
 	bool level_set;           /* --level or FERRY_LEVEL given */
 	bool max_size_set, json_set, blobs_set;
+	bool pull_out; /* pull: the output file came as the first operand */
+	bool dest_opt; /* pull: --dest given */
 };
 
 /* options_value.c: check and apply an option with a value (val NULL for a flag given on the
@@ -90,6 +101,9 @@ int fy_options_env_apply(struct parse *ps, char *const *environ, struct fy_error
 /* options_env.c: env with Apptainer's and Singularity's names made ferry's (enabled; else a
  * copy). In options.h for the mains: fy_options_env_site(). */
 int fy_options_env_compat(char *const *env, bool enabled, char ***out, struct fy_error *err);
+/* options_help.c: why an Apptainer option ferry does not take is refused (long name of len,
+ * or short), NULL for one it does not know. */
+const char *fy_options_help_refusal(const char *lng, size_t len, char shrt);
 /* options_help.c: the closest candidate within two edits (one for very short words), or
  * NULL. */
 const char *fy_options_help_closest(const char *word, const char *const *cands, size_t n);

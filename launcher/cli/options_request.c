@@ -31,6 +31,9 @@ int fy_options_request(const struct fy_opts *o, struct fy_request *req, struct f
 	        .pid = o->pid,
 	        .net_none = o->net_none,
 	        .fakeroot = o->fakeroot,
+	        .ipc = o->ipc,
+	        .uts = o->uts,
+	        .no_mount = o->no_mount,
 	        .insecure = o->insecure,
 	        .level = o->level,
 	        .block_size = o->block_size,
@@ -55,7 +58,10 @@ int fy_options_request(const struct fy_opts *o, struct fy_request *req, struct f
 	    dup_str(&req->pwd, o->pwd) < 0 || dup_str(&req->home, o->home) < 0 ||
 	    dup_str(&req->hostname, o->hostname) < 0 || dup_str(&req->creds, o->creds) < 0 ||
 	    dup_str(&req->platform, o->platform) < 0 || dup_str(&req->dest, o->dest) < 0 ||
-	    dup_str(&req->compression, o->compression) < 0)
+	    dup_str(&req->compression, o->compression) < 0 ||
+	    dup_strv(&req->scratch, o->scratch) < 0 || dup_str(&req->workdir, o->workdir) < 0 ||
+	    dup_strv(&req->no_mount_paths, o->no_mount_paths) < 0 ||
+	    dup_str(&req->overlay, o->overlay) < 0 || dup_str(&req->shell, o->shell) < 0)
 		goto nomem;
 	if (o->binds.n) {
 		req->binds.v = calloc(o->binds.n, sizeof(*req->binds.v));

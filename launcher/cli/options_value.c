@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifndef HOST_NAME_MAX
 #define HOST_NAME_MAX 64
@@ -176,12 +177,25 @@ static int check_value(const struct opt_def *d, const char *where, const char *v
 			                      where, val, HOST_NAME_MAX);
 		break;
 	case O_NET:
+	case O_NETWORK:
 		/* Only an empty network namespace for now: anything else would need a helper to
 		 * plumb interfaces, which ferry does not have. */
 		if (strcmp(val, "none") != 0)
 			return fy_error_usage(
-			        err, "%s: unsupported network '%s' (only 'none' is supported)",
+			        err,
+			        "%s: unsupported network '%s' (only 'none': ferry cannot "
+			        "set up bridge or other networks without a privileged "
+			        "helper)",
 			        where, val);
+		break;
+	case O_SCRATCH:
+	case O_WORKDIR:
+	case O_OVERLAY:
+	case O_SHELL:
+		if (!*val)
+			return fy_error_usage(err, "%s: empty path", where);
+		if (d->id == O_SHELL && val[0] != '/')
+			return fy_error_usage(err, "%s: '%s' is not an absolute path", where, val);
 		break;
 	case O_ENV: {
 		const char *eq = strchr(val, '=');
@@ -212,6 +226,169 @@ static int check_value(const struct opt_def *d, const char *where, const char *v
 	return 0;
 }
 
+/* Comma lists (-S /a,/b): each entry absolute. */
+static int add_list(const char *where, const char *val, char ***list, struct fy_error *err)
+{
+	_cleanup_strv_ char **parts = fy_strv_split(val, ",");
+
+	if (!parts)
+		return fy_error(err, ENOMEM, "options");
+	for (char **p = parts; *p; p++) {
+		if ((*p)[0] != '/')
+			return fy_error_usage(err, "%s: '%s' is not an absolute path", where, *p);
+		if (fy_strv_push(list, *p) < 0)
+			return fy_error(err, ENOMEM, "options");
+	}
+	return 0;
+}
+
+/* "--env A=1,B=2" as Apptainer reads it: a comma starts a new entry only where NAME= follows,
+ * so "--env LDFLAGS=-Wl,-rpath,/x" stays one value (Apptainer issue #6088). */
+static int add_env_list(const struct opt_def *d, const char *where, const char *val, char ***env,
+                        struct fy_error *err)
+{
+	const char *start = val;
+
+	while (*start) {
+		const char *end = start, *c;
+		_cleanup_free_ char *one = NULL;
+		int r;
+
+		for (c = strchr(start, ','); c; c = strchr(c + 1, ',')) {
+			size_t n =
+			        strspn(c + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			                      "0123456789_");
+
+			if (n && c[1 + n] == '=' && !(c[1] >= '0' && c[1] <= '9'))
+				break;
+		}
+		end = c ? c : start + strlen(start);
+		one = strndup(start, (size_t)(end - start));
+		if (!one)
+			return fy_error(err, ENOMEM, "options");
+		r = check_value(d, where, one, err);
+		if (r < 0)
+			return r;
+		if (fy_strv_push(env, one) < 0)
+			return fy_error(err, ENOMEM, "options");
+		start = c ? c + 1 : end;
+	}
+	return 0;
+}
+
+/* "--mount type=tmpfs,dst=DIR" (Docker's and Apptainer's form): a scratch directory. */
+static int add_tmpfs_mount(struct fy_opts *o, const char *where, const char *val,
+                           struct fy_error *err)
+{
+	_cleanup_strv_ char **kv = fy_strv_split(val, ",");
+	const char *dst = NULL;
+
+	if (!kv)
+		return fy_error(err, ENOMEM, "options");
+	for (char **p = kv; *p; p++) {
+		const char *eq = strchr(*p, '=');
+
+		if (!strcmp(*p, "type=tmpfs"))
+			continue;
+		if (eq && (!strncmp(*p, "dst=", 4) || !strncmp(*p, "destination=", 12) ||
+		           !strncmp(*p, "target=", 7)))
+			dst = eq + 1;
+		else
+			return fy_error_usage(err,
+			                      "%s: type=tmpfs takes dst=DIR only (the site's "
+			                      "tmpfs_size limits its size), not '%s'",
+			                      where, *p);
+	}
+	if (!dst || dst[0] != '/')
+		return fy_error_usage(err, "%s: type=tmpfs needs dst=DIR, an absolute path", where);
+	return fy_strv_push(&o->scratch, dst) < 0 ? fy_error(err, ENOMEM, "options") : 0;
+}
+
+/* --no-mount with Apptainer's names; those ferry cannot leave out are refused. */
+static int add_no_mount(struct fy_opts *o, const char *where, const char *val, struct fy_error *err)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {
+	        {"home", FY_REQ_NOMOUNT_HOME},
+	        {"cwd", FY_REQ_NOMOUNT_CWD},
+	        {"tmp", FY_REQ_NOMOUNT_TMP},
+	        {"hostfiles", FY_REQ_NOMOUNT_HOSTFILES},
+	        {"bind-paths", FY_REQ_NOMOUNT_BINDPATHS},
+	        {"hostfs", 0}, /* Apptainer's "mount hostfs", which ferry never does */
+	};
+	_cleanup_strv_ char **parts = fy_strv_split(val, ",");
+
+	if (!parts)
+		return fy_error(err, ENOMEM, "options");
+	for (char **p = parts; *p; p++) {
+		size_t k;
+
+		if ((*p)[0] == '/') {
+			if (fy_strv_push(&o->no_mount_paths, *p) < 0)
+				return fy_error(err, ENOMEM, "options");
+			continue;
+		}
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (!strcmp(*p, names[k].name))
+				break;
+		if (k < sizeof(names) / sizeof(names[0])) {
+			o->no_mount |= names[k].bit;
+			continue;
+		}
+		if (!strcmp(*p, "proc") || !strcmp(*p, "sys") || !strcmp(*p, "dev") ||
+		    !strcmp(*p, "devpts"))
+			return fy_error_usage(err,
+			                      "%s: ferry always mounts /proc, /sys and /dev ('%s' "
+			                      "cannot be left out; --contain gives a minimal /dev)",
+			                      where, *p);
+		return fy_error_usage(err,
+		                      "%s: unknown mount '%s' (home, cwd, tmp, hostfiles, "
+		                      "bind-paths, or a site bind's /DST)",
+		                      where, *p);
+	}
+	return 0;
+}
+
+/* An existing directory, made absolute: the core gets no relative host paths. */
+static int set_dir(char **slot, const char *where, const char *val, struct fy_error *err)
+{
+	char *abs = realpath(val, NULL);
+	struct stat st;
+
+	if (!abs)
+		return fy_error_usage(err, "%s: '%s': %s (create the directory first)", where, val,
+		                      strerror(errno));
+	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		free(abs);
+		return fy_error_usage(err, "%s: '%s' is not a directory", where, val);
+	}
+	free(*slot);
+	*slot = abs;
+	return 0;
+}
+
+/* -o DIR: a writable overlay directory. Overlay image files (ext3, squashfs) would need a
+ * block device or a privileged mount, which ferry never has. */
+static int set_overlay(struct fy_opts *o, const char *where, const char *val, struct fy_error *err)
+{
+	struct stat st;
+	size_t len = strlen(val);
+
+	if (len > 3 && !strcmp(val + len - 3, ":ro"))
+		return fy_error_usage(err,
+		                      "%s: read-only overlays are not supported (bind the files "
+		                      "with -B SRC:DST:ro)",
+		                      where);
+	if (stat(val, &st) == 0 && !S_ISDIR(st.st_mode))
+		return fy_error_usage(err,
+		                      "%s: '%s' is a file: overlay images cannot be mounted "
+		                      "without privileges; use a directory (--overlay DIR)",
+		                      where, val);
+	return set_dir(&o->overlay, where, val, err);
+}
+
 /* Apply an option with a value (val NULL for a flag given on the command line). */
 int fy_options_value_apply(struct parse *ps, const struct opt_def *d, const char *where,
                            const char *val, bool from_env, struct fy_error *err)
@@ -225,7 +402,7 @@ int fy_options_value_apply(struct parse *ps, const struct opt_def *d, const char
 		if (r < 0)
 			return r;
 	}
-	if (d->arg) {
+	if (d->arg && val) { /* NULL: --net as a flag */
 		r = check_value(d, where, val, err);
 		if (r < 0)
 			return r;
@@ -235,10 +412,14 @@ int fy_options_value_apply(struct parse *ps, const struct opt_def *d, const char
 		r = fy_bind_parse(val, &o->binds, err);
 		return r < 0 ? fy_error_prefix(err, "%s", where) : 0;
 	case O_MOUNT:
+		if (!strncmp(val, "type=tmpfs", 10) && (!val[10] || val[10] == ','))
+			return add_tmpfs_mount(o, where, val, err);
 		r = fy_bind_parse_mount(val, &o->binds, err);
 		return r < 0 ? fy_error_prefix(err, "%s", where) : 0;
 	case O_ENV:
-		return fy_strv_push(&o->env, val) < 0 ? fy_error(err, ENOMEM, "options") : 0;
+		return from_env ? (fy_strv_push(&o->env, val) < 0 ? fy_error(err, ENOMEM, "options")
+		                                                  : 0)
+		                : add_env_list(d, where, val, &o->env, err);
 	case O_ENV_FILE:
 		return fy_strv_push(&o->env_files, val) < 0 ? fy_error(err, ENOMEM, "options") : 0;
 	case O_PWD:
@@ -250,8 +431,30 @@ int fy_options_value_apply(struct parse *ps, const struct opt_def *d, const char
 			ps->cl_home = true;
 		return set_str(&o->home, val, err);
 	case O_NET:
-		o->net_none = true;
+	case O_NETWORK:
+		if (!val) /* Apptainer's --net flag: the network comes with --network */
+			o->net_flag = true;
+		else
+			o->net_none = true;
 		return 0;
+	case O_IPC:
+		o->ipc = on;
+		return 0;
+	case O_UTS:
+		o->uts = on;
+		return 0;
+	case O_USERNS: /* ferry always runs in a user namespace of its own */
+		return 0;
+	case O_SCRATCH:
+		return add_list(where, val, &o->scratch, err);
+	case O_WORKDIR:
+		return set_dir(&o->workdir, where, val, err);
+	case O_NO_MOUNT:
+		return add_no_mount(o, where, val, err);
+	case O_OVERLAY:
+		return set_overlay(o, where, val, err);
+	case O_SHELL:
+		return set_str(&o->shell, val, err);
 	case O_NO_HOME:
 		if (!from_env)
 			ps->cl_no_home = true;
@@ -304,6 +507,7 @@ int fy_options_value_apply(struct parse *ps, const struct opt_def *d, const char
 	case O_PLATFORM:
 		return set_str(&o->platform, val, err);
 	case O_DEST:
+		ps->dest_opt = true;
 		return set_str(&o->dest, val, err);
 	case O_COMPRESSION:
 		return set_str(&o->compression, val, err);

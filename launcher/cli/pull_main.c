@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -117,6 +118,9 @@ static int pull(const struct fy_opts *o, char **path, struct fy_error *err)
 
 	if (r < 0)
 		return r;
+	/* Apptainer refuses to overwrite an image too; --force says it is meant. */
+	if (o->dest && !o->force && faccessat(AT_FDCWD, o->dest, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return fy_error_usage(err, "pull: %s exists (use --force to replace it)", o->dest);
 
 	/* -q: errors only; -v: every retry of the registry client (one is said without). */
 	fy_log_init(&log, "ferry",
