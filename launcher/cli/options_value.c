@@ -183,8 +183,8 @@ static int check_value(const struct opt_def *d, const char *where, const char *v
 		if (strcmp(val, "none") != 0)
 			return fy_error_usage(
 			        err,
-			        "%s: unsupported network '%s' (only 'none': ferry cannot "
-			        "set up bridge or other networks without a privileged "
+			        "%s: unsupported network '%s' (ferry has only '--network none', "
+			        "loopback only: bridge and other networks need a privileged "
 			        "helper)",
 			        where, val);
 		break;
