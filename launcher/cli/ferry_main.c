@@ -467,6 +467,33 @@ static int cmd_cache(const struct fy_opts *opts)
 
 /* ---- exec, run, shell ---- */
 
+/* --workdir: the directories the plan binds from it (Apptainer makes them too), as the
+ * caller, before the plan is built: the core makes no host directories. */
+static int prepare_workdir(const struct fy_request *req, struct fy_error *err)
+{
+	static const char *const contained[] = {"tmp", "var_tmp"};
+	bool contain = req->contain || req->containall;
+
+	for (size_t i = 0; req->workdir && contain && i < 2; i++) {
+		_cleanup_free_ char *d = fy_fsutil_path_join(req->workdir, contained[i]);
+		int r = d ? fy_fsutil_mkdir_p(d, 0700) : -ENOMEM;
+
+		if (r < 0)
+			return fy_error(err, -r, "--workdir: cannot create %s/%s", req->workdir,
+			                contained[i]);
+	}
+	for (size_t i = 0; req->workdir && req->scratch && req->scratch[i]; i++) {
+		_cleanup_free_ char *d =
+		        fy_fsutil_asprintf("%s/scratch%s", req->workdir, req->scratch[i]);
+		int r = d ? fy_fsutil_mkdir_p(d, 0700) : -ENOMEM;
+
+		if (r < 0)
+			return fy_error(err, -r, "--workdir: cannot create %s/scratch%s",
+			                req->workdir, req->scratch[i]);
+	}
+	return 0;
+}
+
 /* Run the plan as a command: ferry's exit status is the command's, signals sent to ferry reach
  * it, a stopped command stops ferry (^Z) and ferry's death takes the container with it. */
 static int exec_container(struct fy_plan *plan, const struct fy_log *log, struct fy_error *err)
@@ -544,6 +571,8 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 	if (r == 0)
 		r = fy_options_request(opts, &req, &err);
 	if (r == 0)
+		r = prepare_workdir(&req, &err);
+	if (r == 0)
 		r = fy_plan_build(&req, &conf, &host, &img, &icfg, &plan, &err);
 	if (r == 0)
 		fy_log_debug(log, "plan built: %zu mounts", plan.n_mounts);
@@ -569,6 +598,7 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 
 int main(int argc, char **argv)
 {
+	char **env = NULL;
 	struct fy_opts opts;
 	struct fy_error err;
 	struct fy_log log;
@@ -577,6 +607,12 @@ int main(int argc, char **argv)
 	memset(&opts, 0, sizeof(opts));
 	fy_error_clear(&err);
 	fy_log_init(&log, "ferry", FY_LOG_WARN);
+	/* The process's environment from here on, for the parser, the cache, the plan and the
+	 * pull helper alike: Apptainer's and Singularity's names made ferry's (options_env.c).
+	 * Never freed: it is environ. */
+	if (fy_options_env_site(environ, &env, &err) < 0)
+		return fy_edge_fail(&err);
+	environ = env;
 	if (fy_options_parse(argc, argv, environ, &opts, &err) < 0) {
 		r = fy_edge_fail(&err);
 		fy_options_release(&opts);

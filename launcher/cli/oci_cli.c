@@ -272,8 +272,7 @@ static enum fy_oci_cmd find_cmd(const char *name)
 /* ---- positional arguments ---- */
 
 /* runc's checkArgs(): exact, minimum or maximum counts, with its wording. */
-static int check_count(enum fy_oci_cmd cmd, size_t n, size_t min, size_t max,
-                       struct fy_error *err)
+static int check_count(enum fy_oci_cmd cmd, size_t n, size_t min, size_t max, struct fy_error *err)
 {
 	const char *name = cmd_names[cmd];
 

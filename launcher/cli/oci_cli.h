@@ -84,8 +84,7 @@ struct fy_oci_cli {
  * -foo", "\"kill\" requires a minimum of 1 argument(s)") with exit code FY_EXIT_USAGE. On
  * error cli holds only the --log and --log-format seen before the error (so the caller can
  * put the error in the log file); fy_oci_cli_release() it in both cases. */
-int fy_oci_cli_parse(int argc, char *const argv[], struct fy_oci_cli *cli,
-                     struct fy_error *err);
+int fy_oci_cli_parse(int argc, char *const argv[], struct fy_oci_cli *cli, struct fy_error *err);
 void fy_oci_cli_release(struct fy_oci_cli *cli);
 const char *fy_oci_cli_cmd_name(enum fy_oci_cmd cmd);
 

@@ -44,8 +44,7 @@ void fy_oci_main_container_release(struct container *c);
 bool fy_oci_main_has_cgroup(const struct fy_oci_state *st);
 int fy_oci_main_open_root(struct oci *o, struct fy_error *err);
 enum fy_oci_status fy_oci_main_live_status(const struct fy_oci_state *st);
-int fy_oci_main_load_container(struct oci *o, bool lock, struct container *c,
-                               struct fy_error *err);
+int fy_oci_main_load_container(struct oci *o, bool lock, struct container *c, struct fy_error *err);
 int fy_oci_main_save_status(struct container *c, enum fy_oci_status s, struct fy_error *err);
 
 /* oci_life.c. run sets *status to the process's exit status when attached. load_spec reads

@@ -72,8 +72,7 @@ enum fy_oci_status fy_oci_main_live_status(const struct fy_oci_state *st)
 }
 
 /* Read (and with lock, first flock) a container's record. */
-int fy_oci_main_load_container(struct oci *o, bool lock, struct container *c,
-                               struct fy_error *err)
+int fy_oci_main_load_container(struct oci *o, bool lock, struct container *c, struct fy_error *err)
 {
 	*c = (struct container){.lockfd = -1};
 	if (fy_oci_main_open_root(o, err) < 0)
