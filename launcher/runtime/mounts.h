@@ -7,7 +7,8 @@
  * that would have to be created inside a host bind applied earlier (home, /tmp, the cwd, -B), or
  * that an image symlink leads into one, is refused. A destination missing from a
  * read-only image is created by "splicing" its nearest existing parent: a tmpfs copy of that
- * directory whose entries are bind mounts of the originals, so nothing of the image is hidden. */
+ * directory whose entries are bind mounts of the originals, so nothing of the image is hidden
+ * (runtime/splice.h). The minimal /dev is runtime/devfs.h's. */
 #ifndef FERRY_MOUNTS_H
 #define FERRY_MOUNTS_H
 
@@ -64,6 +65,18 @@ int fy_mounts_reopen_top(const char *root, const char *proc, unsigned rflags,
  * *name: t's last component (in t->path). Fails for the root itself. */
 int fy_mounts_parent(const char *root, unsigned rflags, const struct fy_mnt_target *t,
                      const char **name, struct fy_error *err);
+
+/* Bind the tree at (sdir, sname) (sname "" for sdir itself; what names it in errors) onto the
+ * target t inside root, recursively, read-only if ro: the new mount API onto t->fd, else
+ * mount(2) on "PROC/self/fd/N". */
+int fy_mounts_bind_onto(const char *root, const char *proc, unsigned rflags, int sdir,
+                        const char *sname, const char *what, const struct fy_mnt_target *t, bool ro,
+                        struct fy_error *err);
+/* mount(2) a filesystem of type (source what, options data) onto the file fd holds; errors
+ * name dst. */
+int fy_mounts_mount_fs(const char *proc, const char *what, const char *type, int fd,
+                       unsigned long flags, const char *data, const char *dst,
+                       struct fy_error *err);
 
 /* Make sure dst exists in the container as a directory (dir) or non-directory, creating it (and
  * splicing read-only parents) when needed; *t receives it, open. */
