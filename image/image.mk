@@ -3,4 +3,5 @@ libferry_la_SOURCES += \
 	image/sqfs_sb.c image/sqfs_sb.h \
 	image/sif.c image/sif.h \
 	image/image.c image/image.h \
-	image/imgcfg.c image/imgcfg.h
+	image/imgcfg.c image/imgcfg.h \
+	image/apptainer.c image/apptainer.h

@@ -60,6 +60,10 @@ enum opt_id {
 	O_JSON,
 	O_MAX_SIZE,
 	O_BLOBS,
+	O_APP,
+	O_LABELS,
+	O_RUNSCRIPT,
+	O_DEFFILE,
 };
 
 /* Which commands take an option (bits of enum fy_cmd); FY_CMD_NONE: before the command. */
@@ -117,6 +121,11 @@ static const struct opt_def opt_defs[] = {
         {"json", 0, false, NULL, NULL, O_JSON, M_INSPECT | M_CACHE},
         {"max-size", 0, true, NULL, NULL, O_MAX_SIZE, CMD_BIT(FY_CMD_CACHE)},
         {"blobs", 0, false, NULL, NULL, O_BLOBS, CMD_BIT(FY_CMD_CACHE)},
+        /* Apptainer's apps and inspect views (image/apptainer.h) */
+        {"app", 0, true, "FERRY_APP", NULL, O_APP, M_CONT},
+        {"labels", 0, false, NULL, NULL, O_LABELS, M_INSPECT},
+        {"runscript", 0, false, NULL, NULL, O_RUNSCRIPT, M_INSPECT},
+        {"deffile", 0, false, NULL, NULL, O_DEFFILE, M_INSPECT},
 };
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
 
@@ -509,6 +518,18 @@ static int apply(struct parse *ps, const struct opt_def *d, const char *where, c
 	case O_BLOBS:
 		o->blobs = on;
 		ps->blobs_set = true;
+		return 0;
+	case O_APP:
+		if (!*val)
+			return fy_error_usage(err, "%s: empty app name", where);
+		return set_str(&o->app, val, err);
+	case O_LABELS:
+	case O_RUNSCRIPT:
+	case O_DEFFILE:
+		if (o->inspect_show && on)
+			return fy_error_usage(err, "inspect: --labels, --runscript and --deffile "
+			                           "exclude each other");
+		o->inspect_show = !on ? 0 : d->id == O_LABELS ? 1 : d->id == O_RUNSCRIPT ? 2 : 3;
 		return 0;
 	}
 	return 0;
@@ -1023,6 +1044,7 @@ void fy_options_release(struct fy_opts *opts)
 	free(opts->pwd);
 	free(opts->home);
 	free(opts->hostname);
+	free(opts->app);
 	free(opts->creds);
 	free(opts->platform);
 	free(opts->dest);
@@ -1079,7 +1101,7 @@ int fy_options_request(const struct fy_opts *o, struct fy_request *req, struct f
 	    dup_str(&req->pwd, o->pwd) < 0 || dup_str(&req->home, o->home) < 0 ||
 	    dup_str(&req->hostname, o->hostname) < 0 || dup_str(&req->creds, o->creds) < 0 ||
 	    dup_str(&req->platform, o->platform) < 0 || dup_str(&req->dest, o->dest) < 0 ||
-	    dup_str(&req->compression, o->compression) < 0)
+	    dup_str(&req->compression, o->compression) < 0 || dup_str(&req->app, o->app) < 0)
 		goto nomem;
 	if (o->binds.n) {
 		req->binds.v = calloc(o->binds.n, sizeof(*req->binds.v));
@@ -1156,6 +1178,7 @@ const char *fy_edge_flag(int field)
 	"  -p, --pid                     new PID namespace\n"                                      \
 	"      --net=none                no network but loopback\n"                                \
 	"      --fakeroot                appear as root (uid 0) inside\n"                          \
+	"      --app NAME                run an Apptainer app, /scif/apps/NAME\n"                  \
 	"      --dry-run                 print the plan, do not run it\n"                          \
 	"      --insecure                docker:// over plain HTTP\n"                              \
 	"      --creds USER:PASS         registry credentials\n"                                   \
@@ -1201,6 +1224,8 @@ static const char help_exec[] = "usage: ferry exec [OPTIONS] IMAGE CMD [ARG...]\
 static const char help_run[] = "usage: ferry run [OPTIONS] IMAGE [ARG...]\n"
                                "\n"
                                "Run the image's entrypoint and command; ARGs replace its command.\n"
+                               "An image with Apptainer's /.singularity.d and no OCI config runs\n"
+                               "/.singularity.d/runscript with the ARGs.\n"
                                "\n" CONTAINER_OPTIONS;
 
 static const char help_shell[] = "usage: ferry shell [OPTIONS] IMAGE\n"
@@ -1234,13 +1259,17 @@ static const char help_pull[] =
         "Cache: $FERRY_CACHEDIR, else $XDG_CACHE_HOME/ferry, else ~/.cache/ferry. See ferry(1).\n";
 
 static const char help_inspect[] =
-        "usage: ferry inspect [--json] IMAGE\n"
+        "usage: ferry inspect [--json | --labels | --runscript | --deffile] IMAGE\n"
         "\n"
         "Show IMAGE's kind, path, size and compression, and the source, manifest digest and\n"
-        "OCI configuration that ferry pull stored in it.\n"
+        "OCI configuration that ferry pull stored in it, or the Apptainer labels, runscript\n"
+        "and apps of an image with /.singularity.d.\n"
         "\n"
         "Options:\n"
         "      --json                    print one JSON object\n"
+        "      --labels                  print the labels (KEY: VALUE lines; with --json an object)\n"
+        "      --runscript               print /.singularity.d/runscript\n"
+        "      --deffile                 print the definition file the image was built from\n"
         "  -v, --verbose, -q, --quiet, --debug\n"
         "  -h, --help                    show this help\n";
 

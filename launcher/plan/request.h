@@ -73,6 +73,7 @@ struct fy_request {
 	bool pid;            /* new PID namespace with a small init */
 	bool net_none;       /* new, empty network namespace (loopback only) */
 	bool fakeroot;       /* map the caller to uid/gid 0 */
+	char *app; /* an Apptainer (SCIF) app in an image with /.singularity.d; NULL: none */
 
 	/* Registry access, for images that are sources to pull. */
 	bool insecure;  /* plain HTTP to the registry */
