@@ -208,8 +208,9 @@ static json_t *inspect_json(const struct fy_image *img, const struct fy_imgcfg *
 
 		if (a) {
 			json_object_set_new(a, "runscript", json_boolean(cfg->apptainer.runscript));
-			json_object_set_new(a, "apps", cfg->apptainer.apps ? jstrv(cfg->apptainer.apps)
-			                                                   : json_array());
+			json_object_set_new(a, "apps",
+			                    cfg->apptainer.apps ? jstrv(cfg->apptainer.apps)
+			                                        : json_array());
 		}
 		json_object_set_new(j, "apptainer", a ? a : json_null());
 	}
@@ -277,9 +278,10 @@ static void inspect_text(const struct fy_image *img, const struct fy_imgcfg *cfg
 		print_list("apps:", cfg->apptainer.apps);
 	}
 	if (!cfg->present) {
-		print_field("config:", cfg->apptainer.present
-		                               ? "none (an Apptainer image: see --labels, --runscript)"
-		                               : "none (not made by ferry pull)");
+		print_field("config:",
+		            cfg->apptainer.present
+		                    ? "none (an Apptainer image: see --labels, --runscript)"
+		                    : "none (not made by ferry pull)");
 		return;
 	}
 	print_argv("entrypoint:", cfg->entrypoint);

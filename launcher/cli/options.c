@@ -1267,7 +1267,7 @@ static const char help_inspect[] =
         "\n"
         "Options:\n"
         "      --json                    print one JSON object\n"
-        "      --labels                  print the labels (KEY: VALUE lines; with --json an object)\n"
+        "      --labels                  print the labels as KEY: VALUE lines (--json: object)\n"
         "      --runscript               print /.singularity.d/runscript\n"
         "      --deffile                 print the definition file the image was built from\n"
         "  -v, --verbose, -q, --quiet, --debug\n"

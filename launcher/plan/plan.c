@@ -352,6 +352,12 @@ static int apply_apptainer(struct fy_plan *plan, const struct fy_request *opts,
 			        "app '%s': not an app name (letters, digits, '_', '.', "
 			        "'-')",
 			        opts->app);
+		if (!ap->present)
+			return fy_error_code(
+			        err, FY_EXIT_USAGE, 0,
+			        "app '%s': image %s has no Apptainer layout (%s), so no "
+			        "apps",
+			        opts->app, image, FY_APPTAINER_DIR);
 		if (!fy_strv_contains(ap->apps, opts->app)) {
 			size_t n = 0;
 
@@ -365,12 +371,6 @@ static int apply_apptainer(struct fy_plan *plan, const struct fy_request *opts,
 					strcat(list, ", ");
 				strcat(list, *p);
 			}
-			if (!ap->present)
-				return fy_error_code(
-				        err, FY_EXIT_USAGE, 0,
-				        "app '%s': image %s has no Apptainer layout (%s), "
-				        "so no apps",
-				        opts->app, image, FY_APPTAINER_DIR);
 			return fy_error_code(err, FY_EXIT_USAGE, 0,
 			                     "app '%s' is not in image %s (%s%s)", opts->app, image,
 			                     *list ? "its apps: "

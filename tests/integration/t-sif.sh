@@ -86,9 +86,9 @@ check "exec: a command killed by a signal reports it (the script execs it)" t_ex
 
 t_env_wins() {
 	FY_ENV=(FERRYENV_SIF_ORDER=from-ferryenv)
-	fy exec --env SIF_VAR=from-option "$SIF" sh -c 'echo "$SIF_VAR $SIF_ORDER"'
+	fy exec --env SIF_VAR=from-option "$SIF" sh -c 'mytool; echo "$SIF_VAR $SIF_ORDER"'
 	expect_rc 0
-	expect_out "from-option from-ferryenv"
+	expect_out "$(printf 'mytool \nfrom-option from-ferryenv')"
 }
 check "--env and FERRYENV_ win over %environment, as in Apptainer" t_env_wins
 
