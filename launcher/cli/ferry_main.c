@@ -7,6 +7,7 @@
 #include "runtime/executor.h"
 #include "base/fsutil.h"
 #include "plan/host.h"
+#include "image/apptainer.h"
 #include "image/image.h"
 #include "image/imgcfg.h"
 #include "image/store/imgcache.h"
@@ -25,6 +26,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -201,6 +203,17 @@ static json_t *inspect_json(const struct fy_image *img, const struct fy_imgcfg *
 	json_object_set_new(j, "signature", json_string("unsigned"));
 	json_object_set_new(j, "source", jstr(cfg->source));
 	json_object_set_new(j, "manifest_digest", jstr(cfg->manifest_digest));
+	if (cfg->apptainer.present) {
+		json_t *a = json_object();
+
+		if (a) {
+			json_object_set_new(a, "runscript", json_boolean(cfg->apptainer.runscript));
+			json_object_set_new(a, "apps",
+			                    cfg->apptainer.apps ? jstrv(cfg->apptainer.apps)
+			                                        : json_array());
+		}
+		json_object_set_new(j, "apptainer", a ? a : json_null());
+	}
 	if (!cfg->present) {
 		json_object_set_new(j, "config", json_null());
 		return j;
@@ -259,8 +272,16 @@ static void inspect_text(const struct fy_image *img, const struct fy_imgcfg *cfg
 	print_field("signature:", "unsigned");
 	print_field("source:", cfg->source);
 	print_field("manifest digest:", cfg->manifest_digest);
+	if (cfg->apptainer.present) {
+		print_field("apptainer:", FY_APPTAINER_DIR);
+		print_field("runscript:", cfg->apptainer.runscript ? FY_APPTAINER_RUNSCRIPT : NULL);
+		print_list("apps:", cfg->apptainer.apps);
+	}
 	if (!cfg->present) {
-		print_field("config:", "none (not made by ferry pull)");
+		print_field("config:",
+		            cfg->apptainer.present
+		                    ? "none (an Apptainer image: see --labels, --runscript)"
+		                    : "none (not made by ferry pull)");
 		return;
 	}
 	print_argv("entrypoint:", cfg->entrypoint);
@@ -269,6 +290,57 @@ static void inspect_text(const struct fy_image *img, const struct fy_imgcfg *cfg
 	print_field("user:", cfg->user);
 	print_list("env:", cfg->env);
 	print_list("labels:", cfg->labels);
+}
+
+/* inspect --labels, --runscript, --deffile: what Apptainer's inspect prints (labels as
+ * "KEY: VALUE" lines, or one JSON object with --json), the texts verbatim. */
+static int inspect_apptainer(const struct fy_image *img, const struct fy_imgcfg *cfg, int which,
+                             bool json, struct fy_error *err)
+{
+	static const char *const names[] = {"", "labels", "runscript", "definition file"};
+	_cleanup_free_ char *text = NULL;
+	_cleanup_strv_ char **labels = NULL;
+	enum fy_apptainer_text t = which == 1   ? FY_APPTAINER_TEXT_LABELS
+	                           : which == 2 ? FY_APPTAINER_TEXT_RUNSCRIPT
+	                                        : FY_APPTAINER_TEXT_DEFFILE;
+	size_t len = 0;
+	int r = fy_apptainer_read(img, t, &text, &len, err);
+
+	if (r < 0)
+		return r;
+	if (which == 1) {
+		char *const *v = cfg->labels; /* an image without labels.json: its OCI labels */
+
+		if (r > 0 && fy_apptainer_parse_labels(text, len, &labels, err) < 0)
+			return fy_error_prefix(err, "%s", img->path);
+		if (r > 0)
+			v = labels;
+		if (json) {
+			json_t *j = jlabels(v);
+			_cleanup_free_ char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+
+			json_decref(j);
+			if (!s)
+				return fy_error(err, ENOMEM, "cannot format JSON");
+			printf("%s\n", s);
+			return 0;
+		}
+		for (; v && *v; v++) {
+			const char *eq = strchr(*v, '=');
+
+			printf("%.*s: %s\n", (int)(eq ? eq - *v : (ptrdiff_t)strlen(*v)), *v,
+			       eq ? eq + 1 : "");
+		}
+		return 0;
+	}
+	if (r == 0)
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s has no %s%s", img->path,
+		                     names[which],
+		                     which == 2 ? " (" FY_APPTAINER_RUNSCRIPT ")" : "");
+	fwrite(text, 1, len, stdout);
+	if (len && text[len - 1] != '\n')
+		putchar('\n');
+	return 0;
 }
 
 static int cmd_inspect(const struct fy_opts *opts)
@@ -288,7 +360,9 @@ static int cmd_inspect(const struct fy_opts *opts)
 		r = fy_imgcfg_load(&img, &cfg, &err);
 	if (r == 0 && img.kind != FY_IMAGE_DIR && stat(img.path, &st) == 0)
 		file_size = (long long)st.st_size;
-	if (r == 0 && opts->json) {
+	if (r == 0 && opts->inspect_show) {
+		r = inspect_apptainer(&img, &cfg, opts->inspect_show, opts->json, &err);
+	} else if (r == 0 && opts->json) {
 		json_t *j = inspect_json(&img, &cfg, file_size);
 		_cleanup_free_ char *s =
 		        j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;

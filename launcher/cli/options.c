@@ -67,6 +67,11 @@ static const struct opt_def opt_defs[] = {
         {"json", 0, false, NULL, NULL, O_JSON, M_INSPECT | M_CACHE},
         {"max-size", 0, true, NULL, NULL, O_MAX_SIZE, CMD_BIT(FY_CMD_CACHE)},
         {"blobs", 0, false, NULL, NULL, O_BLOBS, CMD_BIT(FY_CMD_CACHE)},
+        /* Apptainer's apps and inspect views (image/apptainer.h) */
+        {"app", 0, true, "FERRY_APP", NULL, O_APP, M_CONT},
+        {"labels", 0, false, NULL, NULL, O_LABELS, M_INSPECT},
+        {"runscript", 0, false, NULL, NULL, O_RUNSCRIPT, M_INSPECT},
+        {"deffile", 0, false, NULL, NULL, O_DEFFILE, M_INSPECT},
 };
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
 const struct opt_def *const fy_options_defs = opt_defs;
@@ -599,6 +604,7 @@ void fy_options_release(struct fy_opts *opts)
 	free(opts->pwd);
 	free(opts->home);
 	free(opts->hostname);
+	free(opts->app);
 	free(opts->creds);
 	free(opts->platform);
 	free(opts->dest);

@@ -79,6 +79,8 @@ struct fy_opts {
 	enum fy_cache_op cache_op;   /* images: FY_CACHE_LIST */
 	unsigned long long max_size; /* cache prune --max-size SIZE, in bytes (required) */
 	bool blobs;                  /* cache prune --blobs: remove cached blobs too */
+	char *app;                   /* --app NAME: an Apptainer app (/scif/apps/NAME) */
+	int inspect_show; /* inspect: 1 --labels, 2 --runscript, 3 --deffile; 0: the summary */
 };
 
 /* Parse argv (argv[0] is the program). environ supplies FERRY_<OPTION> defaults. */

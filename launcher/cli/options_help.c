@@ -120,6 +120,7 @@ const char *fy_options_help_refusal(const char *lng, size_t len, char shrt)
 	"                                --network none' works too)\n"                             \
 	"  -f, --fakeroot                appear as root (uid 0) inside\n"                          \
 	"  -u, --userns                  accepted: ferry always uses a user namespace\n"           \
+	"      --app NAME                run an Apptainer app, /scif/apps/NAME\n"                  \
 	"      --dry-run                 print the plan, do not run it\n"                          \
 	"      --insecure                docker:// over plain HTTP\n"                              \
 	"      --creds USER:PASS         registry credentials\n"                                   \
@@ -168,6 +169,8 @@ static const char help_exec[] = "usage: ferry exec [OPTIONS] IMAGE CMD [ARG...]\
 static const char help_run[] = "usage: ferry run [OPTIONS] IMAGE [ARG...]\n"
                                "\n"
                                "Run the image's entrypoint and command; ARGs replace its command.\n"
+                               "An image with Apptainer's /.singularity.d and no OCI config runs\n"
+                               "/.singularity.d/runscript with the ARGs.\n"
                                "\n" CONTAINER_OPTIONS;
 
 static const char help_shell[] =
@@ -206,13 +209,17 @@ static const char help_pull[] =
         "Cache: $FERRY_CACHEDIR, else $XDG_CACHE_HOME/ferry, else ~/.cache/ferry. See ferry(1).\n";
 
 static const char help_inspect[] =
-        "usage: ferry inspect [--json] IMAGE\n"
+        "usage: ferry inspect [--json | --labels | --runscript | --deffile] IMAGE\n"
         "\n"
         "Show IMAGE's kind, path, size and compression, and the source, manifest digest and\n"
-        "OCI configuration that ferry pull stored in it.\n"
+        "OCI configuration that ferry pull stored in it, or the Apptainer labels, runscript\n"
+        "and apps of an image with /.singularity.d.\n"
         "\n"
         "Options:\n"
         "      --json                    print one JSON object\n"
+        "      --labels                  print the labels as KEY: VALUE lines (--json: object)\n"
+        "      --runscript               print /.singularity.d/runscript\n"
+        "      --deffile                 print the definition file the image was built from\n"
         "  -v, --verbose, -q, --quiet, --debug\n"
         "  -h, --help                    show this help\n";
 

@@ -61,7 +61,8 @@ int fy_options_request(const struct fy_opts *o, struct fy_request *req, struct f
 	    dup_str(&req->compression, o->compression) < 0 ||
 	    dup_strv(&req->scratch, o->scratch) < 0 || dup_str(&req->workdir, o->workdir) < 0 ||
 	    dup_strv(&req->no_mount_paths, o->no_mount_paths) < 0 ||
-	    dup_str(&req->overlay, o->overlay) < 0 || dup_str(&req->shell, o->shell) < 0)
+	    dup_str(&req->overlay, o->overlay) < 0 || dup_str(&req->shell, o->shell) < 0 ||
+	    dup_str(&req->app, o->app) < 0)
 		goto nomem;
 	if (o->binds.n) {
 		req->binds.v = calloc(o->binds.n, sizeof(*req->binds.v));

@@ -541,6 +541,18 @@ int fy_options_value_apply(struct parse *ps, const struct opt_def *d, const char
 		o->blobs = on;
 		ps->blobs_set = true;
 		return 0;
+	case O_APP:
+		if (!*val)
+			return fy_error_usage(err, "%s: empty app name", where);
+		return set_str(&o->app, val, err);
+	case O_LABELS:
+	case O_RUNSCRIPT:
+	case O_DEFFILE:
+		if (o->inspect_show && on)
+			return fy_error_usage(err, "inspect: --labels, --runscript and --deffile "
+			                           "exclude each other");
+		o->inspect_show = !on ? 0 : d->id == O_LABELS ? 1 : d->id == O_RUNSCRIPT ? 2 : 3;
+		return 0;
 	}
 	return 0;
 }

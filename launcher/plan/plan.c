@@ -1,5 +1,6 @@
 #include "plan/plan.h"
 
+#include "plan/action.h"
 #include "plan/bind.h"
 #include "base/cleanup.h"
 #include "plan/siteconf.h"
@@ -7,6 +8,7 @@
 #include "base/error.h"
 #include "base/fsutil.h"
 #include "plan/host.h"
+#include "image/apptainer.h"
 #include "image/image.h"
 #include "image/imgcfg.h"
 #include "plan/request.h"
@@ -280,6 +282,17 @@ static int build_argv(struct fy_plan *plan, const struct fy_request *opts,
 		plan->argv = fy_strv_dup(opts->argv);
 		break;
 	case FY_REQ_RUN:
+		if (icfg && icfg->apptainer.present && (opts->app || !icfg->present)) {
+			if (!opts->app && !icfg->apptainer.runscript)
+				return fy_error_code(err, FY_EXIT_USAGE, 0,
+				                     "run: image %s has neither an OCI config (%s) "
+				                     "nor a runscript "
+				                     "(%s): use 'ferry exec %s CMD'",
+				                     image, FY_IMGCFG_CONFIG,
+				                     FY_APPTAINER_RUNSCRIPT, image);
+			plan->argv = fy_strv_dup(opts->argv); /* the runscript's arguments */
+			break;
+		}
 		if (!icfg || !icfg->present)
 			return fy_error_code(
 			        err, FY_EXIT_USAGE, 0,
@@ -306,6 +319,124 @@ static int build_argv(struct fy_plan *plan, const struct fy_request *opts,
 		return fy_error_code(err, FY_EXIT_USAGE, 0, "no container command");
 	}
 	return plan->argv ? 0 : fy_error(err, ENOMEM, "plan");
+}
+
+/* The variables the caller set by name (FERRYENV_ and its Apptainer spellings, --env-file,
+ * --env), with their final values in envp: the action script sets them again after the image's
+ * scripts, so they win over %environment as in Apptainer. */
+static int explicit_env(const struct fy_request *opts, const struct fy_host *host, char **envp,
+                        char ***keep, struct fy_error *err)
+{
+	static const char *const prefixes[] = {"FERRYENV_", "APPTAINERENV_", "SINGULARITYENV_"};
+	_cleanup_strv_ char **passed = NULL, **set = NULL;
+
+	for (char *const *e = host->environ; e && *e; e++)
+		for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+			if (strncmp(*e, prefixes[i], strlen(prefixes[i])) == 0 &&
+			    fy_strv_push(&passed, *e) < 0)
+				return fy_error(err, ENOMEM, "plan");
+	{
+		struct fy_env_input in = {
+		        .host = passed,
+		        .cleanenv = true,
+		        .env_files = opts->env_files,
+		        .env_opts = opts->env,
+		};
+
+		if (fy_environ_build(&in, &set, err) < 0)
+			return -1;
+	}
+	for (char **kv = set; kv && *kv; kv++) {
+		size_t n = strcspn(*kv, "=");
+		_cleanup_free_ char *name = strndup(*kv, n);
+		const char *v = name ? fy_environ_get(envp, name) : NULL;
+		_cleanup_free_ char *final = NULL;
+
+		if (!name)
+			return fy_error(err, ENOMEM, "plan");
+		/* PATH is in every environment built: only one the caller changed is theirs. */
+		if (!v ||
+		    (strcmp(name, "PATH") == 0 && strcmp(*kv + n + 1, FY_ENV_DEFAULT_PATH) == 0))
+			continue;
+		final = fy_fsutil_asprintf("%s=%s", name, v);
+		if (!final || fy_strv_push(keep, final) < 0)
+			return fy_error(err, ENOMEM, "plan");
+	}
+	return 0;
+}
+
+/* An image with Apptainer's layout runs everything through the action script (action.h):
+ * exec's command, run's OCI Entrypoint + Cmd (an OCI config wins, as ferry pull's images have
+ * no runscript of their own) or else the runscript, shell's shell. The argv that build_argv()
+ * made is what the script execs in exec mode. */
+static int apply_apptainer(struct fy_plan *plan, const struct fy_request *opts,
+                           const struct fy_host *host, const struct fy_imgcfg *icfg,
+                           const char *image, struct fy_error *err)
+{
+	static const struct fy_apptainer none;
+	const struct fy_apptainer *ap = icfg ? &icfg->apptainer : &none;
+	struct fy_action a = {.mode = FY_ACTION_EXEC, .app = opts->app};
+	_cleanup_strv_ char **keep = NULL, **argv = NULL;
+	_cleanup_free_ char *script = NULL;
+	char *const *args = plan->argv;
+
+	if (opts->app) {
+		_cleanup_free_ char *list = NULL;
+
+		if (!fy_apptainer_app_name_ok(opts->app))
+			return fy_error_code(
+			        err, FY_EXIT_USAGE, 0,
+			        "app '%s': not an app name (letters, digits, '_', '.', "
+			        "'-')",
+			        opts->app);
+		if (!ap->present)
+			return fy_error_code(
+			        err, FY_EXIT_USAGE, 0,
+			        "app '%s': image %s has no Apptainer layout (%s), so no "
+			        "apps",
+			        opts->app, image, FY_APPTAINER_DIR);
+		if (!fy_strv_contains(ap->apps, opts->app)) {
+			size_t n = 0;
+
+			for (char **p = ap->apps; p && *p; p++)
+				n += strlen(*p) + 2;
+			list = calloc(1, n + 1);
+			if (!list)
+				return fy_error(err, ENOMEM, "plan");
+			for (char **p = ap->apps; p && *p; p++) {
+				if (p != ap->apps)
+					strcat(list, ", ");
+				strcat(list, *p);
+			}
+			return fy_error_code(err, FY_EXIT_USAGE, 0,
+			                     "app '%s' is not in image %s (%s%s)", opts->app, image,
+			                     *list ? "its apps: "
+			                           : "it has no apps under " FY_APPTAINER_APPS,
+			                     list);
+		}
+	}
+	if (!ap->present)
+		return 0;
+	if (opts->cmd == FY_REQ_SHELL) {
+		a.mode = FY_ACTION_SHELL;
+		args = NULL;
+	} else if (opts->cmd == FY_REQ_RUN && (opts->app || !icfg->present)) {
+		a.mode = FY_ACTION_RUN;
+		args = opts->argv;
+	}
+	if (explicit_env(opts, host, plan->envp, &keep, err) < 0)
+		return -1;
+	a.keep = keep;
+	script = fy_action_script(&a);
+	if (!script || fy_strv_push(&argv, "/bin/sh") < 0 ||
+	    fy_strv_push(&argv, FY_APPTAINER_ACTION) < 0 || fy_strv_extend(&argv, args) < 0)
+		return fy_error(err, ENOMEM, "plan");
+	if (fy_plan_add_mount(plan, FY_MNT_FILE, NULL, FY_APPTAINER_ACTION, script, 0, err) < 0)
+		return -1;
+	fy_strv_free(plan->argv);
+	plan->argv = TAKE_PTR(argv);
+	plan->shell = false; /* the script picks the shell */
+	return 0;
 }
 
 int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
@@ -405,6 +536,9 @@ int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
 		if (fy_environ_build(&in, &plan->envp, err) < 0)
 			return -1;
 	}
+	if ((opts->app || (icfg && icfg->apptainer.present)) &&
+	    apply_apptainer(plan, opts, host, icfg, img->path, err) < 0)
+		return -1;
 	return 0;
 }
 

@@ -20,6 +20,7 @@ void fy_request_release(struct fy_request *req)
 	free(req->pwd);
 	free(req->home);
 	free(req->hostname);
+	free(req->app);
 	free(req->creds);
 	free(req->platform);
 	free(req->dest);

@@ -95,6 +95,7 @@ struct fy_request {
 	char **no_mount_paths; /* destinations of site binds left out */
 	char *overlay;         /* host dir: a persistent writable overlay (DIR/upper, DIR/work) */
 	char *shell;           /* SHELL: the shell to start; NULL: /bin/bash, else /bin/sh */
+	char *app;             /* an Apptainer (SCIF) app in an image with /.singularity.d; NULL: none */
 
 	/* Registry access, for images that are sources to pull. */
 	bool insecure;  /* plain HTTP to the registry */

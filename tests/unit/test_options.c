@@ -602,7 +602,17 @@ static void test_inspect(void **state)
 	assert_int_equal(PARSE(&o, &err, "help", "inspect"), 0);
 	assert_int_equal(o.action, FY_ACT_HELP);
 	assert_int_equal(o.cmd, FY_CMD_INSPECT);
-	assert_contains(fy_options_help(o.cmd), "usage: ferry inspect [--json] IMAGE");
+	assert_contains(fy_options_help(o.cmd),
+	                "usage: ferry inspect [--json | --labels | --runscript | --deffile] IMAGE");
+	fy_options_release(&o);
+	assert_int_equal(PARSE(&o, &err, "inspect", "--deffile", "img.sif"), 0);
+	assert_int_equal(o.inspect_show, 3);
+	fy_options_release(&o);
+	assert_int_equal(PARSE(&o, &err, "inspect", "--labels", "--runscript", "img.sif"), -1);
+	assert_contains(err.msg, "exclude each other");
+	fy_options_release(&o);
+	assert_int_equal(PARSE(&o, &err, "run", "--app", "foo", "img.sif"), 0);
+	assert_string_equal(o.app, "foo");
 	fy_options_release(&o);
 	assert_contains(fy_options_help(FY_CMD_PULL), "usage: ferry pull [OPTIONS] [FILE] SOURCE");
 	assert_contains(fy_options_help(FY_CMD_PULL), "--block-size SIZE");
