@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -117,6 +118,9 @@ static int pull(const struct fy_opts *o, char **path, struct fy_error *err)
 
 	if (r < 0)
 		return r;
+	/* Apptainer refuses to overwrite an image too; --force says it is meant. */
+	if (o->dest && !o->force && faccessat(AT_FDCWD, o->dest, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return fy_error_usage(err, "pull: %s exists (use --force to replace it)", o->dest);
 
 	/* -q: errors only; -v: every retry of the registry client (one is said without). */
 	fy_log_init(&log, "ferry",
@@ -152,12 +156,18 @@ static int cmd_pull(const struct fy_opts *opts)
 
 int main(int argc, char **argv)
 {
+	char **env = NULL;
 	struct fy_opts opts;
 	struct fy_error err;
 	int r;
 
 	memset(&opts, 0, sizeof(opts));
 	fy_error_clear(&err);
+	/* The process's environment from here on: ferry's names for Apptainer's (once more when
+	 * ferry started us: then there is nothing left to translate). Never freed: environ. */
+	if (fy_options_env_site(environ, &env, &err) < 0)
+		return fy_edge_fail(&err);
+	environ = env;
 	if (fy_options_parse(argc, argv, environ, &opts, &err) < 0) {
 		r = fy_edge_fail(&err);
 	} else if (opts.cmd != FY_CMD_PULL) {

@@ -1,7 +1,8 @@
 /* ocimount: the mount steps of an ociplan, executed in the container's init (ociexec):
  * before pivot_root with the root at its host path, the switch of root, and after it. Every
- * destination is resolved inside the root (fy_mnt_resolve: symlinks of the image are followed
- * as the container sees them and never lead out); missing mount points are created. Also the
+ * destination, device node, masked and read-only path is resolved inside the root by fd
+ * (base/resolve.h: symlinks of the image are followed as the container sees them and never lead
+ * out) and mounted on through that fd; missing mount points are created fd-relative. Also the
  * squashfs root: an in-process FUSE server forked off the init. See doc/ferry-oci.md. */
 #ifndef FERRY_OCI_OCIMOUNT_H
 #define FERRY_OCI_OCIMOUNT_H

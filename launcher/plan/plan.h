@@ -28,6 +28,7 @@ struct fy_root {
 	uint64_t offset;     /* squashfs: byte offset of the filesystem in the file (SIF) */
 	bool writable_tmpfs; /* overlay a tmpfs upper layer over the read-only root */
 	char *tmpfs_opts;    /* options of that tmpfs (mode, the site's size limit) */
+	char *overlay_dir;   /* host dir: a persistent overlay, DIR/upper and DIR/work */
 };
 
 enum fy_mount_kind {

@@ -29,6 +29,7 @@ struct fy_conf {
 	unsigned fuse_threads;     /* fuse_threads = N  (0: one per online CPU, at most 16) */
 	char *tmpfs_size;          /* tmpfs_size = SIZE for --contain /tmp and --writable-tmpfs */
 	char **site_caches; /* site_cache = DIR  (repeatable): read-only image caches, in order */
+	bool apptainer_env; /* apptainer_env = yes|no: APPTAINER_*, SINGULARITY_* names too */
 };
 
 /* Defaults, then the file. path NULL: FERRY_CONF from env, else default_path. */

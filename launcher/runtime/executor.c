@@ -100,16 +100,50 @@ static struct fy_sqfuse_extra *mount_points(const struct fy_plan *plan, char *co
 	return v;
 }
 
+/* --overlay DIR: upper and work in the caller's DIR (seen under HOST), so changes outlive the
+ * container. Without "userxattr" overlayfs keeps its metadata in trusted.* xattrs, which a
+ * user namespace may not write on most filesystems; older kernels lack the option. */
+static int mount_overlay_dir(const char *dir, const char *lower, const struct fy_log *log,
+                             struct fy_error *err)
+{
+	_cleanup_free_ char *upper = fy_fsutil_asprintf("%s%s/upper", HOST, dir);
+	_cleanup_free_ char *work = fy_fsutil_asprintf("%s%s/work", HOST, dir);
+	_cleanup_free_ char *opts = NULL;
+
+	if (!upper || !work)
+		return fy_error(err, ENOMEM, "--overlay");
+	if ((mkdir(upper, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(work, 0700) < 0 && errno != EEXIST))
+		return fy_error(err, errno, "--overlay %s: cannot create upper and work", dir);
+	opts = fy_fsutil_asprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lower, upper,
+	                          work);
+	if (!opts)
+		return fy_error(err, ENOMEM, "--overlay");
+	if (mount("overlay", ROOT, "overlay", MS_NOSUID | MS_NODEV, opts) < 0) {
+		opts[strlen(opts) - strlen(",userxattr")] = '\0';
+		if (mount("overlay", ROOT, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+			return fy_error_code(
+			        err, FY_EXIT_SYSTEM, errno,
+			        "--overlay %s: cannot mount overlayfs there in a user "
+			        "namespace (needs Linux >= 5.11 and a local filesystem "
+			        "such as ext4 or xfs)",
+			        dir);
+	}
+	fy_log_debug(log, "overlay %s mounted", dir);
+	return 0;
+}
+
 static int mount_root(const struct fy_plan *plan, int image_fd, int fuse_fd,
                       const struct fy_sqfuse_extra *extra, struct fy_sqfuse **fuse,
                       const struct fy_log *log, struct fy_error *err)
 {
-	const char *target = plan->root.writable_tmpfs ? LOWER : ROOT;
+	bool overlay = plan->root.writable_tmpfs || plan->root.overlay_dir;
+	const char *target = overlay ? LOWER : ROOT;
 	_cleanup_free_ char *src = fy_fsutil_path_join(HOST, plan->root.path);
 
 	if (!src)
 		return fy_error(err, ENOMEM, "root filesystem");
-	if (plan->root.writable_tmpfs && mkdir(target, 0755) < 0)
+	if (overlay && mkdir(target, 0755) < 0)
 		return fy_error(err, errno, "cannot create %s", target);
 	if (plan->root.kind == FY_ROOT_SQUASHFS) {
 		struct fy_sqfuse_opts o = {
@@ -128,6 +162,8 @@ static int mount_root(const struct fy_plan *plan, int image_fd, int fuse_fd,
 		return fy_error_prefix(err, "image directory %s", plan->root.path);
 	}
 	fy_log_debug(log, "root filesystem mounted");
+	if (plan->root.overlay_dir)
+		return mount_overlay_dir(plan->root.overlay_dir, target, log, err);
 	if (plan->root.writable_tmpfs) {
 		_cleanup_free_ char *opts = NULL;
 
@@ -164,7 +200,7 @@ static void stop_root(const struct fy_plan *plan, struct fy_sqfuse *fuse, const 
 	fy_log_debug(log, "FUSE server stopped");
 	umount2(ROOT, MNT_DETACH);
 	fy_log_debug(log, "root unmounted");
-	if (plan->root.writable_tmpfs)
+	if (plan->root.writable_tmpfs || plan->root.overlay_dir)
 		umount2(LOWER, MNT_DETACH);
 }
 
@@ -196,7 +232,7 @@ static int finish_root(const struct fy_plan *plan, char *const *srcs, const stru
 	        .staging = STAGING,
 	        .proc = HOST "/proc",
 	        .fresh_proc = plan->new_pid,
-	        .writable_root = plan->root.writable_tmpfs,
+	        .writable_root = plan->root.writable_tmpfs || plan->root.overlay_dir,
 	        .log = log,
 	};
 

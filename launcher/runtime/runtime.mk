@@ -3,5 +3,7 @@
 libferry_la_SOURCES += \
 	launcher/runtime/userns.c launcher/runtime/userns.h \
 	launcher/runtime/mounts.c launcher/runtime/mounts.h \
+	launcher/runtime/splice.c launcher/runtime/splice.h \
+	launcher/runtime/devfs.c launcher/runtime/devfs.h \
 	launcher/runtime/supervise.c launcher/runtime/supervise.h \
 	launcher/runtime/executor.c launcher/runtime/executor.h

@@ -565,4 +565,70 @@ check "-v says every retry of a registry answering 503 (issue 8 D8)" t_pull_retr
 kill "$FLAKY_PID" 2>/dev/null
 wait "$FLAKY_PID" 2>/dev/null
 
+# ---- issue 8 D9: bad layer content is a bad image (exit 4), like bad layout metadata -----------
+# The busybox image with one more gzip layer each: cut in half, a member named ../../escape, and
+# a hardlink to a file no layer has (manifest and index fixed up, so every digest matches).
+BADLAY=$REG/badlay
+(
+	set -e
+	cd "$REG"
+	fy_umoci_busybox badlay latest bl true
+	umoci repack --image badlay:latest bl
+	python3 - "$BADLAY" <<'PY'
+import gzip, hashlib, io, json, os, sys, tarfile
+lay = sys.argv[1]
+def blob(d):
+    return os.path.join(lay, "blobs", *d.split(":"))
+def put(data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    open(blob(d), "wb").write(data)
+    return d, len(data)
+def gztar(ti, data=None):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w", format=tarfile.PAX_FORMAT) as t:
+        t.addfile(ti, io.BytesIO(data) if data is not None else None)
+    return gzip.compress(b.getvalue(), mtime=0)
+def reg(name, data=b"x\n"):
+    ti = tarfile.TarInfo(name)
+    ti.size = len(data)
+    return gztar(ti, data)
+link = tarfile.TarInfo("etc/link")
+link.type, link.linkname = tarfile.LNKTYPE, "no/such/target"
+good = reg("etc/ok")
+layers = {"trunc": good[: len(good) // 2], "dotdot": reg("../../escape"), "hardlink": gztar(link)}
+idx = json.load(open(os.path.join(lay, "index.json")))
+base = idx["manifests"][0]
+man0 = json.load(open(blob(base["digest"])))
+for tag, data in layers.items():
+    man = json.loads(json.dumps(man0))
+    d, n = put(data)
+    man["layers"].append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": n})
+    md, ms = put(json.dumps(man).encode())
+    idx["manifests"].append({"mediaType": base["mediaType"], "digest": md, "size": ms,
+                             "annotations": {"org.opencontainers.image.ref.name": tag}})
+json.dump(idx, open(os.path.join(lay, "index.json"), "w"))
+PY
+) >"$REG/badlay.log" 2>&1 || fy_die "building the bad-layer images failed: $(tail -3 "$REG/badlay.log")"
+chmod -R a+rX "$BADLAY" || fy_die "cannot open $BADLAY to the test user"
+
+t_pull_bad_layers() {
+	local tag re
+	for tag in trunc dotdot hardlink; do
+		case $tag in
+		trunc) re="layer sha256:[0-9a-f]{64}: truncated gzip stream after [0-9]+ bytes" ;;
+		dotdot) re="layer sha256:[0-9a-f]{64}: path '\.\./\.\./escape' climbs above the root" ;;
+		hardlink) re="hardlink to 'no/such/target': no such file in this or a lower layer" ;;
+		esac
+		FY_ENV=("FERRY_CACHEDIR=$BADCACHE")
+		fy pull "oci:$BADLAY:$tag"
+		expect_error 4 "^ferry: pull oci:$BADLAY:$tag: " "$re"
+		FY_ENV=("FERRY_CACHEDIR=$BADCACHE")
+		fy exec "oci:$BADLAY:$tag" /bin/busybox true
+		expect_error 4 "^ferry: pull oci:$BADLAY:$tag: " "$re"
+	done
+	[ -z "$(find "$BADCACHE" -name '*.sqfs')" ] ||
+		fail "a failed pull left an image in the cache: $(find "$BADCACHE" -name '*.sqfs')"
+}
+check "truncated gzip, '..' and a dangling hardlink in a layer: exit 4, one line (issue 8 D9)" t_pull_bad_layers
+
 fy_done

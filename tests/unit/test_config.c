@@ -375,6 +375,7 @@ static void test_shipped_file(void **state)
 	        "mount_hostfiles",
 	        "allow_writable_tmpfs",
 	        "allow_fakeroot",
+	        "apptainer_env",
 	        "env_deny",
 	        "fuse_device",
 	        "fuse_threads",
@@ -448,6 +449,7 @@ static void test_shipped_file(void **state)
 	assert_int_equal(c.mount_hostfiles, d.mount_hostfiles);
 	assert_int_equal(c.allow_writable_tmpfs, d.allow_writable_tmpfs);
 	assert_int_equal(c.allow_fakeroot, d.allow_fakeroot);
+	assert_int_equal(c.apptainer_env, d.apptainer_env);
 	assert_string_equal(c.fuse_device, d.fuse_device);
 	assert_int_equal(c.fuse_threads, d.fuse_threads);
 	{
@@ -455,8 +457,8 @@ static void test_shipped_file(void **state)
 
 		for (const char *p = uncommented; *p; p++)
 			lines += *p == '\n';
-		/* The nine keys with a concrete default value (not "none"/"unset"). */
-		assert_int_equal(lines, 9);
+		/* The ten keys with a concrete default value (not "none"/"unset"). */
+		assert_int_equal(lines, 10);
 	}
 	fy_siteconf_release(&c);
 	fy_siteconf_release(&d);

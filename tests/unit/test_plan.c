@@ -284,6 +284,71 @@ static void test_namespaces_from_options(void **state)
 	assert_false(f->plan.new_ipc);
 }
 
+/* Apptainer's options (issue 14): --ipc, --uts, -S, -W, --no-mount, --overlay, --shell. */
+static void test_apptainer_options(void **state)
+{
+	struct fixture *f = *state;
+	struct fy_error err;
+	const struct fy_mount *m;
+
+	f->req.ipc = true;
+	f->req.uts = true;
+	assert_int_equal(fy_strv_push(&f->req.scratch, "/scratch/s1"), 0);
+	f->req.overlay = strdup("/home/alice/ov");
+	assert_int_equal(build(f), 0);
+	assert_true(f->plan.new_ipc);
+	assert_true(f->plan.new_uts);
+	assert_null(f->plan.hostname);
+	assert_string_equal(f->plan.root.overlay_dir, "/home/alice/ov");
+	assert_false(f->plan.root.writable_tmpfs);
+	assert_non_null(m = find_mount(&f->plan, "/scratch/s1"));
+	assert_int_equal(m->kind, FY_MNT_TMPFS);
+	assert_true(m->flags & FY_MNT_F_USER);
+	fy_plan_release(&f->plan);
+
+	/* -W with --contain: /tmp, /var/tmp and the scratch dirs come from the workdir. */
+	f->req.contain = true;
+	f->req.workdir = strdup("/work/w");
+	assert_int_equal(build(f), 0);
+	assert_non_null(m = find_mount(&f->plan, "/tmp"));
+	assert_int_equal(m->kind, FY_MNT_BIND);
+	assert_string_equal(m->src, "/work/w/tmp");
+	assert_non_null(m = find_mount(&f->plan, "/var/tmp"));
+	assert_string_equal(m->src, "/work/w/var_tmp");
+	assert_non_null(m = find_mount(&f->plan, "/scratch/s1"));
+	assert_int_equal(m->kind, FY_MNT_BIND);
+	assert_string_equal(m->src, "/work/w/scratch/scratch/s1");
+	fy_plan_release(&f->plan);
+	f->req.contain = false;
+
+	/* --no-mount by name, and a site bind by its destination. */
+	assert_int_equal(fy_bind_parse("/site/a:/a,/site/b:/b", &f->conf.binds, &err), 0);
+	f->req.no_mount = FY_REQ_NOMOUNT_HOME | FY_REQ_NOMOUNT_CWD | FY_REQ_NOMOUNT_TMP |
+	                  FY_REQ_NOMOUNT_HOSTFILES;
+	assert_int_equal(fy_strv_push(&f->req.no_mount_paths, "/a"), 0);
+	assert_int_equal(build(f), 0);
+	assert_null(find_mount(&f->plan, "/home/alice"));
+	assert_null(find_mount(&f->plan, "/scratch/alice/run1"));
+	assert_null(find_mount(&f->plan, "/etc/hosts"));
+	assert_null(find_mount(&f->plan, "/a"));
+	assert_non_null(find_mount(&f->plan, "/b"));
+	assert_non_null(m = find_mount(&f->plan, "/tmp"));
+	assert_int_equal(m->kind, FY_MNT_TMPFS);
+	fy_plan_release(&f->plan);
+	f->req.no_mount = FY_REQ_NOMOUNT_BINDPATHS;
+	assert_int_equal(build(f), 0);
+	assert_null(find_mount(&f->plan, "/b"));
+	assert_non_null(find_mount(&f->plan, "/home/alice"));
+	fy_plan_release(&f->plan);
+
+	/* shell --shell PATH: that shell, with no /bin/sh fallback. */
+	f->req.cmd = FY_REQ_SHELL;
+	f->req.shell = strdup("/bin/zsh");
+	assert_int_equal(build(f), 0);
+	assert_string_equal(f->plan.argv[0], "/bin/zsh");
+	assert_false(f->plan.shell);
+}
+
 static void test_user_binds_after_system_and_site(void **state)
 {
 	struct fixture *f = *state;
@@ -486,6 +551,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_fakeroot_refused_by_site, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_writable_tmpfs, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_namespaces_from_options, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_apptainer_options, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_user_binds_after_system_and_site, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_home_option, setup, teardown),
