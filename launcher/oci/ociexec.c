@@ -73,11 +73,14 @@ static int run_hooks(const struct fy_oci_spec *spec, enum fy_oci_hook_kind kind,
 	return 0;
 }
 
-/* Wait for exec.fifo's reader (`start`), then hand it the byte that says "go". */
-static int wait_start(const struct init_args *a, struct fy_error *err)
+/* Wait for exec.fifo's reader (`start`), then hand it the byte that says "go". The write end
+ * stays open, close-on-exec, above the preserved fds: `start` returns when it sees the fifo
+ * close, that is once the user's program is executed (or the init died, after writing why), so
+ * a signal sent right after `start` reaches the program, not the runtime's setup code. */
+static int wait_start(const struct init_args *a, int *started, struct fy_error *err)
 {
 	char path[64];
-	int fd;
+	int fd, hi;
 
 	snprintf(path, sizeof(path), "self/fd/%d", a->fifo);
 	fd = openat(a->hostproc, path, O_WRONLY | O_CLOEXEC);
@@ -89,8 +92,22 @@ static int wait_start(const struct init_args *a, struct fy_error *err)
 		close(fd);
 		return fy_error(err, e, "cannot write exec.fifo");
 	}
+	hi = fcntl(fd, F_DUPFD_CLOEXEC, 3 + (int)a->o->preserve_fds);
 	close(fd);
+	if (hi < 0)
+		return fy_error(err, errno, "cannot keep exec.fifo open");
+	*started = hi;
 	return 0;
+}
+
+/* After `start` released the init: the reason goes to the log and to `start` (the fifo). */
+static _Noreturn void start_fail(const struct init_args *a, int started, int code,
+                                 const struct fy_error *err)
+{
+	fy_log_error(a->o->proc_log, "%s", err->msg);
+	if (started >= 0)
+		(void)!write(started, err->msg, strlen(err->msg));
+	_exit(code);
 }
 
 static int recv_go(int sock, struct go *g)
@@ -125,7 +142,7 @@ static _Noreturn void init_main(void *arg)
 	const struct fy_oci_spec *spec = a->spec;
 	_cleanup_free_ char *exe = NULL;
 	char **env;
-	int e;
+	int e, started = -1;
 
 	if (!g || recv_go(a->sock, g) < 0)
 		_exit(1);
@@ -175,16 +192,15 @@ static _Noreturn void init_main(void *arg)
 	if (fy_ocispawn_report(a->sock, NULL) < 0)
 		_exit(1);
 	close(a->sock);
-	if (wait_start(a, &err) < 0 ||
-	    run_hooks(spec, FY_OCI_HOOK_START_CONTAINER, g->created, "startContainer", &err) < 0 ||
-	    fy_ociproc_finish(a->proc, &spec->seccomp, a->o->preserve_fds, &err) < 0) {
-		fy_log_error(a->o->proc_log, "%s", err.msg);
-		_exit(1);
-	}
+	if (wait_start(a, &started, &err) < 0)
+		start_fail(a, -1, 1, &err);
+	if (run_hooks(spec, FY_OCI_HOOK_START_CONTAINER, g->created, "startContainer", &err) < 0 ||
+	    fy_ociproc_finish(a->proc, &spec->seccomp, a->o->preserve_fds, &err) < 0)
+		start_fail(a, started, 1, &err);
 	execve(exe, a->proc->args, env ? env : (char *[]){NULL});
 	e = errno;
-	fy_log_error(a->o->proc_log, "exec %s: %s", exe, strerror(e));
-	_exit(e == ENOENT ? 127 : 126);
+	fy_error(&err, e, "exec %s", exe);
+	start_fail(a, started, e == ENOENT ? 127 : 126, &err);
 }
 
 /* ---- the runtime side ---- */
@@ -484,6 +500,36 @@ static int pidfd_open_(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+/* Read what the init writes after the "go" byte until it closes exec.fifo (its execve, or its
+ * death): any text is why the user's program was not executed. */
+static int wait_exec(int fifo, struct fy_error *err)
+{
+	char msg[1024];
+	size_t len = 0;
+
+	for (;;) {
+		struct pollfd p = {.fd = fifo, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return fy_error(err, errno, "poll");
+		}
+		n = read(fifo, msg + len, sizeof(msg) - 1 - len);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return fy_error(err, errno, "cannot read exec.fifo");
+		if (n > 0)
+			len += (size_t)n;
+		if (n == 0 || len == sizeof(msg) - 1)
+			break;
+	}
+	if (len == 0)
+		return 0;
+	msg[len] = '\0';
+	return fy_error(err, 0, "%s", msg);
+}
+
 int fy_ociexec_start(int state_dirfd, pid_t pid, struct fy_error *err)
 {
 	_cleanup_close_ int fifo =
@@ -520,7 +566,7 @@ int fy_ociexec_start(int state_dirfd, pid_t pid, struct fy_error *err)
 	}
 	if (unlinkat(state_dirfd, FIFO_NAME, 0) < 0 && errno != ENOENT)
 		return fy_error(err, errno, "cannot remove exec.fifo");
-	return 0;
+	return wait_exec(fifo, err);
 }
 
 /* Wait for our child, forwarding the signals a user sends to the runtime (runc run does). */
