@@ -743,8 +743,43 @@ c['hooks'] = {'poststart': [{'path': '$MD/poststart.sh', 'args': ['poststart.sh'
 	[ "$alive" = 0 ] || fail "kill TERM right after start did not end the container in $alive of 20 tries"
 }
 
+# gap 7: a failed `exec -d` leaves nothing (before: a zombie child of the caller inside the
+# container's PID namespace, so the init could not finish dying and delete -f waited 10 s). The
+# caller is a python3 that does not reap, as the crun suite's.
+t_exec_fail_clean() {
+	local id=execfail-$MODE v
+	create_started "$id" "$(sh_args "$SLEEPER")"
+	v=$(
+		close_fds
+		cd "$MD" &&
+			"${AS[@]}" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME_M" LC_ALL=C \
+				timeout 30 python3 -c '
+import os, subprocess, sys
+rt = sys.argv[1:4]
+r = subprocess.run(rt + ["exec", "-d", "--pid-file", sys.argv[5], sys.argv[4], "/no/such/prog"],
+                   stdin=subprocess.DEVNULL, capture_output=True)
+kids = []
+for p in os.listdir("/proc"):
+    try:
+        st = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
+    except (OSError, ValueError):
+        continue
+    if int(st[1]) == os.getpid() and p.isdigit():
+        kids.append("%s:%s" % (p, st[0]))
+d = subprocess.run(rt + ["delete", "-f", sys.argv[4]], stdin=subprocess.DEVNULL, capture_output=True)
+print("exec rc=%d children=%s delete rc=%d err=%s" % (r.returncode != 0, kids, d.returncode,
+      d.stderr.decode().strip()[:200]))
+' "$RT" --root "$ST" "$id" "$MD/$id.xpid" </dev/null 2>&1
+	)
+	expect_eq "failed exec -d, then delete -f (exec failed, children left, delete)" \
+		"exec rc=1 children=[] delete rc=0 err=" "$v"
+	wait_gone "$CPID"
+	[ ! -e "$MD/$id.xpid" ] || fail "a failed exec -d wrote its pid file"
+}
+
 run_gap_checks() {
 	mcheck "[$MODE] start returns once the program is executed (seccomp, poststart, TERM)" t_start_execs
+	mcheck "[$MODE] a failed exec -d leaves nothing; delete -f then works at once" t_exec_fail_clean
 }
 
 run_mode root
