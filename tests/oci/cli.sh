@@ -777,9 +777,57 @@ print("exec rc=%d children=%s delete rc=%d err=%s" % (r.returncode != 0, kids, d
 	[ ! -e "$MD/$id.xpid" ] || fail "a failed exec -d wrote its pid file"
 }
 
+# gap 2 (root; cgroup v1 or v2): a relative linux.cgroupsPath is taken against the caller's own
+# cgroup, on v1 in each hierarchy (runc's rule). The caller is put into a memory sub-cgroup of its
+# own first, so it sits in different cgroups per controller, as on the machines that showed it.
+t_cgroup_relative() {
+	local id=cgrel-$MODE b own sub cg pid mem pids lim
+	b=$(mkbundle "$id" "$(sh_args "$SLEEPER")" "c['linux']['cgroupsPath'] = 'ferry-gap2/$id'
+c['linux']['resources'] = {'memory': {'limit': 67108864}, 'pids': {'limit': 77}}")
+	if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+		own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+		sub=/sys/fs/cgroup$own
+	else
+		own=$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)
+		sub=/sys/fs/cgroup/memory${own%/}/ferry-gap2-caller-$$
+		mkdir -p "$sub" || { fail "cannot make $sub"; return; }
+	fi
+	(
+		close_fds
+		[ -e /sys/fs/cgroup/cgroup.controllers ] || echo "$BASHPID" >"$sub/cgroup.procs"
+		cd "$MD" && exec timeout 30 "$RT" --root "$ST" create --bundle "$b" --pid-file "$MD/$id.pid" "$id"
+	) </dev/null >"$MD/$id.out" 2>"$MD/$id.err"
+	RC=$? OUT=$(cat "$MD/$id.out") ERR=$(cat "$MD/$id.err") LAST="(caller in $sub) create $id"
+	expect_ok
+	pid=$(cat "$MD/$id.pid" 2>/dev/null)
+	cg=$(cat "/proc/$pid/cgroup" 2>/dev/null)
+	if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+		expect_eq "the container's v2 cgroup" "0::${own%/}/ferry-gap2/$id" "$(printf '%s\n' "$cg" | grep '^0::')"
+		lim=$(cat "/sys/fs/cgroup${own%/}/ferry-gap2/$id/memory.max" 2>/dev/null)
+	else
+		mem=$(printf '%s\n' "$cg" | sed -n 's/^[0-9]*:memory://p')
+		pids=$(printf '%s\n' "$cg" | sed -n 's/^[0-9]*:pids://p')
+		expect_eq "memory cgroup (under the caller's memory cgroup)" "${own%/}/ferry-gap2-caller-$$/ferry-gap2/$id" "$mem"
+		expect_eq "pids cgroup (under the caller's pids cgroup /)" "/ferry-gap2/$id" "$pids"
+		lim=$(cat "/sys/fs/cgroup/memory$mem/memory.limit_in_bytes" 2>/dev/null)
+		expect_eq "pids.max" 77 "$(cat "/sys/fs/cgroup/pids$pids/pids.max" 2>/dev/null)"
+	fi
+	expect_eq "memory limit" 67108864 "$lim"
+	rt start "$id"
+	expect_ok
+	rt delete --force "$id"
+	expect_ok
+	[ -z "$mem" ] || [ ! -e "/sys/fs/cgroup/memory$mem" ] || fail "delete left /sys/fs/cgroup/memory$mem"
+	[ -z "$pids" ] || [ ! -e "/sys/fs/cgroup/pids$pids" ] || fail "delete left /sys/fs/cgroup/pids$pids"
+	rmdir "/sys/fs/cgroup/memory${own%/}/ferry-gap2-caller-$$/ferry-gap2" "/sys/fs/cgroup/pids/ferry-gap2" 2>/dev/null
+	for c in /sys/fs/cgroup/*/ferry-gap2; do rmdir "$c" 2>/dev/null; done
+	[ -e /sys/fs/cgroup/cgroup.controllers ] || rmdir "$sub" || fail "cannot remove $sub"
+}
+
 run_gap_checks() {
 	mcheck "[$MODE] start returns once the program is executed (seccomp, poststart, TERM)" t_start_execs
 	mcheck "[$MODE] a failed exec -d leaves nothing; delete -f then works at once" t_exec_fail_clean
+	[ "$MODE" != root ] || mcheck "[$MODE] relative cgroupsPath: per controller on v1 (runc)" t_cgroup_relative
 }
 
 run_mode root
