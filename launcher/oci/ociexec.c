@@ -129,6 +129,73 @@ static int recv_go(int sock, struct go *g)
 	return 0;
 }
 
+/* The mount point holding path (the longest prefix in /proc/self/mountinfo) and whether it is
+ * shared; mount points with escaped characters (\040) are not matched. */
+static int parent_mount(const char *path, char **mp, bool *shared, struct fy_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *line, *save = NULL;
+	size_t best = 0;
+
+	*mp = NULL;
+	*shared = false;
+	if (fy_fsutil_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 1 << 22, &buf, NULL, err) < 0)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[5], *opt, *sep = strstr(line, " - "), *s2 = NULL;
+		size_t n;
+
+		for (int i = 0; i < 5; i++)
+			f[i] = strtok_r(i ? NULL : line, " ", &s2);
+		if (!f[4] || !sep)
+			continue;
+		n = strlen(f[4]);
+		if (n < best || (strcmp(f[4], "/") != 0 &&
+		                 (strncmp(path, f[4], n) != 0 || (path[n] && path[n] != '/'))))
+			continue;
+		best = n;
+		free(*mp);
+		if (!(*mp = strdup(f[4])))
+			return fy_error(err, ENOMEM, "mountinfo");
+		*shared = false;
+		for (opt = strtok_r(NULL, " ", &s2); opt && opt < sep;
+		     opt = strtok_r(NULL, " ", &s2))
+			*shared |= strncmp(opt, "shared:", 7) == 0;
+	}
+	return *mp ? 0 : fy_error(err, 0, "no mount holds %s", path);
+}
+
+/* linux.rootfsPropagation as runc applies it: before the root's bind, "/" gets the requested
+ * propagation (unbindable is applied as private there, so the root and the spec's sources
+ * stay bindable); the mount holding the root is made private when shared (pivot_root refuses a
+ * shared parent, and the root's bind would propagate to the host); after pivot_root and the
+ * masks, the new "/" gets the requested propagation itself. */
+static int root_propagation_pre(const struct init_args *a, struct fy_error *err)
+{
+	unsigned long prop = a->plan->root_propagation;
+
+	if (prop & MS_UNBINDABLE)
+		prop = (prop & ~(unsigned long)MS_UNBINDABLE) | MS_PRIVATE;
+	/* The squashfs server mounts in this namespace: never onto the host's peers. */
+	if (a->spec->root_squashfs && (prop & MS_SHARED))
+		prop = MS_SLAVE | MS_REC;
+	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+		return fy_error(err, errno, "cannot set the root propagation");
+	return 0;
+}
+
+static int root_parent_private(const struct init_args *a, struct fy_error *err)
+{
+	_cleanup_free_ char *mp = NULL;
+	bool shared;
+
+	if (parent_mount(a->rootfs, &mp, &shared, err) < 0)
+		return -1;
+	if (shared && mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+		return fy_error(err, errno, "cannot make %s private", mp);
+	return 0;
+}
+
 static _Noreturn void init_fail(const struct init_args *a, struct fy_error *err)
 {
 	fy_ocispawn_fail(a->sock, err);
@@ -158,8 +225,8 @@ static _Noreturn void init_main(void *arg)
 	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
 		fy_error(&err, errno, "cannot set domainname %s", spec->domainname),
 		        init_fail(a, &err);
-	if (mount(NULL, "/", NULL, a->plan->root_propagation, NULL) < 0)
-		fy_error(&err, errno, "cannot set the root propagation"), init_fail(a, &err);
+	if (root_propagation_pre(a, &err) < 0)
+		init_fail(a, &err);
 	if (spec->root_squashfs) {
 		char *root = NULL;
 
@@ -174,6 +241,8 @@ static _Noreturn void init_main(void *arg)
 			init_fail(a, &err);
 		a->rootfs = root; /* the child's own copy of a: freed by exec */
 	}
+	if (root_parent_private(a, &err) < 0)
+		init_fail(a, &err);
 	/* pivot_root needs the new root to be a mount point. */
 	if (mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		fy_error(&err, errno, "cannot bind the root %s", a->rootfs), init_fail(a, &err);
@@ -183,6 +252,8 @@ static _Noreturn void init_main(void *arg)
 	    fy_ocimount_enter_root(a->rootfs, a->o->no_pivot, &err) < 0 ||
 	    fy_ociproc_sysctl(spec, &err) < 0 || fy_ocimount_post(a->plan, &err) < 0)
 		init_fail(a, &err);
+	if (mount(NULL, "/", NULL, a->plan->root_propagation, NULL) < 0)
+		fy_error(&err, errno, "cannot set the root propagation"), init_fail(a, &err);
 	if (fy_ocispawn_console(a->proc, a->console, &err) < 0)
 		init_fail(a, &err);
 	if (fy_ociproc_setup(spec, a->proc, false, &err) < 0 ||

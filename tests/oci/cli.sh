@@ -824,10 +824,41 @@ c['linux']['resources'] = {'memory': {'limit': 67108864}, 'pids': {'limit': 77}}
 	[ -e /sys/fs/cgroup/cgroup.controllers ] || rmdir "$sub" || fail "cannot remove $sub"
 }
 
+# gap 4: every linux.rootfsPropagation value works (before: shared failed at pivot_root and
+# unbindable at the root's bind, both EINVAL); the container's "/" carries the propagation asked.
+# The root lies on a shared mount of the test's own (the case pivot_root refuses unless the
+# runtime makes it private first); a rootless container's copy of it is a slave of it.
+t_rootfs_propagation() {
+	local id v want got sh=$MD/pshare
+	mkdir -p "$sh" && cp -a "$MD/rootfs" "$sh/rootfs" && mount --bind "$sh" "$sh" &&
+		mount --make-shared "$sh" || { fail "cannot make the shared mount $sh"; return; }
+	for v in shared rshared slave rslave private rprivate unbindable runbindable; do
+		id=prop-$v-$MODE
+		b=$(mkbundle "$id" '["awk", "$5 == \"/\" { l = $0 } END { print l }", "/proc/self/mountinfo"]' \
+			"c['linux']['rootfsPropagation'] = '$v'
+c['root']['path'] = '$sh/rootfs'")
+		rt run --bundle "$b" "$id"
+		expect_rc 0
+		# Non-recursive slave leaves the shared mount holding the root to be made private.
+		case $v in
+		*shared) want='^shared:( master:)?$' ;;
+		rslave) want='^master:$' ;;
+		slave) want='^(master:)?$' ;;
+		*unbindable) want='^unbindable$' ;;
+		*) want='^$' ;;
+		esac
+		got=$(printf '%s' "$OUT" | sed 's/ - .*//' | cut -d' ' -f7- | tr ' ' '\n' | grep -E '^(shared:|master:|unbindable)' | sed 's/[0-9]*$//' | tr '\n' ' ')
+		[[ ${got% } =~ $want ]] || fail "rootfsPropagation $v: the container's / has '${got% }', expected /$want/ ($(oci_ctx))"
+	done
+	umount "$sh" || fail "cannot unmount $sh"
+	rm -rf "$sh"
+}
+
 run_gap_checks() {
 	mcheck "[$MODE] start returns once the program is executed (seccomp, poststart, TERM)" t_start_execs
 	mcheck "[$MODE] a failed exec -d leaves nothing; delete -f then works at once" t_exec_fail_clean
 	[ "$MODE" != root ] || mcheck "[$MODE] relative cgroupsPath: per controller on v1 (runc)" t_cgroup_relative
+	mcheck "[$MODE] rootfsPropagation: shared, slave, private, unbindable (and r*)" t_rootfs_propagation
 }
 
 run_mode root
