@@ -54,6 +54,7 @@ struct init_args {
 	int mntns;          /* mount namespace to join or -1 */
 	int fuse;           /* /dev/fuse opened by the runtime (no user namespace), or -1 */
 	bool userns_new;
+	bool host_mntns; /* no linux.namespaces mount entry: the caller's, so chroot */
 };
 
 /* The go message from P: NUL-separated state JSON "creating", "created", and I's cgroups. */
@@ -196,6 +197,17 @@ static int root_parent_private(const struct init_args *a, struct fy_error *err)
 	return 0;
 }
 
+/* In the caller's mount namespace pivot_root would change the host's root (and MS_MOVE move
+ * the root over it): chroot, as runc does without a mount namespace. */
+static int enter_root(const struct init_args *a, struct fy_error *err)
+{
+	if (!a->host_mntns)
+		return fy_ocimount_enter_root(a->rootfs, a->o->no_pivot, err);
+	if (chdir(a->rootfs) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return fy_error(err, errno, "cannot chroot into %s", a->rootfs);
+	return 0;
+}
+
 static _Noreturn void init_fail(const struct init_args *a, struct fy_error *err)
 {
 	fy_ocispawn_fail(a->sock, err);
@@ -225,7 +237,7 @@ static _Noreturn void init_main(void *arg)
 	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
 		fy_error(&err, errno, "cannot set domainname %s", spec->domainname),
 		        init_fail(a, &err);
-	if (root_propagation_pre(a, &err) < 0)
+	if (!a->host_mntns && root_propagation_pre(a, &err) < 0)
 		init_fail(a, &err);
 	if (spec->root_squashfs) {
 		char *root = NULL;
@@ -241,18 +253,18 @@ static _Noreturn void init_main(void *arg)
 			init_fail(a, &err);
 		a->rootfs = root; /* the child's own copy of a: freed by exec */
 	}
-	if (root_parent_private(a, &err) < 0)
+	if (!a->host_mntns && root_parent_private(a, &err) < 0)
 		init_fail(a, &err);
 	/* pivot_root needs the new root to be a mount point. */
-	if (mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (!a->host_mntns && mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		fy_error(&err, errno, "cannot bind the root %s", a->rootfs), init_fail(a, &err);
 	if (fy_ocimount_pre(a->plan, a->rootfs, g->cgroups, &err) < 0 ||
 	    run_hooks(spec, FY_OCI_HOOK_CREATE_CONTAINER, g->creating, "createContainer", &err) <
 	            0 ||
-	    fy_ocimount_enter_root(a->rootfs, a->o->no_pivot, &err) < 0 ||
-	    fy_ociproc_sysctl(spec, &err) < 0 || fy_ocimount_post(a->plan, &err) < 0)
+	    enter_root(a, &err) < 0 || fy_ociproc_sysctl(spec, &err) < 0 ||
+	    fy_ocimount_post(a->plan, &err) < 0)
 		init_fail(a, &err);
-	if (mount(NULL, "/", NULL, a->plan->root_propagation, NULL) < 0)
+	if (!a->host_mntns && mount(NULL, "/", NULL, a->plan->root_propagation, NULL) < 0)
 		fy_error(&err, errno, "cannot set the root propagation"), init_fail(a, &err);
 	if (fy_ocispawn_console(a->proc, a->console, &err) < 0)
 		init_fail(a, &err);
@@ -413,9 +425,6 @@ static int join_namespaces(const struct fy_oci_spec *s, int *mntns, unsigned lon
 			return fy_error(err, errno, "cannot join the %s namespace %s",
 			                fy_ocispawn_ns[i].name, ns->path);
 	}
-	/* Mount namespace: always a new one unless joined (runc requires it as well). */
-	if (*mntns < 0)
-		*flags |= CLONE_NEWNS;
 	if (s->ns[FY_OCI_NS_TIME].present)
 		return fy_error(err, 0, "linux.namespaces: the time namespace is not supported");
 	return 0;
@@ -481,6 +490,24 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 		                "root filesystem of its own",
 		                spec->root_path);
 	a.rootfs = rootfs;
+	/* Without a mount namespace of its own (the spec: inherit the caller's) every mount lands
+	 * on the host; what would change the host's own mounts is refused, as runc does. */
+	if (!spec->ns[FY_OCI_NS_MOUNT].present) {
+		const char *what = spec->masked_paths && spec->masked_paths[0] ? "linux.maskedPaths"
+		                   : spec->readonly_paths && spec->readonly_paths[0]
+		                           ? "linux.readonlyPaths"
+		                   : spec->root_readonly      ? "root.readonly"
+		                   : spec->root_squashfs      ? "a squashfs root"
+		                   : spec->rootfs_propagation ? "linux.rootfsPropagation"
+		                                              : NULL;
+
+		if (what)
+			return fy_error(err, 0,
+			                "%s needs a mount namespace of the container's own "
+			                "(linux.namespaces has no mount entry, so the caller's is "
+			                "used)",
+			                what);
+	}
 	if (userns && (spec->n_uid_mappings == 0 || spec->n_gid_mappings == 0))
 		return fy_error(err, 0,
 		                "linux.uidMappings and gidMappings are required with a new "
@@ -526,6 +553,7 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	a.mntns = mntns;
 	a.fuse = fuse;
 	a.userns_new = userns;
+	a.host_mntns = !spec->ns[FY_OCI_NS_MOUNT].present;
 	pid = fy_ocispawn_clone(flags, sv, init_main, &a);
 	if (pid < 0) {
 		fy_error(err, errno, "cannot create the container's init (clone)");

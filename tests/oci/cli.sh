@@ -854,11 +854,39 @@ c['root']['path'] = '$sh/rootfs'")
 	rm -rf "$sh"
 }
 
+# gap 3 (root): a namespace type without a linux.namespaces entry is the caller's, mount
+# included (the spec); before, ferry-oci always made a new mount namespace. The root is then
+# entered with chroot and nothing is mounted on the host when the spec mounts nothing.
+t_inherit_ns() {
+	local id=inheritns-$MODE b pid
+	cp -a "$MD/rootfs" "$MD/nsroot"
+	b=$(mkbundle "$id" "$(sh_args "$SLEEPER")" "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] not in ('mount', 'uts')]
+for k in ('maskedPaths', 'readonlyPaths', 'rootfsPropagation'):
+    c['linux'].pop(k, None)
+c['mounts'] = []
+c.pop('hostname', None)
+c['root'] = {'path': '$MD/nsroot', 'readonly': False}")
+	RT_OUT_F=$MD/$id.out RT_ERR_F=$MD/$id.err rt create --bundle "$b" --pid-file "$MD/$id.pid" "$id"
+	expect_ok
+	pid=$(cat "$MD/$id.pid" 2>/dev/null)
+	expect_eq "mount namespace (inherited)" "$(readlink /proc/self/ns/mnt)" "$(readlink "/proc/$pid/ns/mnt")"
+	expect_eq "uts namespace (inherited)" "$(readlink /proc/self/ns/uts)" "$(readlink "/proc/$pid/ns/uts")"
+	expect_eq "the container's root" "$MD/nsroot" "$(readlink "/proc/$pid/root")"
+	rt start "$id"
+	expect_ok
+	wait_file_has "$MD/$id.out" ready
+	rt delete --force "$id"
+	expect_ok
+	! grep -qF " $MD/nsroot" /proc/self/mountinfo || fail "mounts left under $MD/nsroot"
+	rm -rf "$MD/nsroot"
+}
+
 run_gap_checks() {
 	mcheck "[$MODE] start returns once the program is executed (seccomp, poststart, TERM)" t_start_execs
 	mcheck "[$MODE] a failed exec -d leaves nothing; delete -f then works at once" t_exec_fail_clean
 	[ "$MODE" != root ] || mcheck "[$MODE] relative cgroupsPath: per controller on v1 (runc)" t_cgroup_relative
 	mcheck "[$MODE] rootfsPropagation: shared, slave, private, unbindable (and r*)" t_rootfs_propagation
+	[ "$MODE" != root ] || mcheck "[$MODE] no mount or uts entry in linux.namespaces: the caller's are used" t_inherit_ns
 }
 
 run_mode root
