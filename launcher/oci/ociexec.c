@@ -54,6 +54,7 @@ struct init_args {
 	int mntns;          /* mount namespace to join or -1 */
 	int fuse;           /* /dev/fuse opened by the runtime (no user namespace), or -1 */
 	bool userns_new;
+	bool host_mntns; /* no linux.namespaces mount entry: the caller's, so chroot */
 };
 
 /* The go message from P: NUL-separated state JSON "creating", "created", and I's cgroups. */
@@ -73,11 +74,14 @@ static int run_hooks(const struct fy_oci_spec *spec, enum fy_oci_hook_kind kind,
 	return 0;
 }
 
-/* Wait for exec.fifo's reader (`start`), then hand it the byte that says "go". */
-static int wait_start(const struct init_args *a, struct fy_error *err)
+/* Wait for exec.fifo's reader (`start`), then hand it the byte that says "go". The write end
+ * stays open, close-on-exec, above the preserved fds: `start` returns when it sees the fifo
+ * close, that is once the user's program is executed (or the init died, after writing why), so
+ * a signal sent right after `start` reaches the program, not the runtime's setup code. */
+static int wait_start(const struct init_args *a, int *started, struct fy_error *err)
 {
 	char path[64];
-	int fd;
+	int fd, hi;
 
 	snprintf(path, sizeof(path), "self/fd/%d", a->fifo);
 	fd = openat(a->hostproc, path, O_WRONLY | O_CLOEXEC);
@@ -89,8 +93,22 @@ static int wait_start(const struct init_args *a, struct fy_error *err)
 		close(fd);
 		return fy_error(err, e, "cannot write exec.fifo");
 	}
+	hi = fcntl(fd, F_DUPFD_CLOEXEC, 3 + (int)a->o->preserve_fds);
 	close(fd);
+	if (hi < 0)
+		return fy_error(err, errno, "cannot keep exec.fifo open");
+	*started = hi;
 	return 0;
+}
+
+/* After `start` released the init: the reason goes to the log and to `start` (the fifo). */
+static _Noreturn void start_fail(const struct init_args *a, int started, int code,
+                                 const struct fy_error *err)
+{
+	fy_log_error(a->o->proc_log, "%s", err->msg);
+	if (started >= 0)
+		(void)!write(started, err->msg, strlen(err->msg));
+	_exit(code);
 }
 
 static int recv_go(int sock, struct go *g)
@@ -112,6 +130,84 @@ static int recv_go(int sock, struct go *g)
 	return 0;
 }
 
+/* The mount point holding path (the longest prefix in /proc/self/mountinfo) and whether it is
+ * shared; mount points with escaped characters (\040) are not matched. */
+static int parent_mount(const char *path, char **mp, bool *shared, struct fy_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *line, *save = NULL;
+	size_t best = 0;
+
+	*mp = NULL;
+	*shared = false;
+	if (fy_fsutil_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 1 << 22, &buf, NULL, err) < 0)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[5], *opt, *sep = strstr(line, " - "), *s2 = NULL;
+		size_t n;
+
+		for (int i = 0; i < 5; i++)
+			f[i] = strtok_r(i ? NULL : line, " ", &s2);
+		if (!f[4] || !sep)
+			continue;
+		n = strlen(f[4]);
+		if (n < best || (strcmp(f[4], "/") != 0 &&
+		                 (strncmp(path, f[4], n) != 0 || (path[n] && path[n] != '/'))))
+			continue;
+		best = n;
+		free(*mp);
+		if (!(*mp = strdup(f[4])))
+			return fy_error(err, ENOMEM, "mountinfo");
+		*shared = false;
+		for (opt = strtok_r(NULL, " ", &s2); opt && opt < sep;
+		     opt = strtok_r(NULL, " ", &s2))
+			*shared |= strncmp(opt, "shared:", 7) == 0;
+	}
+	return *mp ? 0 : fy_error(err, 0, "no mount holds %s", path);
+}
+
+/* linux.rootfsPropagation as runc applies it: before the root's bind, "/" gets the requested
+ * propagation (unbindable is applied as private there, so the root and the spec's sources
+ * stay bindable); the mount holding the root is made private when shared (pivot_root refuses a
+ * shared parent, and the root's bind would propagate to the host); after pivot_root and the
+ * masks, the new "/" gets the requested propagation itself. */
+static int root_propagation_pre(const struct init_args *a, struct fy_error *err)
+{
+	unsigned long prop = a->plan->root_propagation;
+
+	if (prop & MS_UNBINDABLE)
+		prop = (prop & ~(unsigned long)MS_UNBINDABLE) | MS_PRIVATE;
+	/* The squashfs server mounts in this namespace: never onto the host's peers. */
+	if (a->spec->root_squashfs && (prop & MS_SHARED))
+		prop = MS_SLAVE | MS_REC;
+	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+		return fy_error(err, errno, "cannot set the root propagation");
+	return 0;
+}
+
+static int root_parent_private(const struct init_args *a, struct fy_error *err)
+{
+	_cleanup_free_ char *mp = NULL;
+	bool shared;
+
+	if (parent_mount(a->rootfs, &mp, &shared, err) < 0)
+		return -1;
+	if (shared && mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+		return fy_error(err, errno, "cannot make %s private", mp);
+	return 0;
+}
+
+/* In the caller's mount namespace pivot_root would change the host's root (and MS_MOVE move
+ * the root over it): chroot, as runc does without a mount namespace. */
+static int enter_root(const struct init_args *a, struct fy_error *err)
+{
+	if (!a->host_mntns)
+		return fy_ocimount_enter_root(a->rootfs, a->o->no_pivot, err);
+	if (chdir(a->rootfs) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return fy_error(err, errno, "cannot chroot into %s", a->rootfs);
+	return 0;
+}
+
 static _Noreturn void init_fail(const struct init_args *a, struct fy_error *err)
 {
 	fy_ocispawn_fail(a->sock, err);
@@ -125,7 +221,7 @@ static _Noreturn void init_main(void *arg)
 	const struct fy_oci_spec *spec = a->spec;
 	_cleanup_free_ char *exe = NULL;
 	char **env;
-	int e;
+	int e, started = -1;
 
 	if (!g || recv_go(a->sock, g) < 0)
 		_exit(1);
@@ -141,8 +237,8 @@ static _Noreturn void init_main(void *arg)
 	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
 		fy_error(&err, errno, "cannot set domainname %s", spec->domainname),
 		        init_fail(a, &err);
-	if (mount(NULL, "/", NULL, a->plan->root_propagation, NULL) < 0)
-		fy_error(&err, errno, "cannot set the root propagation"), init_fail(a, &err);
+	if (!a->host_mntns && root_propagation_pre(a, &err) < 0)
+		init_fail(a, &err);
 	if (spec->root_squashfs) {
 		char *root = NULL;
 
@@ -157,15 +253,19 @@ static _Noreturn void init_main(void *arg)
 			init_fail(a, &err);
 		a->rootfs = root; /* the child's own copy of a: freed by exec */
 	}
+	if (!a->host_mntns && root_parent_private(a, &err) < 0)
+		init_fail(a, &err);
 	/* pivot_root needs the new root to be a mount point. */
-	if (mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (!a->host_mntns && mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		fy_error(&err, errno, "cannot bind the root %s", a->rootfs), init_fail(a, &err);
 	if (fy_ocimount_pre(a->plan, a->rootfs, g->cgroups, &err) < 0 ||
 	    run_hooks(spec, FY_OCI_HOOK_CREATE_CONTAINER, g->creating, "createContainer", &err) <
 	            0 ||
-	    fy_ocimount_enter_root(a->rootfs, a->o->no_pivot, &err) < 0 ||
-	    fy_ociproc_sysctl(spec, &err) < 0 || fy_ocimount_post(a->plan, &err) < 0)
+	    enter_root(a, &err) < 0 || fy_ociproc_sysctl(spec, &err) < 0 ||
+	    fy_ocimount_post(a->plan, &err) < 0)
 		init_fail(a, &err);
+	if (!a->host_mntns && mount(NULL, "/", NULL, a->plan->root_propagation, NULL) < 0)
+		fy_error(&err, errno, "cannot set the root propagation"), init_fail(a, &err);
 	if (fy_ocispawn_console(a->proc, a->console, &err) < 0)
 		init_fail(a, &err);
 	if (fy_ociproc_setup(spec, a->proc, false, &err) < 0 ||
@@ -175,16 +275,15 @@ static _Noreturn void init_main(void *arg)
 	if (fy_ocispawn_report(a->sock, NULL) < 0)
 		_exit(1);
 	close(a->sock);
-	if (wait_start(a, &err) < 0 ||
-	    run_hooks(spec, FY_OCI_HOOK_START_CONTAINER, g->created, "startContainer", &err) < 0 ||
-	    fy_ociproc_finish(a->proc, &spec->seccomp, a->o->preserve_fds, &err) < 0) {
-		fy_log_error(a->o->proc_log, "%s", err.msg);
-		_exit(1);
-	}
+	if (wait_start(a, &started, &err) < 0)
+		start_fail(a, -1, 1, &err);
+	if (run_hooks(spec, FY_OCI_HOOK_START_CONTAINER, g->created, "startContainer", &err) < 0 ||
+	    fy_ociproc_finish(a->proc, &spec->seccomp, a->o->preserve_fds, &err) < 0)
+		start_fail(a, started, 1, &err);
 	execve(exe, a->proc->args, env ? env : (char *[]){NULL});
 	e = errno;
-	fy_log_error(a->o->proc_log, "exec %s: %s", exe, strerror(e));
-	_exit(e == ENOENT ? 127 : 126);
+	fy_error(&err, e, "exec %s", exe);
+	start_fail(a, started, e == ENOENT ? 127 : 126, &err);
 }
 
 /* ---- the runtime side ---- */
@@ -326,9 +425,6 @@ static int join_namespaces(const struct fy_oci_spec *s, int *mntns, unsigned lon
 			return fy_error(err, errno, "cannot join the %s namespace %s",
 			                fy_ocispawn_ns[i].name, ns->path);
 	}
-	/* Mount namespace: always a new one unless joined (runc requires it as well). */
-	if (*mntns < 0)
-		*flags |= CLONE_NEWNS;
 	if (s->ns[FY_OCI_NS_TIME].present)
 		return fy_error(err, 0, "linux.namespaces: the time namespace is not supported");
 	return 0;
@@ -394,6 +490,24 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 		                "root filesystem of its own",
 		                spec->root_path);
 	a.rootfs = rootfs;
+	/* Without a mount namespace of its own (the spec: inherit the caller's) every mount lands
+	 * on the host; what would change the host's own mounts is refused, as runc does. */
+	if (!spec->ns[FY_OCI_NS_MOUNT].present) {
+		const char *what = spec->masked_paths && spec->masked_paths[0] ? "linux.maskedPaths"
+		                   : spec->readonly_paths && spec->readonly_paths[0]
+		                           ? "linux.readonlyPaths"
+		                   : spec->root_readonly      ? "root.readonly"
+		                   : spec->root_squashfs      ? "a squashfs root"
+		                   : spec->rootfs_propagation ? "linux.rootfsPropagation"
+		                                              : NULL;
+
+		if (what)
+			return fy_error(err, 0,
+			                "%s needs a mount namespace of the container's own "
+			                "(linux.namespaces has no mount entry, so the caller's is "
+			                "used)",
+			                what);
+	}
 	if (userns && (spec->n_uid_mappings == 0 || spec->n_gid_mappings == 0))
 		return fy_error(err, 0,
 		                "linux.uidMappings and gidMappings are required with a new "
@@ -439,6 +553,7 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	a.mntns = mntns;
 	a.fuse = fuse;
 	a.userns_new = userns;
+	a.host_mntns = !spec->ns[FY_OCI_NS_MOUNT].present;
 	pid = fy_ocispawn_clone(flags, sv, init_main, &a);
 	if (pid < 0) {
 		fy_error(err, errno, "cannot create the container's init (clone)");
@@ -484,6 +599,36 @@ static int pidfd_open_(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+/* Read what the init writes after the "go" byte until it closes exec.fifo (its execve, or its
+ * death): any text is why the user's program was not executed. */
+static int wait_exec(int fifo, struct fy_error *err)
+{
+	char msg[1024];
+	size_t len = 0;
+
+	for (;;) {
+		struct pollfd p = {.fd = fifo, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return fy_error(err, errno, "poll");
+		}
+		n = read(fifo, msg + len, sizeof(msg) - 1 - len);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return fy_error(err, errno, "cannot read exec.fifo");
+		if (n > 0)
+			len += (size_t)n;
+		if (n == 0 || len == sizeof(msg) - 1)
+			break;
+	}
+	if (len == 0)
+		return 0;
+	msg[len] = '\0';
+	return fy_error(err, 0, "%s", msg);
+}
+
 int fy_ociexec_start(int state_dirfd, pid_t pid, struct fy_error *err)
 {
 	_cleanup_close_ int fifo =
@@ -520,7 +665,7 @@ int fy_ociexec_start(int state_dirfd, pid_t pid, struct fy_error *err)
 	}
 	if (unlinkat(state_dirfd, FIFO_NAME, 0) < 0 && errno != ENOENT)
 		return fy_error(err, errno, "cannot remove exec.fifo");
-	return 0;
+	return wait_exec(fifo, err);
 }
 
 /* Wait for our child, forwarding the signals a user sends to the runtime (runc run does). */

@@ -47,7 +47,10 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
                       void *cgroup_ctx, pid_t *pid, struct fy_error *err);
 
 /* `start`: open ROOT/ID/exec.fifo, wait for I's byte (or I's death: "cannot start a
- * container that has stopped"), remove the fifo. pidfd watches I. */
+ * container that has stopped"), remove the fifo, then wait until I closes its end: I keeps it
+ * close-on-exec, so on success the user's program is executed when this returns (poststart
+ * hooks and signals see it); text I wrote first is the error (startContainer hook, seccomp,
+ * execve). pidfd watches I. */
 int fy_ociexec_start(int state_dirfd, pid_t pid, struct fy_error *err);
 
 /* Wait for a child pid (run attached) and return its status as a shell would. */

@@ -108,7 +108,12 @@ int fy_ociexecproc_exec(pid_t pid, const struct fy_oci_spec *spec,
 	}
 	a.sock = sv[1];
 	a.console = console;
-	child = fy_ocispawn_clone(SIGCHLD | (o->detach ? CLONE_PARENT : 0), sv, exec_child, &a);
+	/* Our own child even when detached (no CLONE_PARENT): a process that fails before its
+	 * execve is reaped here, while a child of the caller would stay a zombie in the
+	 * container's PID namespace until the caller reaps it, and the namespace's init could not
+	 * finish exiting. A detached process is reparented when ferry-oci exits, to the caller's
+	 * nearest subreaper (containerd's shim, conmon), as runc's are. */
+	child = fy_ocispawn_clone(SIGCHLD, sv, exec_child, &a);
 	if (child < 0) {
 		fy_error(err, errno, "cannot create the process (clone)");
 		goto fail;
@@ -120,8 +125,7 @@ int fy_ociexecproc_exec(pid_t pid, const struct fy_oci_spec *spec,
 		if (fds[i] >= 0)
 			close(fds[i]);
 	if (r < 0) {
-		if (!o->detach)
-			(void)fy_ociexec_wait(child, NULL);
+		(void)fy_ociexec_wait(child, NULL);
 		return -1;
 	}
 	*out_pid = child;
