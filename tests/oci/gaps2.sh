@@ -1,0 +1,149 @@
+#!/bin/bash
+# tests/oci/gaps2.sh: issue 16's gaps 5, 6 and 8-13 (the peer suites' checks where runc or crun
+# pass), as root and, where the gap has a rootless side, as the unprivileged test user.
+#   5  the host's /dev bound with rbind under device-cgroup rules (no ELOOP on /dev/stdin);
+#   6  a device node with a uid/gid in a user namespace made by root (created and chowned);
+#   8  exec --cap of an unknown capability is a warning, exec --env replaces an earlier entry
+#      (the last wins), exec --pid-file without --detach writes the file;
+#   9  a hook without env sees the runtime's PATH;
+#   10 bind sources opened before the identity switch (mode-000 parent, symlinked source);
+#   11 a missing process.cwd is created in a read-only root;
+#   12 sysctls without their namespace are refused in runc's words;
+#   13 SCMP_ACT_NOTIFY with a listenerPath.
+# Runs against any runc-compatible runtime (OCI_RUNTIME=$(command -v runc)); the comments on
+# each check say where runc 1.1 differs.
+set -u
+umask 022
+. "$(dirname "$0")/lib.sh"
+
+oci_need_root
+oci_init gaps2
+oci_need_tools python3 setpriv useradd
+
+RT=$T/bin/$(basename "$OCI_RUNTIME")
+oci_install_runtime "$T/bin" || oci_die "cannot copy $OCI_RUNTIME"
+TUSER=${OCI_TEST_USER:-ferrytest}
+id -u "$TUSER" >/dev/null 2>&1 || useradd -m -s /bin/sh "$TUSER" || oci_die "useradd $TUSER"
+TUID=$(id -u "$TUSER")
+TGID=$(id -g "$TUSER")
+chmod 755 "$T"
+
+# bundle MODE NAME SCRIPT [PYTHON]: the runtime's own spec (--rootless for the test user), args
+# sh -c SCRIPT, a read-only busybox root; PYTHON edits `c` (the config) further.
+bundle() {
+	local mode=$1 dir=$T/$1/$2
+	mkdir -p "$dir"
+	[ -d "$T/$mode/rootfs" ] || oci_make_rootfs "$T/$mode/rootfs"
+	rm -f "$dir/config.json"
+	if [ "$mode" = root ]; then
+		(cd "$dir" && "$RT" spec) || return 1
+	else
+		chown -R "$TUID:$TGID" "$T/$mode"
+		(cd "$dir" && setpriv --reuid="$TUID" --regid="$TGID" --init-groups "$RT" spec --rootless) ||
+			return 1
+	fi
+	python3 - "$dir/config.json" "$T/$mode/rootfs" "$3" "${4:-}" "$T" <<'PY' || return 1
+import json, sys
+path, rootfs, script, extra, T = sys.argv[1:]
+c = json.load(open(path))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["sh", "-c", script]
+c["root"] = {"path": rootfs, "readonly": True}
+exec(extra)
+json.dump(c, open(path, "w"), indent=1)
+PY
+	[ "$mode" = root ] || chown -R "$TUID:$TGID" "$T/$mode"
+}
+
+# rt MODE ARG...: the runtime as the mode's user with a private --root and PATH=$RT_PATH.
+RT_PATH=/usr/sbin:/usr/bin:/sbin:/bin
+rt() {
+	local mode=$1 as=()
+	shift
+	[ "$mode" = root ] || as=(setpriv --reuid="$TUID" --regid="$TGID" --init-groups)
+	oci_run "${as[@]}" env -i PATH="$RT_PATH" "$RT" --root "$T/$mode/state" "$@"
+}
+
+# run_in MODE NAME SCRIPT [PYTHON]: bundle + run.
+run_in() {
+	local mode=$1 name=$2
+	mkdir -p "$T/$mode"
+	bundle "$@" || {
+		fail "cannot make the bundle $name"
+		return 1
+	}
+	rt "$mode" run --bundle "$T/$mode/$name" "$name-$mode"
+}
+
+expect_nothing_left() {
+	[ -z "$(ls -A "$T/$1/state" 2>/dev/null)" ] || fail "state left: $(ls -A "$T/$1/state")"
+}
+
+# started MODE NAME [PYTHON]: a created and started container running sleep, id NAME-MODE;
+# removed at exit.
+started() {
+	local mode=$1 name=$2
+	mkdir -p "$T/$mode"
+	bundle "$mode" "$name" 'exec sleep 300' "${3:-}" || {
+		fail "cannot make the bundle $name"
+		return 1
+	}
+	oci_at_exit "rt $mode delete -f $name-$mode >/dev/null 2>&1"
+	rt "$mode" create --bundle "$T/$mode/$name" "$name-$mode"
+	[ "$RC" = 0 ] || {
+		fail_cmd "create failed"
+		return 1
+	}
+	rt "$mode" start "$name-$mode"
+	[ "$RC" = 0 ] || {
+		fail_cmd "start failed"
+		return 1
+	}
+}
+
+# ---- gap 8: exec flags -------------------------------------------------------------------------
+# runc and crun ignore a capability they do not know, with a warning.
+t_exec_unknown_cap() {
+	local mode=$1
+	started "$mode" xcap || return
+	rt "$mode" exec --cap CAP_UNKNOWN --cap CAP_CHOWN "xcap-$mode" sh -c 'echo ran'
+	expect_rc 0
+	expect_out "ran"
+	expect_err_has "CAP_UNKNOWN"
+	rt "$mode" delete -f "xcap-$mode"
+}
+
+# --env KEY=V over an entry of process.env: one entry, the last value (runc's os.Setenv).
+t_exec_env_last() {
+	local mode=$1
+	started "$mode" xenv || return
+	# busybox env prints environ as execve gave it (a shell would keep the last itself).
+	rt "$mode" exec --env PATH=/usr/bin --env FOO=1 --env FOO=2 "xenv-$mode" /usr/bin/env
+	expect_rc 0
+	expect_eq "PATH and FOO entries" $'PATH=/usr/bin\nFOO=2' "$(printf '%s\n' "$OUT" | grep -E '^(PATH|FOO)=')"
+	rt "$mode" delete -f "xenv-$mode"
+}
+
+# runc writes --pid-file for a foreground exec too (the pid while it runs).
+t_exec_pidfile_fg() {
+	local mode=$1 f
+	started "$mode" xpid || return
+	f=$T/$mode/xpid.pid
+	rm -f "$f"
+	[ "$mode" = root ] || chown "$TUID:$TGID" "$T/$mode"
+	rt "$mode" exec --pid-file "$f" "xpid-$mode" sh -c 'echo $$'
+	expect_rc 0
+	[ -s "$f" ] || fail_cmd "no pid file $f after exec without --detach"
+	grep -qx '[0-9][0-9]*' "$f" 2>/dev/null || fail "pid file: '$(cat "$f" 2>/dev/null)'"
+	rt "$mode" delete -f "xpid-$mode"
+}
+
+for mode in root rootless; do
+	check "$mode: gap 8: exec --cap of an unknown capability warns and runs" \
+		t_exec_unknown_cap "$mode"
+	check "$mode: gap 8: exec --env replaces an earlier entry, the last wins" \
+		t_exec_env_last "$mode"
+	check "$mode: gap 8: exec --pid-file without --detach writes the file" \
+		t_exec_pidfile_fg "$mode"
+done
+oci_done
