@@ -138,6 +138,22 @@ t_exec_pidfile_fg() {
 	rt "$mode" delete -f "xpid-$mode"
 }
 
+# ---- gap 9: a hook without env -----------------------------------------------------------------
+# runc runs it with the runtime's environment (its PATH); [] stays an empty one.
+t_hook_path() {
+	local mode=$1 f=$T/$1/hook.env g=$T/$1/hook-empty.env
+	rm -f "$f" "$g"
+	run_in "$mode" hookpath 'echo ran' "
+c['hooks'] = {'prestart': [
+  {'path': '/bin/sh', 'args': ['sh', '-c', 'echo \"PATH=\$PATH\" >$f']},
+  {'path': '/bin/sh', 'args': ['sh', '-c', 'env >$g'], 'env': []}]}" || return
+	expect_rc 0
+	expect_out "ran"
+	expect_eq "the hook's PATH" "PATH=$RT_PATH" "$(cat "$f" 2>/dev/null)"
+	grep -q "^PATH=$RT_PATH\$" "$g" 2>/dev/null && fail "a hook with env [] got the runtime's PATH"
+	expect_nothing_left "$mode"
+}
+
 for mode in root rootless; do
 	check "$mode: gap 8: exec --cap of an unknown capability warns and runs" \
 		t_exec_unknown_cap "$mode"
@@ -145,5 +161,6 @@ for mode in root rootless; do
 		t_exec_env_last "$mode"
 	check "$mode: gap 8: exec --pid-file without --detach writes the file" \
 		t_exec_pidfile_fg "$mode"
+	check "$mode: gap 9: a hook without env sees the runtime's PATH" t_hook_path "$mode"
 done
 oci_done
