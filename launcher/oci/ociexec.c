@@ -380,6 +380,8 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	if (spec->process.selinux_label && spec->process.selinux_label[0])
 		return fy_error(err, 0,
 		                "process.selinuxLabel: SELinux is not supported by ferry-oci");
+	if (fy_ociproc_check(spec, err) < 0)
+		return -1;
 	if (spec->root_squashfs && access(spec->root_squashfs, R_OK) < 0)
 		return fy_error_code(err, FY_EXIT_IMAGE, errno, "annotation %s: %s",
 		                     FY_OCI_ANNOT_SQUASHFS, spec->root_squashfs);

@@ -79,6 +79,11 @@ expect_nothing_left() {
 	[ -z "$(ls -A "$T/$1/state" 2>/dev/null)" ] || fail "state left: $(ls -A "$T/$1/state")"
 }
 
+# expect_err_unq TEXT: stderr has TEXT once the log format's \" are plain quotes.
+expect_err_unq() {
+	printf '%s' "${ERR//\\\"/\"}" | grep -qiF -- "$1" || fail_cmd "expected stderr to contain '$1'"
+}
+
 # started MODE NAME [PYTHON]: a created and started container running sleep, id NAME-MODE;
 # removed at exit.
 started() {
@@ -154,6 +159,54 @@ c['hooks'] = {'prestart': [
 	expect_nothing_left "$mode"
 }
 
+# ---- gap 12: sysctls without their namespace ---------------------------------------------------
+# sysctl_refused MODE NAME DROP_NS SYSCTL_JSON MESSAGE [PYTHON]: create fails with MESSAGE
+# (runc's words) and nothing runs.
+sysctl_refused() {
+	local mode=$1 name=$2
+	run_in "$mode" "$name" 'echo ran' "
+c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != '$3']
+c['linux']['sysctl'] = $4
+${6:-}" || return
+	expect_rc 1
+	expect_err_unq "$5"
+	case $OUT in *ran*) fail_cmd "the container ran" ;; esac
+	expect_nothing_left "$mode"
+}
+
+t_sysctl_ns() {
+	local mode=$1
+	sysctl_refused "$mode" mq ipc "{'fs.mqueue.msg_max': '12'}" \
+		'sysctl "fs.mqueue.msg_max" is not allowed in the hosts ipc namespace'
+	sysctl_refused "$mode" shm ipc "{'kernel.shmmni': '100'}" \
+		'sysctl "kernel.shmmni" is not allowed in the hosts ipc namespace'
+	sysctl_refused "$mode" net network "{'net.ipv4.ip_forward': '1'}" \
+		'sysctl "net.ipv4.ip_forward" not allowed in host network namespace'
+	sysctl_refused "$mode" hn none "{'kernel.hostname': 'x'}" \
+		'sysctl "kernel.hostname" is not allowed as it conflicts with the OCI "hostname" field'
+	sysctl_refused "$mode" hn2 uts "{'kernel.hostname': 'x'}" \
+		'sysctl "kernel.hostname" is not in a separate kernel namespace' "c.pop('hostname', None)"
+	sysctl_refused "$mode" vm none "{'vm.swappiness': '10'}" \
+		'sysctl "vm.swappiness" is not in a separate kernel namespace'
+}
+
+# ferry-oci and crun refuse a kernel.domainname other than the domainname field (runc 1.1 sets
+# both, the sysctl last).
+t_sysctl_domainname() {
+	sysctl_refused "$1" dn none "{'kernel.domainname': 'b.example'}" \
+		'sysctl "kernel.domainname" is not allowed as it conflicts with the OCI "domainname" field' \
+		"c['domainname'] = 'a.example'"
+}
+
+# With their namespaces they are set (root: an IPC and a network namespace of its own).
+t_sysctl_ok() {
+	run_in root sysok 'cat /proc/sys/fs/mqueue/msg_max /proc/sys/kernel/domainname' "
+c['linux']['sysctl'] = {'fs.mqueue.msg_max': '12', 'kernel.domainname': 'd.example',
+                        'net.ipv4.ip_forward': '1'}" || return
+	expect_rc 0
+	expect_out $'12\nd.example'
+}
+
 for mode in root rootless; do
 	check "$mode: gap 8: exec --cap of an unknown capability warns and runs" \
 		t_exec_unknown_cap "$mode"
@@ -162,5 +215,10 @@ for mode in root rootless; do
 	check "$mode: gap 8: exec --pid-file without --detach writes the file" \
 		t_exec_pidfile_fg "$mode"
 	check "$mode: gap 9: a hook without env sees the runtime's PATH" t_hook_path "$mode"
+	check "$mode: gap 12: sysctls without their namespace are refused in runc's words" \
+		t_sysctl_ns "$mode"
+	check "$mode: gap 12: kernel.domainname conflicting with domainname is refused" \
+		t_sysctl_domainname "$mode"
 done
+check "root: gap 12: sysctls with their namespaces are set" t_sysctl_ok
 oci_done
