@@ -162,6 +162,23 @@ static int check_sysctl(const struct fy_oci_spec *spec, const char *key, const c
 
 int fy_ociproc_check(const struct fy_oci_spec *spec, struct fy_error *err)
 {
+	const struct fy_oci_seccomp *sc = &spec->seccomp;
+
+	/* No user notification: a filter whose NOTIFY rules nobody answers would hang the
+	 * container's syscalls, so create fails instead of running without them. */
+	if (sc->present && sc->listener_path)
+		return fy_error(err, 0,
+		                "linux.seccomp: SCMP_ACT_NOTIFY is not supported (listenerPath %s)",
+		                sc->listener_path);
+	if (sc->present && strcmp(sc->default_action, "SCMP_ACT_NOTIFY") == 0)
+		return fy_error(err, 0,
+		                "linux.seccomp: SCMP_ACT_NOTIFY is not supported (defaultAction)");
+	for (size_t i = 0; sc->present && i < sc->n_rules; i++)
+		if (strcmp(sc->rules[i].action, "SCMP_ACT_NOTIFY") == 0)
+			return fy_error(err, 0,
+			                "linux.seccomp: SCMP_ACT_NOTIFY is not supported "
+			                "(syscalls[%zu])",
+			                i);
 	for (size_t i = 0; i < spec->n_sysctl; i++)
 		if (check_sysctl(spec, spec->sysctl[i].key, spec->sysctl[i].value, err) < 0)
 			return fy_error_prefix(err, "linux.sysctl");

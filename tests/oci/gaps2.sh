@@ -207,6 +207,24 @@ c['linux']['sysctl'] = {'fs.mqueue.msg_max': '12', 'kernel.domainname': 'd.examp
 	expect_out $'12\nd.example'
 }
 
+# ---- gap 13: SCMP_ACT_NOTIFY --------------------------------------------------------------------
+# ferry-oci does not implement seccomp user notification: create fails naming it and features
+# does not list it (runc 1.1 implements it: it runs the container and lists the action).
+t_notify() {
+	local mode=$1
+	run_in "$mode" notify 'echo ran' "
+c['linux']['seccomp'] = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': T + '/notify.sock',
+  'syscalls': [{'names': ['mkdirat'], 'action': 'SCMP_ACT_NOTIFY'}]}" || return
+	expect_rc 1
+	expect_err_has "SCMP_ACT_NOTIFY is not supported"
+	case $OUT in *ran*) fail_cmd "the container ran" ;; esac
+	expect_nothing_left "$mode"
+	rt "$mode" features
+	expect_rc 0
+	case $OUT in *SCMP_ACT_NOTIFY*) fail_cmd "features lists SCMP_ACT_NOTIFY" ;; esac
+	case $OUT in *SCMP_ACT_ALLOW*) ;; *) fail_cmd "features lists no seccomp actions" ;; esac
+}
+
 for mode in root rootless; do
 	check "$mode: gap 8: exec --cap of an unknown capability warns and runs" \
 		t_exec_unknown_cap "$mode"
@@ -219,6 +237,7 @@ for mode in root rootless; do
 		t_sysctl_ns "$mode"
 	check "$mode: gap 12: kernel.domainname conflicting with domainname is refused" \
 		t_sysctl_domainname "$mode"
+	check "$mode: gap 13: SCMP_ACT_NOTIFY fails create and is not in features" t_notify "$mode"
 done
 check "root: gap 12: sysctls with their namespaces are set" t_sysctl_ok
 oci_done
