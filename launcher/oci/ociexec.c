@@ -164,7 +164,8 @@ static _Noreturn void init_main(void *arg)
 	    run_hooks(spec, FY_OCI_HOOK_CREATE_CONTAINER, g->creating, "createContainer", &err) <
 	            0 ||
 	    fy_ocimount_enter_root(a->rootfs, a->o->no_pivot, &err) < 0 ||
-	    fy_ociproc_sysctl(spec, &err) < 0 || fy_ocimount_post(a->plan, &err) < 0)
+	    fy_ociproc_sysctl(spec, &err) < 0 || fy_ocimount_cwd(a->proc->cwd, &err) < 0 ||
+	    fy_ocimount_post(a->plan, &err) < 0)
 		init_fail(a, &err);
 	if (fy_ocispawn_console(a->proc, a->console, &err) < 0)
 		init_fail(a, &err);

@@ -610,6 +610,28 @@ static int readonly_fd(const char *what, const struct fy_mnt_target *t, struct f
 	return remount_bind(at, MS_RDONLY | fy_mounts_locked_flags(at), what, err);
 }
 
+int fy_ocimount_cwd(const char *cwd, struct fy_error *err)
+{
+	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct fy_resolved res = {-1, NULL, NULL};
+	bool missing;
+	int r;
+
+	if (!cwd || !cwd[0])
+		return 0;
+	if (rootfd < 0)
+		return fy_error(err, errno, "cannot open the container's root");
+	r = fy_resolve_partial(rootfd, cwd, 0, &res);
+	if (r < 0)
+		return fy_error(err, -r, "process.cwd %s", cwd);
+	missing = res.rest[0] != '\0';
+	fy_resolve_resolved_free(&res);
+	if (missing && fy_mounts_create_at("/", 0, cwd, true, &t, err) < 0)
+		return fy_error_prefix(err, "process.cwd");
+	return 0;
+}
+
 /* After pivot_root: "/" is the container's root. Each path is resolved inside it by fd
  * (symlinks followed as the container sees them, as runc follows them, never out of it) and
  * mounted on through that fd. */

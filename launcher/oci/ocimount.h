@@ -19,6 +19,9 @@ int fy_ocimount_pre(const struct fy_ocip *plan, const char *rootfs, const char *
                     struct fy_error *err);
 /* pivot_root into rootfs and detach the old root (no_pivot: MS_MOVE + chroot). */
 int fy_ocimount_enter_root(const char *rootfs, bool no_pivot, struct fy_error *err);
+/* After enter_root, before post: create a missing process.cwd (as runc and crun, owned by the
+ * container's root, 0755), which a read-only root would refuse later. */
+int fy_ocimount_cwd(const char *cwd, struct fy_error *err);
 /* The steps after it: read-only paths, masks, the read-only root. */
 int fy_ocimount_post(const struct fy_ocip *plan, struct fy_error *err);
 

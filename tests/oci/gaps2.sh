@@ -225,6 +225,18 @@ c['linux']['seccomp'] = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': T + 
 	case $OUT in *SCMP_ACT_ALLOW*) ;; *) fail_cmd "features lists no seccomp actions" ;; esac
 }
 
+# ---- gap 11: a missing process.cwd in a read-only root -----------------------------------------
+# runc and crun create it (0755) before the root is made read-only.
+t_cwd_created() {
+	local mode=$1
+	rm -rf "$T/$mode/rootfs/newcwd"
+	run_in "$mode" cwd 'pwd; stat -c %a .; touch /x 2>/dev/null || echo read-only' \
+		"c['process']['cwd'] = '/newcwd/sub'" || return
+	expect_rc 0
+	expect_out $'/newcwd/sub\n755\nread-only'
+	expect_nothing_left "$mode"
+}
+
 for mode in root rootless; do
 	check "$mode: gap 8: exec --cap of an unknown capability warns and runs" \
 		t_exec_unknown_cap "$mode"
@@ -233,6 +245,8 @@ for mode in root rootless; do
 	check "$mode: gap 8: exec --pid-file without --detach writes the file" \
 		t_exec_pidfile_fg "$mode"
 	check "$mode: gap 9: a hook without env sees the runtime's PATH" t_hook_path "$mode"
+	check "$mode: gap 11: a missing process.cwd is created in a read-only root" \
+		t_cwd_created "$mode"
 	check "$mode: gap 12: sysctls without their namespace are refused in runc's words" \
 		t_sysctl_ns "$mode"
 	check "$mode: gap 12: kernel.domainname conflicting with domainname is refused" \
