@@ -470,21 +470,31 @@ static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mk
 	return 0;
 }
 
+/* Only a missing entry gets the link: an image's own entry (a link too, as /dev/stdin ->
+ * /proc/self/fd/0, which resolves nowhere before the container runs) wins, so the last component
+ * is looked at, never followed. */
 static int do_symlink(const char *root, const struct fy_ocip_step *s, struct fy_error *err)
 {
 	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *dir = strdup(s->dst);
+	const char *name;
 	struct fy_resolved res;
+	struct stat st;
+	char *slash;
 	int r;
 
 	if (rootfd < 0)
 		return fy_error(err, errno, "cannot open the root %s", root);
-	r = fy_resolve_partial(rootfd, s->dst, 0, &res);
+	if (!dir || !(slash = strrchr(dir, '/')) || !slash[1])
+		return fy_error(err, dir ? EINVAL : ENOMEM, "symlink %s", s->dst);
+	name = s->dst + (slash - dir) + 1;
+	*slash = '\0';
+	r = fy_resolve_partial(rootfd, dir[0] ? dir : "/", 0, &res);
 	if (r < 0)
 		return fy_error(err, -r, "symlink %s", s->dst);
-	/* Only a missing last component gets the link: an image's own entry wins. */
 	r = 0;
-	if (res.rest[0] && !strchr(res.rest, '/') && symlinkat(s->src, res.fd, res.rest) < 0 &&
-	    errno != EEXIST)
+	if (!res.rest[0] && fstatat(res.fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT && symlinkat(s->src, res.fd, name) < 0 && errno != EEXIST)
 		r = fy_error(err, errno, "cannot create symlink %s", s->dst);
 	fy_resolve_resolved_free(&res);
 	return r;

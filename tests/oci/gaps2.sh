@@ -106,6 +106,29 @@ started() {
 	}
 }
 
+# ---- gap 5: the host's /dev bound with rbind -----------------------------------------------------
+# crun's deny-devices/allow-device/allow-access cases: the bound /dev is used as it is (runc makes
+# no nodes or links in it), its /dev/stdin is the host's link, device rules apply. Before the fix
+# ferry-oci as root re-made the host's /dev/null etc. (mknod over the bind) and then, following
+# /dev/stdin to the init's unlinked stdin, left a link "/dev/null (deleted)" in the host's /dev,
+# which the next run met as a symlink loop (ELOOP): remove it by hand after such a run.
+t_dev_rbind() {
+	local mode=$1 before after
+	# Names, and the nodes' inodes: a node made over the bound /dev would replace the host's.
+	before=$(ls -A /dev | sort | tr '\n' ' '; stat -c '%n %i' /dev/null /dev/zero /dev/full /dev/tty)
+	run_in "$mode" devbind 'readlink /dev/stdin; test -c /dev/null && echo x >/dev/null && echo null' "
+c['mounts'].append({'destination': '/dev', 'type': 'bind', 'source': '/dev',
+                    'options': ['rbind', 'nosuid', 'noexec']})
+c['linux'].setdefault('resources', {})['devices'] = [
+  {'allow': False, 'access': 'rwm'},
+  {'allow': True, 'type': 'c', 'major': 1, 'minor': 3, 'access': 'rwm'}]" || return
+	expect_rc 0
+	expect_out $'/proc/self/fd/0\nnull'
+	after=$(ls -A /dev | sort | tr '\n' ' '; stat -c '%n %i' /dev/null /dev/zero /dev/full /dev/tty)
+	expect_eq "the host's /dev entries" "$before" "$after"
+	expect_nothing_left "$mode"
+}
+
 # ---- gap 8: exec flags -------------------------------------------------------------------------
 # runc and crun ignore a capability they do not know, with a warning.
 t_exec_unknown_cap() {
@@ -238,6 +261,7 @@ t_cwd_created() {
 }
 
 for mode in root rootless; do
+	check "$mode: gap 5: the host's /dev bound with rbind and device rules" t_dev_rbind "$mode"
 	check "$mode: gap 8: exec --cap of an unknown capability warns and runs" \
 		t_exec_unknown_cap "$mode"
 	check "$mode: gap 8: exec --env replaces an earlier entry, the last wins" \
