@@ -414,6 +414,10 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	                             in_initial_userns(),
 	                     &plan, err) < 0)
 		return -1;
+	/* Root making a user namespace: what its root could not make is made here. */
+	if (userns && geteuid() == 0 && in_initial_userns() &&
+	    fy_ocimount_prepare(&plan, spec, err) < 0)
+		goto out;
 	hostproc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (hostproc < 0) {
 		fy_error(err, errno, "cannot open /proc");

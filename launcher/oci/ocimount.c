@@ -2,6 +2,7 @@
 #include "oci/ocimount.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "base/fsutil.h"
 #include "runtime/mounts.h"
 #include "oci/ociplan.h"
+#include "oci/spec.h"
 #include "base/resolve.h"
 #include "sqfuse/sqfuse.h"
 #include "base/syscalls.h"
@@ -438,13 +440,25 @@ static int make_node(const char *root, const struct fy_ocip_step *s, const struc
 
 /* hostdev: the host's /dev, opened before any spec mount could hide it (a root.path of "/"
  * puts the container's tmpfs over it); -1 when it could not be opened. */
+static int move_tree(int tree, const struct fy_mnt_target *t);
+
+/* tree: the node the runtime made (fy_ocimount_prepare), or -1. */
 static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mknod, int hostdev,
-                     struct fy_error *err)
+                     int tree, struct fy_error *err)
 {
 	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
 	_cleanup_close_ int node = -1;
 	char what[PATH_MAX + 64];
 	int r;
+
+	if (tree >= 0) {
+		if (fy_mounts_create_at(root, 0, s->dst, false, &t, err) < 0)
+			return -1;
+		r = move_tree(tree, &t);
+		return r < 0 ? fy_error(err, -r, "%s: cannot mount the node",
+		                        dev_what(s, what, sizeof(what)))
+		             : 0;
+	}
 
 	/* A fifo needs no privilege to make. */
 	if (use_mknod || S_ISFIFO(s->mode))
@@ -500,6 +514,88 @@ static int do_symlink(const char *root, const struct fy_ocip_step *s, struct fy_
 	return r;
 }
 
+/* The host id of container id `id` under maps (-1: unmapped). */
+static int64_t host_id(const struct fy_oci_idmap *m, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (id >= m[i].container_id && id - m[i].container_id < m[i].size)
+			return (int64_t)m[i].host_id + (id - m[i].container_id);
+	return -1;
+}
+
+/* A device node as crun makes it for a user namespace: mknod by the runtime (root) in a tmpfs of
+ * no namespace (fsmount), owned by the entry's ids as the host sees them, then cloned as a
+ * detached mount of that one file for the init to move onto the entry's path. */
+static int prepare_device(const struct fy_ocip_step *s, size_t i, int *tmpfs,
+                          const struct fy_oci_spec *spec, int *tree, struct fy_error *err)
+{
+	int64_t hu = host_id(spec->uid_mappings, spec->n_uid_mappings, s->uid);
+	int64_t hg = host_id(spec->gid_mappings, spec->n_gid_mappings, s->gid);
+	char what[PATH_MAX + 64], name[32];
+	int r;
+
+	if (hu < 0 || hg < 0)
+		return fy_error(err, 0, "%s: %s %u is not mapped in the user namespace",
+		                dev_what(s, what, sizeof(what)), hu < 0 ? "uid" : "gid",
+		                hu < 0 ? (unsigned)s->uid : (unsigned)s->gid);
+	if (*tmpfs < 0) {
+		_cleanup_close_ int fs = fy_syscalls_fsopen("tmpfs", FSOPEN_CLOEXEC);
+
+		r = fs;
+		/* Reached by no path, only through our fds: its mode does not matter. */
+		if (fs >= 0 &&
+		    (r = fy_syscalls_fsconfig(fs, FY_FSCONFIG_CMD_CREATE, NULL, NULL, 0)) == 0)
+			r = *tmpfs = fy_syscalls_fsmount(fs, FSMOUNT_CLOEXEC,
+			                                 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+		if (r == -ENOSYS)
+			return 0; /* no new mount API: the init binds the host's node (do_device) */
+		if (r < 0)
+			return fy_error(err, -r, "%s: cannot make a tmpfs for the node",
+			                dev_what(s, what, sizeof(what)));
+	}
+	snprintf(name, sizeof(name), "dev%zu", i);
+	if (mknodat(*tmpfs, name, s->mode, s->rdev) < 0)
+		return fy_error(err, errno, "cannot create %s", dev_what(s, what, sizeof(what)));
+	if (fchownat(*tmpfs, name, (uid_t)hu, (gid_t)hg, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(*tmpfs, name, s->mode & 07777, 0) < 0)
+		return fy_error(err, errno, "device %s", s->dst);
+	*tree = fy_syscalls_open_tree(*tmpfs, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (*tree < 0) {
+		r = *tree;
+		*tree = -1;
+		return fy_error(err, -r, "%s: cannot clone the node's mount",
+		                dev_what(s, what, sizeof(what)));
+	}
+	return 0;
+}
+
+int fy_ocimount_prepare(struct fy_ocip *plan, const struct fy_oci_spec *spec, struct fy_error *err)
+{
+	_cleanup_close_ int tmpfs = -1;
+
+	if (plan->n_pre == 0)
+		return 0;
+	if (!(plan->trees = malloc(plan->n_pre * sizeof(*plan->trees))))
+		return fy_error(err, ENOMEM, "mounts");
+	for (size_t i = 0; i < plan->n_pre; i++)
+		plan->trees[i] = -1;
+	for (size_t i = 0; i < plan->n_pre; i++) {
+		const struct fy_ocip_step *s = &plan->pre[i];
+
+		if (s->kind == FY_OCIP_DEVICE && !plan->mknod && !S_ISFIFO(s->mode) &&
+		    prepare_device(s, i, &tmpfs, spec, &plan->trees[i], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Move the detached mount tree (fy_ocimount_prepare) onto t. */
+static int move_tree(int tree, const struct fy_mnt_target *t)
+{
+	return fy_syscalls_move_mount(tree, "", t->fd, "",
+	                              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
 int fy_ocimount_pre(const struct fy_ocip *plan, const char *rootfs, const char *cgroups,
                     struct fy_error *err)
 {
@@ -521,7 +617,8 @@ int fy_ocimount_pre(const struct fy_ocip *plan, const char *rootfs, const char *
 			r = do_cgroup(rootfs, s, cgroups, err);
 			break;
 		case FY_OCIP_DEVICE:
-			r = do_device(rootfs, s, plan->mknod, hostdev, err);
+			r = do_device(rootfs, s, plan->mknod, hostdev,
+			              plan->trees ? plan->trees[i] : -1, err);
 			break;
 		case FY_OCIP_SYMLINK:
 			r = do_symlink(rootfs, s, err);

@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/error.h"
@@ -47,6 +48,10 @@ void fy_ociplan_release(struct fy_ocip *plan)
 		step_free(&plan->pre[i]);
 	for (size_t i = 0; i < plan->n_post; i++)
 		step_free(&plan->post[i]);
+	for (size_t i = 0; plan->trees && i < plan->n_pre; i++)
+		if (plan->trees[i] >= 0)
+			close(plan->trees[i]);
+	free(plan->trees);
 	free(plan->pre);
 	free(plan->post);
 	memset(plan, 0, sizeof(*plan));

@@ -129,6 +129,28 @@ c['linux'].setdefault('resources', {})['devices'] = [
 	expect_nothing_left "$mode"
 }
 
+# ---- gap 6: device nodes in a user namespace made by root ----------------------------------------
+# Root with a user namespace (container root = host 100000): crun makes each node and chowns it to
+# the entry's uid/gid; ferry-oci bound the host's node (owned by the host's root, seen as nobody),
+# and had nothing to bind for numbers the host lacks. runc 1.1 binds the host file at the path.
+USERNS_PY="
+c['linux']['namespaces'].append({'type': 'user'})
+c['linux']['uidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]
+c['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]
+c['linux']['devices'] = [
+  {'path': '/dev/foo', 'type': 'c', 'major': 1, 'minor': 3, 'fileMode': 0o606, 'uid': 1, 'gid': 2},
+  {'path': '/dev/mymem', 'type': 'c', 'major': 1, 'minor': 99, 'uid': 3, 'gid': 4}]"
+t_userns_devices() {
+	run_in root usernsdev \
+		"stat -c '%n %F %t:%T %u:%g %a' /dev/foo /dev/mymem /dev/null; echo x >/dev/foo && echo written" \
+		"$USERNS_PY" || return
+	expect_rc 0
+	expect_out "$(printf '%s\n' '/dev/foo character special file 1:3 1:2 606' \
+		'/dev/mymem character special file 1:63 3:4 666' \
+		'/dev/null character special file 1:3 0:0 666' 'written')"
+	expect_nothing_left root
+}
+
 # ---- gap 8: exec flags -------------------------------------------------------------------------
 # runc and crun ignore a capability they do not know, with a warning.
 t_exec_unknown_cap() {
@@ -278,4 +300,6 @@ for mode in root rootless; do
 	check "$mode: gap 13: SCMP_ACT_NOTIFY fails create and is not in features" t_notify "$mode"
 done
 check "root: gap 12: sysctls with their namespaces are set" t_sysctl_ok
+check "root: gap 6: a user namespace's device nodes are made and chowned (uid/gid)" \
+	t_userns_devices
 oci_done
