@@ -89,23 +89,31 @@ static char *top_path(const char *root, const struct fy_mnt_target *t, int *fd,
 	return at;
 }
 
+/* tree: the source as the runtime opened it (fy_ocimount_prepare), or -1: src by path. */
 static int do_bind(const char *root, const struct fy_ocip_step *s, const char *src,
-                   unsigned long flags, struct fy_error *err)
+                   unsigned long flags, int tree, struct fy_error *err)
 {
 	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
 	_cleanup_free_ char *at = NULL, *top = NULL;
 	_cleanup_close_ int topfd = -1;
 	struct stat st;
+	int r;
 
-	if (stat(src, &st) < 0)
+	if ((tree >= 0 ? fstat(tree, &st) : stat(src, &st)) < 0)
 		return fy_error(err, errno, "mount %s: source %s", s->dst, src);
 	if (fy_mounts_create_at(root, 0, s->dst, S_ISDIR(st.st_mode), &t, err) < 0)
 		return -1;
 	at = fy_mounts_fd_path(PROC, t.fd);
 	if (!at)
 		return fy_error(err, ENOMEM, "mount %s", s->dst);
-	if (mount(src, at, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+	if (tree >= 0) {
+		r = fy_syscalls_move_mount(tree, "", t.fd, "",
+		                           MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		if (r < 0)
+			return fy_error(err, -r, "cannot bind %s on %s", src, s->dst);
+	} else if (mount(src, at, NULL, MS_BIND | (flags & MS_REC), NULL) < 0) {
 		return fy_error(err, errno, "cannot bind %s on %s", src, s->dst);
+	}
 	if (!(top = top_path(root, &t, &topfd, err)))
 		return -1;
 	if ((flags & REMOUNT_BITS) && remount_bind(top, flags & REMOUNT_BITS, s->dst, err) < 0)
@@ -207,7 +215,7 @@ static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error
 		/* Rootless without the namespace that owns the filesystem (sysfs needs the
 		 * network namespace, mqueue the IPC one): take the host's, as runc does. */
 		if ((e == EPERM || e == EACCES) && s->fallback == FY_OCIP_FB_RBIND_HOST)
-			return do_bind(root, s, s->dst, flags | MS_REC, err);
+			return do_bind(root, s, s->dst, flags | MS_REC, -1, err);
 		return fy_error(err, e, "cannot mount %s on %s", s->fstype, s->dst);
 	}
 	if (!(top = top_path(root, &t, &topfd, err)))
@@ -246,7 +254,7 @@ static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char 
 			                                               : -1;
 		if (errno != EPERM && errno != EBUSY)
 			return fy_error(err, errno, "cannot mount cgroup2 on %s", s->dst);
-		return do_bind(root, s, "/sys/fs/cgroup", flags | MS_REC, err);
+		return do_bind(root, s, "/sys/fs/cgroup", flags | MS_REC, -1, err);
 	}
 	if (mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
 		return fy_error(err, errno, "cannot mount a tmpfs on %s", s->dst);
@@ -585,6 +593,21 @@ int fy_ocimount_prepare(struct fy_ocip *plan, const struct fy_oci_spec *spec, st
 		if (s->kind == FY_OCIP_DEVICE && !plan->mknod && !S_ISFIFO(s->mode) &&
 		    prepare_device(s, i, &tmpfs, spec, &plan->trees[i], err) < 0)
 			return -1;
+		/* A bind source is opened with the runtime's identity, as runc and crun do: the
+		 * container's root (another host uid) may not reach it (a mode-000 parent), and a
+		 * symlinked source is followed on the host, where it was written. */
+		if (s->kind == FY_OCIP_BIND) {
+			int t = fy_syscalls_open_tree(
+			        AT_FDCWD, s->src,
+			        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+			                (s->flags & MS_REC ? AT_RECURSIVE : 0));
+
+			if (t == -ENOSYS)
+				continue; /* the init binds it by path (do_bind) */
+			if (t < 0)
+				return fy_error(err, -t, "mount %s: source %s", s->dst, s->src);
+			plan->trees[i] = t;
+		}
 	}
 	return 0;
 }
@@ -608,7 +631,8 @@ int fy_ocimount_pre(const struct fy_ocip *plan, const char *rootfs, const char *
 
 		switch (s->kind) {
 		case FY_OCIP_BIND:
-			r = do_bind(rootfs, s, s->src, s->flags, err);
+			r = do_bind(rootfs, s, s->src, s->flags, plan->trees ? plan->trees[i] : -1,
+			            err);
 			break;
 		case FY_OCIP_FS:
 			r = do_fs(rootfs, s, err);

@@ -16,8 +16,9 @@ struct fy_oci_spec;
 
 /* In the runtime, before the init is cloned, when it is root of the initial user namespace and
  * the container gets a user namespace of its own: make what the init could not, as detached
- * mounts in plan->trees (device nodes, made and chowned as crun does). Without the new mount
- * API nothing is made and the init binds the host's nodes instead. */
+ * mounts in plan->trees: device nodes, made and chowned as crun does, and bind sources, opened
+ * with the runtime's identity as runc and crun do. Without the new mount API nothing is made and
+ * the init binds the host's nodes and the sources by path instead. */
 int fy_ocimount_prepare(struct fy_ocip *plan, const struct fy_oci_spec *spec, struct fy_error *err);
 /* The steps before pivot_root. cgroups: /proc/INIT/cgroup as the runtime read it (v1 cgroup
  * mounts bind exactly those directories). */

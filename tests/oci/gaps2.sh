@@ -151,6 +151,31 @@ t_userns_devices() {
 	expect_nothing_left root
 }
 
+# ---- gap 10: bind sources the container's root cannot reach --------------------------------------
+# Root with a user namespace (container root = host 100000): the source lies under a mode-000
+# directory, directly and through a symlink; runc and crun open sources before the container's
+# identity is taken.
+t_bind_unreachable() {
+	local d=$T/root/hidden
+	rm -rf "$d" "$T/root/srclink"
+	mkdir -p "$d/src" && echo bind-content >"$d/src/f" && chmod 000 "$d" &&
+		ln -s "$d/src" "$T/root/srclink" || {
+		fail "cannot make the sources"
+		return
+	}
+	run_in root bindsrc 'cat /tmp/in/f /tmp/ln/f' "
+c['linux']['namespaces'].append({'type': 'user'})
+c['linux']['uidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]
+c['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]
+c['mounts'] += [{'destination': '/tmp/in', 'type': 'bind', 'source': '$d/src', 'options': ['bind']},
+  {'destination': '/tmp/ln', 'type': 'bind', 'source': '$T/root/srclink', 'options': ['rbind', 'ro']}]" ||
+		return
+	expect_rc 0
+	expect_out $'bind-content\nbind-content'
+	expect_nothing_left root
+	chmod 755 "$d"
+}
+
 # ---- gap 8: exec flags -------------------------------------------------------------------------
 # runc and crun ignore a capability they do not know, with a warning.
 t_exec_unknown_cap() {
@@ -300,6 +325,8 @@ for mode in root rootless; do
 	check "$mode: gap 13: SCMP_ACT_NOTIFY fails create and is not in features" t_notify "$mode"
 done
 check "root: gap 12: sysctls with their namespaces are set" t_sysctl_ok
+check "root: gap 10: bind sources under a mode-000 directory, direct and symlinked" \
+	t_bind_unreachable
 check "root: gap 6: a user namespace's device nodes are made and chowned (uid/gid)" \
 	t_userns_devices
 oci_done
