@@ -35,6 +35,25 @@ static int parse_id(const char *s, const char *what, uint32_t *out, struct fy_er
 	return 0;
 }
 
+/* KEY=VALUE over an entry of the same KEY, in its place (runc's os.Setenv: the last wins and
+ * the process sees one entry), else appended. */
+static int set_env(char ***env, const char *kv)
+{
+	size_t klen = (size_t)(strchr(kv, '=') - kv);
+
+	for (size_t i = 0; *env && (*env)[i]; i++)
+		if (strncmp((*env)[i], kv, klen) == 0 && (*env)[i][klen] == '=') {
+			char *dup = strdup(kv);
+
+			if (!dup)
+				return -1;
+			free((*env)[i]);
+			(*env)[i] = dup;
+			return 0;
+		}
+	return fy_strv_push(env, kv);
+}
+
 /* runc exec without --process: the container's own process with the flags on top (runc's
  * getProcess: args replaced, env appended, each --cap added to every set). */
 static int exec_from_flags(struct oci *o, struct fy_oci_process *p, struct fy_error *err)
@@ -53,7 +72,7 @@ static int exec_from_flags(struct oci *o, struct fy_oci_process *p, struct fy_er
 		if (!strchr(o->cli.env[i], '=') || o->cli.env[i][0] == '=')
 			return fy_error(err, 0, "--env %s: must have the form KEY=VALUE",
 			                o->cli.env[i]);
-		if (fy_strv_push(&p->env, o->cli.env[i]) < 0)
+		if (set_env(&p->env, o->cli.env[i]) < 0)
 			return fy_error(err, ENOMEM, "exec");
 	}
 	if (o->cli.cwd) {
@@ -95,8 +114,12 @@ static int exec_from_flags(struct oci *o, struct fy_oci_process *p, struct fy_er
 	for (size_t i = 0; o->cli.caps && o->cli.caps[i]; i++) {
 		int cap = fy_ocidefs_cap_from_name(o->cli.caps[i]);
 
-		if (cap < 0)
-			return fy_error(err, 0, "--cap %s: unknown capability", o->cli.caps[i]);
+		/* runc and crun: a capability this kernel or runtime does not know is skipped. */
+		if (cap < 0) {
+			fy_log_warn(&o->log, "--cap %s: unknown capability, ignored",
+			            o->cli.caps[i]);
+			continue;
+		}
 		p->has_caps = true;
 		for (int s = 0; s < FY_OCI_CAP_NSETS; s++)
 			p->caps[s] |= 1ull << cap;
@@ -155,7 +178,7 @@ int fy_oci_exec_cmd_main(struct oci *o, int *status, struct fy_error *err)
 	}
 	/* Host paths stop resolving once the executor has joined the container's namespaces:
 	 * open the pid file's directory and temporary file now. */
-	if (o->cli.detach && o->cli.pid_file && fy_oci_pidfile_open(&pf, o->cli.pid_file, err) < 0)
+	if (o->cli.pid_file && fy_oci_pidfile_open(&pf, o->cli.pid_file, err) < 0)
 		goto out;
 	dirfd = openat(o->rootfd, c.st.id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dirfd < 0) {
@@ -175,12 +198,15 @@ int fy_oci_exec_cmd_main(struct oci *o, int *status, struct fy_error *err)
 	r = fy_ociexecproc_exec(c.st.pid, &c.spec, proc, &opts, &pid, err);
 	if (r < 0)
 		goto out;
-	if (!o->cli.detach) {
-		*status = r;
-		r = 0;
-		goto out;
-	}
+	/* runc writes the pid file of a foreground process too, while it runs. */
 	r = pf.fd >= 0 ? fy_oci_pidfile_commit(&pf, pid, err) : 0;
+	if (!o->cli.detach) {
+		int w = fy_ociexec_wait(pid, r < 0 ? NULL : err);
+
+		if (r == 0 && w >= 0)
+			*status = w;
+		r = r < 0 ? r : w < 0 ? -1 : 0;
+	}
 out:
 	fy_oci_pidfile_release(&pf);
 	fy_spec_process_release(&fileproc);

@@ -149,7 +149,8 @@ static void load_saved_spec(struct oci *o, struct container *c)
 			fy_log_warn(&o->log, "hooks not run: %s", err.msg);
 		return;
 	}
-	if (fy_spec_parse(text, len, c->st.bundle, &c->spec, &err) < 0) {
+	if (fy_spec_parse(text, len, c->st.bundle, &c->spec, &err) < 0 ||
+	    fy_spec_hooks_default_env(&c->spec, environ, &err) < 0) {
 		fy_log_warn(&o->log, "hooks not run: %s", err.msg);
 		return;
 	}
@@ -344,7 +345,9 @@ int fy_oci_life_load_spec(const char *bundle, struct fy_oci_spec *spec, char **t
 		return fy_error(err, ENOMEM, "bundle");
 	if (fy_fsutil_read_file_at(AT_FDCWD, path, SPEC_MAX_SIZE, text, len, err) < 0)
 		return -1;
-	return fy_spec_parse(*text, *len, abs, spec, err);
+	if (fy_spec_parse(*text, *len, abs, spec, err) < 0)
+		return -1;
+	return fy_spec_hooks_default_env(spec, environ, err);
 }
 
 static void owner_name(char *buf, size_t size)

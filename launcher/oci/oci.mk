@@ -48,6 +48,9 @@ extra_tests += tests/oci/devices.sh
 EXTRA_DIST += tests/oci/devices.sh
 # cli.sh and devices.sh again with openat2 failing with ENOSYS (the resolver's fallback walk).
 extra_tests += tests/oci/noopenat2.sh
+# Issue 16, gaps 5, 6 and 8-13 (peer suites).
+extra_tests += tests/oci/gaps2.sh
+EXTRA_DIST += tests/oci/gaps2.sh
 EXTRA_DIST += tests/oci/noopenat2.sh
 EXTRA_DIST += tests/oci/lib.sh tests/oci/squashfs.sh tests/oci/hooks.sh tests/oci/cli.sh tests/oci/containerd.sh tests/oci/podman.sh \
 	tests/oci/vs-runc.sh benchmarks/oci.sh benchmarks/oci-report.py

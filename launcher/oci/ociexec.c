@@ -262,6 +262,7 @@ static _Noreturn void init_main(void *arg)
 	    run_hooks(spec, FY_OCI_HOOK_CREATE_CONTAINER, g->creating, "createContainer", &err) <
 	            0 ||
 	    enter_root(a, &err) < 0 || fy_ociproc_sysctl(spec, &err) < 0 ||
+	    fy_ocimount_cwd(a->proc->cwd, &err) < 0 ||
 	    fy_ocimount_post(a->plan, &err) < 0)
 		init_fail(a, &err);
 	if (!a->host_mntns && mount(NULL, "/", NULL, a->plan->root_propagation, NULL) < 0)
@@ -476,6 +477,8 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	if (spec->process.selinux_label && spec->process.selinux_label[0])
 		return fy_error(err, 0,
 		                "process.selinuxLabel: SELinux is not supported by ferry-oci");
+	if (fy_ociproc_check(spec, err) < 0)
+		return -1;
 	if (spec->root_squashfs && access(spec->root_squashfs, R_OK) < 0)
 		return fy_error_code(err, FY_EXIT_IMAGE, errno, "annotation %s: %s",
 		                     FY_OCI_ANNOT_SQUASHFS, spec->root_squashfs);
@@ -525,6 +528,10 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	                             in_initial_userns(),
 	                     &plan, err) < 0)
 		return -1;
+	/* Root making a user namespace: what its root could not make is made here. */
+	if (userns && geteuid() == 0 && in_initial_userns() &&
+	    fy_ocimount_prepare(&plan, spec, err) < 0)
+		goto out;
 	hostproc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (hostproc < 0) {
 		fy_error(err, errno, "cannot open /proc");

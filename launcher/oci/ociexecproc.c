@@ -128,10 +128,9 @@ int fy_ociexecproc_exec(pid_t pid, const struct fy_oci_spec *spec,
 		(void)fy_ociexec_wait(child, NULL);
 		return -1;
 	}
+	/* The caller waits (fy_ociexec_wait) for a foreground one, after writing its pid file. */
 	*out_pid = child;
-	if (o->detach)
-		return 0;
-	return fy_ociexec_wait(child, err);
+	return 0;
 fail:
 	for (size_t i = 0; i < nfd; i++)
 		if (fds[i] >= 0)

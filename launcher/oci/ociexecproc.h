@@ -13,8 +13,9 @@ struct fy_ociexec_opts;
 
 /* Run proc in the namespaces of the running init `pid` (setns through /proc/PID/ns; the
  * caller's own namespaces change: ferry-oci exec is a process of its own). *out_pid: the new
- * process's pid. Detached: it becomes the caller's child; otherwise the function waits and
- * returns its exit status (128+N for signal N). */
+ * process's pid, which has exec'd proc's program when this returns 0. Detached: it becomes the
+ * caller's parent's child; otherwise the caller's child, for the caller to wait for
+ * (fy_ociexec_wait) once it has written its pid file. */
 int fy_ociexecproc_exec(pid_t pid, const struct fy_oci_spec *spec,
                         const struct fy_oci_process *proc, const struct fy_ociexec_opts *o,
                         pid_t *out_pid, struct fy_error *err);

@@ -2,6 +2,7 @@
 #include "oci/ocimount.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "base/fsutil.h"
 #include "runtime/mounts.h"
 #include "oci/ociplan.h"
+#include "oci/spec.h"
 #include "base/resolve.h"
 #include "sqfuse/sqfuse.h"
 #include "base/syscalls.h"
@@ -87,23 +89,31 @@ static char *top_path(const char *root, const struct fy_mnt_target *t, int *fd,
 	return at;
 }
 
+/* tree: the source as the runtime opened it (fy_ocimount_prepare), or -1: src by path. */
 static int do_bind(const char *root, const struct fy_ocip_step *s, const char *src,
-                   unsigned long flags, struct fy_error *err)
+                   unsigned long flags, int tree, struct fy_error *err)
 {
 	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
 	_cleanup_free_ char *at = NULL, *top = NULL;
 	_cleanup_close_ int topfd = -1;
 	struct stat st;
+	int r;
 
-	if (stat(src, &st) < 0)
+	if ((tree >= 0 ? fstat(tree, &st) : stat(src, &st)) < 0)
 		return fy_error(err, errno, "mount %s: source %s", s->dst, src);
 	if (fy_mounts_create_at(root, 0, s->dst, S_ISDIR(st.st_mode), &t, err) < 0)
 		return -1;
 	at = fy_mounts_fd_path(PROC, t.fd);
 	if (!at)
 		return fy_error(err, ENOMEM, "mount %s", s->dst);
-	if (mount(src, at, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+	if (tree >= 0) {
+		r = fy_syscalls_move_mount(tree, "", t.fd, "",
+		                           MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		if (r < 0)
+			return fy_error(err, -r, "cannot bind %s on %s", src, s->dst);
+	} else if (mount(src, at, NULL, MS_BIND | (flags & MS_REC), NULL) < 0) {
 		return fy_error(err, errno, "cannot bind %s on %s", src, s->dst);
+	}
 	if (!(top = top_path(root, &t, &topfd, err)))
 		return -1;
 	if ((flags & REMOUNT_BITS) && remount_bind(top, flags & REMOUNT_BITS, s->dst, err) < 0)
@@ -205,7 +215,7 @@ static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error
 		/* Rootless without the namespace that owns the filesystem (sysfs needs the
 		 * network namespace, mqueue the IPC one): take the host's, as runc does. */
 		if ((e == EPERM || e == EACCES) && s->fallback == FY_OCIP_FB_RBIND_HOST)
-			return do_bind(root, s, s->dst, flags | MS_REC, err);
+			return do_bind(root, s, s->dst, flags | MS_REC, -1, err);
 		return fy_error(err, e, "cannot mount %s on %s", s->fstype, s->dst);
 	}
 	if (!(top = top_path(root, &t, &topfd, err)))
@@ -244,7 +254,7 @@ static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char 
 			                                               : -1;
 		if (errno != EPERM && errno != EBUSY)
 			return fy_error(err, errno, "cannot mount cgroup2 on %s", s->dst);
-		return do_bind(root, s, "/sys/fs/cgroup", flags | MS_REC, err);
+		return do_bind(root, s, "/sys/fs/cgroup", flags | MS_REC, -1, err);
 	}
 	if (mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
 		return fy_error(err, errno, "cannot mount a tmpfs on %s", s->dst);
@@ -438,13 +448,25 @@ static int make_node(const char *root, const struct fy_ocip_step *s, const struc
 
 /* hostdev: the host's /dev, opened before any spec mount could hide it (a root.path of "/"
  * puts the container's tmpfs over it); -1 when it could not be opened. */
+static int move_tree(int tree, const struct fy_mnt_target *t);
+
+/* tree: the node the runtime made (fy_ocimount_prepare), or -1. */
 static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mknod, int hostdev,
-                     struct fy_error *err)
+                     int tree, struct fy_error *err)
 {
 	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
 	_cleanup_close_ int node = -1;
 	char what[PATH_MAX + 64];
 	int r;
+
+	if (tree >= 0) {
+		if (fy_mounts_create_at(root, 0, s->dst, false, &t, err) < 0)
+			return -1;
+		r = move_tree(tree, &t);
+		return r < 0 ? fy_error(err, -r, "%s: cannot mount the node",
+		                        dev_what(s, what, sizeof(what)))
+		             : 0;
+	}
 
 	/* A fifo needs no privilege to make. */
 	if (use_mknod || S_ISFIFO(s->mode))
@@ -470,24 +492,131 @@ static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mk
 	return 0;
 }
 
+/* Only a missing entry gets the link: an image's own entry (a link too, as /dev/stdin ->
+ * /proc/self/fd/0, which resolves nowhere before the container runs) wins, so the last component
+ * is looked at, never followed. */
 static int do_symlink(const char *root, const struct fy_ocip_step *s, struct fy_error *err)
 {
 	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *dir = strdup(s->dst);
+	const char *name;
 	struct fy_resolved res;
+	struct stat st;
+	char *slash;
 	int r;
 
 	if (rootfd < 0)
 		return fy_error(err, errno, "cannot open the root %s", root);
-	r = fy_resolve_partial(rootfd, s->dst, 0, &res);
+	if (!dir || !(slash = strrchr(dir, '/')) || !slash[1])
+		return fy_error(err, dir ? EINVAL : ENOMEM, "symlink %s", s->dst);
+	name = s->dst + (slash - dir) + 1;
+	*slash = '\0';
+	r = fy_resolve_partial(rootfd, dir[0] ? dir : "/", 0, &res);
 	if (r < 0)
 		return fy_error(err, -r, "symlink %s", s->dst);
-	/* Only a missing last component gets the link: an image's own entry wins. */
 	r = 0;
-	if (res.rest[0] && !strchr(res.rest, '/') && symlinkat(s->src, res.fd, res.rest) < 0 &&
-	    errno != EEXIST)
+	if (!res.rest[0] && fstatat(res.fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT && symlinkat(s->src, res.fd, name) < 0 && errno != EEXIST)
 		r = fy_error(err, errno, "cannot create symlink %s", s->dst);
 	fy_resolve_resolved_free(&res);
 	return r;
+}
+
+/* The host id of container id `id` under maps (-1: unmapped). */
+static int64_t host_id(const struct fy_oci_idmap *m, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (id >= m[i].container_id && id - m[i].container_id < m[i].size)
+			return (int64_t)m[i].host_id + (id - m[i].container_id);
+	return -1;
+}
+
+/* A device node as crun makes it for a user namespace: mknod by the runtime (root) in a tmpfs of
+ * no namespace (fsmount), owned by the entry's ids as the host sees them, then cloned as a
+ * detached mount of that one file for the init to move onto the entry's path. */
+static int prepare_device(const struct fy_ocip_step *s, size_t i, int *tmpfs,
+                          const struct fy_oci_spec *spec, int *tree, struct fy_error *err)
+{
+	int64_t hu = host_id(spec->uid_mappings, spec->n_uid_mappings, s->uid);
+	int64_t hg = host_id(spec->gid_mappings, spec->n_gid_mappings, s->gid);
+	char what[PATH_MAX + 64], name[32];
+	int r;
+
+	if (hu < 0 || hg < 0)
+		return fy_error(err, 0, "%s: %s %u is not mapped in the user namespace",
+		                dev_what(s, what, sizeof(what)), hu < 0 ? "uid" : "gid",
+		                hu < 0 ? (unsigned)s->uid : (unsigned)s->gid);
+	if (*tmpfs < 0) {
+		_cleanup_close_ int fs = fy_syscalls_fsopen("tmpfs", FSOPEN_CLOEXEC);
+
+		r = fs;
+		/* Reached by no path, only through our fds: its mode does not matter. */
+		if (fs >= 0 &&
+		    (r = fy_syscalls_fsconfig(fs, FY_FSCONFIG_CMD_CREATE, NULL, NULL, 0)) == 0)
+			r = *tmpfs = fy_syscalls_fsmount(fs, FSMOUNT_CLOEXEC,
+			                                 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+		if (r == -ENOSYS)
+			return 0; /* no new mount API: the init binds the host's node (do_device) */
+		if (r < 0)
+			return fy_error(err, -r, "%s: cannot make a tmpfs for the node",
+			                dev_what(s, what, sizeof(what)));
+	}
+	snprintf(name, sizeof(name), "dev%zu", i);
+	if (mknodat(*tmpfs, name, s->mode, s->rdev) < 0)
+		return fy_error(err, errno, "cannot create %s", dev_what(s, what, sizeof(what)));
+	if (fchownat(*tmpfs, name, (uid_t)hu, (gid_t)hg, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(*tmpfs, name, s->mode & 07777, 0) < 0)
+		return fy_error(err, errno, "device %s", s->dst);
+	*tree = fy_syscalls_open_tree(*tmpfs, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (*tree < 0) {
+		r = *tree;
+		*tree = -1;
+		return fy_error(err, -r, "%s: cannot clone the node's mount",
+		                dev_what(s, what, sizeof(what)));
+	}
+	return 0;
+}
+
+int fy_ocimount_prepare(struct fy_ocip *plan, const struct fy_oci_spec *spec, struct fy_error *err)
+{
+	_cleanup_close_ int tmpfs = -1;
+
+	if (plan->n_pre == 0)
+		return 0;
+	if (!(plan->trees = malloc(plan->n_pre * sizeof(*plan->trees))))
+		return fy_error(err, ENOMEM, "mounts");
+	for (size_t i = 0; i < plan->n_pre; i++)
+		plan->trees[i] = -1;
+	for (size_t i = 0; i < plan->n_pre; i++) {
+		const struct fy_ocip_step *s = &plan->pre[i];
+
+		if (s->kind == FY_OCIP_DEVICE && !plan->mknod && !S_ISFIFO(s->mode) &&
+		    prepare_device(s, i, &tmpfs, spec, &plan->trees[i], err) < 0)
+			return -1;
+		/* A bind source is opened with the runtime's identity, as runc and crun do: the
+		 * container's root (another host uid) may not reach it (a mode-000 parent), and a
+		 * symlinked source is followed on the host, where it was written. */
+		if (s->kind == FY_OCIP_BIND) {
+			int t = fy_syscalls_open_tree(
+			        AT_FDCWD, s->src,
+			        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+			                (s->flags & MS_REC ? AT_RECURSIVE : 0));
+
+			if (t == -ENOSYS)
+				continue; /* the init binds it by path (do_bind) */
+			if (t < 0)
+				return fy_error(err, -t, "mount %s: source %s", s->dst, s->src);
+			plan->trees[i] = t;
+		}
+	}
+	return 0;
+}
+
+/* Move the detached mount tree (fy_ocimount_prepare) onto t. */
+static int move_tree(int tree, const struct fy_mnt_target *t)
+{
+	return fy_syscalls_move_mount(tree, "", t->fd, "",
+	                              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 }
 
 int fy_ocimount_pre(const struct fy_ocip *plan, const char *rootfs, const char *cgroups,
@@ -502,7 +631,8 @@ int fy_ocimount_pre(const struct fy_ocip *plan, const char *rootfs, const char *
 
 		switch (s->kind) {
 		case FY_OCIP_BIND:
-			r = do_bind(rootfs, s, s->src, s->flags, err);
+			r = do_bind(rootfs, s, s->src, s->flags, plan->trees ? plan->trees[i] : -1,
+			            err);
 			break;
 		case FY_OCIP_FS:
 			r = do_fs(rootfs, s, err);
@@ -511,7 +641,8 @@ int fy_ocimount_pre(const struct fy_ocip *plan, const char *rootfs, const char *
 			r = do_cgroup(rootfs, s, cgroups, err);
 			break;
 		case FY_OCIP_DEVICE:
-			r = do_device(rootfs, s, plan->mknod, hostdev, err);
+			r = do_device(rootfs, s, plan->mknod, hostdev,
+			              plan->trees ? plan->trees[i] : -1, err);
 			break;
 		case FY_OCIP_SYMLINK:
 			r = do_symlink(rootfs, s, err);
@@ -608,6 +739,28 @@ static int readonly_fd(const char *what, const struct fy_mnt_target *t, struct f
 	if (!(at = fy_mounts_fd_path(PROC, top)))
 		return fy_error(err, ENOMEM, "%s", what);
 	return remount_bind(at, MS_RDONLY | fy_mounts_locked_flags(at), what, err);
+}
+
+int fy_ocimount_cwd(const char *cwd, struct fy_error *err)
+{
+	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct fy_resolved res = {-1, NULL, NULL};
+	bool missing;
+	int r;
+
+	if (!cwd || !cwd[0])
+		return 0;
+	if (rootfd < 0)
+		return fy_error(err, errno, "cannot open the container's root");
+	r = fy_resolve_partial(rootfd, cwd, 0, &res);
+	if (r < 0)
+		return fy_error(err, -r, "process.cwd %s", cwd);
+	missing = res.rest[0] != '\0';
+	fy_resolve_resolved_free(&res);
+	if (missing && fy_mounts_create_at("/", 0, cwd, true, &t, err) < 0)
+		return fy_error_prefix(err, "process.cwd");
+	return 0;
 }
 
 /* After pivot_root: "/" is the container's root. Each path is resolved inside it by fd

@@ -65,8 +65,7 @@ static int parse_root(json_t *root, struct fy_oci_spec *s, struct fy_error *err)
 	return s->root_path ? 0 : fy_specget_nomem(err);
 }
 
-static int parse_mount(json_t *item, const char *pre, struct fy_oci_mount *m,
-                       struct fy_error *err)
+static int parse_mount(json_t *item, const char *pre, struct fy_oci_mount *m, struct fy_error *err)
 {
 	_cleanup_free_ char *data = NULL;
 
@@ -416,4 +415,16 @@ void fy_spec_release(struct fy_oci_spec *s)
 	free(s->mount_label);
 	fy_strv_free(s->warnings);
 	memset(s, 0, sizeof(*s));
+}
+
+int fy_spec_hooks_default_env(struct fy_oci_spec *spec, char *const *env, struct fy_error *err)
+{
+	for (int k = 0; k < FY_OCI_HOOK_NKINDS; k++)
+		for (size_t i = 0; i < spec->hooks[k].n; i++) {
+			struct fy_oci_hook *h = &spec->hooks[k].list[i];
+
+			if (!h->env && !(h->env = fy_strv_dup(env)))
+				return fy_error(err, ENOMEM, "hooks");
+		}
+	return 0;
 }

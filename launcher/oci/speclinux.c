@@ -132,6 +132,14 @@ static int parse_devices(json_t *lx, struct fy_oci_spec *s, struct fy_error *err
 	return 0;
 }
 
+/* The actions ferry-oci applies, and SCMP_ACT_NOTIFY: a known one that create refuses with
+ * its own message (fy_ociproc_check) rather than "unknown". */
+static bool known_action(const char *a)
+{
+	return fy_strv_contains((char *const *)fy_oci_seccomp_actions, a) ||
+	       strcmp(a, "SCMP_ACT_NOTIFY") == 0;
+}
+
 static int parse_seccomp_rule(json_t *item, const char *pre, struct fy_oci_seccomp_rule *r,
                               struct fy_error *err)
 {
@@ -144,7 +152,7 @@ static int parse_seccomp_rule(json_t *item, const char *pre, struct fy_oci_secco
 	if (fy_specget_strv(item, "names", pre, true, &r->names, err) < 0 ||
 	    fy_specget_str(item, "action", pre, true, &r->action, err) < 0)
 		return -1;
-	if (!fy_strv_contains((char *const *)fy_oci_seccomp_actions, r->action))
+	if (!known_action(r->action))
 		return fy_specget_err(err, "%s.action: unknown seccomp action %s", pre, r->action);
 	if (fy_specget_int(item, "errnoRet", pre, false, 0, UINT32_MAX, &v, &has, err) < 0)
 		return -1;
@@ -193,7 +201,7 @@ static int parse_seccomp(json_t *lx, struct fy_oci_seccomp *sc, struct fy_error 
 	sc->present = true;
 	if (fy_specget_str(obj, "defaultAction", pre, true, &sc->default_action, err) < 0)
 		return -1;
-	if (!fy_strv_contains((char *const *)fy_oci_seccomp_actions, sc->default_action))
+	if (!known_action(sc->default_action))
 		return fy_specget_err(err, "%s.defaultAction: unknown seccomp action %s", pre,
 		                      sc->default_action);
 	if (fy_specget_int(obj, "defaultErrnoRet", pre, false, 0, UINT32_MAX, &v, &has, err) < 0 ||
