@@ -657,8 +657,7 @@ static char *urlenc(CURL *c, const char *s)
 }
 
 /* Bearer: ask the realm for a token (distribution token spec). Called with rc->lock held. */
-static int fetch_token(struct fy_rc *rc, const struct fy_auth_challenge *ch,
-                       struct fy_error *err)
+static int fetch_token(struct fy_rc *rc, const struct fy_auth_challenge *ch, struct fy_error *err)
 {
 	_cleanup_free_ char *scope = NULL, *svc = NULL, *sc = NULL, *basic = NULL, *tok = NULL;
 	struct xfer x = {.rc = rc, .body_max = TOKEN_MAX};
@@ -737,8 +736,7 @@ out:
 
 /* Answer a 401 from the registry. gen is the generation the request was sent with: if another
  * thread re-authenticated meanwhile, just retry with its result. */
-static int authenticate(struct fy_rc *rc, const char *www_auth, unsigned gen,
-                        struct fy_error *err)
+static int authenticate(struct fy_rc *rc, const char *www_auth, unsigned gen, struct fy_error *err)
 {
 	struct fy_auth_challenge ch = {0};
 	int r;
@@ -865,12 +863,18 @@ static int status_error(struct fy_rc *rc, const struct xfer *x, CURLcode cc, con
 			return fy_error(err, x->sink_errno, "%s: writing", what);
 		if (x->too_big)
 			return fy_error(err, EFBIG, "%s: answer larger than allowed", what);
-		return fy_error(err, 0, "%s: %s://%s: %s", what, rc->scheme, rc->endpoint,
-		                x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
+		/* OpenSSL's word for an answer that is no TLS at all: most often plain HTTP. */
+		return fy_error(err, 0, "%s: %s://%s: %s%s", what, rc->scheme, rc->endpoint,
+		                x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc),
+		                strstr(x->errbuf, "wrong version number")
+		                        ? " (does this registry speak plain HTTP? then pull with "
+		                          "--insecure, or list it in FERRY_INSECURE_REGISTRIES)"
+		                        : "");
 	}
 	error_detail(x, detail, sizeof(detail));
 	if (x->status == 404)
-		return fy_error_code(err, FY_EXIT_IMAGE, ENOENT, "%s: not found in %s/%s%s", what,
+		/* errno 0: the registry's own words end the line, not a strerror. */
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: not found in %s/%s%s", what,
 		                     rc->registry, rc->repo, detail);
 	if (x->status == 403)
 		return fy_error(err, EACCES, "%s: access denied by %s%s", what, rc->registry,

@@ -337,7 +337,7 @@ t_overlap_corrupt() {
 	FY_ENV=("FERRY_CACHEDIR=$cache")
 	fy pull -v --insecure "docker://127.0.0.1:$RPORT/twobad:latest"
 	expect_rc_in "1 4"
-	expect_one_error_line "^ferry: pull docker://127.0.0.1:$RPORT/twobad:latest: docker://127.0.0.1:$RPORT/twobad:latest: blob sha256:$SLOW_BAD: digest mismatch: content is sha256:[0-9a-f]{64}; discarded$"
+	expect_one_error_line "^ferry: pull docker://127.0.0.1:$RPORT/twobad:latest: blob sha256:$SLOW_BAD: digest mismatch: content is sha256:[0-9a-f]{64}; discarded$"
 	expect_out ""
 	[ -z "$(find "$cache" -name '*.sqfs*' ! -name '*.sqfs.lock')" ] ||
 		fail "an image (or part of one) was published: $(find "$cache" -name '*.sqfs*')"
@@ -687,6 +687,48 @@ t_progress_log() {
 	expect_err_empty
 }
 check "a pull logged to a file shows progress lines with growing numbers and a last line; -q none" t_progress_log
+
+# ---- issue 14 item 7: errors that say what to do -----------------------------------------------
+t_error_hints() {
+	FY_ENV=("FERRY_CACHEDIR=$CACHE")
+	# https (the default) against the plain-HTTP registry: OpenSSL's "wrong version number".
+	fy pull "docker://127.0.0.1:$PORT/test:latest"
+	expect_error 1 "^ferry: pull docker://127\.0\.0\.1:$PORT/test:latest: manifest latest: https://127\.0\.0\.1:$PORT: .*wrong version number \(does this registry speak plain HTTP\? then pull with --insecure, or list it in FERRY_INSECURE_REGISTRIES\)$"
+	# The source once, and the registry's words last (no strerror after them).
+	fy pull --insecure "docker://127.0.0.1:$PORT/test:nope"
+	expect_error 4 "^ferry: pull docker://127\.0\.0\.1:$PORT/test:nope: manifest nope: not found in 127\.0\.0\.1:$PORT/test: MANIFEST_UNKNOWN: manifest unknown$"
+}
+check "registry errors: --insecure hinted for plain HTTP, the source once, no stray strerror" t_error_hints
+
+# An image whose WorkingDir is /root, mode 0700 and root's: the user cannot enter it. exec and run
+# start in / with one warning (as Apptainer does); an explicit --pwd stays an error.
+(
+	set -e
+	cd "$REG"
+	fy_umoci_busybox lay wd u-wd pwd
+	mkdir -m 700 u-wd/rootfs/root
+	umoci repack --image lay:wd u-wd
+	umoci config --image lay:wd --config.workingdir /root --config.entrypoint /bin/pwd
+) >>"$REG/setup.log" 2>&1 || fy_die "building the WorkingDir image failed: $(tail -3 "$REG/setup.log")"
+chmod -R a+rX "$LAY" || fy_die "cannot open $LAY to the test user"
+
+t_workdir_fallback() {
+	local img cmd warn="^ferry: warning: cannot enter the working directory /root \(Permission denied\): starting in / \(--pwd DIR chooses another\)$"
+	fy_user_dir "$DATA/wdcache"
+	FY_ENV=("FERRY_CACHEDIR=$DATA/wdcache")
+	fy pull "oci:$LAY:wd"
+	expect_rc 0
+	img=$OUT
+	for cmd in "exec $img /bin/pwd" "run $img"; do
+		FY_CWD=/ fy $cmd
+		expect_rc 0
+		expect_out "/"
+		expect_one_error_line "$warn"
+	done
+	fy exec --pwd /root "$img" /bin/pwd
+	expect_error 1 "cannot change to working directory /root: Permission denied$"
+}
+check "a WorkingDir the user cannot enter: exec and run start in / with one warning" t_workdir_fallback
 stop_relay
 stop_registry
 
