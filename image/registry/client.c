@@ -422,12 +422,18 @@ static int status_error(struct fy_rc *rc, const struct fy_transfer_req *x, CURLc
 			return fy_error(err, x->sink_errno, "%s: writing", what);
 		if (x->too_big)
 			return fy_error(err, EFBIG, "%s: answer larger than allowed", what);
-		return fy_error(err, 0, "%s: %s://%s: %s", what, rc->scheme, rc->endpoint,
-		                x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
+		/* OpenSSL's word for an answer that is no TLS at all: most often plain HTTP. */
+		return fy_error(err, 0, "%s: %s://%s: %s%s", what, rc->scheme, rc->endpoint,
+		                x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc),
+		                strstr(x->errbuf, "wrong version number")
+		                        ? " (does this registry speak plain HTTP? then pull with "
+		                          "--insecure, or list it in FERRY_INSECURE_REGISTRIES)"
+		                        : "");
 	}
 	error_detail(x, detail, sizeof(detail));
 	if (x->status == 404)
-		return fy_error_code(err, FY_EXIT_IMAGE, ENOENT, "%s: not found in %s/%s%s", what,
+		/* errno 0: the registry's own words end the line, not a strerror. */
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: not found in %s/%s%s", what,
 		                     rc->registry, rc->repo, detail);
 	if (x->status == 403)
 		return fy_error(err, EACCES, "%s: access denied by %s%s", what, rc->registry,

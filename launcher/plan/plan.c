@@ -514,6 +514,7 @@ int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
 		plan->cwd = strdup("/");
 	if (!plan->cwd)
 		return fy_error(err, ENOMEM, "plan");
+	plan->cwd_fallback = !opts->pwd;
 
 	{
 		_cleanup_free_ char *h = fy_fsutil_asprintf("HOME=%s", home);

@@ -69,6 +69,7 @@ struct fy_plan {
 	bool shell;  /* argv is an interactive shell: /bin/sh stands in when argv[0] is missing */
 	char **envp;
 	char *cwd;             /* inside the container */
+	bool cwd_fallback;     /* cwd was derived, not asked for: "/" if it cannot be entered */
 	char *fuse_dev;        /* the FUSE device to open, normally /dev/fuse */
 	unsigned fuse_threads; /* FUSE worker threads; 0: one per CPU */
 	bool contain_dev;      /* informative: minimal /dev */

@@ -370,9 +370,21 @@ static __attribute__((noreturn)) void child_main(const struct fy_plan *plan, cha
 	if (finish_root(plan, srcs, log, &err) < 0)
 		child_fail(errfd, &err);
 	if (chdir(plan->cwd ? plan->cwd : "/") < 0) {
-		fy_error_code(&err, FY_EXIT_FAILURE, errno, "cannot change to working directory %s",
-		              plan->cwd);
-		child_fail(errfd, &err);
+		int e = errno;
+
+		/* An image's WorkingDir the user cannot enter (/root of most images) would make
+		 * every exec fail; like Apptainer, warn and start in / (issue 14). */
+		if (plan->cwd_fallback && (e == EACCES || e == ENOENT || e == ENOTDIR) &&
+		    chdir("/") == 0) {
+			fy_log_warn(log,
+			            "cannot enter the working directory %s (%s): starting in / "
+			            "(--pwd DIR chooses another)",
+			            plan->cwd, strerror(e));
+		} else {
+			fy_error_code(&err, FY_EXIT_FAILURE, e,
+			              "cannot change to working directory %s", plan->cwd);
+			child_fail(errfd, &err);
+		}
 	}
 	/* No privilege can be gained by exec from here on: setuid bits and file capabilities in
 	 * the image are inert (prctl(2), PR_SET_NO_NEW_PRIVS). */
