@@ -49,6 +49,8 @@ static const struct opt_def opt_defs[] = {
         {"no-mount", 0, true, "FERRY_NO_MOUNT", "\n", O_NO_MOUNT, M_CONT},
         {"overlay", 'o', true, "FERRY_OVERLAY", NULL, O_OVERLAY, M_CONT},
         {"shell", 's', true, "FERRY_SHELL", NULL, O_SHELL, CMD_BIT(FY_CMD_SHELL)},
+        {"nv", 0, false, "FERRY_NV", NULL, O_NV, M_CONT},
+        {"gpus", 0, true, "FERRY_GPUS", NULL, O_GPUS, M_CONT},
         {"dry-run", 0, false, "FERRY_DRY_RUN", NULL, O_DRY_RUN, M_CONT},
         {"verbose", 'v', false, "FERRY_VERBOSE", NULL, O_VERBOSE, M_ALL},
         {"quiet", 'q', false, "FERRY_QUIET", NULL, O_QUIET, M_ALL},
@@ -587,6 +589,17 @@ int fy_options_parse(int argc, char *const argv[], char *const *environ, struct 
 		fy_options_release(opts);
 		return r;
 	}
+	/* The core reads no environment: --nv takes the host's GPU variables from here. */
+	for (size_t i = 0; opts->nv && environ && environ[i]; i++)
+		if ((strncmp(environ[i], "CUDA_VISIBLE_DEVICES=", 21) == 0 ||
+		     strncmp(environ[i], "NVIDIA_VISIBLE_DEVICES=", 23) == 0 ||
+		     strncmp(environ[i], "SLURM_STEP_GPUS=", 16) == 0 ||
+		     strncmp(environ[i], "SLURM_JOB_GPUS=", 15) == 0 ||
+		     strncmp(environ[i], "FERRY_SYSROOT=", 14) == 0) &&
+		    fy_strv_push(&opts->gpu_env, environ[i]) < 0) {
+			fy_options_release(opts);
+			return fy_error(err, ENOMEM, "options");
+		}
 	if (opts->action != FY_ACT_RUN || opts->cmd == FY_CMD_VERSION)
 		opts->verbosity = ps.cl_verbosity_set ? ps.cl_verbosity : 0;
 	return 0;
@@ -604,6 +617,8 @@ void fy_options_release(struct fy_opts *opts)
 	free(opts->pwd);
 	free(opts->home);
 	free(opts->hostname);
+	free(opts->gpus);
+	fy_strv_free(opts->gpu_env);
 	free(opts->app);
 	free(opts->creds);
 	free(opts->platform);
@@ -643,6 +658,7 @@ const char *fy_options_flag(enum fy_request_field field)
 	        [FY_REQ_F_WORKDIR] = "--workdir",
 	        [FY_REQ_F_OVERLAY] = "--overlay",
 	        [FY_REQ_F_SHELL] = "--shell",
+	        [FY_REQ_F_GPUS] = "--gpus",
 	};
 
 	if ((int)field <= FY_REQ_F_NONE || field >= FY_REQ_F_MAX)

@@ -61,6 +61,10 @@ struct fy_opts {
 	char *overlay;         /* -o DIR: writable overlay (upper and work in DIR) */
 	char *shell;           /* shell -s PATH: the shell to start */
 	bool dry_run;          /* print the plan, do not run */
+	bool nv;               /* --nv: the host's NVIDIA GPUs */
+	char *gpus;            /* --gpus all|none|LIST */
+	char **gpu_env;        /* with --nv: the host's CUDA_/NVIDIA_VISIBLE_DEVICES, SLURM_*_GPUS,
+	                        * FERRY_SYSROOT settings (NAME=VALUE) */
 	int verbosity;         /* 0 normal, 1 --verbose, 2 --debug; -1 --quiet */
 
 	/* Registry access: pull, and exec/run/shell of docker:// and oci: sources. */

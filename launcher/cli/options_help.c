@@ -53,8 +53,7 @@ static const struct {
 	char shrt;
 	const char *why;
 } refusals[] = {
-        {"nv", 0, "GPU support is not available yet"},
-        {"nvccli", 0, "GPU support is not available yet"},
+        {"nvccli", 0, "use --nv (ferry reads the driver itself, no nvidia-container-cli)"},
         {"rocm", 0, "GPU support is not available yet"},
         {"writable", 'w', "images are read-only: use --writable-tmpfs or --overlay DIR"},
         {"add-caps", 0, "ferry grants no capabilities"},
@@ -121,6 +120,10 @@ const char *fy_options_help_refusal(const char *lng, size_t len, char shrt)
 	"  -f, --fakeroot                appear as root (uid 0) inside\n"                          \
 	"  -u, --userns                  accepted: ferry always uses a user namespace\n"           \
 	"      --app NAME                run an Apptainer app, /scif/apps/NAME\n"                  \
+	"      --nv                      the host's NVIDIA GPUs, driver libraries and tools\n"     \
+	"      --gpus all|none|LIST      with --nv: these GPUs only (indices, GPU-UUIDs); "        \
+	"default\n"                                                                                \
+	"                                CUDA_VISIBLE_DEVICES, then SLURM_STEP_GPUS, then all\n"   \
 	"      --dry-run                 print the plan, do not run it\n"                          \
 	"      --insecure                docker:// over plain HTTP\n"                              \
 	"      --creds USER:PASS         registry credentials\n"                                   \
@@ -129,7 +132,7 @@ const char *fy_options_help_refusal(const char *lng, size_t len, char shrt)
 	"  -h, --help                    show this help\n"                                         \
 	"\n"                                                                                       \
 	"Apptainer's names work too (APPTAINER_BIND, APPTAINERENV_NAME); options that do\n"        \
-	"not apply (--nv, --writable...) are refused with the reason. See ferry(1).\n"             \
+	"not apply (--rocm, --writable...) are refused with the reason. See ferry(1).\n"           \
 	"\n"                                                                                       \
 	"IMAGE is a squashfs file, a SIF file, a directory, or a docker://, oci:,\n"               \
 	"oci-archive: or docker-archive: source, pulled into the image cache first\n"              \

@@ -25,6 +25,8 @@ enum opt_id {
 	O_ENV_FILE,
 	O_WRITABLE_TMPFS,
 	O_HOSTNAME,
+	O_NV,
+	O_GPUS,
 	O_PID,
 	O_NET,
 	O_FAKEROOT,

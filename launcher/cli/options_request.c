@@ -64,6 +64,21 @@ int fy_options_request(const struct fy_opts *o, struct fy_request *req, struct f
 	    dup_str(&req->overlay, o->overlay) < 0 || dup_str(&req->shell, o->shell) < 0 ||
 	    dup_str(&req->app, o->app) < 0)
 		goto nomem;
+	req->nv.on = o->nv;
+	if (dup_str(&req->nv.gpus, o->gpus) < 0)
+		goto nomem;
+	for (char *const *e = o->gpu_env; e && *e; e++) {
+		const char *v = strchr(*e, '=') + 1;
+		char **to = strncmp(*e, "CUDA_", 5) == 0         ? &req->nv.cuda_visible
+		            : strncmp(*e, "NVIDIA_", 7) == 0     ? &req->nv.nvidia_visible
+		            : strncmp(*e, "SLURM_STEP", 10) == 0 ? &req->nv.slurm_step_gpus
+		            : strncmp(*e, "SLURM_JOB", 9) == 0   ? &req->nv.slurm_job_gpus
+		                                                 : &req->nv.sysroot;
+
+		free(*to);
+		if (dup_str(to, v) < 0)
+			goto nomem;
+	}
 	if (o->binds.n) {
 		req->binds.v = calloc(o->binds.n, sizeof(*req->binds.v));
 		if (!req->binds.v)

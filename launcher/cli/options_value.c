@@ -426,6 +426,11 @@ int fy_options_value_apply(struct parse *ps, const struct opt_def *d, const char
 		return set_str(&o->pwd, val, err);
 	case O_HOSTNAME:
 		return set_str(&o->hostname, val, err);
+	case O_NV:
+		o->nv = on;
+		return 0;
+	case O_GPUS:
+		return set_str(&o->gpus, val, err);
 	case O_HOME:
 		if (!from_env)
 			ps->cl_home = true;

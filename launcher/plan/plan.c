@@ -13,6 +13,7 @@
 #include "image/imgcfg.h"
 #include "plan/request.h"
 #include "base/strv.h"
+#include "runtime/devices/gpu_nvidia.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -134,6 +135,11 @@ static int add_system_mounts(struct fy_plan *plan, const struct fy_request *opts
 	if (contain || conf->dev_mode == FY_DEV_MINIMAL) {
 		plan->contain_dev = true;
 		if (fy_plan_add_mount(plan, FY_MNT_DEV_MINIMAL, NULL, "/dev", NULL, 0, err) < 0)
+			return -1;
+	} else if (opts->nv.on) {
+		/* The GPUs not selected must not show: the host's /dev without its nvidia nodes,
+		 * the selected ones bound back in (add_nvidia). */
+		if (fy_plan_add_mount(plan, FY_MNT_DEV_HOST, NULL, "/dev", "nvidia", 0, err) < 0)
 			return -1;
 	} else if (fy_plan_add_mount(plan, FY_MNT_BIND, "/dev", "/dev", NULL, 0, err) < 0) {
 		return -1;
@@ -439,6 +445,58 @@ static int apply_apptainer(struct fy_plan *plan, const struct fy_request *opts,
 	return 0;
 }
 
+/* --nv without CDI: the selected GPUs' nodes and /proc entries, the control nodes, the
+ * driver's libraries and tools (read-only), and CUDA's variables. Device nodes are bound from
+ * the host, never made. */
+static int add_nvidia(struct fy_plan *plan, const struct fy_request *opts,
+                      const struct fy_conf *conf, struct fy_error *err)
+{
+	const char *sysroot = opts->nv.sysroot && *opts->nv.sysroot ? opts->nv.sysroot : "/";
+	_cleanup_free_ char *list = NULL;
+	struct fy_gpu_nvidia_want w = {opts->nv.gpus, opts->nv.cuda_visible,
+	                               opts->nv.nvidia_visible, opts->nv.slurm_step_gpus,
+	                               opts->nv.slurm_job_gpus};
+	struct fy_gpu_nvidia_plan p;
+	int r = 0;
+
+	if (conf->path && strrchr(conf->path, '/'))
+		list = fy_fsutil_asprintf("%.*s/nvidia-libs.conf",
+		                          (int)(strrchr(conf->path, '/') - conf->path), conf->path);
+	else
+		list = strdup(SYSCONFDIR "/ferry/nvidia-libs.conf");
+	if (!list)
+		return fy_error(err, ENOMEM, "plan");
+	if (fy_gpu_nvidia_plan(sysroot, list, &w, &p, err) < 0) {
+		fy_gpu_nvidia_plan_release(&p);
+		if (err->exit_code == FY_EXIT_USAGE)
+			fy_request_err_field(err, FY_REQ_F_GPUS);
+		return -1;
+	}
+	for (size_t i = 0; r == 0 && i < p.n_nodes; i++)
+		r = fy_plan_add_mount(plan, FY_MNT_BIND, p.nodes[i].src, p.nodes[i].dst, NULL, 0,
+		                      err);
+	/* /proc/driver/nvidia exists only where the driver is loaded: a fake sysroot has no
+	 * place for it in the container's /proc. */
+	if (r == 0 && strcmp(sysroot, "/") == 0 && p.proc_dirs)
+		r = fy_plan_add_mount(plan, FY_MNT_TMPFS, NULL, "/proc/driver/nvidia/gpus",
+		                      "mode=0555", 0, err);
+	for (size_t i = 0; r == 0 && strcmp(sysroot, "/") == 0 && p.proc_dirs && p.proc_dirs[i];
+	     i++) {
+		_cleanup_free_ char *d =
+		        fy_fsutil_asprintf("/proc/driver/nvidia/gpus/%s", p.proc_dirs[i]);
+
+		r = d ? fy_plan_add_mount(plan, FY_MNT_BIND, d, d, NULL, FY_MNT_F_RO, err)
+		      : fy_error(err, ENOMEM, "plan");
+	}
+	for (size_t i = 0; r == 0 && i < p.n_files; i++)
+		r = fy_plan_add_mount(plan, FY_MNT_BIND, p.files[i].src, p.files[i].dst, NULL,
+		                      FY_MNT_F_RO, err);
+	if (r == 0)
+		r = fy_gpu_nvidia_env_apply(&p, &plan->envp, err);
+	fy_gpu_nvidia_plan_release(&p);
+	return r;
+}
+
 int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
                   const struct fy_host *host, const struct fy_image *img,
                   const struct fy_imgcfg *icfg, struct fy_plan *plan, struct fy_error *err)
@@ -537,6 +595,8 @@ int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
 		if (fy_environ_build(&in, &plan->envp, err) < 0)
 			return -1;
 	}
+	if (opts->nv.on && add_nvidia(plan, opts, conf, err) < 0)
+		return -1;
 	if ((opts->app || (icfg && icfg->apptainer.present)) &&
 	    apply_apptainer(plan, opts, host, icfg, img->path, err) < 0)
 		return -1;
@@ -556,6 +616,8 @@ static const char *kind_name(enum fy_mount_kind k)
 		return "dev";
 	case FY_MNT_FILE:
 		return "file";
+	case FY_MNT_DEV_HOST:
+		return "dev";
 	}
 	return "?";
 }
@@ -589,7 +651,7 @@ char *fy_plan_describe(const struct fy_plan *plan)
 		fprintf(f, "mount: %-5s %s", kind_name(m->kind), m->dst);
 		if (m->src)
 			fprintf(f, " <- %s", m->src);
-		if (m->kind == FY_MNT_TMPFS && m->data)
+		if ((m->kind == FY_MNT_TMPFS || m->kind == FY_MNT_DEV_HOST) && m->data)
 			fprintf(f, " (%s)", m->data);
 		fprintf(f, "%s%s%s\n", m->flags & FY_MNT_F_RO ? " ro" : "",
 		        m->flags & FY_MNT_F_OPTIONAL ? " optional" : "",

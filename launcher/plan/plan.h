@@ -38,6 +38,8 @@ enum fy_mount_kind {
 	FY_MNT_DEV_MINIMAL, /* tmpfs /dev with host null,zero,full,random,urandom,tty + devpts + shm
 	                     */
 	FY_MNT_FILE,        /* data: content written by ferry, bound read-only at dst */
+	FY_MNT_DEV_HOST,    /* the host's /dev as a tmpfs of binds, leaving out the entries whose
+	                     * names start with a word of data (space-separated): "nvidia" */
 };
 
 enum fy_mount_flags {

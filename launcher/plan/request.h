@@ -64,6 +64,7 @@ enum fy_request_field {
 	FY_REQ_F_WORKDIR,
 	FY_REQ_F_OVERLAY,
 	FY_REQ_F_SHELL,
+	FY_REQ_F_GPUS,
 	FY_REQ_F_MAX, /* not a field: the number of ids */
 };
 
@@ -95,7 +96,14 @@ struct fy_request {
 	char **no_mount_paths; /* destinations of site binds left out */
 	char *overlay;         /* host dir: a persistent writable overlay (DIR/upper, DIR/work) */
 	char *shell;           /* SHELL: the shell to start; NULL: /bin/bash, else /bin/sh */
-	char *app;             /* an Apptainer (SCIF) app in an image with /.singularity.d; NULL: none */
+	char *app; /* an Apptainer (SCIF) app in an image with /.singularity.d; NULL: none */
+	/* NVIDIA GPUs (runtime/devices/gpu_nvidia.h); the edge copies the host's variables. */
+	struct {
+		bool on;       /* --nv */
+		char *gpus;    /* --gpus all|none|LIST; NULL: from the variables */
+		char *sysroot; /* FERRY_SYSROOT (a test knob); NULL: "/" */
+		char *cuda_visible, *nvidia_visible, *slurm_step_gpus, *slurm_job_gpus;
+	} nv;
 
 	/* Registry access, for images that are sources to pull. */
 	bool insecure;  /* plain HTTP to the registry */

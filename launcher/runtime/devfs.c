@@ -6,6 +6,7 @@
 #include "base/fsutil.h"
 #include "plan/plan.h"
 #include "runtime/mounts.h"
+#include "runtime/splice.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,4 +72,32 @@ int fy_devfs_minimal(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy
 		return -1;
 	return fy_mounts_mount_fs(ctx->proc, "tmpfs", "tmpfs", shm, MS_NOSUID | MS_NODEV,
 	                          "mode=1777", "/dev/shm", err);
+}
+
+int fy_devfs_host(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_error *err)
+{
+	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
+	struct fy_mnt_target top = {-1, NULL};
+	_cleanup_free_ char *hostdev = fy_fsutil_path_join(ctx->host, "/dev");
+	_cleanup_close_ int hostfd = -1;
+	int r;
+
+	if (!hostdev)
+		return fy_error(err, ENOMEM, "preparing /dev");
+	if (fy_mounts_ensure(ctx, m->dst, true, &t, err) < 0)
+		return -1;
+	hostfd = open(hostdev, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (hostfd < 0)
+		return fy_error(err, errno, "cannot open the host's /dev");
+	/* Not recorded as a host bind: the splice over it is ours to create entries in. */
+	if (fy_mounts_bind_onto(ctx->root, ctx->proc, ctx->resolve, hostfd, "", "/dev", &t, false,
+	                        err) < 0)
+		return -1;
+	top.fd = fy_mounts_reopen_top(ctx->root, ctx->proc, ctx->resolve, &t, err);
+	if (top.fd < 0)
+		return -1;
+	top.path = t.path;
+	r = fy_splice_dir_except(ctx, &top, m->data, err);
+	close(top.fd);
+	return r;
 }

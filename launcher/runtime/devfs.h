@@ -9,4 +9,8 @@ struct fy_mount;
 
 int fy_devfs_minimal(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_error *err);
 
+/* FY_MNT_DEV_HOST: the host's /dev, as a tmpfs whose entries are binds of the host's, without
+ * the entries m->data names (prefixes): new nodes can then be bound in. */
+int fy_devfs_host(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_error *err);
+
 #endif

@@ -663,6 +663,9 @@ int fy_mounts_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const char
 	case FY_MNT_DEV_MINIMAL:
 		r = fy_devfs_minimal(ctx, m, err);
 		break;
+	case FY_MNT_DEV_HOST:
+		r = fy_devfs_host(ctx, m, err);
+		break;
 	case FY_MNT_TMPFS:
 		r = fy_mounts_ensure(ctx, m->dst, true, &t, err);
 		if (r == 0)

@@ -7,3 +7,6 @@ libferry_la_SOURCES += \
 	launcher/runtime/devfs.c launcher/runtime/devfs.h \
 	launcher/runtime/supervise.c launcher/runtime/supervise.h \
 	launcher/runtime/executor.c launcher/runtime/executor.h
+# devices: host GPUs and their libraries turned into plan data (no mounts of their own)
+libferry_la_SOURCES += \
+	launcher/runtime/devices/gpu_nvidia.c launcher/runtime/devices/gpu_nvidia.h

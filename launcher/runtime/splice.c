@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -25,6 +26,25 @@
 /* Replace the read-only directory at t (inside ctx->root) with a writable tmpfs copy whose
  * entries are bind mounts of the originals. */
 int fy_splice_dir(struct fy_mnt_ctx *ctx, const struct fy_mnt_target *t, struct fy_error *err)
+{
+	return fy_splice_dir_except(ctx, t, NULL, err);
+}
+
+/* A word of the space-separated list hide that name starts with. */
+static bool hidden(const char *hide, const char *name)
+{
+	for (const char *w = hide; w && *w;) {
+		size_t n = strcspn(w, " ");
+
+		if (n && strncmp(name, w, n) == 0)
+			return true;
+		w += n + (w[n] == ' ');
+	}
+	return false;
+}
+
+int fy_splice_dir_except(struct fy_mnt_ctx *ctx, const struct fy_mnt_target *t, const char *hide,
+                         struct fy_error *err)
 {
 	_cleanup_free_ char *stage =
 	        fy_fsutil_asprintf("%s/splice%u", ctx->staging, ctx->counter++);
@@ -51,7 +71,8 @@ int fy_splice_dir(struct fy_mnt_ctx *ctx, const struct fy_mnt_target *t, struct 
 		struct fy_mnt_target to = {-1, NULL};
 		struct stat es;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    hidden(hide, de->d_name))
 			continue;
 		if (fstatat(dfd, de->d_name, &es, AT_SYMLINK_NOFOLLOW) < 0)
 			return fy_error(err, errno, "cannot stat %s/%s", t->path, de->d_name);

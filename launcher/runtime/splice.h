@@ -11,6 +11,10 @@ struct fy_mnt_target;
 /* Replace the read-only directory at t (inside ctx->root) with a writable tmpfs copy whose
  * entries are bind mounts of the originals; safe below existing mounts. */
 int fy_splice_dir(struct fy_mnt_ctx *ctx, const struct fy_mnt_target *t, struct fy_error *err);
+/* The same, leaving out the entries whose names start with a word of hide (space-separated;
+ * NULL: none). */
+int fy_splice_dir_except(struct fy_mnt_ctx *ctx, const struct fy_mnt_target *t, const char *hide,
+                         struct fy_error *err);
 /* Before any mount below t: splice t if it is a directory we cannot write, with one overlay
  * (a large directory, or a writable-tmpfs root) where the kernel allows, else by
  * fy_splice_dir. 0 when nothing had to be done. */

@@ -1023,8 +1023,9 @@ static void test_apptainer_options(void **state)
 static void test_apptainer_refusals(void **state)
 {
 	(void)state;
-	EXPECT_ERROR("--nv is not supported: GPU support is not available yet", "exec", "--nv",
+	EXPECT_ERROR("--rocm is not supported: GPU support is not available yet", "exec", "--rocm",
 	             "img", "c");
+	EXPECT_ERROR("--nvccli is not supported: use --nv", "exec", "--nvccli", "img", "c");
 	EXPECT_ERROR("-w is not supported: images are read-only: use --writable-tmpfs or --overlay",
 	             "exec", "-w", "img", "c");
 	EXPECT_ERROR("--add-caps is not supported", "exec", "--add-caps=x", "img", "c");
