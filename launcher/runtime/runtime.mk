@@ -1,7 +1,8 @@
 # runtime: the executor and the only code that makes namespace, mount and exec
-# system calls for a container (userns, mounts, supervise)
+# system calls for a container (userns, mounts, supervise, fakeroot)
 libferry_la_SOURCES += \
 	launcher/runtime/userns.c launcher/runtime/userns.h \
 	launcher/runtime/mounts.c launcher/runtime/mounts.h \
 	launcher/runtime/supervise.c launcher/runtime/supervise.h \
+	launcher/runtime/fakeroot.c launcher/runtime/fakeroot.h \
 	launcher/runtime/executor.c launcher/runtime/executor.h
