@@ -6,3 +6,7 @@ libferry_la_SOURCES += \
 	launcher/runtime/supervise.c launcher/runtime/supervise.h \
 	launcher/runtime/fakeroot.c launcher/runtime/fakeroot.h \
 	launcher/runtime/executor.c launcher/runtime/executor.h
+
+unit_tests += tests/unit/test_fakeroot
+tests_unit_test_fakeroot_CFLAGS = $(unit_cflags) $(SECCOMP_CFLAGS)
+tests_unit_test_fakeroot_LDADD = $(unit_ldadd) $(SECCOMP_LIBS)
