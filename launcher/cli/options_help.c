@@ -117,7 +117,7 @@ const char *fy_options_help_refusal(const char *lng, size_t len, char shrt)
 	"  -n, --net=none, --network none\n"                                                       \
 	"                                no network but loopback (Apptainer's '--net\n"            \
 	"                                --network none' works too)\n"                             \
-	"  -f, --fakeroot                appear as root (uid 0) inside\n"                          \
+	"  -f, --fakeroot                appear as root (uid 0) inside (chown, setuid... faked)\n" \
 	"  -u, --userns                  accepted: ferry always uses a user namespace\n"           \
 	"      --app NAME                run an Apptainer app, /scif/apps/NAME\n"                  \
 	"      --nv                      the host's NVIDIA GPUs, driver libraries and tools\n"     \

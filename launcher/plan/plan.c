@@ -497,6 +497,33 @@ static int add_nvidia(struct fy_plan *plan, const struct fy_request *opts,
 	return r;
 }
 
+/* What a package manager running as root asks of the kernel about ids and devices (the set of
+ * Charliecloud's seccomp mode and enroot's): file owners (dpkg's chown to root or _apt),
+ * supplementary groups and process ids (apt's drop to _apt, su, runuser), device nodes. The
+ * 32-bit names are there for i386 programs. */
+static const struct fy_fake_call fake_calls[] = {
+        {"chown", -1},       {"fchown", -1},    {"lchown", -1},      {"fchownat", -1},
+        {"chown32", -1},     {"fchown32", -1},  {"lchown32", -1},    {"setgroups", -1},
+        {"setgroups32", -1}, {"setuid", -1},    {"setuid32", -1},    {"setgid", -1},
+        {"setgid32", -1},    {"setreuid", -1},  {"setreuid32", -1},  {"setregid", -1},
+        {"setregid32", -1},  {"setresuid", -1}, {"setresuid32", -1}, {"setresgid", -1},
+        {"setresgid32", -1}, {"setfsuid", -1},  {"setfsuid32", -1},  {"setfsgid", -1},
+        {"setfsgid32", -1},  {"mknod", 1},      {"mknodat", 2},
+};
+
+/* apt checks that its drop to _apt really changed the ids (APT::Sandbox::Verify::IDs), which
+ * no faked setresuid can make true: it must not try. APT_CONFIG adds this file to apt's own
+ * configuration (apt.conf(5)), so the image stays as it is. */
+static const char fakeroot_apt_conf[] =
+        "// ferry --fakeroot: only uid 0 is mapped, apt cannot switch to its sandbox user\n"
+        "APT::Sandbox::User \"root\";\n";
+
+const struct fy_fake_call *fy_plan_fake_calls(size_t *n)
+{
+	*n = sizeof(fake_calls) / sizeof(fake_calls[0]);
+	return fake_calls;
+}
+
 int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
                   const struct fy_host *host, const struct fy_image *img,
                   const struct fy_imgcfg *icfg, struct fy_plan *plan, struct fy_error *err)
@@ -529,6 +556,8 @@ int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
 	plan->host_gid = host->gid;
 	plan->ns_uid = opts->fakeroot ? 0 : host->uid;
 	plan->ns_gid = opts->fakeroot ? 0 : host->gid;
+	if (opts->fakeroot && conf->fakeroot_fake_ids)
+		plan->fake_calls = fy_plan_fake_calls(&plan->n_fake_calls);
 	plan->new_pid = opts->pid || opts->containall;
 	plan->new_ipc = opts->containall || opts->ipc;
 	plan->new_net = opts->net_none;
@@ -546,6 +575,10 @@ int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
 	if (add_system_mounts(plan, opts, conf, host, contain, &home, &cwd_visible, err) < 0)
 		return -1;
 	if (add_identity(plan, host, home, err) < 0)
+		return -1;
+	if (plan->n_fake_calls &&
+	    fy_plan_add_mount(plan, FY_MNT_FILE, NULL, FY_PLAN_FAKEROOT_APT_CONF, fakeroot_apt_conf,
+	                      0, err) < 0)
 		return -1;
 	if ((!(opts->no_mount & FY_REQ_NOMOUNT_BINDPATHS) &&
 	     add_binds(plan, &conf->binds, 0, opts->no_mount_paths, err) < 0) ||
@@ -590,6 +623,9 @@ int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
 		if (!h || !i || !p || fy_strv_push(&ferry_set, h) < 0 ||
 		    fy_strv_push(&ferry_set, "FERRY_CONTAINER=1") < 0 ||
 		    fy_strv_push(&ferry_set, i) < 0 || fy_strv_push(&ferry_set, p) < 0)
+			return fy_error(err, ENOMEM, "plan");
+		if (plan->n_fake_calls &&
+		    fy_strv_push(&ferry_set, "APT_CONFIG=" FY_PLAN_FAKEROOT_APT_CONF) < 0)
 			return fy_error(err, ENOMEM, "plan");
 		in.ferry_set = ferry_set;
 		if (fy_environ_build(&in, &plan->envp, err) < 0)
@@ -643,6 +679,13 @@ char *fy_plan_describe(const struct fy_plan *plan)
 	fprintf(f, "namespaces: user mount%s%s%s%s\n", plan->new_pid ? " pid" : "",
 	        plan->new_uts ? " uts" : "", plan->new_net ? " net" : "",
 	        plan->new_ipc ? " ipc" : "");
+	if (plan->n_fake_calls) {
+		fprintf(f, "faked (return 0):");
+		for (size_t i = 0; i < plan->n_fake_calls; i++)
+			fprintf(f, " %s%s", plan->fake_calls[i].name,
+			        plan->fake_calls[i].mode_arg >= 0 ? "(devices)" : "");
+		fprintf(f, "\n");
+	}
 	if (plan->hostname)
 		fprintf(f, "hostname: %s\n", plan->hostname);
 	for (size_t i = 0; i < plan->n_mounts; i++) {

@@ -3,6 +3,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "runtime/fakeroot.h"
 #include "plan/environ.h"
 #include "base/log.h"
 #include "runtime/mounts.h"
@@ -177,11 +178,17 @@ static int mount_root(const struct fy_plan *plan, int image_fd, int fuse_fd,
 		if (mkdir("/overlay/upper", 0755) < 0 || mkdir("/overlay/work", 0755) < 0)
 			return fy_error(err, errno,
 			                "--writable-tmpfs: cannot create overlay directories");
-		opts = fy_fsutil_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", target,
+		/* userxattr (tmpfs has user.* xattrs since Linux 6.6): without xattrs overlayfs
+		 * refuses to rename directories (EXDEV), and dpkg renames every directory it
+		 * unpacks. Older kernels mount without. */
+		opts = fy_fsutil_asprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", target,
 		                          "/overlay/upper", "/overlay/work");
 		if (!opts)
 			return fy_error(err, ENOMEM, "--writable-tmpfs");
 		if (mount("overlay", ROOT, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+			opts[strlen(opts) - strlen(",userxattr")] = '\0';
+		if (!strstr(opts, ",userxattr") &&
+		    mount("overlay", ROOT, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
 			return fy_error_code(
 			        err, FY_EXIT_SYSTEM, errno,
 			        "--writable-tmpfs: this kernel cannot mount overlayfs in "
@@ -295,6 +302,10 @@ static __attribute__((noreturn)) void exec_command(const struct fy_plan *plan, c
 	/* Descriptors the caller handed to ferry pass on to the command, as with any exec (MPI's
 	 * PMI_FD among them); every descriptor ferry opens itself is close-on-exec. */
 	if (plan->ns_uid == 0 && nest_userns(plan, &err) < 0)
+		child_fail(errfd, &err);
+	/* Last, after our own id and map changes (nest_userns writes them), so that the faked
+	 * calls are only ever the command's. */
+	if (fy_fakeroot_install(plan->fake_calls, plan->n_fake_calls, &err) < 0)
 		child_fail(errfd, &err);
 	fy_supervise_restore(old);
 	if (strchr(cmd, '/')) {
