@@ -133,6 +133,71 @@ def ratio_goals(goals, who, measured_key, reference_column=False):
     return md
 
 
+# ---- against a baseline build (--baseline)
+
+BASELINE_SUFFIX = "-baseline"
+
+
+def baseline_compare(rows, what):
+    """Pair each row whose id ends in -baseline with the row of the same part and id without
+    the suffix (the build under test, timed right before it), and judge it: "not slower" when
+    the new median is at most the baseline's plus the larger of the two standard deviations
+    hyperfine gave, so that a difference within the run's own noise is not called a slowdown.
+    WHAT(row) names the comparison (the part and workload). Rows without a baseline twin are
+    left out; a pair where either side did not run has no ratio and the verdict "unknown"."""
+    res = []
+    for b in rows:
+        if not b["id"].endswith(BASELINE_SUFFIX):
+            continue
+        nid = b["id"][:-len(BASELINE_SUFFIX)]
+        n = next((r for r in rows if r["part"] == b["part"] and r["id"] == nid), None)
+        if n is None:
+            continue
+        nr, br = n["result"], b["result"]
+        c = {"part": b["part"], "id": nid, "what": what(n), "label": n["label"], "baseline_label": b["label"],
+             "median_s": nr["median"] if nr else None, "stddev_s": (nr["stddev"] or 0.0) if nr else None,
+             "runs": len(nr["times"]) if nr else None,
+             "baseline_median_s": br["median"] if br else None,
+             "baseline_stddev_s": (br["stddev"] or 0.0) if br else None,
+             "baseline_runs": len(br["times"]) if br else None,
+             "ratio": None, "allowance_s": None, "limit_s": None, "verdict": "unknown"}
+        if nr and br:
+            c["ratio"] = nr["median"] / br["median"]
+            c["allowance_s"] = max(c["stddev_s"], c["baseline_stddev_s"])
+            c["limit_s"] = br["median"] + c["allowance_s"]
+            c["verdict"] = "not slower" if nr["median"] <= c["limit_s"] else "slower"
+        res.append(c)
+    return res
+
+
+def baseline_section(comparisons, who, new_label, baseline_label, baseline_meta):
+    """The "Against the baseline" section: the build under test (WHO, NEW_LABEL) against the
+    baseline build (BASELINE_LABEL; BASELINE_META the meta line that says where it came from)."""
+    if not comparisons:
+        return []
+    md = ["## Against the baseline", "",
+          f"{who} ({new_label}) against the baseline build {baseline_label} (`{cell(baseline_meta)}`), "
+          "timed in the same run, each baseline row right after the row it is compared with, on the same "
+          f"image or bundle with the same number of runs. Ratio = {who} median ÷ baseline median. The verdict is "
+          "**not slower** when the median is at most the baseline's median plus the larger of the two "
+          "rows' σ (hyperfine's standard deviation; the *limit* column), else **slower**.", "",
+          f"| row | {who} median ± σ | baseline median ± σ | ratio | limit | verdict |",
+          "|---|---|---|---|---|---|"]
+    for c in comparisons:
+        if c["verdict"] == "unknown":
+            nm = f"{ms(c['median_s'])} ± {ms(c['stddev_s'])}" if c["median_s"] is not None else "did not run"
+            bm = (f"{ms(c['baseline_median_s'])} ± {ms(c['baseline_stddev_s'])}"
+                  if c["baseline_median_s"] is not None else "did not run")
+            md.append(f"| {cell(c['what'])} | {nm} | {bm} | – | – | unknown |")
+            continue
+        verdict = "not slower" if c["verdict"] == "not slower" else "**slower**"
+        md.append(f"| {cell(c['what'])} | {ms(c['median_s'])} ± {ms(c['stddev_s'])} | "
+                  f"{ms(c['baseline_median_s'])} ± {ms(c['baseline_stddev_s'])} | {c['ratio']:.3f}× | "
+                  f"≤ {ms(c['limit_s'])} | {verdict} |")
+    md.append("")
+    return md
+
+
 # ---- outputs
 
 def write_md(out, name, md):
@@ -147,9 +212,12 @@ def write_json(out, name, doc):
         f.write("\n")
 
 
-def by_part(meta, goals, rows):
-    """The JSON document of a hyperfine report: meta, goals, and the rows grouped by part."""
+def by_part(meta, goals, rows, against_baseline=None):
+    """The JSON document of a hyperfine report: meta, goals, the comparisons with the baseline
+    build (only when there was one) and the rows grouped by part."""
     doc = {"meta": meta, "goals": goals, "parts": {}}
+    if against_baseline:
+        doc["against_baseline"] = against_baseline
     for r in rows:
         doc["parts"].setdefault(r["part"], []).append(r)
     return doc
@@ -166,7 +234,8 @@ def write_plot(out, name, columns, blocks):
 
 
 def hyperfine_plot_blocks(rows, parts, label, highlight):
-    """One plot.gnuplot block per part: "LABEL" median_ms 1-or-0 for the rows that ran."""
-    return [(part, [f"\"{label(r)}\" {r['result']['median'] * 1000.0:.4f} {1 if highlight(r) else 0}"
+    """One plot.gnuplot block per part: "LABEL" median_ms HIGHLIGHT for the rows that ran;
+    HIGHLIGHT(row) is 0 (a peer), 1 (the build under test) or 2 (the baseline build)."""
+    return [(part, [f"\"{label(r)}\" {r['result']['median'] * 1000.0:.4f} {int(highlight(r))}"
                     for r in rows if r["part"] == part and r["result"]])
             for part, _ in parts]

@@ -112,6 +112,22 @@ bench_locate() {
 	done
 }
 
+# bench_label BINARY [ARG]: a short name for a build of BINARY (ARG as given to --baseline: a
+# build directory or the binary): `git describe --always --dirty` of the tree it was built in
+# (ARG, else the binary's directory), else the first line of its --version.
+bench_label() {
+	local d l
+	for d in ${2:+"$2"} "$(dirname "$1")"; do
+		[ -d "$d" ] || continue
+		# -c safe.directory: root describes a tree that another user owns.
+		if l=$(git -c safe.directory='*' -C "$d" describe --always --dirty 2>/dev/null) && [ -n "$l" ]; then
+			echo "$l"
+			return 0
+		fi
+	done
+	ver "$1" --version
+}
+
 # bench_cgroup_hybrid: true on a hybrid cgroup layout (v1 hierarchies under a tmpfs at
 # /sys/fs/cgroup, a cgroup2 at $cg2) whose cgroup2 side holds a controller. crun 1.8 refuses
 # that layout (libcrun/cgroup.c: "cgroups in hybrid mode not supported"); the drivers then hide

@@ -59,6 +59,7 @@ def main():
     meta, rows = load(a.raw)
     gl = goals(rows)
     rt = meta.get("rt_label", "ferry-oci")
+    vs = bl.baseline_compare(rows, lambda r: f"{r['part']}: {r['label']}")
 
     md = bl.header(meta, "OCI runtime start-up benchmark", "benchmarks/oci.sh")
     if meta.get("mode") == "quick":
@@ -69,6 +70,8 @@ def main():
     md += bl.meta_table("Machine", meta, ("host", "nproc", "cpu", "kernel", "os", "cgroups", "loadavg_start",
                                           "loadavg_end", "runs", "user"))
     md += bl.ratio_goals(gl, rt, "runtime_median_s", reference_column=True)
+    md += bl.baseline_section(vs, rt, meta.get("runtime_label", "this build"), meta.get("baseline_label", "baseline"),
+                              meta.get("baseline", ""))
 
     for part, title in PARTS:
         sel = [r for r in rows if r["part"] == part]
@@ -86,7 +89,9 @@ def main():
             md.append(f"| {r['label']} | {bl.hyperfine_cells(res)} | {rel} | {r['note']} |")
         md.append("")
 
-    md += bl.meta_table("Versions", meta, ("runtime", "crun", "runc", "hyperfine", "busybox"), code=True)
+    versions = ("runtime", "runtime_label") + (("baseline",) if "baseline" in meta else ()) + (
+        "crun", "runc", "hyperfine", "busybox")
+    md += bl.meta_table("Versions", meta, versions, code=True)
     md += ["## Exact command lines", "",
            "Each row was first checked (the bundle's root must be the container's: `cat` of a marker file), "
            "run once, then timed by the hyperfine invocation below, started by root from the temporary "
@@ -96,10 +101,12 @@ def main():
     md += ["```", ""]
 
     bl.write_md(a.out, "oci.md", md)
-    bl.write_json(a.out, "oci.json", bl.by_part(meta, gl, rows))
-    # Plot data in plot.gnuplot's format: one block per part, "label" median_ms is_runtime.
+    bl.write_json(a.out, "oci.json", bl.by_part(meta, gl, rows, vs))
+    # Plot data in plot.gnuplot's format: one block per part, "label" median_ms is_runtime (2: the
+    # baseline).
     bl.write_plot(a.out, "oci-plot.dat", "label median_ms is_runtime", bl.hyperfine_plot_blocks(
-        rows, PARTS, lambda r: rt if r["runner"] == "rt" else r["runner"], lambda r: r["runner"] == "rt"))
+        rows, PARTS, lambda r: {"rt": rt, "rt-baseline": f"{rt} baseline"}.get(r["runner"], r["runner"]),
+        lambda r: {"rt": 1, "rt-baseline": 2}.get(r["runner"], 0)))
     return 0
 
 

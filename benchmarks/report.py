@@ -98,6 +98,12 @@ def table(rows, part, workload, out):
     out.append("")
 
 
+def what(row):
+    """A row's name in the baseline table: part, workload (in the metadata parts) and runner."""
+    w = workload_of(row)
+    return f"{row['part']}{' ' + dict(WORKLOADS)[w] if w else ''}: {row['label']}"
+
+
 def goals(rows):
     res = []
     for part, w, f, ref, target, what in GOALS:
@@ -115,6 +121,7 @@ def main():
     a = bl.raw_out_args()
     meta, rows = load(a.raw)
     gl = goals(rows)
+    vs = bl.baseline_compare(rows, what)
 
     md = bl.header(meta, "ferry start-up and metadata benchmark", "benchmarks/startup.sh")
     if meta.get("mode") == "quick":
@@ -124,6 +131,8 @@ def main():
                                           "loadavg_start", "loadavg_end", "runs", "user"))
     md += bl.loadavg_note()
     md += bl.ratio_goals(gl, "ferry", "ferry_median_s")
+    md += bl.baseline_section(vs, "ferry", meta.get("ferry_label", "this build"),
+                              meta.get("baseline_label", "baseline"), meta.get("baseline", ""))
 
     for part, title in PARTS:
         if not any(r["part"] == part for r in rows):
@@ -142,10 +151,10 @@ def main():
             md += ["`entries` is the number of lines `find / -xdev` printed in the check run before timing: "
                    "a different count means that runner walks a different tree.", ""]
 
-    md += bl.meta_table("Versions and image", meta, (
-        "ferry", "hyperfine", "ch-run", "bwrap", "crun", "runc", "squashfuse_ll", "fuse3", "util-linux",
-        "mksquashfs", "mmdebstrap", "gnuplot", "image_cmd", "image_dir", "image_sqfs", "image_python3",
-        "image_numpy"), code=True)
+    versions = ("ferry", "ferry_label") + (("baseline",) if "baseline" in meta else ()) + (
+        "hyperfine", "ch-run", "bwrap", "crun", "runc", "squashfuse_ll", "fuse3", "util-linux", "mksquashfs",
+        "mmdebstrap", "gnuplot", "image_cmd", "image_dir", "image_sqfs", "image_python3", "image_numpy")
+    md += bl.meta_table("Versions and image", meta, versions, code=True)
 
     md += ["## Exact command lines", "",
            "Each runner is first run once (its exit status and output checked), then timed with the "
@@ -161,12 +170,12 @@ def main():
         md += ["```", ""]
 
     bl.write_md(a.out, "startup.md", md)
-    bl.write_json(a.out, "startup.json", bl.by_part(meta, gl, rows))
-    # Plot data (plot.gnuplot): one block per part, "label" median_ms is_ferry.
+    bl.write_json(a.out, "startup.json", bl.by_part(meta, gl, rows, vs))
+    # Plot data (plot.gnuplot): one block per part, "label" median_ms is_ferry (2: the baseline).
     bl.write_plot(a.out, "startup-plot.dat", "label median_ms is_ferry", bl.hyperfine_plot_blocks(
         rows, PARTS,
         lambda r: r["id"].replace("-", " ").replace("squashfuse bwrap", "sqfuse+bwrap").replace("chrun", "ch-run"),
-        lambda r: runner_of(r).startswith("ferry")))
+        lambda r: 2 if r["id"].endswith(bl.BASELINE_SUFFIX) else runner_of(r).startswith("ferry")))
     return 0
 
 

@@ -1,12 +1,15 @@
 #!/bin/bash
 # Start-up and metadata benchmark: ferry against its peers, side by side, in one run.
 #
-#   benchmarks/startup.sh [--quick] [--out DIR] [--ferry PATH] [--user NAME] [--work DIR]
-#                         [--runs N] [--meta-runs N] [--cold-runs N]
+#   benchmarks/startup.sh [--quick] [--out DIR] [--ferry PATH] [--baseline PATH] [--user NAME]
+#                         [--work DIR] [--runs N] [--meta-runs N] [--cold-runs N]
 #
 # Runs as root and drives an unprivileged user (default ferrytest, created if missing).
 # Writes DIR/startup.md (tables), DIR/startup.json (raw hyperfine exports plus status),
 # DIR/startup.png (bar chart of medians). Default DIR: benchmarks/results.
+# --baseline PATH (a build directory or a ferry binary, e.g. the previous commit's build) times
+# every ferry row a second time with that binary, right after, and adds an "against the
+# baseline" table: is this ferry slower than the previous one?
 # Nothing here asserts on timings; benchmarks/README.md explains how to read the output.
 set -euo pipefail
 
@@ -17,13 +20,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 quick=0
 out=$here/results
 ferry_arg=
+base_arg=
 user=ferrytest
 work=
 runs=
 meta_runs=
 cold_runs=
 
-bench_parse_args --ferry=ferry_arg --user=user --work=work --runs=runs --meta-runs=meta_runs \
+bench_parse_args --ferry=ferry_arg --baseline=base_arg --user=user --work=work --runs=runs --meta-runs=meta_runs \
 	--cold-runs=cold_runs -- "$@"
 
 if [ "$quick" = 1 ]; then
@@ -126,6 +130,30 @@ else
 	log "ferry: $ferry_src"
 fi
 
+# The baseline: another build of ferry, timed in the same run on the same image. Its own
+# directory keeps the program's name `ferry` (and a ferry-pull next to it would be its own).
+base=
+base_problem=
+base_label=
+if [ -n "$base_arg" ]; then
+	base_src=$(bench_locate ferry "$base_arg")
+	base=$work/bin/baseline/ferry
+	rm -rf "$work/bin/baseline"
+	mkdir -p "$work/bin/baseline"
+	chmod 755 "$work/bin/baseline"
+	if [ ! -f "$base_src" ]; then
+		base_problem="no baseline binary $base_src (build it or fix --baseline)"
+		base_label=baseline
+	elif [ "$(head -c 2 "$base_src")" = '#!' ]; then
+		base_problem="$base_src is a libtool wrapper script, not the binary"
+		base_label=baseline
+	else
+		install -m 755 "$base_src" "$base"
+		base_label=$(bench_label "$base_src" "$base_arg")
+		log "baseline: $base_src ($base_label)"
+	fi
+fi
+
 # ---------------------------------------------------------------- measurement
 loadavg_start=$(bench_loadavg)
 raw=$(mktemp -d /tmp/ferry-bench.XXXXXX)
@@ -144,7 +172,10 @@ reap_ferry() {
 	local pid uid
 	uid=$(id -u "$user")
 	for pid in $(pgrep -u "$user" 2>/dev/null); do
-		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$ferry" ] || continue
+		case "$(readlink "/proc/$pid/exe" 2>/dev/null)" in
+		"$ferry" | "${base:-$ferry}") ;;
+		*) continue ;;
+		esac
 		{ grep -F -e "$sqfs" -e "$dir" "/proc/$pid/mountinfo" 2>/dev/null || true; } |
 			awk -v uid="user_id=$uid" '/ - fuse/ && index($0, uid) { print $3 }' | sort -u |
 			while read -r dev; do
@@ -200,6 +231,8 @@ cmd_for() {
 	unshare) echo "unshare -Urm $2" ;;
 	ferry-sqfs) echo "$ferry exec $ferry_opts$sqfs $2" ;;
 	ferry-dir) echo "$ferry exec $ferry_opts$dir $2" ;;
+	ferry-sqfs-baseline) echo "$base exec $ferry_opts$sqfs $2" ;;
+	ferry-dir-baseline) echo "$base exec $ferry_opts$dir $2" ;;
 	chrun-sqfs) echo "ch-run $sqfs -- $2" ;;
 	chrun-dir) echo "ch-run $dir -- $2" ;;
 	bwrap-dir | dir) echo "$bw $2" ;;
@@ -229,7 +262,13 @@ measure() {
 	oci) [ "$runner" = crun ] && wrap=("${crun_wrap[@]}") ;;
 	esac
 	cmd=$pre$(cmd_for "$runner" "$workload")
-	if [[ $runner == ferry-* ]] && [ -n "$ferry_problem" ]; then
+	if [[ $runner == ferry-*-baseline ]]; then
+		if [ -n "$base_problem" ]; then
+			record "$part" "$id" "$label" failed "$base_problem" "" "$cmd"
+			log "$part/$id: not run: $base_problem"
+			return 0
+		fi
+	elif [[ $runner == ferry-* ]] && [ -n "$ferry_problem" ]; then
 		record "$part" "$id" "$label" failed "$ferry_problem" "" "$cmd"
 		log "$part/$id: not run: $ferry_problem"
 		return 0
@@ -298,12 +337,21 @@ measure() {
 		"$(printf '%s\x1f' "${wrap[@]}" "${hf[@]}" | sed "s|$raw/|\$RAW/|g")"
 }
 
+# measure_ferry PART ID RUNNER LABEL MODE NOTE WORKLOAD: a ferry row and, with --baseline, the
+# same row with the baseline binary right after it (same image, workload and number of runs),
+# so that both see the same state of the machine.
+measure_ferry() {
+	measure "$@"
+	[ -n "$base_arg" ] || return 0
+	measure "$1" "$2-baseline" "$3-baseline" "$4, baseline $base_label" "$5" "$6" "$7"
+}
+
 ferry_opts=
 log "part 1: start-up (/bin/true), $runs runs after $warmup warm-up runs"
 measure startup native native "native /bin/true" user "" /bin/true
 measure startup unshare unshare "unshare -Urm (floor)" user "user+mount namespace only" /bin/true
-measure startup ferry-sqfs ferry-sqfs "ferry exec (squashfs)" user "" /bin/true
-measure startup ferry-dir ferry-dir "ferry exec (directory)" user "" /bin/true
+measure_ferry startup ferry-sqfs ferry-sqfs "ferry exec (squashfs)" user "" /bin/true
+measure_ferry startup ferry-dir ferry-dir "ferry exec (directory)" user "" /bin/true
 measure startup chrun-sqfs chrun-sqfs "ch-run (squashfs)" user "" /bin/true
 measure startup chrun-dir chrun-dir "ch-run (directory)" user "" /bin/true
 measure startup bwrap-dir bwrap-dir "bwrap (directory)" user "" /bin/true
@@ -327,8 +375,8 @@ metadata() {
 		find) w="find / -xdev" ;;
 		numpy) w='python3 -c "import numpy"' ;;
 		esac
-		measure "$part" "$wid-ferry-sqfs" ferry-sqfs "ferry exec (squashfs)" root "" "$w"
-		measure "$part" "$wid-ferry-dir" ferry-dir "ferry exec (directory)" root "" "$w"
+		measure_ferry "$part" "$wid-ferry-sqfs" ferry-sqfs "ferry exec (squashfs)" root "" "$w"
+		measure_ferry "$part" "$wid-ferry-dir" ferry-dir "ferry exec (directory)" root "" "$w"
 		measure "$part" "$wid-chrun-sqfs" chrun-sqfs "ch-run (squashfs)" root "" "$w"
 		measure "$part" "$wid-squashfuse-bwrap" squashfuse-bwrap "squashfuse_ll + bwrap (squashfs)" root \
 			"mount, run, fusermount3 -u in one sh -c" "$w"
@@ -347,8 +395,17 @@ fi
 	bench_facts date host nproc cpu memory kernel os loadavg_start loadavg_end cgroups
 	if [ -x "$ferry" ]; then
 		printf 'ferry\t%s (from %s)\n' "$(ver "$ferry" --version)" "$ferry_src"
+		printf 'ferry_label\t%s\n' "$(bench_label "$ferry_src" "$ferry_arg")"
 	else
 		printf 'ferry\t%s\n' "$ferry_problem"
+	fi
+	if [ -n "$base_arg" ]; then
+		printf 'baseline_label\t%s\n' "$base_label"
+		if [ -z "$base_problem" ]; then
+			printf 'baseline\t%s: %s (from %s)\n' "$base_label" "$(ver "$base" --version)" "$base_src"
+		else
+			printf 'baseline\t%s\n' "$base_problem"
+		fi
 	fi
 	bench_version hyperfine hyperfine --version
 	printf 'ch-run\t%s (charliecloud-runtime %s)\n' "$(USER=root ver ch-run --version)" "$(pkgver charliecloud-runtime)"

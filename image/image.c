@@ -15,6 +15,7 @@
 #include "image/sif.h"
 #include "image/sqfs_sb.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -179,11 +180,12 @@ int fy_image_open(const char *spec, struct fy_image *img, struct fy_error *err)
 
 /* ---- path walking shared by directory and squashfs images ---- */
 
-enum walk_step { STEP_ABSENT, STEP_DIR, STEP_LINK, STEP_FILE };
+enum walk_step { STEP_ABSENT, STEP_DIR, STEP_LINK, STEP_FILE, STEP_OTHER };
 
 /* One file system seen as a stack of directories from its root. step() looks name up in the
  * directory on top: a directory is pushed (STEP_DIR), a symlink returns its target in *link
- * (STEP_LINK), a regular file is remembered as the result (STEP_FILE). */
+ * (STEP_LINK), a regular file is remembered as the result (STEP_FILE); anything else (a FIFO,
+ * a device) is STEP_OTHER and never opened. */
 struct walk_ops {
 	void (*reset)(void *ctx); /* back to the root */
 	void (*up)(void *ctx);    /* "..": pop, never above the root */
@@ -192,8 +194,11 @@ struct walk_ops {
 
 /* Resolve path the way the kernel would inside a chroot at the image root: ".." stops at the
  * root, absolute symlink targets restart from it, at most FY_IMAGE_MAX_HOPS symlinks.
- * Returns 1 when path names a regular file, 0 when it does not exist, <0 on error. */
-static int walk(const char *path, const struct walk_ops *ops, void *ctx, struct fy_error *err)
+ * Returns 1 when path names a regular file, 0 when it does not exist, <0 on error; with dir_ok,
+ * 2 when it names a directory (then on top of the walker's stack) and 3 when it names something
+ * else that is not a regular file; without dir_ok both are errors. */
+static int walk_path(const char *path, bool dir_ok, const struct walk_ops *ops, void *ctx,
+                     struct fy_error *err)
 {
 	_cleanup_free_ char *rest = strdup(path);
 	unsigned hops = 0;
@@ -209,6 +214,8 @@ static int walk(const char *path, const struct walk_ops *ops, void *ctx, struct 
 
 		while (*p == '/')
 			p++;
+		if (!*p && dir_ok)
+			return 2;
 		if (!*p)
 			return fy_error_code(err, FY_EXIT_IMAGE, EISDIR, "%s", path);
 		name = p;
@@ -233,11 +240,18 @@ static int walk(const char *path, const struct walk_ops *ops, void *ctx, struct 
 			return 0;
 		if (r == STEP_DIR)
 			continue;
-		if (r == STEP_FILE) {
+		if (r == STEP_FILE || r == STEP_OTHER) {
 			while (*p == '/')
 				p++;
 			/* "file/more" is ENOTDIR: the path does not exist. */
-			return *p ? 0 : 1;
+			if (*p)
+				return 0;
+			if (r == STEP_FILE)
+				return 1;
+			if (dir_ok)
+				return 3;
+			return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: %s is not a regular file",
+			                     path, name);
 		}
 		/* STEP_LINK: splice the target in front of what is left. */
 		if (++hops > FY_IMAGE_MAX_HOPS)
@@ -258,6 +272,11 @@ static int walk(const char *path, const struct walk_ops *ops, void *ctx, struct 
 			p = rest;
 		}
 	}
+}
+
+static int walk(const char *path, const struct walk_ops *ops, void *ctx, struct fy_error *err)
+{
+	return walk_path(path, false, ops, ctx, err);
 }
 
 /* ---- directory images ---- */
@@ -314,7 +333,7 @@ static int dir_step(void *ctx, const char *name, char **link, struct fy_error *e
 		return *link ? STEP_LINK : fy_error(err, ENOMEM, "%s", name);
 	}
 	if (!S_ISREG(st.st_mode))
-		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s is not a regular file", name);
+		return STEP_OTHER;
 	/* Reopen for reading by name with O_NOFOLLOW and check it is still the same file, so a
 	 * concurrent swap can neither escape the root nor make us open a FIFO or device. */
 	w->file = openat(cur, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -475,7 +494,7 @@ static int sqfs_w_step(void *ctx, const char *name, char **link, struct fy_error
 		return STEP_LINK;
 	}
 	if (!S_ISREG(mode))
-		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s is not a regular file", name);
+		return STEP_OTHER;
 	w->file = child;
 	return STEP_FILE;
 }
@@ -565,4 +584,224 @@ int fy_image_read_file(const struct fy_image *img, const char *path, size_t max,
 	if (img->kind == FY_IMAGE_DIR)
 		return dir_read_file(img, path, max, out, len, err);
 	return sqfs_read_file(img, path, max, out, len, err);
+}
+
+/* ---- looking up and listing directories (the Apptainer layout: /.singularity.d, /scif/apps) */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Add a name from a listing; "." and "..", and names with a '/' or a NUL (a corrupt squashfs
+ * listing) are never returned. */
+static int list_add(char ***names, size_t *n, size_t max, const char *name, size_t len,
+                    const char *path, struct fy_error *err)
+{
+	char **v;
+
+	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.') ||
+	    len == 0 || memchr(name, '/', len) || memchr(name, '\0', len))
+		return 0;
+	if (*n >= max)
+		return fy_error_code(err, FY_EXIT_IMAGE, E2BIG, "%s holds more than %zu entries",
+		                     path, max);
+	v = realloc(*names, (*n + 2) * sizeof(*v));
+	if (!v)
+		return fy_error(err, ENOMEM, "%s", path);
+	*names = v;
+	v[*n] = strndup(name, len);
+	if (!v[*n])
+		return fy_error(err, ENOMEM, "%s", path);
+	v[++*n] = NULL;
+	return 0;
+}
+
+static void names_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The directory image's dir at path as an O_RDONLY|O_DIRECTORY fd (1), 0 when path is absent or
+ * not a directory; with want_kind, only *kind is set (FY_IMAGE_PATH_*) and no fd is made. */
+static int dir_lookup(const struct fy_image *img, const char *path, int *kind, int *dirfd,
+                      struct fy_error *err)
+{
+	const uint64_t res = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	_cleanup_close_ int root = open(img->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ struct dir_walk *w = NULL;
+	_cleanup_close_ int pfd = -1;
+	struct stat st;
+	int r;
+
+	*kind = FY_IMAGE_PATH_ABSENT;
+	if (root < 0)
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open image directory");
+	pfd = (int)sys_openat2(root, path, O_PATH | O_CLOEXEC, res);
+	if (pfd < 0 && errno == EAGAIN)
+		pfd = (int)sys_openat2(root, path, O_PATH | O_CLOEXEC, res);
+	if (pfd >= 0) {
+		if (fstat(pfd, &st) < 0)
+			return fy_error_code(err, FY_EXIT_IMAGE, errno, "%s", path);
+		*kind = S_ISDIR(st.st_mode)   ? FY_IMAGE_PATH_DIR
+		        : S_ISREG(st.st_mode) ? FY_IMAGE_PATH_FILE
+		                              : FY_IMAGE_PATH_OTHER;
+		if (dirfd && *kind == FY_IMAGE_PATH_DIR) {
+			*dirfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (*dirfd < 0)
+				return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open %s",
+				                     path);
+		}
+		return 0;
+	}
+	if (errno == ENOENT || errno == ENOTDIR)
+		return 0;
+	if (errno != ENOSYS && errno != EPERM)
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "%s", path);
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return fy_error(err, ENOMEM, "%s", path);
+	w->fds[0] = root;
+	w->file = -1;
+	r = walk_path(path, true, &dir_ops, w, err);
+	if (w->file >= 0)
+		close(w->file);
+	if (r == 2 && dirfd) {
+		*dirfd = openat(w->fds[w->depth], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (*dirfd < 0)
+			r = fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open %s", path);
+	}
+	dir_reset(w);
+	if (r < 0)
+		return r;
+	*kind = r == 3   ? FY_IMAGE_PATH_OTHER
+	        : r == 2 ? FY_IMAGE_PATH_DIR
+	        : r == 1 ? FY_IMAGE_PATH_FILE
+	                 : FY_IMAGE_PATH_ABSENT;
+	return 0;
+}
+
+static int dir_list(const struct fy_image *img, const char *path, size_t max, char ***names,
+                    size_t *n, struct fy_error *err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	int kind, fd = -1;
+	struct dirent *de;
+
+	if (dir_lookup(img, path, &kind, &fd, err) < 0)
+		return -1;
+	if (kind != FY_IMAGE_PATH_DIR)
+		return 0;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot list %s", path);
+	}
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (list_add(names, n, max, de->d_name, strlen(de->d_name), path, err) < 0)
+			return -1;
+		errno = 0;
+	}
+	if (errno)
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot list %s", path);
+	return 1;
+}
+
+/* The squashfs image's path: its kind, and with names its listing when it is a directory. */
+static int sqfs_lookup(const struct fy_image *img, const char *path, int *kind, size_t max,
+                       char ***names, size_t *n, struct fy_error *err)
+{
+	_cleanup_close_ int fd = open(img->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ struct sqfs_walk *w = NULL;
+	sqfs fs;
+	sqfs_err e;
+	int r;
+
+	*kind = FY_IMAGE_PATH_ABSENT;
+	if (fd < 0)
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open image");
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return fy_error(err, ENOMEM, "%s", path);
+	e = sqfs_init(&fs, fd, (size_t)img->offset);
+	if (e != SQFS_OK)
+		return sqfs_init_error(e, err);
+	w->fs = &fs;
+	w->ids[0] = sqfs_inode_root(&fs);
+	r = walk_path(path, true, &sqfs_ops, w, err);
+	if (r >= 0) {
+		*kind = r == 3   ? FY_IMAGE_PATH_OTHER
+		        : r == 2 ? FY_IMAGE_PATH_DIR
+		        : r == 1 ? FY_IMAGE_PATH_FILE
+		                 : FY_IMAGE_PATH_ABSENT;
+		r = 0;
+	}
+	if (r == 0 && names && *kind == FY_IMAGE_PATH_DIR) {
+		sqfs_inode dir;
+		sqfs_dir d;
+		sqfs_dir_entry entry;
+		sqfs_name namebuf;
+		sqfs_err de = SQFS_OK;
+
+		if (sqfs_inode_get(&fs, &dir, w->ids[w->depth]) != SQFS_OK ||
+		    sqfs_dir_open(&fs, &dir, &d, 0) != SQFS_OK) {
+			r = fy_error_code(err, FY_EXIT_IMAGE, EIO, "cannot list %s", path);
+		} else {
+			sqfs_dentry_init(&entry, namebuf);
+			while (r == 0 && sqfs_dir_next(&fs, &d, &entry, &de))
+				r = list_add(names, n, max, sqfs_dentry_name(&entry),
+				             sqfs_dentry_name_size(&entry), path, err);
+			if (r == 0 && de != SQFS_OK)
+				r = fy_error_code(err, FY_EXIT_IMAGE, EIO, "cannot list %s", path);
+		}
+	}
+	sqfs_destroy(&fs);
+	return r;
+}
+
+int fy_image_lookup(const struct fy_image *img, const char *path, struct fy_error *err)
+{
+	int kind = FY_IMAGE_PATH_ABSENT, r;
+
+	if (!img || !img->path || !path)
+		return fy_error(err, EINVAL, "fy_image_lookup");
+	if (img->kind == FY_IMAGE_DIR)
+		r = dir_lookup(img, path, &kind, NULL, err);
+	else
+		r = sqfs_lookup(img, path, &kind, 0, NULL, NULL, err);
+	return r < 0 ? r : kind;
+}
+
+int fy_image_list_dir(const struct fy_image *img, const char *path, size_t max, char ***names,
+                      struct fy_error *err)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int kind = FY_IMAGE_PATH_ABSENT, r;
+
+	if (!img || !img->path || !path || !names)
+		return fy_error(err, EINVAL, "fy_image_list_dir");
+	*names = NULL;
+	if (img->kind == FY_IMAGE_DIR) {
+		r = dir_list(img, path, max, &v, &n, err);
+	} else {
+		r = sqfs_lookup(img, path, &kind, max, &v, &n, err);
+		if (r == 0)
+			r = kind == FY_IMAGE_PATH_DIR;
+	}
+	if (r <= 0) {
+		names_free(v);
+		return r;
+	}
+	if (!v) {
+		v = calloc(1, sizeof(*v));
+		if (!v)
+			return fy_error(err, ENOMEM, "%s", path);
+	}
+	qsort(v, n, sizeof(*v), cmp_str);
+	*names = v;
+	return 1;
 }

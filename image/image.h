@@ -29,4 +29,19 @@ const char *fy_image_kind_name(enum fy_image_kind kind);
 int fy_image_read_file(const struct fy_image *img, const char *path, size_t max, char **out,
                        size_t *len, struct fy_error *err);
 
+/* What a path inside the image names (following symlinks inside the image only). */
+enum fy_image_path_kind {
+	FY_IMAGE_PATH_ABSENT = 0,
+	FY_IMAGE_PATH_FILE = 1,  /* a regular file */
+	FY_IMAGE_PATH_DIR = 2,   /* a directory */
+	FY_IMAGE_PATH_OTHER = 3, /* a FIFO, device or socket */
+};
+/* Returns an enum fy_image_path_kind, or <0 on error. */
+int fy_image_lookup(const struct fy_image *img, const char *path, struct fy_error *err);
+/* The names in the directory at path (without "." and ".."), sorted, NULL-terminated, at most
+ * max of them (more is an error). Returns 1 and fills *names (free each and the vector), 0 when
+ * path is absent or not a directory (*names NULL), <0 on error. */
+int fy_image_list_dir(const struct fy_image *img, const char *path, size_t max, char ***names,
+                      struct fy_error *err);
+
 #endif

@@ -267,6 +267,8 @@ int fy_imgcfg_load(const struct fy_image *img, struct fy_imgcfg *cfg, struct fy_
 		goto fail;
 	if (r > 0 && fy_imgcfg_parse_meta(meta, mlen, cfg, err) < 0)
 		goto fail;
+	if (fy_apptainer_probe(img, &cfg->apptainer, err) < 0)
+		goto fail;
 	return 0;
 fail:
 	fy_imgcfg_release(cfg);
@@ -280,5 +282,6 @@ void fy_imgcfg_release(struct fy_imgcfg *cfg)
 	free_config_fields(cfg);
 	free(cfg->source);
 	free(cfg->manifest_digest);
+	fy_apptainer_release(&cfg->apptainer);
 	memset(cfg, 0, sizeof(*cfg));
 }

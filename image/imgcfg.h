@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "image/apptainer.h"
+
 struct fy_error;
 struct fy_image;
 
@@ -26,6 +28,8 @@ struct fy_imgcfg {
 	char *stop_signal; /* StopSignal */
 	char *source;      /* from image.json */
 	char *manifest_digest;
+	/* Apptainer's layout (/.singularity.d, /scif/apps), with or without an OCI config */
+	struct fy_apptainer apptainer;
 };
 
 /* Parse an OCI image config document (the full {"config":{...}} form, or the bare inner object). */
@@ -35,7 +39,8 @@ int fy_imgcfg_parse(const char *json, size_t len, struct fy_imgcfg *cfg, struct 
 int fy_imgcfg_check(const char *json, size_t len, struct fy_error *err);
 int fy_imgcfg_parse_meta(const char *json, size_t len, struct fy_imgcfg *cfg,
                          struct fy_error *err);
-/* Load from an image; absent files give present=false and return 0. */
+/* Load from an image (the OCI config and the Apptainer layout); absent files give
+ * present=false and return 0. */
 int fy_imgcfg_load(const struct fy_image *img, struct fy_imgcfg *cfg, struct fy_error *err);
 void fy_imgcfg_release(struct fy_imgcfg *cfg);
 

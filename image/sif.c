@@ -201,3 +201,27 @@ int fy_sif_find_rootfs(const void *buf, size_t len, uint64_t file_size, struct f
 		                     c.partitions);
 	return fy_error_code(err, FY_EXIT_IMAGE, 0, "SIF image has no file system partition");
 }
+
+int fy_sif_find_data(const void *buf, size_t len, uint64_t file_size, int32_t dtype,
+                     struct fy_sif_part *part, struct fy_error *err)
+{
+	const unsigned char *p = buf;
+	uint64_t off = 0, count = 0;
+	int r;
+
+	if (!p)
+		len = 0;
+	r = check_header(p, len, file_size, err);
+	if (r < 0)
+		return r;
+	r = descriptor_table(p, len, file_size, &off, &count, err);
+	if (r < 0)
+		return r;
+	for (uint64_t i = 0; i < count; i++) {
+		const unsigned char *d = p + off + i * SIF_DESCR_SIZE;
+
+		if (d[SIF_D_USED] && (int32_t)le32(d + SIF_D_TYPE) == dtype)
+			return check_partition(d, file_size, part, err) < 0 ? -1 : 1;
+	}
+	return 0;
+}

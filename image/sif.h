@@ -23,4 +23,12 @@ int fy_sif_is_magic(const void *buf, size_t len);
 int fy_sif_find_rootfs(const void *buf, size_t len, uint64_t file_size, struct fy_sif_part *part,
                        struct fy_error *err);
 
+/* Data object types (pkg/sif DataType) that ferry reads besides partitions. */
+#define FY_SIF_DATA_DEFFILE 0x4001 /* the definition file the image was built from */
+
+/* The first used descriptor of data type dtype: 1 and *part filled (checked to lie in the
+ * file), 0 when there is none, <0 when the header or table is corrupt. */
+int fy_sif_find_data(const void *buf, size_t len, uint64_t file_size, int32_t dtype,
+                     struct fy_sif_part *part, struct fy_error *err);
+
 #endif

@@ -2,8 +2,8 @@
  * References: image-spec image-layout.md (an oci-archive is that layout in a tar,
  * containers-transports(5)); the `docker save` format (moby image/spec and
  * image/tarexport: manifest.json is an array of {Config, RepoTags, Layers}, member paths in the
- * tar; the config's rootfs.diff_ids are the sha256 of the uncompressed layer tars);
- * libarchive archive_read(3), archive_read_header(3), archive_read_filter(3). */
+ * tar; the config's rootfs.diff_ids are the sha256 of the uncompressed layer tars). The tar
+ * itself is indexed by tarindex.c. */
 #include "image/convert/archive.h"
 
 #include "base/cleanup.h"
@@ -11,9 +11,8 @@
 #include "base/fsutil.h"
 #include "image/convert/layer.h"
 #include "image/convert/ocilayout.h"
+#include "image/convert/tarindex.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -26,43 +25,17 @@
 
 #define JSON_MAX   (4 * 1024 * 1024)
 #define CONFIG_MAX (16 * 1024 * 1024)
-#define TAR_BLOCK  512
 #define IO_BUF     (256 * 1024)
-
-enum ar_kind {
-	AR_FILE,
-	AR_DIR,
-	AR_SYMLINK,
-	AR_HARDLINK,
-	AR_SPARSE,
-	AR_OTHER,
-};
-
-struct ar_member {
-	char *name; /* normalised: no "./", no empty or "." components, no trailing '/' */
-	enum ar_kind kind;
-	uint64_t off, size; /* AR_FILE: the data's byte range in the tar file */
-};
-
-/* The index of one tar file; blobs are byte ranges of fd, read with pread(2) so that
- * several layer readers may share it. */
-struct ar_index {
-	int fd;
-	char *label; /* "oci-archive FILE", names the archive in errors */
-	uint64_t file_size;
-	struct ar_member *m;
-	size_t n;
-};
 
 /* One docker-archive layer: its member, for the layer's open callback. */
 struct ar_range {
-	struct ar_index *ix;
+	struct fy_tarindex *ix;
 	uint64_t off, size;
 };
 
 /* The image context of a docker-archive: the index and one range per layer. */
 struct dk_ctx {
-	struct ar_index *ix;
+	struct fy_tarindex *ix;
 	struct ar_range *ranges;
 };
 
@@ -73,342 +46,15 @@ static void json_decref_p(json_t **j)
 }
 #define _cleanup_json_ _cleanup_(json_decref_p)
 
-static void archive_freep(struct archive **a)
-{
-	if (*a)
-		archive_read_free(*a);
-}
-
-static void index_free(void *p)
-{
-	struct ar_index *ix = p;
-
-	if (!ix)
-		return;
-	for (size_t i = 0; i < ix->n; i++)
-		free(ix->m[i].name);
-	free(ix->m);
-	free(ix->label);
-	if (ix->fd >= 0)
-		close(ix->fd);
-	free(ix);
-}
-
 static void dk_ctx_free(void *p)
 {
 	struct dk_ctx *c = p;
 
 	if (!c)
 		return;
-	index_free(c->ix);
+	fy_tarindex_free(c->ix);
 	free(c->ranges);
 	free(c);
-}
-
-/* ---- member names --------------------------------------------------------------------------- */
-
-/* Member names are untrusted. Absolute names and ".." components are refused outright: this
- * code never touches the file system by member name, but a name that means "outside" has no
- * honest use in an image archive, and refusing it keeps lookups unambiguous. Returns the
- * normalised name (malloc'd), "" for the archive root, or NULL with *bad set (or ENOMEM). */
-static char *normalize(const char *name, bool *bad)
-{
-	size_t len = strlen(name);
-	char *out = malloc(len + 1), *o = out;
-	const char *p = name;
-
-	*bad = false;
-	if (!out)
-		return NULL;
-	if (*p == '/') {
-		*bad = true;
-		free(out);
-		return NULL;
-	}
-	while (*p) {
-		const char *end = strchrnul(p, '/');
-		size_t n = (size_t)(end - p);
-
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			*bad = true;
-			free(out);
-			return NULL;
-		}
-		if (n > 0 && !(n == 1 && p[0] == '.')) {
-			if (o != out)
-				*o++ = '/';
-			memcpy(o, p, n);
-			o += n;
-		}
-		p = *end ? end + 1 : end;
-	}
-	*o = '\0';
-	return out;
-}
-
-static int member_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct ar_member *)a)->name, ((const struct ar_member *)b)->name);
-}
-
-static enum ar_kind entry_kind(struct archive_entry *e)
-{
-	if (archive_entry_hardlink(e))
-		return AR_HARDLINK;
-	switch (archive_entry_filetype(e)) {
-	case AE_IFREG:
-		return archive_entry_sparse_count(e) > 0 ? AR_SPARSE : AR_FILE;
-	case AE_IFDIR:
-		return AR_DIR;
-	case AE_IFLNK:
-		return AR_SYMLINK;
-	default:
-		return AR_OTHER;
-	}
-}
-
-/* ---- indexing ----------------------------------------------------------------------------- */
-
-static int add_member(struct ar_index *ix, size_t *cap, struct archive *a, struct archive_entry *e,
-                      struct fy_error *err)
-{
-	const char *raw = archive_entry_pathname(e);
-	struct ar_member *m;
-	bool bad;
-	char *name;
-
-	if (!raw)
-		return fy_error_code(err, FY_EXIT_IMAGE, 0, "member without a name");
-	name = normalize(raw, &bad);
-	if (!name)
-		return bad ? fy_error_code(err, FY_EXIT_IMAGE, 0,
-		                           "%s: unsafe member name (absolute or with '..')", raw)
-		           : fy_error(err, ENOMEM, "%s", raw);
-	if (!*name) { /* "./" itself */
-		free(name);
-		return 0;
-	}
-	if (ix->n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		struct ar_member *nm = realloc(ix->m, nc * sizeof(*nm));
-
-		if (!nm) {
-			free(name);
-			return fy_error(err, ENOMEM, "%s", raw);
-		}
-		ix->m = nm;
-		*cap = nc;
-	}
-	m = &ix->m[ix->n++];
-	*m = (struct ar_member){.name = name, .kind = entry_kind(e)};
-	if (m->kind != AR_FILE)
-		return 0;
-	/* After archive_read_next_header() the tar reader has consumed every header block of
-	 * this member (pax and GNU long-name headers included), so the position of filter 0 is
-	 * where its data starts. That equals the offset in the file only when no filter sits
-	 * between (checked by the caller: uncompressed archives only); a tar data block always
-	 * starts on a 512-byte boundary, which catches a reader that buffered differently. */
-	m->off = (uint64_t)archive_filter_bytes(a, 0);
-	m->size = (uint64_t)archive_entry_size(e);
-	if (archive_entry_size(e) < 0 || archive_filter_bytes(a, 0) < 0 || m->off % TAR_BLOCK ||
-	    m->off > ix->file_size || m->size > ix->file_size - m->off)
-		return fy_error_code(err, FY_EXIT_IMAGE, 0,
-		                     "%s: cannot locate its data in the file (truncated archive?)",
-		                     m->name);
-	return 0;
-}
-
-/* A compressed tar could be indexed too, but its members have no byte range in the file:
- * reading one would mean decompressing from the start (or a temporary copy of the blob, which
- * this module promises not to make). So the archive must be a plain tar. */
-static int check_plain_tar(struct archive *a, struct fy_error *err)
-{
-	if (archive_filter_count(a) > 1 || archive_filter_code(a, 0) != ARCHIVE_FILTER_NONE)
-		return fy_error_code(err, FY_EXIT_IMAGE, 0,
-		                     "compressed archive (%s): blobs cannot be read in place; "
-		                     "decompress the archive first",
-		                     archive_filter_name(a, 0));
-	if ((archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_TAR)
-		return fy_error_code(err, FY_EXIT_IMAGE, 0, "not a tar archive (%s)",
-		                     archive_format_name(a));
-	return 0;
-}
-
-static int scan(struct ar_index *ix, struct fy_error *err)
-{
-	_cleanup_(archive_freep) struct archive *a = archive_read_new();
-	struct archive_entry *e;
-	size_t cap = 0;
-	int r;
-
-	if (!a)
-		return fy_error(err, ENOMEM, "libarchive");
-	/* Every filter is recognised only to name it in the error of check_plain_tar(). */
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	if (archive_read_open_fd(a, ix->fd, 64 * 1024) != ARCHIVE_OK)
-		return fy_error_code(err, FY_EXIT_IMAGE, 0, "not a tar archive: %s",
-		                     archive_error_string(a));
-	for (bool first = true;; first = false) {
-		/* ARCHIVE_WARN: a name not convertible to the locale, kept as the raw bytes. */
-		r = archive_read_next_header(a, &e);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN)
-			return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s%s",
-			                     first ? "not a tar archive: " : "",
-			                     archive_error_string(a));
-		if (first && check_plain_tar(a, err) < 0)
-			return -1;
-		if (add_member(ix, &cap, a, e, err) < 0)
-			return -1;
-	}
-	if (ix->n == 0)
-		return fy_error_code(err, FY_EXIT_IMAGE, 0, "empty archive");
-	qsort(ix->m, ix->n, sizeof(*ix->m), member_cmp);
-	/* tar lets a later member replace an earlier one; which one a reader means would be
-	 * a guess, so a name that is not a directory may appear once. */
-	for (size_t i = 1; i < ix->n; i++)
-		if (strcmp(ix->m[i - 1].name, ix->m[i].name) == 0 &&
-		    (ix->m[i].kind != AR_DIR || ix->m[i - 1].kind != AR_DIR))
-			return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: member appears twice",
-			                     ix->m[i].name);
-	return 0;
-}
-
-static int index_open(const char *file, const char *kind, struct ar_index **out,
-                      struct fy_error *err)
-{
-	struct ar_index *ix = calloc(1, sizeof(*ix));
-	struct stat st;
-
-	*out = NULL;
-	if (!ix)
-		return fy_error(err, ENOMEM, "%s %s", kind, file);
-	ix->fd = -1;
-	ix->label = fy_fsutil_asprintf("%s %s", kind, file);
-	if (!ix->label) {
-		index_free(ix);
-		return fy_error(err, ENOMEM, "%s %s", kind, file);
-	}
-	/* O_NONBLOCK: opening a FIFO would wait for a writer (fifo(7)); cleared once it is known
-	 * to be a regular file. */
-	ix->fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (ix->fd < 0) {
-		fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open");
-		goto fail;
-	}
-	/* pread(2) needs a regular file: a pipe or device has no byte ranges to come back to. */
-	if (fstat(ix->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fy_error_code(err, FY_EXIT_IMAGE, 0, "not a regular file");
-		goto fail;
-	}
-	if (fcntl(ix->fd, F_SETFL, fcntl(ix->fd, F_GETFL) & ~O_NONBLOCK) < 0) {
-		fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open");
-		goto fail;
-	}
-	ix->file_size = (uint64_t)st.st_size;
-	if (ix->file_size == 0) {
-		fy_error_code(err, FY_EXIT_IMAGE, 0, "empty file (not a tar archive)");
-		goto fail;
-	}
-	if (scan(ix, err) < 0)
-		goto fail;
-	*out = ix;
-	return 0;
-fail:
-	fy_error_prefix(err, "%s", ix->label);
-	index_free(ix);
-	return -1;
-}
-
-static const struct ar_member *lookup(const struct ar_index *ix, const char *name,
-                                      struct fy_error *err)
-{
-	static const char *const why[] = {
-	        [AR_DIR] = "a directory",
-	        [AR_SYMLINK] = "a symbolic link (links are never followed)",
-	        [AR_HARDLINK] = "a hard link (links are never followed)",
-	        [AR_SPARSE] = "a sparse file (its bytes are not contiguous in the archive)",
-	        [AR_OTHER] = "not a regular file",
-	};
-	struct ar_member key = {.name = (char *)name};
-	const struct ar_member *m = bsearch(&key, ix->m, ix->n, sizeof(*ix->m), member_cmp);
-
-	if (!m) {
-		fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: no such member", name);
-		return NULL;
-	}
-	if (m->kind != AR_FILE) {
-		fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: is %s", name, why[m->kind]);
-		return NULL;
-	}
-	return m;
-}
-
-/* ---- reading byte ranges ------------------------------------------------------------------ */
-
-struct range_reader {
-	int fd; /* borrowed from the index */
-	uint64_t pos, end;
-};
-
-static ssize_t range_read(void *ctx, void *buf, size_t len, struct fy_error *err)
-{
-	struct range_reader *r = ctx;
-	ssize_t n;
-
-	if (r->pos >= r->end)
-		return 0;
-	if (len > r->end - r->pos)
-		len = (size_t)(r->end - r->pos);
-	do
-		n = pread(r->fd, buf, len, (off_t)r->pos);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return fy_error(err, errno, "read");
-	if (n == 0)
-		return fy_error_code(err, FY_EXIT_IMAGE, 0, "archive truncated while reading");
-	r->pos += (uint64_t)n;
-	return n;
-}
-
-static int range_open(const struct ar_index *ix, uint64_t off, uint64_t size,
-                      struct fy_cv_reader *out, struct fy_error *err)
-{
-	struct range_reader *r = malloc(sizeof(*r));
-
-	if (!r)
-		return fy_error(err, ENOMEM, "reader");
-	*r = (struct range_reader){.fd = ix->fd, .pos = off, .end = off + size};
-	*out = (struct fy_cv_reader){.ctx = r, .read = range_read, .close = free};
-	return 0;
-}
-
-static int read_member(const struct ar_index *ix, const struct ar_member *m, size_t max, char **buf,
-                       size_t *len, struct fy_error *err)
-{
-	struct range_reader rd = {.fd = ix->fd, .pos = m->off, .end = m->off + m->size};
-	_cleanup_free_ char *b = NULL;
-	size_t got = 0;
-
-	if (m->size > max)
-		return fy_error_code(err, FY_EXIT_IMAGE, EFBIG, "%s: %llu bytes", m->name,
-		                     (unsigned long long)m->size);
-	b = malloc(m->size + 1);
-	if (!b)
-		return fy_error(err, ENOMEM, "%s", m->name);
-	while (got < m->size) {
-		ssize_t n = range_read(&rd, b + got, m->size - got, err);
-
-		if (n < 0)
-			return fy_error_prefix(err, "%s", m->name);
-		got += (size_t)n;
-	}
-	b[got] = '\0';
-	*buf = TAKE_PTR(b);
-	*len = got;
-	return 0;
 }
 
 /* ---- the store for ocilayout ---------------------------------------------------------------- */
@@ -416,15 +62,15 @@ static int read_member(const struct ar_index *ix, const struct ar_member *m, siz
 static int st_read(void *ctx, const char *path, size_t max, char **buf, size_t *len,
                    struct fy_error *err)
 {
-	const struct ar_index *ix = ctx;
-	const struct ar_member *m = lookup(ix, path, err);
+	const struct fy_tarindex *ix = ctx;
+	const struct fy_tarindex_member *m = fy_tarindex_lookup(ix, path, err);
 
-	return m ? read_member(ix, m, max, buf, len, err) : -1;
+	return m ? fy_tarindex_read(ix, m, max, buf, len, err) : -1;
 }
 
 static int st_size(void *ctx, const char *path, uint64_t *size, struct fy_error *err)
 {
-	const struct ar_member *m = lookup(ctx, path, err);
+	const struct fy_tarindex_member *m = fy_tarindex_lookup(ctx, path, err);
 
 	if (!m)
 		return -1;
@@ -434,30 +80,30 @@ static int st_size(void *ctx, const char *path, uint64_t *size, struct fy_error 
 
 static int st_open(void *ctx, const char *path, struct fy_cv_reader *out, struct fy_error *err)
 {
-	const struct ar_index *ix = ctx;
-	const struct ar_member *m = lookup(ix, path, err);
+	const struct fy_tarindex *ix = ctx;
+	const struct fy_tarindex_member *m = fy_tarindex_lookup(ix, path, err);
 
-	return m ? range_open(ix, m->off, m->size, out, err) : -1;
+	return m ? fy_tarindex_range_open(ix, m->off, m->size, out, err) : -1;
 }
 
 int fy_archive_load_oci(const char *file, const char *tag, struct fy_cv_image *img,
                         struct fy_error *err)
 {
 	_cleanup_free_ char *source = NULL;
-	struct ar_index *ix;
+	struct fy_tarindex *ix;
 
 	memset(img, 0, sizeof(*img));
 	source = tag ? fy_fsutil_asprintf("oci-archive:%s:%s", file, tag)
 	             : fy_fsutil_asprintf("oci-archive:%s", file);
 	if (!source)
 		return fy_error(err, ENOMEM, "oci-archive %s", file);
-	if (index_open(file, "oci-archive", &ix, err) < 0)
+	if (fy_tarindex_open(file, "oci-archive", &ix, err) < 0)
 		return -1;
 	struct fy_ol_store st = {.ctx = ix,
 	                         .read = st_read,
 	                         .size = st_size,
 	                         .open = st_open,
-	                         .ctx_free = index_free};
+	                         .ctx_free = fy_tarindex_free};
 	return fy_ocilayout_load_store(&st, ix->label, source, tag, img, err);
 }
 
@@ -480,8 +126,8 @@ static json_t *parse_json(const char *buf, size_t len, const char *what, struct 
 }
 
 /* A path named by manifest.json, normalised like member names (and refused like them). */
-static const struct ar_member *lookup_named(const struct ar_index *ix, const char *path,
-                                            struct fy_error *err)
+static const struct fy_tarindex_member *lookup_named(const struct fy_tarindex *ix, const char *path,
+                                                     struct fy_error *err)
 {
 	_cleanup_free_ char *n = NULL;
 	bool bad;
@@ -490,7 +136,7 @@ static const struct ar_member *lookup_named(const struct ar_index *ix, const cha
 		fy_error_code(err, FY_EXIT_IMAGE, 0, "manifest.json: a path is missing");
 		return NULL;
 	}
-	n = normalize(path, &bad);
+	n = fy_tarindex_normalize(path, &bad);
 	if (!n || !*n) {
 		if (n || bad)
 			fy_error_code(
@@ -501,7 +147,7 @@ static const struct ar_member *lookup_named(const struct ar_index *ix, const cha
 			fy_error(err, ENOMEM, "%s", path);
 		return NULL;
 	}
-	return lookup(ix, n, err);
+	return fy_tarindex_lookup(ix, n, err);
 }
 
 /* A docker reference in the short form docker and skopeo write into RepoTags: no "docker.io/"
@@ -584,8 +230,8 @@ static const char *name_digest(const char *name, const char *suffix)
 	return base;
 }
 
-static int hash_range(const struct ar_index *ix, const struct ar_member *m, char hex[65],
-                      struct fy_error *err)
+static int hash_range(const struct fy_tarindex *ix, const struct fy_tarindex_member *m,
+                      char hex[65], struct fy_error *err)
 {
 	_cleanup_free_ unsigned char *buf = malloc(IO_BUF);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -599,7 +245,7 @@ static int hash_range(const struct ar_index *ix, const struct ar_member *m, char
 		goto out;
 	}
 	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-	    range_open(ix, m->off, m->size, &rd, err) < 0)
+	    fy_tarindex_range_open(ix, m->off, m->size, &rd, err) < 0)
 		goto out;
 	for (;;) {
 		ssize_t n = rd.read(rd.ctx, buf, IO_BUF, err);
@@ -627,7 +273,7 @@ out:
 /* A compressed layer under a name that carries no digest: its diff_id (the sha256 of the tar
  * inside) is checked here by one decompression pass, and the sha256 of its compressed bytes,
  * computed here too, becomes the digest checked again while it streams into the image. */
-static int check_compressed(const struct ar_index *ix, const struct ar_member *m,
+static int check_compressed(const struct fy_tarindex *ix, const struct fy_tarindex_member *m,
                             const char *diff_id, char raw_hex[65], struct fy_error *err)
 {
 	_cleanup_free_ unsigned char *buf = malloc(IO_BUF);
@@ -644,7 +290,7 @@ static int check_compressed(const struct ar_index *ix, const struct ar_member *m
 		goto out;
 	}
 	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-	    range_open(ix, m->off, m->size, &rd, err) < 0 ||
+	    fy_tarindex_range_open(ix, m->off, m->size, &rd, err) < 0 ||
 	    fy_layer_open(&ls, &rd, m->name, NULL, UINT64_MAX, 0, err) < 0)
 		goto out;
 	for (;;) {
@@ -682,14 +328,15 @@ static int dk_layer_open(void *ctx, const struct fy_cv_layer *l, struct fy_cv_re
 {
 	const struct ar_range *r = ctx;
 
-	if (range_open(r->ix, r->off, r->size, out, err) < 0)
+	if (fy_tarindex_range_open(r->ix, r->off, r->size, out, err) < 0)
 		return fy_error_prefix(err, "layer %s", l->digest);
 	return 0;
 }
 
 /* The digest layer i is checked against while it streams (layer.h checks the raw bytes). */
-static int layer_digest(const struct ar_index *ix, const struct ar_member *m, const char *diff_id,
-                        char **digest, bool *compressed, struct fy_error *err)
+static int layer_digest(const struct fy_tarindex *ix, const struct fy_tarindex_member *m,
+                        const char *diff_id, char **digest, bool *compressed,
+                        struct fy_error *err)
 {
 	const char *hex = name_digest(m->name, "");
 	unsigned char magic[4] = {0};
@@ -737,7 +384,7 @@ static int dk_layers(struct fy_cv_image *img, struct dk_ctx *c, json_t *layers, 
 	json_array_foreach(layers, i, p)
 	{
 		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
-		const struct ar_member *m = lookup_named(c->ix, json_string_value(p), err);
+		const struct fy_tarindex_member *m = lookup_named(c->ix, json_string_value(p), err);
 		struct fy_cv_layer *l = &img->layers[i];
 		bool compressed;
 
@@ -794,10 +441,10 @@ static int dk_digest(struct fy_cv_image *img, const char *config_hex, struct fy_
 static int dk_config(struct fy_cv_image *img, struct dk_ctx *c, const char *path, char hex[65],
                      json_t **cfg, struct fy_error *err)
 {
-	const struct ar_member *m = lookup_named(c->ix, path, err);
+	const struct fy_tarindex_member *m = lookup_named(c->ix, path, err);
 	const char *want;
 
-	if (!m || read_member(c->ix, m, CONFIG_MAX, &img->config, &img->config_len, err) < 0)
+	if (!m || fy_tarindex_read(c->ix, m, CONFIG_MAX, &img->config, &img->config_len, err) < 0)
 		return fy_error_prefix(err, "config");
 	if (fy_ocilayout_sha256_hex(img->config, img->config_len, hex) < 0)
 		return fy_error(err, 0, "%s: sha256 failed", m->name);
@@ -820,20 +467,19 @@ static int dk_load(struct fy_cv_image *img, struct dk_ctx *c, int index, const c
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_json_ json_t *list = NULL, *cfg = NULL;
-	const struct ar_member *m = lookup(c->ix, "manifest.json", err);
+	const struct fy_tarindex_member *m = fy_tarindex_lookup(c->ix, "manifest.json", err);
 	json_t *entry = NULL;
 	char hex[65];
 	size_t len;
 
 	if (!m) {
-		if (bsearch(&(struct ar_member){.name = "oci-layout"}, c->ix->m, c->ix->n,
-		            sizeof(*c->ix->m), member_cmp))
+		if (fy_tarindex_has(c->ix, "oci-layout"))
 			return fy_error_code(err, FY_EXIT_IMAGE, 0,
 			                     "no manifest.json member (this is an OCI layout: use "
 			                     "oci-archive:)");
 		return -1;
 	}
-	if (read_member(c->ix, m, JSON_MAX, &buf, &len, err) < 0)
+	if (fy_tarindex_read(c->ix, m, JSON_MAX, &buf, &len, err) < 0)
 		return -1;
 	list = parse_json(buf, len, "manifest.json", err);
 	if (!list || select_entry(list, index, ref, &entry, err) < 0)
@@ -873,7 +519,7 @@ int fy_archive_load_docker(const char *file, int index, const char *ref, struct 
 		return fy_error(err, ENOMEM, "docker-archive %s", file);
 	img->ctx = c;
 	img->ctx_free = dk_ctx_free;
-	if (index_open(file, "docker-archive", &c->ix, err) < 0)
+	if (fy_tarindex_open(file, "docker-archive", &c->ix, err) < 0)
 		goto fail;
 	if (dk_load(img, c, index, ref, err) < 0) {
 		fy_error_prefix(err, "%s", c->ix->label);

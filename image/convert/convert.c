@@ -257,7 +257,13 @@ static int copy_data(struct run *r, struct archive *a, struct fy_mg_node *n, con
 	while ((got = archive_read_data(a, r->data, DATA_BUF)) > 0) {
 		if (fy_sqfswriter_file_append(r->sw, r->data, (size_t)got, err) < 0)
 			return fy_error_prefix(err, "entry '%s'", path);
-		r->p.data_bytes += (uint64_t)got;
+		/* Without this a one-layer image showed "0.0 MiB" until its end (issue 14). */
+		if ((r->p.data_bytes + (uint64_t)got) >> 20 != r->p.data_bytes >> 20) {
+			r->p.data_bytes += (uint64_t)got;
+			report(r, FY_CV_DATA);
+		} else {
+			r->p.data_bytes += (uint64_t)got;
+		}
 	}
 	if (got < 0) {
 		if (src->failed) /* the stream's error names the layer already */
@@ -318,8 +324,7 @@ static int one_entry(struct run *r, int layer, int rescan, struct archive *a,
 	return 0;
 }
 
-static int read_tar(struct run *r, int layer, int rescan, struct fy_ls *ls,
-                    struct fy_error *err)
+static int read_tar(struct run *r, int layer, int rescan, struct fy_ls *ls, struct fy_error *err)
 {
 	struct tar_src src = {.ls = ls, .err = err, .buf = malloc(DATA_BUF)};
 	struct archive *a = archive_read_new();

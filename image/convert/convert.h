@@ -45,6 +45,7 @@ enum fy_cv_stage {
 	FY_CV_LAYER_END,
 	FY_CV_WRITE_TABLES,
 	FY_CV_DONE,
+	FY_CV_DATA, /* within a layer, after each MiB of file data (a big layer is minutes) */
 };
 
 struct fy_cv_progress {

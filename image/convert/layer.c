@@ -215,8 +215,9 @@ int fy_layer_open(struct fy_ls **out, struct fy_cv_reader *in, const char *label
 		goto nomem;
 	if (digest) {
 		if (strncmp(digest, "sha256:", 7) != 0) {
-			fy_error(err, 0, "layer %s: unsupported digest algorithm in '%s'",
-			         ls->label, digest);
+			fy_error_code(err, FY_EXIT_IMAGE, 0,
+			              "layer %s: unsupported digest algorithm in '%s'", ls->label,
+			              digest);
 			goto fail;
 		}
 		ls->digest = strdup(digest);
@@ -263,8 +264,8 @@ static int next_member(struct fy_ls *ls, struct fy_error *err)
 		return 0;
 	}
 	if (fy_layer_detect(ls->buf + ls->pos, ls->len - ls->pos) != FY_LS_GZIP)
-		return fy_error(err, 0, "layer %s: unexpected data after the gzip stream",
-		                ls->label);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "layer %s: unexpected data after the gzip stream", ls->label);
 	if (ls->zs) {
 		inflateReset(ls->zs);
 	} else {
@@ -287,11 +288,13 @@ static ssize_t read_isal(struct fy_ls *ls, void *buf, size_t len, struct fy_erro
 	r = isal_inflate(s);
 	ls->pos = ls->len - s->avail_in;
 	if (r == ISAL_INCORRECT_CHECKSUM)
-		return fy_error(err, 0, "layer %s: corrupt gzip stream (checksum mismatch)",
-		                ls->label);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "layer %s: corrupt gzip stream (checksum mismatch)",
+		                     ls->label);
 	if (r < 0)
-		return fy_error(err, 0, "layer %s: corrupt gzip stream (ISA-L error %d)", ls->label,
-		                r);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "layer %s: corrupt gzip stream (ISA-L error %d)", ls->label,
+		                     r);
 	if (s->block_state == ISAL_BLOCK_FINISH)
 		ls->member_end = true;
 	return (ssize_t)(len - s->avail_out);
@@ -311,8 +314,8 @@ static ssize_t read_zlib(struct fy_ls *ls, void *buf, size_t len, struct fy_erro
 	if (r == Z_STREAM_END)
 		ls->member_end = true;
 	else if (r != Z_OK && r != Z_BUF_ERROR)
-		return fy_error(err, 0, "layer %s: corrupt gzip stream (%s)", ls->label,
-		                z->msg ? z->msg : "zlib error");
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "layer %s: corrupt gzip stream (%s)",
+		                     ls->label, z->msg ? z->msg : "zlib error");
 	return (ssize_t)(len - z->avail_out);
 }
 
@@ -324,8 +327,8 @@ static ssize_t read_zstd(struct fy_ls *ls, void *buf, size_t len, struct fy_erro
 
 	ls->pos += in.pos;
 	if (ZSTD_isError(r))
-		return fy_error(err, 0, "layer %s: corrupt zstd stream (%s)", ls->label,
-		                ZSTD_getErrorName(r));
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "layer %s: corrupt zstd stream (%s)",
+		                     ls->label, ZSTD_getErrorName(r));
 	/* With no input left a finished frame reports the next header's size: keep the 0. */
 	if (in.pos > 0 || out.pos > 0)
 		ls->zstd_last = r;
@@ -375,8 +378,8 @@ ssize_t fy_layer_read(struct fy_ls *ls, void *buf, size_t len, struct fy_error *
 			continue;
 		/* No output: the decompressor needs more input. */
 		if (ls->pos < ls->len && ls->len - ls->pos == IN_BUF_SIZE)
-			return fy_error(err, 0, "layer %s: decompressor made no progress",
-			                ls->label);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "layer %s: decompressor made no progress", ls->label);
 		m = refill(ls, err);
 		if (m < 0)
 			return m;
@@ -385,9 +388,10 @@ ssize_t fy_layer_read(struct fy_ls *ls, void *buf, size_t len, struct fy_error *
 				ls->done = true;
 				return 0;
 			}
-			return fy_error(err, 0, "layer %s: truncated %s stream after %llu bytes",
-			                ls->label, fy_layer_comp_name(ls->comp),
-			                (unsigned long long)ls->nin);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "layer %s: truncated %s stream after %llu bytes",
+			                     ls->label, fy_layer_comp_name(ls->comp),
+			                     (unsigned long long)ls->nin);
 		}
 		if (m == 0 && ls->comp == FY_LS_ZSTD && ls->zstd_last == 0 && ls->pos < ls->len)
 			continue; /* next frame in the buffer */

@@ -6,6 +6,7 @@
  * a whiteout or opaque marker of layer L hides only entries of layers < L, so their position
  * inside their own tar does not matter. */
 #include "image/convert/merge.h"
+#include "image/convert/mergelink.h"
 
 #include "base/cleanup.h"
 #include "base/error.h"
@@ -14,39 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WH_PREFIX     ".wh."
-#define WH_OPAQUE     ".wh..wh..opq"
+#define WH_PREFIX     FY_MG_WH_PREFIX
+#define WH_OPAQUE     FY_MG_WH_OPAQUE
 #define WH_META       ".wh..wh."
 #define NAME_MAX_SQFS 255 /* squashfs directory entries store at most 256 name bytes */
 #define LINK_HOPS_MAX 40
 #define RESERVED      ".ferry"
-#define DROP_BUCKETS  1024
-
-/* A hardlink of layer L whose target name an upper layer replaced, deleted or hid: it names the
- * version of the target that existed when layer L was extracted, which the top-down merge
- * would otherwise skip. The link's own node (the holder) receives that version: from a lower
- * layer as it streams by (PENDING), or from layer L itself when the target came earlier in the
- * same tar (RESCAN: the caller reads that layer again, fy_mg_rescan_*). */
-enum want_state { WANT_PENDING, WANT_RESCAN, WANT_DONE };
-
-struct mg_want {
-	struct mg_want *next;
-	char *path;                /* the target, cleaned */
-	struct fy_mg_node *holder; /* the link's node, which becomes the old file */
-	int reg_layer;             /* the link's layer: only entries below it qualify */
-	int floor;                 /* entries below this layer are hidden from the link (-1) */
-	enum want_state state;
-	int sat_layer; /* RESCAN/DONE: the entry that holds the version */
-	uint64_t sat_ord;
-};
-
-/* Non-directory entries of the current layer dropped as hidden, by path: a later hardlink of
- * the same layer may name one (ordinal = its position in the layer). */
-struct mg_dropped {
-	struct mg_dropped *next;
-	uint64_t ord;
-	char path[];
-};
 
 struct fy_mg_tree {
 	struct fy_mg_node *root;
@@ -57,12 +31,9 @@ struct fy_mg_tree {
 	const char *const *layer_names;
 	size_t nlayer_names;
 	int64_t implicit_mtime;
-	int cur_layer; /* layer of the last fy_merge_add() */
-	uint64_t ord;  /* entries of cur_layer so far */
-	uint64_t rescan_ord;
-	struct mg_dropped *dropped[DROP_BUCKETS];
-	struct mg_want *wants;
-	size_t npending; /* wants in WANT_PENDING */
+	int cur_layer;              /* layer of the last fy_merge_add() */
+	uint64_t ord;               /* entries of cur_layer so far */
+	struct fy_mergelink *links; /* hardlinks to replaced targets */
 };
 
 /* The hash chain pointer is kept next to each node in a wrapper so fy_mg_node stays public
@@ -89,7 +60,7 @@ static size_t hash_key(const struct fy_mg_node *parent, const char *name)
 	return (size_t)(h ^ (h >> 29));
 }
 
-static void layer_label(const struct fy_mg_tree *t, int layer, char *buf, size_t len)
+void fy_merge_layer_label(const struct fy_mg_tree *t, int layer, char *buf, size_t len)
 {
 	if (layer == FY_MG_LAYER_INTERNAL)
 		snprintf(buf, len, "ferry metadata");
@@ -177,7 +148,8 @@ struct fy_mg_tree *fy_merge_new(void)
 		return NULL;
 	t->nbuckets = 1024;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	if (!t->buckets || !(t->root = new_node(t, NULL, "", FY_MG_DIR, -1))) {
+	t->links = fy_mergelink_new(t);
+	if (!t->buckets || !t->links || !(t->root = new_node(t, NULL, "", FY_MG_DIR, -1))) {
 		fy_merge_free(t);
 		return NULL;
 	}
@@ -199,62 +171,11 @@ static void clear_attrs(struct fy_mg_node *n)
 	n->target = NULL;
 }
 
-static size_t hash_path(const char *path)
-{
-	return hash_key(NULL, path) % DROP_BUCKETS;
-}
-
-static void clear_dropped(struct fy_mg_tree *t)
-{
-	for (size_t i = 0; i < DROP_BUCKETS; i++)
-		while (t->dropped[i]) {
-			struct mg_dropped *d = t->dropped[i];
-
-			t->dropped[i] = d->next;
-			free(d);
-		}
-}
-
-static int add_dropped(struct fy_mg_tree *t, const char *path, uint64_t ord)
-{
-	size_t len = strlen(path) + 1, h = hash_path(path);
-	struct mg_dropped *d;
-
-	for (d = t->dropped[h]; d; d = d->next)
-		if (strcmp(d->path, path) == 0) {
-			d->ord = ord; /* a later entry of the same name replaces the earlier one */
-			return 0;
-		}
-	d = malloc(sizeof(*d) + len);
-	if (!d)
-		return -ENOMEM;
-	memcpy(d->path, path, len);
-	d->ord = ord;
-	d->next = t->dropped[h];
-	t->dropped[h] = d;
-	return 0;
-}
-
-static const struct mg_dropped *find_dropped(const struct fy_mg_tree *t, const char *path)
-{
-	for (const struct mg_dropped *d = t->dropped[hash_path(path)]; d; d = d->next)
-		if (strcmp(d->path, path) == 0)
-			return d;
-	return NULL;
-}
-
 void fy_merge_free(struct fy_mg_tree *t)
 {
 	if (!t)
 		return;
-	clear_dropped(t);
-	while (t->wants) {
-		struct mg_want *w = t->wants;
-
-		t->wants = w->next;
-		free(w->path);
-		free(w);
-	}
+	fy_mergelink_free(t->links);
 	for (size_t i = 0; i < t->nall; i++) {
 		clear_attrs(t->all[i]);
 		free(t->all[i]->name);
@@ -302,7 +223,8 @@ char *fy_merge_clean_path(const char *path, struct fy_error *err)
 			/* empty component or "." */
 		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
 			if (o == 0) {
-				fy_error(err, 0, "path '%s' climbs above the root", path);
+				fy_error_code(err, FY_EXIT_IMAGE, 0,
+				              "path '%s' climbs above the root", path);
 				return NULL;
 			}
 			while (o > 0 && out[o - 1] != '/')
@@ -311,8 +233,9 @@ char *fy_merge_clean_path(const char *path, struct fy_error *err)
 				o--; /* drop the separator too */
 		} else {
 			if (n > NAME_MAX_SQFS) {
-				fy_error(err, 0, "path '%s' has a name longer than %d bytes", path,
-				         NAME_MAX_SQFS);
+				fy_error_code(err, FY_EXIT_IMAGE, 0,
+				              "path '%s' has a name longer than %d bytes", path,
+				              NAME_MAX_SQFS);
 				return NULL;
 			}
 			if (o > 0)
@@ -328,7 +251,7 @@ char *fy_merge_clean_path(const char *path, struct fy_error *err)
 	return TAKE_PTR(out);
 }
 
-static int copy_attrs(struct fy_mg_node *n, const struct fy_mg_entry *e, const char *target)
+int fy_merge_copy_attrs(struct fy_mg_node *n, const struct fy_mg_entry *e, const char *target)
 {
 	clear_attrs(n);
 	n->type = e->type;
@@ -397,9 +320,10 @@ static int walk_parent(struct fy_mg_tree *t, int layer, const char *clean, const
 		/* A whiteout name is a marker, never a directory: "a/.wh.b/c" would otherwise put
 		 * ".wh.b" into the image (found by tests/fuzz/fuzz_merge). */
 		if (strncmp(comp, WH_PREFIX, strlen(WH_PREFIX)) == 0)
-			return fy_error(err, 0,
-			                "%s: entry '%s': whiteout name '%s' used as a directory",
-			                label, clean, comp);
+			return fy_error_code(
+			        err, FY_EXIT_IMAGE, 0,
+			        "%s: entry '%s': whiteout name '%s' used as a directory", label,
+			        clean, comp);
 		c = find_child(t, cur, comp);
 		if (!c) {
 			c = new_node(t, cur, comp, FY_MG_DIR, layer);
@@ -421,9 +345,10 @@ static int walk_parent(struct fy_mg_tree *t, int layer, const char *clean, const
 			 * replaced it (umoci does): the file hides them already. */
 			if (strncmp(last_name(clean), WH_PREFIX, strlen(WH_PREFIX)) == 0)
 				return 0;
-			return fy_error(err, 0, "%s: entry '%s': parent '%.*s' is %s", label, clean,
-			                (int)(e - clean), clean,
-			                c->type == FY_MG_SYMLINK ? "a symlink" : "not a directory");
+			return fy_error_code(
+			        err, FY_EXIT_IMAGE, 0, "%s: entry '%s': parent '%.*s' is %s", label,
+			        clean, (int)(e - clean), clean,
+			        c->type == FY_MG_SYMLINK ? "a symlink" : "not a directory");
 		}
 		cur = c;
 		p = e + 1;
@@ -447,7 +372,8 @@ static int add_whiteout(struct fy_mg_tree *t, int layer, struct fy_mg_node *dir,
 	if (strncmp(name, WH_META, strlen(WH_META)) == 0)
 		return 0; /* other AUFS metadata (.wh..wh.plnk, ...): not part of the tree */
 	if (!*hidden || strcmp(hidden, ".") == 0 || strcmp(hidden, "..") == 0)
-		return fy_error(err, 0, "%s: invalid whiteout '%s'", label, clean);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: invalid whiteout '%s'", label,
+		                     clean);
 	c = find_child(t, dir, hidden);
 	if (!c) {
 		if (!new_node(t, dir, hidden, FY_MG_WHITEOUT, layer))
@@ -456,21 +382,6 @@ static int add_whiteout(struct fy_mg_tree *t, int layer, struct fy_mg_node *dir,
 		c->opaque_below = layer; /* same-layer directory kept, lower contents hidden */
 	}
 	return 0;
-}
-
-/* A node that a later entry of the same layer replaces is no longer a hardlink: whatever
- * older target version it was waiting for must not overwrite the new entry (fuzz_merge found a
- * directory turned back into the old file with its entries still under it). */
-static void cancel_wants(struct fy_mg_tree *t, const struct fy_mg_node *c)
-{
-	for (struct mg_want *w = t->wants; w; w = w->next) {
-		if (w->holder != c || w->state == WANT_DONE)
-			continue;
-		if (w->state == WANT_PENDING)
-			t->npending--;
-		w->state = WANT_DONE;
-		w->sat_layer = -1;
-	}
 }
 
 /* The entry's name exists already. Decide between keeping it (1), dropping it (0), error. */
@@ -485,11 +396,12 @@ static int add_existing(struct fy_mg_node *c, int layer, const struct fy_mg_entr
 			goto fill; /* first explicit attributes from the top win */
 		if (c->type == FY_MG_DIR && c->implicit && c->children &&
 		    e->type == FY_MG_SYMLINK) {
-			layer_label(t, c->layer, ulabel, sizeof(ulabel));
-			return fy_error(err, 0,
-			                "%s: entry '%s' is a symlink but %s has entries under it: "
-			                "refusing a path through a symlink",
-			                label, clean, ulabel);
+			fy_merge_layer_label(t, c->layer, ulabel, sizeof(ulabel));
+			return fy_error_code(
+			        err, FY_EXIT_IMAGE, 0,
+			        "%s: entry '%s' is a symlink but %s has entries under it: "
+			        "refusing a path through a symlink",
+			        label, clean, ulabel);
 		}
 		return 0;
 	}
@@ -497,48 +409,23 @@ static int add_existing(struct fy_mg_node *c, int layer, const struct fy_mg_entr
 		return fy_error(err, 0, "%s: layers added out of order", label);
 	/* Same layer: a later tar entry replaces an earlier one, as extraction would. */
 	if (c->type == FY_MG_DIR && e->type != FY_MG_DIR && c->children)
-		return fy_error(err, 0, "%s: entry '%s' replaces a directory that has entries%s",
-		                label, clean,
-		                e->type == FY_MG_SYMLINK ? ": refusing a path through a symlink"
-		                                         : "");
+		return fy_error_code(
+		        err, FY_EXIT_IMAGE, 0,
+		        "%s: entry '%s' replaces a directory that has entries%s", label, clean,
+		        e->type == FY_MG_SYMLINK ? ": refusing a path through a symlink" : "");
 	if (c->type == FY_MG_WHITEOUT && e->type == FY_MG_DIR)
 		c->opaque_below = layer;
-	cancel_wants(t, c);
+	fy_mergelink_cancel(t->links, c);
 fill:
 	c->layer = layer;
-	if (copy_attrs(c, e, target) < 0)
+	if (fy_merge_copy_attrs(c, e, target) < 0)
 		return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 	return 1;
 }
 
-/* ---- hardlinks to a replaced target (struct mg_want) ---- */
-
-static char *node_path(const struct fy_mg_node *n)
-{
-	size_t len = 0, o;
-	char *p;
-
-	for (const struct fy_mg_node *c = n; c->parent; c = c->parent)
-		len += strlen(c->name) + 1;
-	p = malloc(len ? len : 1);
-	if (!p)
-		return NULL;
-	o = len ? len - 1 : 0;
-	p[o] = '\0';
-	for (const struct fy_mg_node *c = n; c->parent; c = c->parent) {
-		size_t k = strlen(c->name);
-
-		o -= k;
-		memcpy(p + o, c->name, k);
-		if (o > 0)
-			p[--o] = '/';
-	}
-	return p;
-}
-
 /* Whether an entry of `layer` at `clean` is hidden by what upper layers put in the tree: a
  * replaced or deleted name, an opaque directory, a parent replaced by a non-directory. */
-static int hidden_at(const struct fy_mg_tree *t, int layer, const char *clean)
+int fy_merge_hidden_at(const struct fy_mg_tree *t, int layer, const char *clean)
 {
 	_cleanup_free_ char *copy = strdup(clean);
 	struct fy_mg_node *cur = t->root;
@@ -561,206 +448,15 @@ static int hidden_at(const struct fy_mg_tree *t, int layer, const char *clean)
 	return 0;
 }
 
-static int is_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	return n == 0 || (strncmp(path, dir, n) == 0 && path[n] == '/');
-}
-
-/* n (a link whose want is joined to another) becomes a hardlink to that want's holder. */
-static int link_to_holder(struct fy_mg_node *n, const struct fy_mg_node *holder)
-{
-	char *path = node_path(holder);
-
-	if (!path)
-		return -ENOMEM;
-	free(n->target);
-	n->target = path;
-	n->type = FY_MG_HARDLINK;
-	return 0;
-}
-
-static struct mg_want *new_want(struct fy_mg_tree *t, const char *path, struct fy_mg_node *holder,
-                                int layer)
-{
-	struct mg_want *w = calloc(1, sizeof(*w));
-
-	if (!w || !(w->path = strdup(path))) {
-		free(w);
-		return NULL;
-	}
-	w->holder = holder;
-	w->reg_layer = layer;
-	w->floor = -1;
-	w->next = t->wants;
-	t->wants = w;
-	return w;
-}
-
-/* n, a hardlink of `layer` (entry `ord` of that layer) to `target`, was kept. When an upper
- * layer hid the target, record which version n names: the last entry of that name earlier in
- * this layer, else the first one of a lower layer. Links naming the same version join. */
-static int register_link(struct fy_mg_tree *t, struct fy_mg_node *n, int layer, uint64_t ord,
-                         const char *target)
-{
-	const struct mg_dropped *d = layer == t->cur_layer ? find_dropped(t, target) : NULL;
-	int h = hidden_at(t, layer, target);
-	struct mg_want *w;
-
-	if (h <= 0)
-		return h;
-	if (d && d->ord < ord) {
-		for (w = t->wants; w; w = w->next)
-			if (w->state != WANT_PENDING && w->sat_layer == layer &&
-			    w->sat_ord == d->ord && strcmp(w->path, target) == 0)
-				return link_to_holder(n, w->holder);
-		if (!(w = new_want(t, target, n, layer)))
-			return -ENOMEM;
-		w->state = WANT_RESCAN;
-		w->sat_layer = layer;
-		w->sat_ord = d->ord;
-		return 0;
-	}
-	for (w = t->wants; w; w = w->next)
-		if (w->state == WANT_PENDING && w->reg_layer == layer &&
-		    strcmp(w->path, target) == 0)
-			return link_to_holder(n, w->holder);
-	if (!new_want(t, target, n, layer))
-		return -ENOMEM;
-	t->npending++;
-	return 0;
-}
-
-/* An entry of `layer` that deletes names (a whiteout, an opaque marker, a non-directory over a
- * directory) hides the lower versions of pending targets below it. */
-static int note_hiding(struct fy_mg_tree *t, int layer, const char *clean, enum fy_mg_type type)
-{
-	const char *name = last_name(clean);
-	size_t dlen = (size_t)(name - clean);
-	_cleanup_free_ char *hidden = strdup(clean); /* what it hides is never longer */
-	int whole = 0;
-
-	if (!hidden)
-		return -ENOMEM;
-	if (strcmp(name, WH_OPAQUE) == 0) {
-		hidden[dlen ? dlen - 1 : 0] = '\0';
-	} else if (strncmp(name, WH_PREFIX, strlen(WH_PREFIX)) == 0) {
-		memmove(hidden + dlen, name + strlen(WH_PREFIX),
-		        strlen(name + strlen(WH_PREFIX)) + 1);
-		whole = 1;
-	} else if (type == FY_MG_DIR) {
-		return 0;
-	}
-	for (struct mg_want *w = t->wants; w; w = w->next)
-		if (w->state == WANT_PENDING && w->reg_layer > layer && w->floor < layer &&
-		    (is_under(w->path, hidden) || (whole && strcmp(w->path, hidden) == 0)))
-			w->floor = layer;
-	return 0;
-}
-
-/* Give the entry to the pending links that name it. 1: *out is the node for its data. */
-static int satisfy(struct fy_mg_tree *t, int layer, uint64_t ord, const struct fy_mg_entry *e,
-                   const char *clean, const char *target, const char *label,
-                   struct fy_mg_node **out, struct fy_error *err)
-{
-	struct fy_mg_node *primary = NULL;
-
-	for (struct mg_want *w = t->wants; w; w = w->next) {
-		if (w->state != WANT_PENDING || w->reg_layer <= layer || w->floor > layer ||
-		    strcmp(w->path, clean) != 0)
-			continue;
-		if (e->type == FY_MG_DIR)
-			return fy_error(err, 0, "%s: hardlink to directory '%s'", label, clean);
-		if (!primary) {
-			primary = w->holder;
-			if (copy_attrs(primary, e, target) < 0 ||
-			    (e->type == FY_MG_HARDLINK &&
-			     register_link(t, primary, layer, ord, target) < 0))
-				return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
-		} else if (link_to_holder(w->holder, primary) < 0) {
-			return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
-		}
-		w->state = WANT_DONE;
-		w->sat_layer = layer;
-		w->sat_ord = ord;
-		t->npending--;
-	}
-	*out = primary;
-	return primary ? 1 : 0;
-}
-
 int fy_merge_rescan_needed(struct fy_mg_tree *t, int layer)
 {
-	t->rescan_ord = 0;
-	for (const struct mg_want *w = t->wants; w; w = w->next)
-		if (w->state == WANT_RESCAN && w->sat_layer == layer)
-			return 1;
-	return 0;
+	return fy_mergelink_rescan_needed(t->links, layer);
 }
 
 int fy_merge_rescan_entry(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e,
                           struct fy_mg_node **out, struct fy_error *err)
 {
-	uint64_t ord = t->rescan_ord++;
-	_cleanup_free_ char *clean = NULL, *target = NULL;
-	char label[160];
-
-	*out = NULL;
-	for (struct mg_want *w = t->wants; w; w = w->next) {
-		if (w->state != WANT_RESCAN || w->sat_layer != layer || w->sat_ord != ord)
-			continue;
-		layer_label(t, layer, label, sizeof(label));
-		clean = fy_merge_clean_path(e->path, err);
-		if (!clean)
-			return fy_error_prefix(err, "%s", label);
-		if (strcmp(clean, w->path) != 0)
-			return fy_error(err, 0, "%s: entry %llu is '%s' on a second read, not '%s'",
-			                label, (unsigned long long)ord, clean, w->path);
-		if (e->type == FY_MG_DIR)
-			return fy_error(err, 0, "%s: hardlink to directory '%s'", label, clean);
-		if (e->type == FY_MG_HARDLINK || e->type == FY_MG_SYMLINK) {
-			target = e->type == FY_MG_HARDLINK
-			                 ? fy_merge_clean_path(e->target ? e->target : "", err)
-			                 : strdup(e->target ? e->target : "");
-			if (!target)
-				return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
-		}
-		w->state = WANT_DONE;
-		if (copy_attrs(w->holder, e, target) < 0 ||
-		    (e->type == FY_MG_HARDLINK &&
-		     register_link(t, w->holder, layer, ord, target) < 0))
-			return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
-		*out = w->holder;
-		return 1;
-	}
-	return 0;
-}
-
-/* Links whose version of the target no layer supplied. */
-static int check_wants(struct fy_mg_tree *t, struct fy_error *err)
-{
-	char label[160];
-
-	for (struct mg_want *w = t->wants; w; w = w->next) {
-		_cleanup_free_ char *name = NULL;
-
-		if (w->state == WANT_DONE)
-			continue;
-		name = node_path(w->holder);
-		layer_label(t, w->reg_layer, label, sizeof(label));
-		if (w->state == WANT_RESCAN)
-			return fy_error(err, 0,
-			                "%s: hardlink '%s' to '%s': the layer was not read again",
-			                label, name ? name : "?", w->path);
-		return fy_error(
-		        err, 0,
-		        "%s: hardlink '%s' to '%s': an upper layer replaced or deleted it and "
-		        "no lower layer has it%s",
-		        label, name ? name : "?", w->path,
-		        w->floor >= 0 ? " (deleted below the link's layer)" : "");
-	}
-	return 0;
+	return fy_mergelink_rescan_entry(t->links, layer, e, out, err);
 }
 
 /* The entry at its place in the tree: 1 kept (*out), 0 hidden, <0 error. */
@@ -784,7 +480,7 @@ static int add_entry(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *
 		return r;
 	}
 	c = new_node(t, dir, name, e->type, layer);
-	if (!c || copy_attrs(c, e, target) < 0)
+	if (!c || fy_merge_copy_attrs(c, e, target) < 0)
 		return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 	*out = c;
 	return 1;
@@ -800,56 +496,63 @@ int fy_merge_add(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e,
 
 	*out = NULL;
 	if (layer != t->cur_layer) {
-		clear_dropped(t);
+		fy_mergelink_start_layer(t->links, layer);
 		t->cur_layer = layer;
 		t->ord = 0;
 	}
 	ord = t->ord++;
-	layer_label(t, layer, label, sizeof(label));
+	fy_merge_layer_label(t, layer, label, sizeof(label));
 	clean = fy_merge_clean_path(e->path, err);
 	if (!clean)
 		return fy_error_prefix(err, "%s", label);
 	if (layer != FY_MG_LAYER_INTERNAL &&
 	    (strcmp(clean, RESERVED) == 0 || strncmp(clean, RESERVED "/", 7) == 0 ||
 	     strcmp(clean, WH_PREFIX RESERVED) == 0))
-		return fy_error(err, 0, "%s: entry '%s': /.ferry is reserved for ferry's metadata",
-		                label, e->path);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0,
+		                     "%s: entry '%s': /.ferry is reserved for ferry's metadata",
+		                     label, e->path);
 	if (e->type == FY_MG_HARDLINK) {
 		if (!e->target)
-			return fy_error(err, 0, "%s: hardlink '%s' has no target", label, clean);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "%s: hardlink '%s' has no target", label, clean);
 		target = fy_merge_clean_path(e->target, err);
 		if (!target)
 			return fy_error_prefix(err, "%s: hardlink '%s'", label, clean);
 		if (!*target)
-			return fy_error(err, 0, "%s: hardlink '%s' to the root", label, clean);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: hardlink '%s' to the root",
+			                     label, clean);
 	} else if (e->type == FY_MG_SYMLINK) {
 		if (!e->target)
-			return fy_error(err, 0, "%s: symlink '%s' has no target", label, clean);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "%s: symlink '%s' has no target", label, clean);
 		/* Symlink targets are stored as is: they are resolved inside the container. */
 		target = strdup(e->target);
 		if (!target)
 			return fy_error(err, ENOMEM, "%s", label);
 	} else if (e->type < FY_MG_REG || e->type > FY_MG_SOCK) {
-		return fy_error(err, 0, "%s: entry '%s' has an invalid type", label, clean);
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: entry '%s' has an invalid type",
+		                     label, clean);
 	}
 	if (!*clean) {
 		if (e->type != FY_MG_DIR)
-			return fy_error(err, 0, "%s: the root must be a directory", label);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "%s: the root must be a directory", label);
 		if (!t->root->implicit && t->root->layer != layer)
 			return 0;
 		t->root->layer = layer;
-		if (copy_attrs(t->root, e, NULL) < 0)
+		if (fy_merge_copy_attrs(t->root, e, NULL) < 0)
 			return fy_error(err, ENOMEM, "%s", label);
 		*out = t->root;
 		return 1;
 	}
-	if (t->npending) {
-		if (note_hiding(t, layer, clean, e->type) < 0)
+	if (fy_mergelink_pending(t->links)) {
+		if (fy_mergelink_note_hiding(t->links, layer, clean, e->type) < 0)
 			return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 		if (strncmp(last_name(clean), WH_PREFIX, strlen(WH_PREFIX)) != 0) {
-			r = satisfy(t, layer, ord, e, clean, target, label, out, err);
+			r = fy_mergelink_satisfy(t->links, layer, ord, e, clean, target, label, out,
+			                         err);
 			if (r != 0)
-				return r < 0 || add_dropped(t, clean, ord) == 0
+				return r < 0 || fy_mergelink_drop(t->links, clean, ord) == 0
 				               ? r
 				               : fy_error(err, ENOMEM, "%s: entry '%s'", label,
 				                          clean);
@@ -858,9 +561,10 @@ int fy_merge_add(struct fy_mg_tree *t, int layer, const struct fy_mg_entry *e,
 	r = add_entry(t, layer, e, clean, target, label, out, err);
 	if (r == 0 && e->type != FY_MG_DIR &&
 	    strncmp(last_name(clean), WH_PREFIX, strlen(WH_PREFIX)) != 0 &&
-	    add_dropped(t, clean, ord) < 0)
+	    fy_mergelink_drop(t->links, clean, ord) < 0)
 		return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
-	if (r > 0 && e->type == FY_MG_HARDLINK && register_link(t, *out, layer, ord, target) < 0)
+	if (r > 0 && e->type == FY_MG_HARDLINK &&
+	    fy_mergelink_register(t->links, *out, layer, ord, target) < 0)
 		return fy_error(err, ENOMEM, "%s: entry '%s'", label, clean);
 	return r;
 }
@@ -893,29 +597,30 @@ static int resolve_link(struct fy_mg_tree *t, struct fy_mg_node *n, struct fy_er
 	struct fy_mg_node *target = n;
 	char label[160];
 
-	layer_label(t, n->layer, label, sizeof(label));
+	fy_merge_layer_label(t, n->layer, label, sizeof(label));
 	for (int hops = 0; target->type == FY_MG_HARDLINK; hops++) {
 		if (hops > LINK_HOPS_MAX)
-			return fy_error(err, 0, "%s: hardlink '%s': too many levels", label,
-			                n->target);
+			return fy_error_code(err, FY_EXIT_IMAGE, 0,
+			                     "%s: hardlink '%s': too many levels", label,
+			                     n->target);
 		target = fy_merge_lookup(t, target->target);
 		if (!target)
-			return fy_error(
-			        err, 0,
+			return fy_error_code(
+			        err, FY_EXIT_IMAGE, 0,
 			        "%s: hardlink to '%s': no such file in this or a lower layer",
 			        label, n->target);
 	}
 	if (target->type == FY_MG_DIR)
-		return fy_error(err, 0, "%s: hardlink to directory '%s'", label, n->target);
-	/* A target an upper layer replaced was handed to the link's own node (register_link). */
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s: hardlink to directory '%s'", label,
+		                     n->target);
+	/* A target an upper layer replaced was handed to the link's own node (mergelink.c). */
 	n->link = target;
 	return 0;
 }
 
 int fy_merge_finish(struct fy_mg_tree *t, struct fy_error *err)
 {
-	clear_dropped(t);
-	if (check_wants(t, err) < 0)
+	if (fy_mergelink_check(t->links, err) < 0)
 		return -1;
 	for (size_t i = 0; i < t->nall; i++) {
 		struct fy_mg_node *n = t->all[i];

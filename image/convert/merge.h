@@ -23,6 +23,11 @@ enum fy_mg_type {
 	FY_MG_WHITEOUT, /* node only: a name hidden in lower layers, never written */
 };
 
+/* OCI whiteout names (image-spec layer.md "Whiteouts"): ".wh.NAME" hides NAME in lower layers,
+ * ".wh..wh..opq" all of its directory's lower contents. */
+#define FY_MG_WH_PREFIX ".wh."
+#define FY_MG_WH_OPAQUE ".wh..wh..opq"
+
 /* A layer index above every real layer, for what the converter adds itself (/.ferry). */
 #define FY_MG_LAYER_INTERNAL 0x7fffffff
 
@@ -105,6 +110,13 @@ struct fy_mg_node *fy_merge_lookup(const struct fy_mg_tree *t, const char *path)
 struct fy_mg_node **fy_merge_sorted_children(const struct fy_mg_node *dir, size_t *n);
 /* The node that holds the data of n (n itself, or a hardlink's target). */
 struct fy_mg_node *fy_merge_real(struct fy_mg_node *n);
+
+/* For mergelink.c, the hardlink half of the merge: whether an entry of `layer` at `clean` is
+ * hidden by upper layers (1, 0, -ENOMEM); a node takes an entry's attributes (0 or -ENOMEM);
+ * a layer's name for messages. */
+int fy_merge_hidden_at(const struct fy_mg_tree *t, int layer, const char *clean);
+int fy_merge_copy_attrs(struct fy_mg_node *n, const struct fy_mg_entry *e, const char *target);
+void fy_merge_layer_label(const struct fy_mg_tree *t, int layer, char *buf, size_t len);
 
 /* Lexically clean a tar path: strip "/" and "./" prefixes, collapse "//" and ".", resolve ".."
  * without climbing above the root (error). Returns a new string ("" is the root) or NULL with

@@ -10,6 +10,7 @@
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "image/convert/merge.h"
+#include "image/convert/sqfsio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,21 +38,6 @@
 
 #define NO_XATTR 0xFFFFFFFFu
 
-/* Counters that the block processor's threads add to (fy_sqfswriter_get_times). */
-struct sw_clock {
-	_Atomic uint64_t cpu_ns, blocks, in, out;
-	_Atomic uint64_t write_bytes, write_ns;
-};
-
-struct sw_file {
-	sqfs_file_t base;
-	int fd;
-	_Atomic int io_errno; /* errno of the last failed read/write: libsquashfs keeps only
-	                         SQFS_ERROR_IO, and "No space left on device" must reach the user */
-	uint64_t size;
-	struct sw_clock *clock;
-};
-
 struct sw_rec {
 	sqfs_inode_generic_t *inode; /* filled by the block processor */
 	struct sw_rec *next;
@@ -64,7 +50,7 @@ struct fy_sw {
 	int unnamed;  /* fd is an O_TMPFILE; tmp is only the pattern of its name-to-be */
 	int in_file;  /* between file_begin and file_end */
 	int finished; /* the block processor was finished */
-	struct sw_file *file;
+	struct fy_sqfsio_file *file;
 	sqfs_super_t super;
 	sqfs_compressor_t *cmp, *uncmp;
 	sqfs_compressor_t *timed; /* cmp with a clock, for the block processor */
@@ -78,32 +64,10 @@ struct fy_sw {
 	struct sw_rec *recs;
 	uint32_t inode_count;
 	uint64_t files, xattrs_skipped;
-	struct sw_clock clock;
+	struct fy_sqfsio_clock clock;
 	unsigned threads;
 	uint64_t feed_ns, drain_ns, tables_ns, fsync_ns;
 };
-
-static const char *sqfs_msg(int code)
-{
-	switch (code) {
-	case SQFS_ERROR_ALLOC:
-		return "out of memory";
-	case SQFS_ERROR_IO:
-		return "input/output error";
-	case SQFS_ERROR_COMPRESSOR:
-		return "compressor failed";
-	case SQFS_ERROR_OVERFLOW:
-		return "numeric overflow";
-	case SQFS_ERROR_UNSUPPORTED:
-		return "unsupported";
-	case SQFS_ERROR_ARG_INVALID:
-		return "invalid argument";
-	case SQFS_ERROR_SEQUENCE:
-		return "call out of sequence";
-	default:
-		return "libsquashfs error";
-	}
-}
 
 static int sqfs_fail(const struct fy_sw *w, struct fy_error *err, int code, const char *what)
 {
@@ -111,235 +75,7 @@ static int sqfs_fail(const struct fy_sw *w, struct fy_error *err, int code, cons
 
 	if (e)
 		return fy_error(err, e, "%s", what);
-	return fy_error(err, 0, "%s: %s (%d)", what, sqfs_msg(code), code);
-}
-
-/* ---- sqfs_file_t over our own fd (we need the fd for fsync and rename) ---- */
-
-static void file_destroy(sqfs_object_t *o)
-{
-	free(o);
-}
-
-static int file_read_at(sqfs_file_t *f, sqfs_u64 off, void *buf, size_t size)
-{
-	struct sw_file *s = (struct sw_file *)f;
-
-	while (size > 0) {
-		ssize_t n = pread(s->fd, buf, size, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n < 0)
-				atomic_store(&s->io_errno, errno);
-			return n == 0 ? SQFS_ERROR_OUT_OF_BOUNDS : SQFS_ERROR_IO;
-		}
-		buf = (char *)buf + n;
-		size -= (size_t)n;
-		off += (sqfs_u64)n;
-	}
-	return 0;
-}
-
-static int file_write_at(sqfs_file_t *f, sqfs_u64 off, const void *buf, size_t size)
-{
-	struct sw_file *s = (struct sw_file *)f;
-	uint64_t t0 = fy_log_now_ns();
-
-	atomic_fetch_add_explicit(&s->clock->write_bytes, size, memory_order_relaxed);
-	while (size > 0) {
-		ssize_t n = pwrite(s->fd, buf, size, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			/* pwrite(2) returning 0 for a non-empty buffer: the device is full */
-			atomic_store(&s->io_errno, n < 0 ? errno : ENOSPC);
-			return SQFS_ERROR_IO;
-		}
-		buf = (const char *)buf + n;
-		size -= (size_t)n;
-		off += (sqfs_u64)n;
-	}
-	if (off > s->size)
-		s->size = off;
-	atomic_fetch_add_explicit(&s->clock->write_ns, fy_log_now_ns() - t0, memory_order_relaxed);
-	return 0;
-}
-
-static sqfs_u64 file_get_size(const sqfs_file_t *f)
-{
-	return ((const struct sw_file *)f)->size;
-}
-
-static int file_truncate(sqfs_file_t *f, sqfs_u64 size)
-{
-	struct sw_file *s = (struct sw_file *)f;
-
-	if (ftruncate(s->fd, (off_t)size) < 0) {
-		atomic_store(&s->io_errno, errno);
-		return SQFS_ERROR_IO;
-	}
-	s->size = size;
-	return 0;
-}
-
-/* ---- "none": a compressor that never compresses, so every block is stored raw ---- */
-
-struct none_cmp {
-	sqfs_compressor_t base;
-	sqfs_compressor_config_t cfg;
-};
-
-static void none_destroy(sqfs_object_t *o)
-{
-	free(o);
-}
-
-static sqfs_object_t *none_copy(const sqfs_object_t *o)
-{
-	struct none_cmp *c = malloc(sizeof(*c));
-
-	if (c)
-		memcpy(c, o, sizeof(*c));
-	return (sqfs_object_t *)c;
-}
-
-static void none_get_config(const sqfs_compressor_t *cmp, sqfs_compressor_config_t *cfg)
-{
-	*cfg = ((const struct none_cmp *)cmp)->cfg;
-}
-
-static int none_options(sqfs_compressor_t *cmp, sqfs_file_t *file)
-{
-	(void)cmp;
-	(void)file;
-	return 0;
-}
-
-/* Returning 0 means "did not shrink": libsquashfs then stores the input uncompressed. */
-static sqfs_s32 none_do_block(sqfs_compressor_t *cmp, const sqfs_u8 *in, sqfs_u32 size,
-                              sqfs_u8 *out, sqfs_u32 outsize)
-{
-	(void)cmp;
-	(void)in;
-	(void)size;
-	(void)out;
-	(void)outsize;
-	return 0;
-}
-
-static int none_create(const sqfs_compressor_config_t *cfg, sqfs_compressor_t **out)
-{
-	struct none_cmp *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return SQFS_ERROR_ALLOC;
-	c->base.base.destroy = none_destroy;
-	c->base.base.copy = none_copy;
-	c->base.get_configuration = none_get_config;
-	c->base.write_options = none_options;
-	c->base.read_options = none_options;
-	c->base.do_block = none_do_block;
-	c->cfg = *cfg;
-	*out = &c->base;
-	return 0;
-}
-
-/* ---- a compressor that times the real one ----
- * The block processor gives each worker thread its own copy (sqfs_copy) of the compressor it is
- * handed; the copies share the writer's clock and add the CPU time of each do_block call on
- * their thread. Everything else is forwarded, so the bytes written do not change. */
-
-struct timed_cmp {
-	sqfs_compressor_t base;
-	sqfs_compressor_t *inner;
-	struct sw_clock *clock;
-};
-
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void timed_destroy(sqfs_object_t *o)
-{
-	struct timed_cmp *c = (struct timed_cmp *)o;
-
-	sqfs_destroy(c->inner);
-	free(c);
-}
-
-static sqfs_compressor_t *timed_wrap(sqfs_compressor_t *inner, struct sw_clock *clock);
-
-static sqfs_object_t *timed_copy(const sqfs_object_t *o)
-{
-	const struct timed_cmp *c = (const struct timed_cmp *)o;
-	sqfs_compressor_t *inner = sqfs_copy(c->inner);
-	sqfs_compressor_t *copy = inner ? timed_wrap(inner, c->clock) : NULL;
-
-	if (!copy)
-		sqfs_destroy(inner);
-	return (sqfs_object_t *)copy;
-}
-
-static void timed_get_config(const sqfs_compressor_t *cmp, sqfs_compressor_config_t *cfg)
-{
-	const struct timed_cmp *c = (const struct timed_cmp *)cmp;
-
-	c->inner->get_configuration(c->inner, cfg);
-}
-
-static int timed_write_options(sqfs_compressor_t *cmp, sqfs_file_t *file)
-{
-	struct timed_cmp *c = (struct timed_cmp *)cmp;
-
-	return c->inner->write_options(c->inner, file);
-}
-
-static int timed_read_options(sqfs_compressor_t *cmp, sqfs_file_t *file)
-{
-	struct timed_cmp *c = (struct timed_cmp *)cmp;
-
-	return c->inner->read_options(c->inner, file);
-}
-
-static sqfs_s32 timed_do_block(sqfs_compressor_t *cmp, const sqfs_u8 *in, sqfs_u32 size,
-                               sqfs_u8 *out, sqfs_u32 outsize)
-{
-	struct timed_cmp *c = (struct timed_cmp *)cmp;
-	uint64_t t0 = thread_cpu_ns();
-	sqfs_s32 r = c->inner->do_block(c->inner, in, size, out, outsize);
-	uint64_t t1 = thread_cpu_ns();
-
-	atomic_fetch_add_explicit(&c->clock->cpu_ns, t1 - t0, memory_order_relaxed);
-	atomic_fetch_add_explicit(&c->clock->blocks, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&c->clock->in, size, memory_order_relaxed);
-	atomic_fetch_add_explicit(&c->clock->out, r > 0 ? (uint64_t)r : size, memory_order_relaxed);
-	return r;
-}
-
-/* Wrap inner (taken over only on success). */
-static sqfs_compressor_t *timed_wrap(sqfs_compressor_t *inner, struct sw_clock *clock)
-{
-	struct timed_cmp *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return NULL;
-	c->base.base.destroy = timed_destroy;
-	c->base.base.copy = timed_copy;
-	c->base.get_configuration = timed_get_config;
-	c->base.write_options = timed_write_options;
-	c->base.read_options = timed_read_options;
-	c->base.do_block = timed_do_block;
-	c->inner = inner;
-	c->clock = clock;
-	return &c->base;
+	return fy_error(err, 0, "%s: %s (%d)", what, fy_sqfsio_msg(code), code);
 }
 
 int fy_sqfswriter_comp_parse(const char *name, enum fy_sw_comp *out)
@@ -359,7 +95,7 @@ static int make_timed(struct fy_sw *w, struct fy_error *err)
 {
 	sqfs_compressor_t *copy = (sqfs_compressor_t *)sqfs_copy(w->cmp);
 
-	w->timed = copy ? timed_wrap(copy, &w->clock) : NULL;
+	w->timed = copy ? fy_sqfsio_timed_wrap(copy, &w->clock) : NULL;
 	if (!w->timed) {
 		sqfs_destroy(copy);
 		return fy_error(err, ENOMEM, "compressor");
@@ -388,7 +124,7 @@ static int make_compressors(struct fy_sw *w, const struct fy_sw_opts *o, struct 
 		                     cfg.level);
 	ucfg = cfg;
 	ucfg.flags |= SQFS_COMP_FLAG_UNCOMPRESS;
-	r = o->comp == FY_SW_NONE ? none_create(&cfg, &w->cmp)
+	r = o->comp == FY_SW_NONE ? fy_sqfsio_none_create(&cfg, &w->cmp)
 	                          : sqfs_compressor_create(&cfg, &w->cmp);
 	if (r)
 		return sqfs_fail(w, err, r, "cannot create the compressor");
@@ -485,18 +221,11 @@ int fy_sqfswriter_open(struct fy_sw **out, const struct fy_sw_opts *o, struct fy
 	}
 	if (make_compressors(w, o, err) < 0 || open_tmp(w, err) < 0)
 		goto fail;
-	w->file = calloc(1, sizeof(*w->file));
+	w->file = fy_sqfsio_file_new(w->fd, &w->clock);
 	if (!w->file) {
 		fy_error(err, ENOMEM, "squashfs writer");
 		goto fail;
 	}
-	w->file->base.base.destroy = file_destroy;
-	w->file->base.read_at = file_read_at;
-	w->file->base.write_at = file_write_at;
-	w->file->base.get_size = file_get_size;
-	w->file->base.truncate = file_truncate;
-	w->file->fd = w->fd;
-	w->file->clock = &w->clock;
 	/* A placeholder superblock; the real one is written at commit. */
 	r = sqfs_super_write(&w->super, &w->file->base);
 	if (r) {
@@ -584,7 +313,7 @@ int fy_sqfswriter_file_end(struct fy_sw *w, struct fy_error *err)
 void fy_sqfswriter_get_times(const struct fy_sw *w, struct fy_sw_times *out)
 {
 	/* The workers may still be running: atomic loads (relaxed: totals, not a snapshot). */
-	const struct sw_clock *c = &w->clock;
+	const struct fy_sqfsio_clock *c = &w->clock;
 
 	memset(out, 0, sizeof(*out));
 	out->threads = w->threads;
@@ -850,7 +579,7 @@ static int pad_and_super(struct fy_sw *w, struct fy_error *err)
 
 	w->super.bytes_used = size;
 	/* mksquashfs pads to 4 KiB so the file can back a loop device. */
-	r = file_write_at(&w->file->base, size, zero, pad);
+	r = w->file->base.write_at(&w->file->base, size, zero, pad);
 	if (!r)
 		r = sqfs_super_write(&w->super, &w->file->base);
 	if (r)

@@ -2,14 +2,14 @@
  * Manifest and blob GETs with the token (Bearer) and Basic flows, a per-registry CA directory,
  * redirects that never carry the registry's Authorization to another origin, retries with
  * exponential backoff (5xx, 429 with Retry-After, dropped connections; a refused connection
- * gets one quick retry until the registry has answered once) and Range resumes.
+ * gets one quick retry until the registry has answered once) and Range resumes; the HTTP
+ * exchanges and that retry policy are transfer.h's.
  * Thread-safe: several threads may fetch blobs through one client at once. */
 #ifndef FERRY_RC_CLIENT_H
 #define FERRY_RC_CLIENT_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "image/registry/regenv.h"
 
@@ -63,10 +63,6 @@ int fy_client_manifest(struct fy_rc *rc, const char *reference, char **buf, size
  * the content. */
 int fy_client_blob(struct fy_rc *rc, const char *digest, uint64_t offset,
                    const struct fy_rc_sink *sink, unsigned *resumes, struct fy_error *err);
-
-/* Retry-After (RFC 9110 10.2.3): delay-seconds or an HTTP-date, in seconds from now;
- * -1 when unparsable. */
-long fy_client_retry_after(const char *value, time_t now);
 
 /* Whether registry ("host:port") is listed in a comma-separated FERRY_INSECURE_REGISTRIES
  * value (NULL: none). */

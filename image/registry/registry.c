@@ -489,7 +489,6 @@ int fy_registry_resolve(const struct fy_ref *ref, const struct fy_reg_opts *opts
 		return fy_error(err, ENOMEM, "reference");
 	}
 	if (ref->kind == FY_REF_DOCKER && resolve_docker(res, err) < 0) {
-		fy_error_prefix(err, "%s", res->name);
 		fy_registry_resolved_free(res);
 		return -1;
 	}
@@ -584,8 +583,6 @@ int fy_registry_load_resolved(struct fy_reg_resolved *res, struct fy_cv_image *i
 	if (!img->source)
 		fy_error(err, ENOMEM, "pull");
 	if (!img->source || load_docker(res, img, c, err) < 0) {
-		/* A config that failed is the first failure; report as fy_registry_wait would. */
-		fy_error_prefix(err, "%s", res->name);
 		fy_convert_image_release(img);
 		return -1;
 	}
@@ -606,7 +603,7 @@ int fy_registry_wait(struct fy_cv_image *img, bool cancel, struct fy_error *err)
 	if (!c->failed)
 		return 0;
 	*err = c->err;
-	return fy_error_prefix(err, "%s", c->name);
+	return -1;
 }
 
 int fy_registry_load(const struct fy_ref *ref, const struct fy_reg_opts *opts,
@@ -622,6 +619,12 @@ int fy_registry_load(const struct fy_ref *ref, const struct fy_reg_opts *opts,
 	fy_registry_resolved_free(res);
 	if (r == 0 && (r = fy_registry_wait(img, false, err)) < 0)
 		fy_convert_image_release(img);
+	/* The three steps leave naming the source to their caller (pull names it once). */
+	if (r < 0) {
+		_cleanup_free_ char *name = fy_ref_string(ref);
+
+		fy_error_prefix(err, "%s", name ? name : "reference");
+	}
 	if (opts && opts->stats)
 		opts->stats->overlapped = false; /* waited for, nothing ran behind the caller */
 	return r;

@@ -4,6 +4,7 @@ libferry_la_SOURCES += \
 	image/registry/auth.c image/registry/auth.h \
 	image/registry/manifest.c image/registry/manifest.h \
 	image/registry/client.c image/registry/client.h image/registry/regenv.h \
+	image/registry/transfer.c image/registry/transfer.h \
 	image/registry/blobcache.c image/registry/blobcache.h \
 	image/registry/registry.c image/registry/registry.h
 # The per-registry CA hook (CURLOPT_SSL_CTX_FUNCTION) uses libssl's SSL_CTX_get_cert_store;

@@ -314,8 +314,6 @@ int fy_pull(const struct fy_request *o, char *const *envp, const struct fy_pull_
 		digest = fy_registry_resolved_digest(res);
 	if (r == 0 && digest && !o->dest && !o->force) {
 		r = find_converted(o, digest, sites, cachedir, st, path, err);
-		if (r < 0)
-			fy_error_prefix(err, "%s", ref_str);
 		if (r > 0)
 			goto out;
 	}

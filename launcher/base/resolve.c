@@ -309,7 +309,8 @@ int fy_resolve_open(int rootfd, const char *path, int oflags, unsigned flags)
 	struct walk_out o;
 	int fd, r;
 
-	if (oflags & (O_CREAT | O_TMPFILE))
+	/* O_TMPFILE includes O_DIRECTORY: only all of its bits mean a temporary file. */
+	if ((oflags & O_CREAT) || (oflags & O_TMPFILE) == O_TMPFILE)
 		return -EINVAL;
 	if (!(flags & FY_RESOLVE_NO_OPENAT2)) {
 		fd = in_root(rootfd, path, oflags, 0);

@@ -28,6 +28,24 @@
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#endif
+#ifndef FSMOUNT_CLOEXEC
+#define FSMOUNT_CLOEXEC 0x00000001
+#endif
+/* fsconfig(2) commands under names of our own: newer libcs declare them as an enum. */
+#define FY_FSCONFIG_SET_FLAG   0
+#define FY_FSCONFIG_CMD_CREATE 6
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -99,6 +117,22 @@ static inline int fy_syscalls_mount_setattr(int dfd, const char *path, unsigned 
                                             struct fy_mount_attr *attr)
 {
 	return fy_syscalls_ret(syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr)));
+}
+
+static inline int fy_syscalls_fsopen(const char *fstype, unsigned flags)
+{
+	return fy_syscalls_ret(syscall(SYS_fsopen, fstype, flags));
+}
+
+static inline int fy_syscalls_fsconfig(int fsfd, unsigned cmd, const char *key, const void *value,
+                                       int aux)
+{
+	return fy_syscalls_ret(syscall(SYS_fsconfig, fsfd, cmd, key, value, aux));
+}
+
+static inline int fy_syscalls_fsmount(int fsfd, unsigned flags, unsigned attr_flags)
+{
+	return fy_syscalls_ret(syscall(SYS_fsmount, fsfd, flags, attr_flags));
 }
 
 static inline int fy_syscalls_close_range(unsigned first, unsigned last, unsigned flags)

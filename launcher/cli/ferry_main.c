@@ -7,6 +7,7 @@
 #include "runtime/executor.h"
 #include "base/fsutil.h"
 #include "plan/host.h"
+#include "image/apptainer.h"
 #include "image/image.h"
 #include "image/imgcfg.h"
 #include "image/store/imgcache.h"
@@ -25,6 +26,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -201,6 +203,17 @@ static json_t *inspect_json(const struct fy_image *img, const struct fy_imgcfg *
 	json_object_set_new(j, "signature", json_string("unsigned"));
 	json_object_set_new(j, "source", jstr(cfg->source));
 	json_object_set_new(j, "manifest_digest", jstr(cfg->manifest_digest));
+	if (cfg->apptainer.present) {
+		json_t *a = json_object();
+
+		if (a) {
+			json_object_set_new(a, "runscript", json_boolean(cfg->apptainer.runscript));
+			json_object_set_new(a, "apps",
+			                    cfg->apptainer.apps ? jstrv(cfg->apptainer.apps)
+			                                        : json_array());
+		}
+		json_object_set_new(j, "apptainer", a ? a : json_null());
+	}
 	if (!cfg->present) {
 		json_object_set_new(j, "config", json_null());
 		return j;
@@ -259,8 +272,16 @@ static void inspect_text(const struct fy_image *img, const struct fy_imgcfg *cfg
 	print_field("signature:", "unsigned");
 	print_field("source:", cfg->source);
 	print_field("manifest digest:", cfg->manifest_digest);
+	if (cfg->apptainer.present) {
+		print_field("apptainer:", FY_APPTAINER_DIR);
+		print_field("runscript:", cfg->apptainer.runscript ? FY_APPTAINER_RUNSCRIPT : NULL);
+		print_list("apps:", cfg->apptainer.apps);
+	}
 	if (!cfg->present) {
-		print_field("config:", "none (not made by ferry pull)");
+		print_field("config:",
+		            cfg->apptainer.present
+		                    ? "none (an Apptainer image: see --labels, --runscript)"
+		                    : "none (not made by ferry pull)");
 		return;
 	}
 	print_argv("entrypoint:", cfg->entrypoint);
@@ -269,6 +290,57 @@ static void inspect_text(const struct fy_image *img, const struct fy_imgcfg *cfg
 	print_field("user:", cfg->user);
 	print_list("env:", cfg->env);
 	print_list("labels:", cfg->labels);
+}
+
+/* inspect --labels, --runscript, --deffile: what Apptainer's inspect prints (labels as
+ * "KEY: VALUE" lines, or one JSON object with --json), the texts verbatim. */
+static int inspect_apptainer(const struct fy_image *img, const struct fy_imgcfg *cfg, int which,
+                             bool json, struct fy_error *err)
+{
+	static const char *const names[] = {"", "labels", "runscript", "definition file"};
+	_cleanup_free_ char *text = NULL;
+	_cleanup_strv_ char **labels = NULL;
+	enum fy_apptainer_text t = which == 1   ? FY_APPTAINER_TEXT_LABELS
+	                           : which == 2 ? FY_APPTAINER_TEXT_RUNSCRIPT
+	                                        : FY_APPTAINER_TEXT_DEFFILE;
+	size_t len = 0;
+	int r = fy_apptainer_read(img, t, &text, &len, err);
+
+	if (r < 0)
+		return r;
+	if (which == 1) {
+		char *const *v = cfg->labels; /* an image without labels.json: its OCI labels */
+
+		if (r > 0 && fy_apptainer_parse_labels(text, len, &labels, err) < 0)
+			return fy_error_prefix(err, "%s", img->path);
+		if (r > 0)
+			v = labels;
+		if (json) {
+			json_t *j = jlabels(v);
+			_cleanup_free_ char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+
+			json_decref(j);
+			if (!s)
+				return fy_error(err, ENOMEM, "cannot format JSON");
+			printf("%s\n", s);
+			return 0;
+		}
+		for (; v && *v; v++) {
+			const char *eq = strchr(*v, '=');
+
+			printf("%.*s: %s\n", (int)(eq ? eq - *v : (ptrdiff_t)strlen(*v)), *v,
+			       eq ? eq + 1 : "");
+		}
+		return 0;
+	}
+	if (r == 0)
+		return fy_error_code(err, FY_EXIT_IMAGE, 0, "%s has no %s%s", img->path,
+		                     names[which],
+		                     which == 2 ? " (" FY_APPTAINER_RUNSCRIPT ")" : "");
+	fwrite(text, 1, len, stdout);
+	if (len && text[len - 1] != '\n')
+		putchar('\n');
+	return 0;
 }
 
 static int cmd_inspect(const struct fy_opts *opts)
@@ -288,7 +360,9 @@ static int cmd_inspect(const struct fy_opts *opts)
 		r = fy_imgcfg_load(&img, &cfg, &err);
 	if (r == 0 && img.kind != FY_IMAGE_DIR && stat(img.path, &st) == 0)
 		file_size = (long long)st.st_size;
-	if (r == 0 && opts->json) {
+	if (r == 0 && opts->inspect_show) {
+		r = inspect_apptainer(&img, &cfg, opts->inspect_show, opts->json, &err);
+	} else if (r == 0 && opts->json) {
 		json_t *j = inspect_json(&img, &cfg, file_size);
 		_cleanup_free_ char *s =
 		        j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
@@ -467,6 +541,33 @@ static int cmd_cache(const struct fy_opts *opts)
 
 /* ---- exec, run, shell ---- */
 
+/* --workdir: the directories the plan binds from it (Apptainer makes them too), as the
+ * caller, before the plan is built: the core makes no host directories. */
+static int prepare_workdir(const struct fy_request *req, struct fy_error *err)
+{
+	static const char *const contained[] = {"tmp", "var_tmp"};
+	bool contain = req->contain || req->containall;
+
+	for (size_t i = 0; req->workdir && contain && i < 2; i++) {
+		_cleanup_free_ char *d = fy_fsutil_path_join(req->workdir, contained[i]);
+		int r = d ? fy_fsutil_mkdir_p(d, 0700) : -ENOMEM;
+
+		if (r < 0)
+			return fy_error(err, -r, "--workdir: cannot create %s/%s", req->workdir,
+			                contained[i]);
+	}
+	for (size_t i = 0; req->workdir && req->scratch && req->scratch[i]; i++) {
+		_cleanup_free_ char *d =
+		        fy_fsutil_asprintf("%s/scratch%s", req->workdir, req->scratch[i]);
+		int r = d ? fy_fsutil_mkdir_p(d, 0700) : -ENOMEM;
+
+		if (r < 0)
+			return fy_error(err, -r, "--workdir: cannot create %s/scratch%s",
+			                req->workdir, req->scratch[i]);
+	}
+	return 0;
+}
+
 /* Run the plan as a command: ferry's exit status is the command's, signals sent to ferry reach
  * it, a stopped command stops ferry (^Z) and ferry's death takes the container with it. */
 static int exec_container(struct fy_plan *plan, const struct fy_log *log, struct fy_error *err)
@@ -544,6 +645,8 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 	if (r == 0)
 		r = fy_options_request(opts, &req, &err);
 	if (r == 0)
+		r = prepare_workdir(&req, &err);
+	if (r == 0)
 		r = fy_plan_build(&req, &conf, &host, &img, &icfg, &plan, &err);
 	if (r == 0)
 		fy_log_debug(log, "plan built: %zu mounts", plan.n_mounts);
@@ -569,6 +672,7 @@ static int run_container(struct fy_opts *opts, const struct fy_log *log)
 
 int main(int argc, char **argv)
 {
+	char **env = NULL;
 	struct fy_opts opts;
 	struct fy_error err;
 	struct fy_log log;
@@ -577,6 +681,12 @@ int main(int argc, char **argv)
 	memset(&opts, 0, sizeof(opts));
 	fy_error_clear(&err);
 	fy_log_init(&log, "ferry", FY_LOG_WARN);
+	/* The process's environment from here on, for the parser, the cache, the plan and the
+	 * pull helper alike: Apptainer's and Singularity's names made ferry's (options_env.c).
+	 * Never freed: it is environ. */
+	if (fy_options_env_site(environ, &env, &err) < 0)
+		return fy_edge_fail(&err);
+	environ = env;
 	if (fy_options_parse(argc, argv, environ, &opts, &err) < 0) {
 		r = fy_edge_fail(&err);
 		fy_options_release(&opts);

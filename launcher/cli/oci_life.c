@@ -1,6 +1,7 @@
-/* ferry-oci's lifecycle commands: create, start, run, kill, delete and exec (oci_cmd.h), over
- * the runtime (ociexec, ocihook, ocicg) and the state records. */
+/* ferry-oci's lifecycle commands: create, start, run, kill and delete (oci_cmd.h; exec is in
+ * oci_exec_cmd.c), over the runtime (ociexec, ocihook, ocicg) and the state records. */
 #include "cli/oci_cmd.h"
+#include "cli/oci_pidfile.h"
 #include "oci/ocicg.h"
 #include "oci/ocidefs.h"
 #include "oci/ociexec.h"
@@ -12,7 +13,6 @@
 #include "base/error.h"
 #include "base/fsutil.h"
 #include "base/log.h"
-#include "base/strv.h"
 #include "base/syscalls.h"
 
 #include <errno.h>
@@ -20,7 +20,6 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,89 +132,6 @@ static int signal_all(struct oci *o, const struct container *c, int sig, struct 
 	return r;
 }
 
-/* runc writes the pid file through a temporary name and rename(2), so a reader never sees a
- * partial number; containerd parses it as a bare decimal with no newline. dirfd/base name the
- * file; the temporary file is opened by the caller (exec opens it before joining the
- * container's namespaces, where host paths no longer resolve). */
-struct pidfile {
-	int dirfd, fd;
-	char *base, *tmp;
-};
-
-static void pidfile_release(struct pidfile *p)
-{
-	if (p->fd >= 0) {
-		close(p->fd);
-		(void)unlinkat(p->dirfd, p->tmp, 0);
-	}
-	if (p->dirfd >= 0)
-		close(p->dirfd);
-	free(p->base);
-	free(p->tmp);
-	*p = (struct pidfile){.dirfd = -1, .fd = -1};
-}
-
-static int pidfile_open(struct pidfile *p, const char *path, struct fy_error *err)
-{
-	_cleanup_free_ char *copy = strdup(path);
-	char *slash = copy ? strrchr(copy, '/') : NULL;
-	const char *dir = ".";
-
-	*p = (struct pidfile){.dirfd = -1, .fd = -1};
-	if (!copy)
-		return fy_error(err, ENOMEM, "pid file");
-	if (slash) {
-		*slash = '\0';
-		dir = slash == copy ? "/" : copy;
-	}
-	p->base = strdup(slash ? slash + 1 : copy);
-	p->tmp = fy_fsutil_asprintf(".%s.ferry-oci-%d", p->base ? p->base : "", (int)getpid());
-	if (!p->base || !p->tmp || !*p->base) {
-		pidfile_release(p);
-		return fy_error(err, p->base ? EINVAL : ENOMEM, "pid file %s", path);
-	}
-	p->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (p->dirfd >= 0)
-		p->fd = openat(p->dirfd, p->tmp,
-		               O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (p->dirfd < 0 || p->fd < 0) {
-		int e = errno;
-
-		pidfile_release(p);
-		return fy_error(err, e, "cannot create pid file %s", path);
-	}
-	return 0;
-}
-
-static int pidfile_commit(struct pidfile *p, pid_t pid, struct fy_error *err)
-{
-	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-	int r = fy_fsutil_write_all(p->fd, buf, (size_t)n);
-
-	if (r == 0 && renameat(p->dirfd, p->tmp, p->dirfd, p->base) < 0)
-		r = -errno;
-	if (r < 0)
-		return fy_error(err, -r, "cannot write pid file %s", p->base);
-	close(p->fd);
-	p->fd = -1;
-	return 0;
-}
-
-static int write_pid_file(const char *path, pid_t pid, struct fy_error *err)
-{
-	struct pidfile p;
-	int r;
-
-	if (!path)
-		return 0;
-	if (pidfile_open(&p, path, err) < 0)
-		return -1;
-	r = pidfile_commit(&p, pid, err);
-	pidfile_release(&p);
-	return r;
-}
-
 /* ---- state helpers ---- */
 
 /* poststart and poststop hooks come from the copy of config.json kept in ROOT/ID at create
@@ -233,7 +149,8 @@ static void load_saved_spec(struct oci *o, struct container *c)
 			fy_log_warn(&o->log, "hooks not run: %s", err.msg);
 		return;
 	}
-	if (fy_spec_parse(text, len, c->st.bundle, &c->spec, &err) < 0) {
+	if (fy_spec_parse(text, len, c->st.bundle, &c->spec, &err) < 0 ||
+	    fy_spec_hooks_default_env(&c->spec, environ, &err) < 0) {
 		fy_log_warn(&o->log, "hooks not run: %s", err.msg);
 		return;
 	}
@@ -416,8 +333,8 @@ static int cgroups_path(struct oci *o, const struct fy_oci_spec *spec, char **ou
 }
 
 /* Read BUNDLE/config.json as text (kept for the saved copy) and parse it. */
-static int load_spec(const char *bundle, struct fy_oci_spec *spec, char **text, size_t *len,
-                     struct fy_error *err)
+int fy_oci_life_load_spec(const char *bundle, struct fy_oci_spec *spec, char **text, size_t *len,
+                          struct fy_error *err)
 {
 	_cleanup_free_ char *abs = realpath(bundle, NULL), *path = NULL;
 
@@ -428,7 +345,9 @@ static int load_spec(const char *bundle, struct fy_oci_spec *spec, char **text, 
 		return fy_error(err, ENOMEM, "bundle");
 	if (fy_fsutil_read_file_at(AT_FDCWD, path, SPEC_MAX_SIZE, text, len, err) < 0)
 		return -1;
-	return fy_spec_parse(*text, *len, abs, spec, err);
+	if (fy_spec_parse(*text, *len, abs, spec, err) < 0)
+		return -1;
+	return fy_spec_hooks_default_env(spec, environ, err);
 }
 
 static void owner_name(char *buf, size_t size)
@@ -481,6 +400,21 @@ static bool spec_has_late_hooks(const struct fy_oci_spec *spec)
 	return spec->hooks[FY_OCI_HOOK_POSTSTART].n || spec->hooks[FY_OCI_HOOK_POSTSTOP].n;
 }
 
+/* The init's failures after create has returned (ociexec's proc_log) reach the container's
+ * stderr as runc's do, one write(2) per line. */
+static void init_stderr_sink(void *data, enum fy_log_level level, const char *msg)
+{
+	char line[4096 + 16]; /* fy_log_printf hands at most 4095 bytes */
+	int n = snprintf(line, sizeof(line), "ferry-oci: %s\n", msg);
+
+	(void)data;
+	(void)level;
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
 /* create (and the first half of run): the record is written "creating" before anything
  * runs, so a crash leaves something `delete` can remove. On failure everything is undone. */
 static int do_create(struct oci *o, bool detach, struct container *c, struct fy_error *err)
@@ -489,12 +423,14 @@ static int do_create(struct oci *o, bool detach, struct container *c, struct fy_
 	_cleanup_close_ int dirfd = -1;
 	struct creation cr = {.o = o, .c = c};
 	struct fy_ociexec_opts opts;
+	const struct fy_log proc_log = {.level = FY_LOG_ERROR, .sink = init_stderr_sink};
 	unsigned long long start = 0;
 	size_t len = 0;
 	pid_t pid = 0;
 
 	*c = (struct container){.lockfd = -1};
-	if (load_spec(o->cli.bundle ? o->cli.bundle : ".", &c->spec, &text, &len, err) < 0)
+	if (fy_oci_life_load_spec(o->cli.bundle ? o->cli.bundle : ".", &c->spec, &text, &len, err) <
+	    0)
 		return -1;
 	c->have_spec = true;
 	for (size_t i = 0; c->spec.warnings && c->spec.warnings[i]; i++)
@@ -521,6 +457,7 @@ static int do_create(struct oci *o, bool detach, struct container *c, struct fy_
 	                                .no_pivot = o->cli.no_pivot,
 	                                .detach = detach,
 	                                .log = &o->log,
+	                                .proc_log = &proc_log,
 	                                .state_json = state_json_cb,
 	                                .state_ctx = &cr};
 	if (fy_ociexec_create(&c->spec, &opts, cgroup_cb, &cr, &pid, err) < 0)
@@ -532,7 +469,7 @@ static int do_create(struct oci *o, bool detach, struct container *c, struct fy_
 	}
 	c->st.start_time = start;
 	if (fy_oci_main_save_status(c, FY_OCI_CREATED, err) < 0 ||
-	    write_pid_file(o->cli.pid_file, pid, err) < 0)
+	    fy_oci_pidfile_write(o->cli.pid_file, pid, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -686,174 +623,6 @@ int fy_oci_life_delete(struct oci *o, struct fy_error *err)
 	}
 	r = destroy(o, &c, err);
 out:
-	fy_oci_main_container_release(&c);
-	return r;
-}
-
-/* ---- exec ---- */
-
-static int parse_id(const char *s, const char *what, uint32_t *out, struct fy_error *err)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v >= UINT32_MAX)
-		return fy_error(err, 0, "parsing %s as int for %s failed", s, what);
-	*out = (uint32_t)v;
-	return 0;
-}
-
-/* runc exec without --process: the container's own process with the flags on top (runc's
- * getProcess: args replaced, env appended, each --cap added to every set). */
-static int exec_from_flags(struct oci *o, struct fy_oci_process *p, struct fy_error *err)
-{
-	uint32_t id;
-
-	if (!p->present) {
-		*p = (struct fy_oci_process){.present = true};
-		if (!(p->cwd = strdup("/")))
-			return fy_error(err, ENOMEM, "exec");
-	}
-	fy_strv_free(p->args);
-	if (!(p->args = fy_strv_dup(o->cli.args)))
-		return fy_error(err, ENOMEM, "exec");
-	for (size_t i = 0; o->cli.env && o->cli.env[i]; i++) {
-		if (!strchr(o->cli.env[i], '=') || o->cli.env[i][0] == '=')
-			return fy_error(err, 0, "--env %s: must have the form KEY=VALUE",
-			                o->cli.env[i]);
-		if (fy_strv_push(&p->env, o->cli.env[i]) < 0)
-			return fy_error(err, ENOMEM, "exec");
-	}
-	if (o->cli.cwd) {
-		if (o->cli.cwd[0] != '/')
-			return fy_error(err, 0, "--cwd %s: must be an absolute path", o->cli.cwd);
-		free(p->cwd);
-		if (!(p->cwd = strdup(o->cli.cwd)))
-			return fy_error(err, ENOMEM, "exec");
-	}
-	p->terminal = o->cli.tty;
-	if (o->cli.user) {
-		_cleanup_free_ char *u = strdup(o->cli.user);
-		char *colon = u ? strchr(u, ':') : NULL;
-
-		if (!u)
-			return fy_error(err, ENOMEM, "exec");
-		if (colon)
-			*colon = '\0';
-		if (parse_id(u, "uid", &id, err) < 0)
-			return -1;
-		p->user.uid = id;
-		if (colon) {
-			if (parse_id(colon + 1, "gid", &id, err) < 0)
-				return -1;
-			p->user.gid = id;
-		}
-	}
-	for (size_t i = 0; o->cli.additional_gids && o->cli.additional_gids[i]; i++) {
-		gid_t *g = realloc(p->user.additional_gids,
-		                   (p->user.n_additional_gids + 1) * sizeof(gid_t));
-
-		if (!g)
-			return fy_error(err, ENOMEM, "exec");
-		p->user.additional_gids = g;
-		if (parse_id(o->cli.additional_gids[i], "additional gid", &id, err) < 0)
-			return -1;
-		g[p->user.n_additional_gids++] = id;
-	}
-	for (size_t i = 0; o->cli.caps && o->cli.caps[i]; i++) {
-		int cap = fy_ocidefs_cap_from_name(o->cli.caps[i]);
-
-		if (cap < 0)
-			return fy_error(err, 0, "--cap %s: unknown capability", o->cli.caps[i]);
-		p->has_caps = true;
-		for (int s = 0; s < FY_OCI_CAP_NSETS; s++)
-			p->caps[s] |= 1ull << cap;
-	}
-	if (o->cli.no_new_privs)
-		p->no_new_privileges = true;
-	return 0;
-}
-
-int fy_oci_life_exec(struct oci *o, int *status, struct fy_error *err)
-{
-	_cleanup_free_ char *text = NULL;
-	_cleanup_close_ int dirfd = -1;
-	struct fy_oci_process fileproc = {0};
-	const struct fy_oci_process *proc;
-	struct pidfile pf = {.dirfd = -1, .fd = -1};
-	struct fy_ociexec_opts opts;
-	struct container c;
-	size_t len;
-	pid_t pid = 0;
-	int r = fy_oci_main_load_container(o, false, &c, err);
-
-	if (r < 0)
-		goto out;
-	/* runc's --ignore-paused: the process is created and frozen with the others. */
-	c.st.status = c.live == FY_OCI_PAUSED && o->cli.ignore_paused ? FY_OCI_RUNNING : c.live;
-	r = -1;
-	if (fy_state_check(&c.st, FY_OCI_OP_EXEC, err) < 0)
-		goto out;
-	if (o->cli.process_label || o->cli.apparmor) {
-		fy_error(err, 0, "--%s: SELinux and AppArmor are not supported by ferry-oci",
-		         o->cli.process_label ? "process-label" : "apparmor");
-		goto out;
-	}
-	/* The container's spec gives the namespaces, seccomp filter and default process. */
-	if (load_spec(c.st.bundle, &c.spec, &text, &len, err) < 0) {
-		fy_error_prefix(err, "exec: cannot read the container's config");
-		goto out;
-	}
-	c.have_spec = true;
-	if (o->cli.process) {
-		_cleanup_free_ char *ptext = NULL;
-		size_t plen;
-
-		if (fy_fsutil_read_file_at(AT_FDCWD, o->cli.process, SPEC_MAX_SIZE, &ptext, &plen,
-		                           err) < 0 ||
-		    fy_spec_process_parse(ptext, plen, &fileproc, err) < 0) {
-			fy_error_prefix(err, "--process %s", o->cli.process);
-			goto out;
-		}
-		proc = &fileproc;
-	} else {
-		if (exec_from_flags(o, &c.spec.process, err) < 0)
-			goto out;
-		proc = &c.spec.process;
-	}
-	/* Host paths stop resolving once the executor has joined the container's namespaces:
-	 * open the pid file's directory and temporary file now. */
-	if (o->cli.detach && o->cli.pid_file && pidfile_open(&pf, o->cli.pid_file, err) < 0)
-		goto out;
-	dirfd = openat(o->rootfd, c.st.id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (dirfd < 0) {
-		fy_error(err, errno, "cannot open the state of container %s", c.st.id);
-		goto out;
-	}
-	/* The new process starts in the container's cgroup: the runtime joins it first. */
-	if (fy_ocicg_join(&c.st.cgroup, getpid(), err) < 0) {
-		fy_error_prefix(err, "exec: cannot join the container's cgroup");
-		goto out;
-	}
-	opts = (struct fy_ociexec_opts){.state_dirfd = dirfd,
-	                                .console_socket = o->cli.console_socket,
-	                                .preserve_fds = o->cli.preserve_fds,
-	                                .detach = o->cli.detach,
-	                                .log = &o->log};
-	r = fy_ociexec_exec(c.st.pid, &c.spec, proc, &opts, &pid, err);
-	if (r < 0)
-		goto out;
-	if (!o->cli.detach) {
-		*status = r;
-		r = 0;
-		goto out;
-	}
-	r = pf.fd >= 0 ? pidfile_commit(&pf, pid, err) : 0;
-out:
-	pidfile_release(&pf);
-	fy_spec_process_release(&fileproc);
 	fy_oci_main_container_release(&c);
 	return r;
 }

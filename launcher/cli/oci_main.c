@@ -6,6 +6,7 @@
  * exit status 1 (runc exits 1 on every failure, usage errors included). Successful commands
  * write nothing on stderr. */
 #include "cli/oci_cmd.h"
+#include "cli/oci_exec_cmd.h"
 #include "oci/ocicg.h"
 #include "oci/ocidefs.h"
 #include "oci/ocilog.h"
@@ -71,8 +72,7 @@ enum fy_oci_status fy_oci_main_live_status(const struct fy_oci_state *st)
 }
 
 /* Read (and with lock, first flock) a container's record. */
-int fy_oci_main_load_container(struct oci *o, bool lock, struct container *c,
-                               struct fy_error *err)
+int fy_oci_main_load_container(struct oci *o, bool lock, struct container *c, struct fy_error *err)
 {
 	*c = (struct container){.lockfd = -1};
 	if (fy_oci_main_open_root(o, err) < 0)
@@ -212,7 +212,7 @@ static int dispatch(struct oci *o, int *status, struct fy_error *err)
 	case FY_OCI_CMD_DELETE:
 		return fy_oci_life_delete(o, err);
 	case FY_OCI_CMD_EXEC:
-		return fy_oci_life_exec(o, status, err);
+		return fy_oci_exec_cmd_main(o, status, err);
 	case FY_OCI_CMD_PS:
 		return fy_oci_query_ps(o, err);
 	case FY_OCI_CMD_PAUSE:

@@ -9,77 +9,18 @@
  *  - long options take "--opt VALUE" or "--opt=VALUE", short ones "-B VALUE" or "-BVALUE",
  *    short flags cluster ("-cp"); no abbreviations, so new options never break scripts. */
 #include "cli/options.h"
+#include "cli/options_int.h"
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/strv.h"
 #include "image/store/imgcache.h"
 #include "cli/edge.h"
-#include "base/strv.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifndef HOST_NAME_MAX
-#define HOST_NAME_MAX 64
-#endif
-
-enum opt_id {
-	O_BIND,
-	O_MOUNT,
-	O_PWD,
-	O_HOME,
-	O_NO_HOME,
-	O_CONTAIN,
-	O_CONTAINALL,
-	O_CLEANENV,
-	O_ENV,
-	O_ENV_FILE,
-	O_WRITABLE_TMPFS,
-	O_HOSTNAME,
-	O_PID,
-	O_NET,
-	O_FAKEROOT,
-	O_DRY_RUN,
-	O_VERBOSE,
-	O_QUIET,
-	O_DEBUG,
-	O_HELP,
-	O_INSECURE,
-	O_CREDS,
-	O_PLATFORM,
-	O_DEST,
-	O_COMPRESSION,
-	O_LEVEL,
-	O_BLOCK_SIZE,
-	O_FORCE,
-	O_JSON,
-	O_MAX_SIZE,
-	O_BLOBS,
-};
-
-/* Which commands take an option (bits of enum fy_cmd); FY_CMD_NONE: before the command. */
-#define CMD_BIT(c) (1u << (c))
-#define M_CONT     (CMD_BIT(FY_CMD_EXEC) | CMD_BIT(FY_CMD_RUN) | CMD_BIT(FY_CMD_SHELL))
-#define M_REG      (M_CONT | CMD_BIT(FY_CMD_PULL))
-#define M_PULL     CMD_BIT(FY_CMD_PULL)
-#define M_INSPECT  CMD_BIT(FY_CMD_INSPECT)
-#define M_CACHE    (CMD_BIT(FY_CMD_IMAGES) | CMD_BIT(FY_CMD_CACHE))
-#define M_ALL      (M_REG | M_INSPECT | M_CACHE | CMD_BIT(FY_CMD_NONE))
-
-struct opt_def {
-	const char *lng;
-	char shrt;
-	bool arg;
-	const char *env;  /* FERRY_<OPTION>, NULL: none */
-	const char *seps; /* list options from the environment: entry separators */
-	enum opt_id id;
-	unsigned cmds; /* CMD_BIT()s of the commands that take it */
-};
 
 /* FERRY_ENV entries are separated by newlines only, because values may hold ';' and ','
  * (FERRYENV_NAME=value is the simpler way to pass one variable). */
@@ -87,7 +28,7 @@ static const struct opt_def opt_defs[] = {
         {"bind", 'B', true, "FERRY_BIND", "\n", O_BIND, M_CONT},
         {"mount", 0, true, "FERRY_MOUNT", ";\n", O_MOUNT, M_CONT},
         {"pwd", 0, true, "FERRY_PWD", NULL, O_PWD, M_CONT},
-        {"home", 0, true, "FERRY_HOME", NULL, O_HOME, M_CONT},
+        {"home", 'H', true, "FERRY_HOME", NULL, O_HOME, M_CONT},
         {"no-home", 0, false, "FERRY_NO_HOME", NULL, O_NO_HOME, M_CONT},
         {"contain", 'c', false, "FERRY_CONTAIN", NULL, O_CONTAIN, M_CONT},
         {"containall", 'C', false, "FERRY_CONTAINALL", NULL, O_CONTAINALL, M_CONT},
@@ -97,8 +38,19 @@ static const struct opt_def opt_defs[] = {
         {"writable-tmpfs", 0, false, "FERRY_WRITABLE_TMPFS", NULL, O_WRITABLE_TMPFS, M_CONT},
         {"hostname", 0, true, "FERRY_HOSTNAME", NULL, O_HOSTNAME, M_CONT},
         {"pid", 'p', false, "FERRY_PID", NULL, O_PID, M_CONT},
-        {"net", 0, true, "FERRY_NET", NULL, O_NET, M_CONT},
-        {"fakeroot", 0, false, "FERRY_FAKEROOT", NULL, O_FAKEROOT, M_CONT},
+        {"net", 'n', true, "FERRY_NET", NULL, O_NET, M_CONT},
+        {"network", 0, true, "FERRY_NETWORK", NULL, O_NETWORK, M_CONT},
+        {"ipc", 'i', false, "FERRY_IPC", NULL, O_IPC, M_CONT},
+        {"uts", 0, false, "FERRY_UTS", NULL, O_UTS, M_CONT},
+        {"fakeroot", 'f', false, "FERRY_FAKEROOT", NULL, O_FAKEROOT, M_CONT},
+        {"userns", 'u', false, "FERRY_USERNS", NULL, O_USERNS, M_CONT},
+        {"scratch", 'S', true, "FERRY_SCRATCH", "\n", O_SCRATCH, M_CONT},
+        {"workdir", 'W', true, "FERRY_WORKDIR", NULL, O_WORKDIR, M_CONT},
+        {"no-mount", 0, true, "FERRY_NO_MOUNT", "\n", O_NO_MOUNT, M_CONT},
+        {"overlay", 'o', true, "FERRY_OVERLAY", NULL, O_OVERLAY, M_CONT},
+        {"shell", 's', true, "FERRY_SHELL", NULL, O_SHELL, CMD_BIT(FY_CMD_SHELL)},
+        {"nv", 0, false, "FERRY_NV", NULL, O_NV, M_CONT},
+        {"gpus", 0, true, "FERRY_GPUS", NULL, O_GPUS, M_CONT},
         {"dry-run", 0, false, "FERRY_DRY_RUN", NULL, O_DRY_RUN, M_CONT},
         {"verbose", 'v', false, "FERRY_VERBOSE", NULL, O_VERBOSE, M_ALL},
         {"quiet", 'q', false, "FERRY_QUIET", NULL, O_QUIET, M_ALL},
@@ -117,8 +69,15 @@ static const struct opt_def opt_defs[] = {
         {"json", 0, false, NULL, NULL, O_JSON, M_INSPECT | M_CACHE},
         {"max-size", 0, true, NULL, NULL, O_MAX_SIZE, CMD_BIT(FY_CMD_CACHE)},
         {"blobs", 0, false, NULL, NULL, O_BLOBS, CMD_BIT(FY_CMD_CACHE)},
+        /* Apptainer's apps and inspect views (image/apptainer.h) */
+        {"app", 0, true, "FERRY_APP", NULL, O_APP, M_CONT},
+        {"labels", 0, false, NULL, NULL, O_LABELS, M_INSPECT},
+        {"runscript", 0, false, NULL, NULL, O_RUNSCRIPT, M_INSPECT},
+        {"deffile", 0, false, NULL, NULL, O_DEFFILE, M_INSPECT},
 };
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+const struct opt_def *const fy_options_defs = opt_defs;
+const size_t fy_options_ndefs = N_OPTS;
 
 static const char *const cmd_names[] = {
         [FY_CMD_NONE] = "ferry",  [FY_CMD_EXEC] = "exec",       [FY_CMD_RUN] = "run",
@@ -126,431 +85,11 @@ static const char *const cmd_names[] = {
         [FY_CMD_PULL] = "pull",   [FY_CMD_INSPECT] = "inspect", [FY_CMD_IMAGES] = "images",
         [FY_CMD_CACHE] = "cache",
 };
-
-/* State that only matters while parsing: where conflicting settings came from. */
-struct parse {
-	struct fy_opts *o;
-	const char *cmd;   /* for messages */
-	int env_verbosity; /* from FERRY_DEBUG / FERRY_VERBOSE / FERRY_QUIET */
-	int cl_verbosity;  /* from the command line */
-	bool cl_verbosity_set;
-	bool cl_home, cl_no_home; /* given on the command line */
-	bool level_set;           /* --level or FERRY_LEVEL given */
-	bool max_size_set, json_set, blobs_set;
-};
-
 const char *fy_options_cmd_name(enum fy_cmd cmd)
 {
 	if ((unsigned)cmd < sizeof(cmd_names) / sizeof(cmd_names[0]))
 		return cmd_names[cmd];
 	return "?";
-}
-
-/* ---- suggestions ("did you mean") ---- */
-
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
-
-	if (la >= 63 || lb >= 63)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-
-			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, (lb + 1) * sizeof(size_t));
-	}
-	return prev[lb];
-}
-
-/* The closest candidate within two edits (one for very short words), or NULL. */
-static const char *closest(const char *word, const char *const *cands, size_t n)
-{
-	const char *best = NULL;
-	size_t best_d = strlen(word) <= 3 ? 2 : 3;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t d;
-
-		if (!cands[i])
-			continue;
-		d = edit_distance(word, cands[i]);
-		if (d < best_d) {
-			best_d = d;
-			best = cands[i];
-		}
-	}
-	return best;
-}
-
-/* ---- applying one option ---- */
-
-static int parse_bool(const char *var, const char *val, bool *out, struct fy_error *err)
-{
-	static const char *const yes[] = {"1", "yes", "true", "on", NULL};
-	static const char *const no[] = {"0", "no", "false", "off", NULL};
-
-	if (fy_strv_contains((char *const *)yes, val))
-		*out = true;
-	else if (fy_strv_contains((char *const *)no, val))
-		*out = false;
-	else
-		return fy_error_usage(
-		        err, "%s: invalid boolean '%s' (use 1/0, yes/no, true/false, on/off)", var,
-		        val);
-	return 0;
-}
-
-static int set_str(char **slot, const char *val, struct fy_error *err)
-{
-	char *s = strdup(val);
-
-	if (!s)
-		return fy_error(err, ENOMEM, "options");
-	free(*slot);
-	*slot = s;
-	return 0;
-}
-
-/* Decimal digits only (strtoul would take signs, spaces and hex). */
-static int parse_decimal(const char *s, size_t len, unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (len == 0 || len > 9)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* "131072", "128K", "128KiB", "1M": a power of two from 4 KiB to 1 MiB, the squashfs limits
- * (squashfs_fs.h: SQUASHFS_FILE_MAX_SIZE; mksquashfs(1) -b). */
-static int parse_block_size(const char *val, unsigned *out)
-{
-	size_t digits = strspn(val, "0123456789");
-	const char *unit = val + digits;
-	unsigned long v, mul = 1;
-
-	if (parse_decimal(val, digits, &v) < 0)
-		return -1;
-	if (!strcmp(unit, "K") || !strcmp(unit, "k") || !strcmp(unit, "KiB"))
-		mul = 1024;
-	else if (!strcmp(unit, "M") || !strcmp(unit, "m") || !strcmp(unit, "MiB"))
-		mul = 1024 * 1024;
-	else if (*unit)
-		return -1;
-	v *= mul;
-	if (v < 4096 || v > 1024 * 1024 || (v & (v - 1)))
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
-/* OS/ARCH[/VARIANT] as in the OCI image index "platform" object: two or three non-empty parts
- * of lower-case letters, digits and '_' ("linux/amd64", "linux/arm/v7"). */
-static bool platform_valid(const char *val)
-{
-	size_t parts = 0;
-
-	for (const char *p = val;; p++) {
-		size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
-
-		if (n == 0)
-			return false;
-		parts++;
-		p += n;
-		if (!*p)
-			break;
-		if (*p != '/')
-			return false;
-	}
-	return parts == 2 || parts == 3;
-}
-
-static int check_value(const struct opt_def *d, const char *where, const char *val,
-                       struct fy_error *err)
-{
-	switch (d->id) {
-	case O_CREDS: {
-		const char *colon = strchr(val, ':');
-
-		/* Never echo the value: it holds a password. */
-		if (!colon || colon == val)
-			return fy_error_usage(
-			        err, "%s: invalid credentials (expected USER:PASSWORD)", where);
-		break;
-	}
-	case O_PLATFORM:
-		if (!platform_valid(val))
-			return fy_error_usage(
-			        err,
-			        "%s: invalid platform '%s' (expected OS/ARCH[/VARIANT], "
-			        "e.g. linux/amd64)",
-			        where, val);
-		break;
-	case O_DEST:
-		if (!*val)
-			return fy_error_usage(err, "%s: empty file name", where);
-		break;
-	case O_COMPRESSION: {
-		static const char *const comps[] = {"zstd", "lz4", "gzip", "none", NULL};
-
-		if (!fy_strv_contains((char *const *)comps, val))
-			return fy_error_usage(
-			        err, "%s: unknown compression '%s' (use zstd, lz4, gzip or none)",
-			        where, val);
-		break;
-	}
-	case O_LEVEL: {
-		unsigned long v;
-
-		if (parse_decimal(val, strlen(val), &v) < 0 || v < 1 || v > 22)
-			return fy_error_usage(
-			        err, "%s: invalid level '%s' (1 to 22 for zstd, 1 to 9 for gzip)",
-			        where, val);
-		break;
-	}
-	case O_BLOCK_SIZE: {
-		unsigned bs;
-
-		if (parse_block_size(val, &bs) < 0)
-			return fy_error_usage(
-			        err, "%s: invalid block size '%s' (a power of two from 4K to 1M)",
-			        where, val);
-		break;
-	}
-	case O_PWD:
-		if (val[0] != '/')
-			return fy_error_usage(err, "%s: '%s' is not an absolute path", where, val);
-		break;
-	case O_HOME: {
-		const char *colon = strchr(val, ':');
-
-		if (!*val || colon == val || (colon && (colon[1] != '/' || strchr(colon + 1, ':'))))
-			return fy_error_usage(
-			        err, "%s: invalid '%s' (expected SRC or SRC:DST, DST absolute)",
-			        where, val);
-		break;
-	}
-	case O_HOSTNAME:
-		if (!*val || strlen(val) > HOST_NAME_MAX)
-			return fy_error_usage(err, "%s: invalid hostname '%s' (1 to %d characters)",
-			                      where, val, HOST_NAME_MAX);
-		break;
-	case O_NET:
-		/* Only an empty network namespace for now: anything else would need a helper to
-		 * plumb interfaces, which ferry does not have. */
-		if (strcmp(val, "none") != 0)
-			return fy_error_usage(
-			        err, "%s: unsupported network '%s' (only 'none' is supported)",
-			        where, val);
-		break;
-	case O_ENV: {
-		const char *eq = strchr(val, '=');
-
-		if (!eq || eq == val)
-			return fy_error_usage(err, "%s: '%s' is not NAME=VALUE", where, val);
-		for (const char *c = val; c < eq; c++)
-			if (!(*c == '_' || (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-			      (c > val && *c >= '0' && *c <= '9')))
-				return fy_error_usage(err, "%s: invalid variable name '%.*s'",
-				                      where, (int)(eq - val), val);
-		break;
-	}
-	case O_ENV_FILE:
-		if (!*val)
-			return fy_error_usage(err, "%s: empty file name", where);
-		break;
-	case O_MAX_SIZE: {
-		uint64_t v;
-
-		if (fy_imgcache_parse_size(val, &v, err) < 0)
-			return fy_error_prefix(err, "%s", where);
-		break;
-	}
-	default:
-		break;
-	}
-	return 0;
-}
-
-/* Apply an option with a value (val NULL for a flag given on the command line). */
-static int apply(struct parse *ps, const struct opt_def *d, const char *where, const char *val,
-                 bool from_env, struct fy_error *err)
-{
-	struct fy_opts *o = ps->o;
-	bool on = true;
-	int r;
-
-	if (!d->arg && val) {
-		r = parse_bool(where, val, &on, err);
-		if (r < 0)
-			return r;
-	}
-	if (d->arg) {
-		r = check_value(d, where, val, err);
-		if (r < 0)
-			return r;
-	}
-	switch (d->id) {
-	case O_BIND:
-		r = fy_bind_parse(val, &o->binds, err);
-		return r < 0 ? fy_error_prefix(err, "%s", where) : 0;
-	case O_MOUNT:
-		r = fy_bind_parse_mount(val, &o->binds, err);
-		return r < 0 ? fy_error_prefix(err, "%s", where) : 0;
-	case O_ENV:
-		return fy_strv_push(&o->env, val) < 0 ? fy_error(err, ENOMEM, "options") : 0;
-	case O_ENV_FILE:
-		return fy_strv_push(&o->env_files, val) < 0 ? fy_error(err, ENOMEM, "options") : 0;
-	case O_PWD:
-		return set_str(&o->pwd, val, err);
-	case O_HOSTNAME:
-		return set_str(&o->hostname, val, err);
-	case O_HOME:
-		if (!from_env)
-			ps->cl_home = true;
-		return set_str(&o->home, val, err);
-	case O_NET:
-		o->net_none = true;
-		return 0;
-	case O_NO_HOME:
-		if (!from_env)
-			ps->cl_no_home = true;
-		o->no_home = on;
-		return 0;
-	case O_CONTAIN:
-		o->contain = on;
-		return 0;
-	case O_CONTAINALL:
-		o->containall = on;
-		return 0;
-	case O_CLEANENV:
-		o->cleanenv = on;
-		return 0;
-	case O_WRITABLE_TMPFS:
-		o->writable_tmpfs = on;
-		return 0;
-	case O_PID:
-		o->pid = on;
-		return 0;
-	case O_FAKEROOT:
-		o->fakeroot = on;
-		return 0;
-	case O_DRY_RUN:
-		o->dry_run = on;
-		return 0;
-	case O_VERBOSE:
-	case O_QUIET:
-	case O_DEBUG: {
-		int level = d->id == O_DEBUG ? 2 : d->id == O_VERBOSE ? 1 : -1;
-		int *cur = from_env ? &ps->env_verbosity : &ps->cl_verbosity;
-
-		if (!on)
-			return 0;
-		/* --debug beats --verbose in any order; between -v and -q the last wins. */
-		if (level == 2 || *cur != 2)
-			*cur = level;
-		if (!from_env)
-			ps->cl_verbosity_set = true;
-		return 0;
-	}
-	case O_HELP:
-		o->action = FY_ACT_HELP;
-		return 0;
-	case O_INSECURE:
-		o->insecure = on;
-		return 0;
-	case O_CREDS:
-		return set_str(&o->creds, val, err);
-	case O_PLATFORM:
-		return set_str(&o->platform, val, err);
-	case O_DEST:
-		return set_str(&o->dest, val, err);
-	case O_COMPRESSION:
-		return set_str(&o->compression, val, err);
-	case O_LEVEL: {
-		unsigned long v = 0;
-
-		parse_decimal(val, strlen(val), &v); /* checked in check_value() */
-		o->level = (int)v;
-		ps->level_set = true;
-		return 0;
-	}
-	case O_BLOCK_SIZE:
-		return parse_block_size(val, &o->block_size) < 0 ? fy_error_usage(err, "%s", where)
-		                                                 : 0;
-	case O_FORCE:
-		o->force = on;
-		return 0;
-	case O_JSON:
-		o->json = on;
-		ps->json_set = true;
-		return 0;
-	case O_MAX_SIZE: {
-		uint64_t v = 0;
-
-		(void)fy_imgcache_parse_size(val, &v, err); /* checked in check_value() */
-		o->max_size = v;
-		ps->max_size_set = true;
-		return 0;
-	}
-	case O_BLOBS:
-		o->blobs = on;
-		ps->blobs_set = true;
-		return 0;
-	}
-	return 0;
-}
-
-/* ---- the environment: FERRY_<OPTION> ---- */
-
-static int apply_env(struct parse *ps, char *const *environ, struct fy_error *err)
-{
-	for (size_t i = 0; i < N_OPTS; i++) {
-		const struct opt_def *d = &opt_defs[i];
-		const char *val = NULL;
-		size_t len;
-
-		if (!d->env || !(d->cmds & CMD_BIT(ps->o->cmd)))
-			continue;
-		len = strlen(d->env);
-		for (size_t j = 0; environ && environ[j]; j++)
-			if (strncmp(environ[j], d->env, len) == 0 && environ[j][len] == '=')
-				val = environ[j] + len + 1;
-		/* Empty means unset, as for most shell-configured tools. */
-		if (!val || !*val)
-			continue;
-		if (d->seps) {
-			_cleanup_strv_ char **parts = fy_strv_split(val, d->seps);
-
-			if (!parts)
-				return fy_error(err, ENOMEM, "options");
-			for (char **p = parts; *p; p++) {
-				int r = apply(ps, d, d->env, *p, true, err);
-
-				if (r < 0)
-					return r;
-			}
-		} else {
-			int r = apply(ps, d, d->env, val, true, err);
-
-			if (r < 0)
-				return r;
-		}
-	}
-	return 0;
 }
 
 /* ---- the command line ---- */
@@ -586,7 +125,7 @@ static int unknown_option(const struct parse *ps, const char *arg, struct fy_err
 			        ps->o->cmd == FY_CMD_NONE || opt_defs[i].cmds & CMD_BIT(ps->o->cmd)
 			                ? opt_defs[i].lng
 			                : NULL;
-		best = closest(word, cands, N_OPTS);
+		best = fy_options_help_closest(word, cands, N_OPTS);
 	}
 	/* Before the command ps->cmd is "ferry" itself. */
 	snprintf(help, sizeof(help), "ferry%s%s --help", strcmp(ps->cmd, "ferry") ? " " : "",
@@ -618,6 +157,10 @@ static int parse_option(struct parse *ps, int argc, char *const argv[], int *i,
 		const struct opt_def *d = find_long(name, len);
 		const char *val = eq ? eq + 1 : NULL;
 
+		if (!d && fy_options_help_refusal(name, len, 0))
+			return fy_error_usage(err, "%s: --%.*s is not supported: %s", ps->cmd,
+			                      (int)(len < 64 ? len : 64), name,
+			                      fy_options_help_refusal(name, len, 0));
 		if (!d)
 			return unknown_option(ps, arg, err);
 		if (!(d->cmds & CMD_BIT(ps->o->cmd))) {
@@ -630,17 +173,22 @@ static int parse_option(struct parse *ps, int argc, char *const argv[], int *i,
 		snprintf(where, sizeof(where), "%s: --%s", ps->cmd, d->lng);
 		if (!d->arg && eq)
 			return fy_error_usage(err, "%s takes no value", where);
+		if (d->id == O_NET && !val && (*i >= argc || argv[*i][0] == '-'))
+			return fy_options_value_apply(ps, d, where, NULL, false, err);
 		if (d->arg && !val) {
 			if (*i >= argc)
 				return fy_error_usage(err, "%s needs an argument", where);
 			val = argv[(*i)++];
 		}
-		return apply(ps, d, where, d->arg ? val : NULL, false, err);
+		return fy_options_value_apply(ps, d, where, d->arg ? val : NULL, false, err);
 	}
 	for (const char *c = arg + 1; *c; c++) {
 		const struct opt_def *d = find_short(*c);
 		int r;
 
+		if (!d && fy_options_help_refusal(NULL, 0, *c))
+			return fy_error_usage(err, "%s: -%c is not supported: %s", ps->cmd, *c,
+			                      fy_options_help_refusal(NULL, 0, *c));
 		if (!d) {
 			char one[3] = {'-', *c, '\0'};
 
@@ -653,17 +201,20 @@ static int parse_option(struct parse *ps, int argc, char *const argv[], int *i,
 		}
 		snprintf(where, sizeof(where), "%s: -%c", ps->cmd, *c);
 		if (!d->arg) {
-			r = apply(ps, d, where, NULL, false, err);
+			r = fy_options_value_apply(ps, d, where, NULL, false, err);
 			if (r < 0)
 				return r;
 			continue;
 		}
-		/* "-Bsrc" or "-B src"; a value-taking option ends the cluster. */
+		/* "-Bsrc" or "-B src"; a value-taking option ends the cluster. "-n" alone is
+		 * Apptainer's --net flag. */
+		if (d->id == O_NET && !c[1] && (*i >= argc || argv[*i][0] == '-'))
+			return fy_options_value_apply(ps, d, where, NULL, false, err);
 		if (c[1])
-			return apply(ps, d, where, c + 1, false, err);
+			return fy_options_value_apply(ps, d, where, c + 1, false, err);
 		if (*i >= argc)
 			return fy_error_usage(err, "%s needs an argument", where);
-		return apply(ps, d, where, argv[(*i)++], false, err);
+		return fy_options_value_apply(ps, d, where, argv[(*i)++], false, err);
 	}
 	return 0;
 }
@@ -694,6 +245,18 @@ static int finish_container(struct parse *ps, struct fy_error *err)
 		return fy_error_usage(err, "FERRY_HOME and FERRY_NO_HOME cannot be used together");
 	if (o->containall)
 		o->contain = o->cleanenv = o->pid = true;
+	/* Apptainer's "--net" alone asks for its default, a bridge network. */
+	if (o->net_flag && !o->net_none)
+		return fy_error_usage(err,
+		                      "%s: --net needs --network none: ferry cannot set up bridge "
+		                      "or other networks (that needs a privileged helper); "
+		                      "--network none gives loopback only",
+		                      ps->cmd);
+	if (o->overlay && o->writable_tmpfs)
+		return fy_error_usage(err,
+		                      "%s: --overlay and --writable-tmpfs cannot be used together "
+		                      "(both make the root writable)",
+		                      ps->cmd);
 	o->verbosity = ps->cl_verbosity_set ? ps->cl_verbosity : ps->env_verbosity;
 	return 0;
 }
@@ -704,7 +267,7 @@ static int parse_container(struct parse *ps, int argc, char *const argv[], int i
 	struct fy_opts *o = ps->o;
 	int r;
 
-	r = apply_env(ps, environ, err);
+	r = fy_options_env_apply(ps, environ, err);
 	if (r < 0)
 		return r;
 	while (i < argc && argv[i][0] == '-' && argv[i][1]) {
@@ -733,6 +296,9 @@ static int parse_container(struct parse *ps, int argc, char *const argv[], int i
 		if (i >= argc)
 			return fy_error_usage(
 			        err, "exec: missing CMD after IMAGE (see 'ferry exec --help')");
+		/* execvp("") fails with ENOENT or EACCES inside the container: say what is wrong */
+		if (!argv[i][0])
+			return fy_error_usage(err, "exec: empty CMD");
 		break;
 	case FY_CMD_SHELL:
 		if (i < argc)
@@ -769,14 +335,13 @@ static int finish_pull(struct parse *ps, struct fy_error *err)
 /* Commands whose options may come anywhere among their operands (nothing runs inside a
  * container, so nothing is passed on): "--" ends the options, every other word goes to
  * operand(). The environment's FERRY_<OPTION> values come first. */
-static int parse_interleaved(struct parse *ps, int argc, char *const argv[], int i,
-                             char *const *environ,
-                             int (*operand)(struct parse *ps, const char *a, void *ctx,
-                                            struct fy_error *err),
-                             void *ctx, struct fy_error *err)
+static int
+parse_interleaved(struct parse *ps, int argc, char *const argv[], int i, char *const *environ,
+                  int (*operand)(struct parse *ps, const char *a, void *ctx, struct fy_error *err),
+                  void *ctx, struct fy_error *err)
 {
 	bool opts_done = false;
-	int r = apply_env(ps, environ, err);
+	int r = fy_options_env_apply(ps, environ, err);
 
 	if (r < 0)
 		return r;
@@ -810,9 +375,23 @@ static int source_operand(struct parse *ps, const char *a, void *ctx, struct fy_
 {
 	const char *what = ctx;
 
+	/* Apptainer's "pull OUT SOURCE": the first of two operands is the destination. */
+	if (ps->o->image && ps->o->cmd == FY_CMD_PULL && !ps->pull_out) {
+		if (ps->o->dest)
+			return fy_error_usage(
+			        err,
+			        "pull: '%s' and --dest both name the output file (use "
+			        "one: 'ferry pull --dest FILE SOURCE')",
+			        ps->o->image);
+		ps->o->dest = ps->o->image;
+		ps->o->image = NULL;
+		ps->pull_out = true;
+	}
 	if (ps->o->image)
-		return fy_error_usage(err, "%s: unexpected argument '%s' (only one %s)", ps->cmd, a,
-		                      what);
+		return fy_error_usage(
+		        err, "%s: unexpected argument '%s' (only one %s%s)", ps->cmd, a, what,
+		        ps->o->cmd == FY_CMD_PULL ? "; the output file comes first or with --dest"
+		                                  : "");
 	if (!a[0])
 		return fy_error_usage(err, "%s: empty %s", ps->cmd, what);
 	ps->o->image = strdup(a);
@@ -831,6 +410,11 @@ static int parse_source(struct parse *ps, int argc, char *const argv[], int i, c
 	if (!o->image)
 		return fy_error_usage(err, "%s: missing %s (see 'ferry %s --help')", ps->cmd, what,
 		                      ps->cmd);
+	if (ps->pull_out && ps->o->dest && ps->dest_opt)
+		return fy_error_usage(err,
+		                      "pull: '%s' and --dest both name the output file (use one: "
+		                      "'ferry pull --dest FILE SOURCE')",
+		                      o->dest);
 	return o->cmd == FY_CMD_PULL ? finish_pull(ps, err) : 0;
 }
 
@@ -894,8 +478,8 @@ static enum fy_cmd lookup_cmd(const char *name)
 
 static int unknown_cmd(const char *name, struct fy_error *err)
 {
-	const char *best =
-	        closest(name, cmd_names + 1, sizeof(cmd_names) / sizeof(cmd_names[0]) - 1);
+	const char *best = fy_options_help_closest(name, cmd_names + 1,
+	                                           sizeof(cmd_names) / sizeof(cmd_names[0]) - 1);
 
 	if (best)
 		return fy_error_usage(
@@ -905,8 +489,7 @@ static int unknown_cmd(const char *name, struct fy_error *err)
 }
 
 /* "ferry help [COMMAND]" and "ferry version": no options but --help. */
-static int parse_simple(struct parse *ps, int argc, char *const argv[], int i,
-                        struct fy_error *err)
+static int parse_simple(struct parse *ps, int argc, char *const argv[], int i, struct fy_error *err)
 {
 	struct fy_opts *o = ps->o;
 
@@ -1006,6 +589,17 @@ int fy_options_parse(int argc, char *const argv[], char *const *environ, struct 
 		fy_options_release(opts);
 		return r;
 	}
+	/* The core reads no environment: --nv takes the host's GPU variables from here. */
+	for (size_t i = 0; opts->nv && environ && environ[i]; i++)
+		if ((strncmp(environ[i], "CUDA_VISIBLE_DEVICES=", 21) == 0 ||
+		     strncmp(environ[i], "NVIDIA_VISIBLE_DEVICES=", 23) == 0 ||
+		     strncmp(environ[i], "SLURM_STEP_GPUS=", 16) == 0 ||
+		     strncmp(environ[i], "SLURM_JOB_GPUS=", 15) == 0 ||
+		     strncmp(environ[i], "FERRY_SYSROOT=", 14) == 0) &&
+		    fy_strv_push(&opts->gpu_env, environ[i]) < 0) {
+			fy_options_release(opts);
+			return fy_error(err, ENOMEM, "options");
+		}
 	if (opts->action != FY_ACT_RUN || opts->cmd == FY_CMD_VERSION)
 		opts->verbosity = ps.cl_verbosity_set ? ps.cl_verbosity : 0;
 	return 0;
@@ -1023,83 +617,20 @@ void fy_options_release(struct fy_opts *opts)
 	free(opts->pwd);
 	free(opts->home);
 	free(opts->hostname);
+	free(opts->gpus);
+	fy_strv_free(opts->gpu_env);
+	free(opts->app);
 	free(opts->creds);
 	free(opts->platform);
 	free(opts->dest);
 	free(opts->compression);
+	fy_strv_free(opts->scratch);
+	free(opts->workdir);
+	fy_strv_free(opts->no_mount_paths);
+	free(opts->overlay);
+	free(opts->shell);
 	memset(opts, 0, sizeof(*opts));
 }
-
-/* ---- the request: what the core sees of a command line ---- */
-
-static int dup_str(char **out, const char *s)
-{
-	*out = s ? strdup(s) : NULL;
-	return s && !*out ? -1 : 0;
-}
-
-static int dup_strv(char ***out, char *const *v)
-{
-	*out = v ? fy_strv_dup(v) : NULL;
-	return v && !*out ? -1 : 0;
-}
-
-int fy_options_request(const struct fy_opts *o, struct fy_request *req, struct fy_error *err)
-{
-	*req = (struct fy_request){
-	        .cleanenv = o->cleanenv,
-	        .no_home = o->no_home,
-	        .contain = o->contain,
-	        .containall = o->containall,
-	        .writable_tmpfs = o->writable_tmpfs,
-	        .pid = o->pid,
-	        .net_none = o->net_none,
-	        .fakeroot = o->fakeroot,
-	        .insecure = o->insecure,
-	        .level = o->level,
-	        .block_size = o->block_size,
-	        .force = o->force,
-	};
-	switch (o->cmd) {
-	case FY_CMD_EXEC:
-		req->cmd = FY_REQ_EXEC;
-		break;
-	case FY_CMD_RUN:
-		req->cmd = FY_REQ_RUN;
-		break;
-	case FY_CMD_SHELL:
-		req->cmd = FY_REQ_SHELL;
-		break;
-	default:
-		req->cmd = FY_REQ_NONE; /* pull: no container */
-		break;
-	}
-	if (dup_str(&req->image, o->image) < 0 || dup_strv(&req->argv, o->argv) < 0 ||
-	    dup_strv(&req->env, o->env) < 0 || dup_strv(&req->env_files, o->env_files) < 0 ||
-	    dup_str(&req->pwd, o->pwd) < 0 || dup_str(&req->home, o->home) < 0 ||
-	    dup_str(&req->hostname, o->hostname) < 0 || dup_str(&req->creds, o->creds) < 0 ||
-	    dup_str(&req->platform, o->platform) < 0 || dup_str(&req->dest, o->dest) < 0 ||
-	    dup_str(&req->compression, o->compression) < 0)
-		goto nomem;
-	if (o->binds.n) {
-		req->binds.v = calloc(o->binds.n, sizeof(*req->binds.v));
-		if (!req->binds.v)
-			goto nomem;
-		for (size_t i = 0; i < o->binds.n; i++, req->binds.n++) {
-			req->binds.v[i].ro = o->binds.v[i].ro;
-			if (dup_str(&req->binds.v[i].src, o->binds.v[i].src) < 0 ||
-			    dup_str(&req->binds.v[i].dst, o->binds.v[i].dst) < 0) {
-				req->binds.n++; /* release frees the half-copied entry too */
-				goto nomem;
-			}
-		}
-	}
-	return 0;
-nomem:
-	fy_request_release(req);
-	return fy_error(err, ENOMEM, "options");
-}
-
 const char *fy_options_flag(enum fy_request_field field)
 {
 	/* ferry's names for the request fields that core errors can be about. */
@@ -1123,6 +654,11 @@ const char *fy_options_flag(enum fy_request_field field)
 	        [FY_REQ_F_COMPRESSION] = "--compression",
 	        [FY_REQ_F_LEVEL] = "--level",
 	        [FY_REQ_F_BLOCK_SIZE] = "--block-size",
+	        [FY_REQ_F_SCRATCH] = "--scratch",
+	        [FY_REQ_F_WORKDIR] = "--workdir",
+	        [FY_REQ_F_OVERLAY] = "--overlay",
+	        [FY_REQ_F_SHELL] = "--shell",
+	        [FY_REQ_F_GPUS] = "--gpus",
 	};
 
 	if ((int)field <= FY_REQ_F_NONE || field >= FY_REQ_F_MAX)
@@ -1134,184 +670,4 @@ const char *fy_options_flag(enum fy_request_field field)
 const char *fy_edge_flag(int field)
 {
 	return fy_options_flag((enum fy_request_field)field);
-}
-
-/* ---- help texts: keep in step with doc/ferry.1 ---- */
-
-#define CONTAINER_OPTIONS                                                                          \
-	"Options (each also settable as FERRY_<OPTION>: FERRY_BIND=/data, FERRY_PID=1):\n"         \
-	"  -B, --bind SRC[:DST[:ro|rw]]  bind host SRC at DST (repeatable; comma lists)\n"         \
-	"      --mount type=bind,src=SRC,dst=DST[,ro]\n"                                           \
-	"                                bind, key=value form (repeatable)\n"                      \
-	"      --pwd DIR                 start in DIR inside the container\n"                      \
-	"      --home SRC[:DST]          use host SRC as the home directory (at DST)\n"            \
-	"      --no-home                 do not mount the home directory\n"                        \
-	"  -c, --contain                 minimal /dev, private /tmp, no host home or cwd\n"        \
-	"  -C, --containall              --contain, --cleanenv, --pid and private IPC\n"           \
-	"  -e, --cleanenv                drop the host environment (but TERM, LANG, ...)\n"        \
-	"      --env NAME=VALUE          set a variable inside (repeatable)\n"                     \
-	"      --env-file FILE           read NAME=VALUE lines from FILE (repeatable)\n"           \
-	"      --writable-tmpfs          writable root; changes live in memory\n"                  \
-	"      --hostname NAME           set the hostname (new UTS namespace)\n"                   \
-	"  -p, --pid                     new PID namespace\n"                                      \
-	"      --net=none                no network but loopback\n"                                \
-	"      --fakeroot                appear as root (uid 0) inside\n"                          \
-	"      --dry-run                 print the plan, do not run it\n"                          \
-	"      --insecure                docker:// over plain HTTP\n"                              \
-	"      --creds USER:PASS         registry credentials\n"                                   \
-	"      --platform OS/ARCH[/VAR]  platform to pick from a multi-platform image\n"           \
-	"  -v, --verbose, -q, --quiet, --debug\n"                                                  \
-	"  -h, --help                    show this help\n"                                         \
-	"\n"                                                                                       \
-	"IMAGE is a squashfs file, a SIF file, a directory, or a docker://, oci:,\n"               \
-	"oci-archive: or docker-archive: source, pulled into the image cache first\n"              \
-	"(see 'ferry pull --help').\n"                                                             \
-	"Options end at IMAGE: what follows belongs to the container. See ferry(1).\n"
-
-static const char help_top[] =
-        "usage: ferry [--debug | -v | -q] COMMAND [ARGS]\n"
-        "\n"
-        "Run programs from container images, as yourself, without privileges.\n"
-        "\n"
-        "Commands:\n"
-        "  exec      run a command in an image\n"
-        "  run       run an image's entrypoint and command\n"
-        "  shell     start an interactive shell in an image\n"
-        "  pull      convert a registry, OCI layout or archive image into squashfs\n"
-        "  inspect   show an image's format and configuration\n"
-        "  images    list the image cache (the same as 'ferry cache list')\n"
-        "  cache     list, prune or clean the image cache\n"
-        "  version   print the version\n"
-        "  help      show help for a command\n"
-        "\n"
-        "Global options:\n"
-        "      --debug      trace start-up with timings\n"
-        "  -v, --verbose    say more about what ferry does\n"
-        "  -q, --quiet      print errors only\n"
-        "  -h, --help       show this help\n"
-        "      --version    print the version\n"
-        "\n"
-        "See 'ferry help COMMAND' or 'ferry COMMAND --help', and ferry(1).\n";
-
-static const char help_exec[] = "usage: ferry exec [OPTIONS] IMAGE CMD [ARG...]\n"
-                                "\n"
-                                "Run CMD inside IMAGE.\n"
-                                "\n" CONTAINER_OPTIONS;
-
-static const char help_run[] = "usage: ferry run [OPTIONS] IMAGE [ARG...]\n"
-                               "\n"
-                               "Run the image's entrypoint and command; ARGs replace its command.\n"
-                               "\n" CONTAINER_OPTIONS;
-
-static const char help_shell[] = "usage: ferry shell [OPTIONS] IMAGE\n"
-                                 "\n"
-                                 "Start an interactive shell (/bin/bash, else /bin/sh) in IMAGE.\n"
-                                 "\n" CONTAINER_OPTIONS;
-
-static const char help_pull[] =
-        "usage: ferry pull [OPTIONS] SOURCE\n"
-        "\n"
-        "Fetch SOURCE (docker://[REGISTRY/]REPO[:TAG|@DIGEST], oci:DIR[:TAG],\n"
-        "oci-archive:FILE[:TAG] or docker-archive:FILE[:N|:REF]; archives are uncompressed tar\n"
-        "files, read in place) and convert it into a squashfs image. Without --dest the image\n"
-        "goes to the image cache (reused when present; read-only site caches named by\n"
-        "site_cache in ferry.conf are searched first); the image's path is printed on stdout.\n"
-        "\n"
-        "Options:\n"
-        "      --dest FILE               write the image to FILE instead of the cache\n"
-        "      --force                   convert again even if a cache has the image\n"
-        "      --insecure                plain HTTP to the registry (FERRY_INSECURE=1)\n"
-        "      --creds USER:PASS         registry credentials (else FERRY_REGISTRY_USER and\n"
-        "                                FERRY_REGISTRY_PASSWORD, auth.json, docker config)\n"
-        "      --platform OS/ARCH[/VAR]  platform to pick from a multi-platform image\n"
-        "      --compression ALGO        zstd (default), lz4, gzip or none\n"
-        "      --level N                 compression level (zstd 1-22, gzip 1-9)\n"
-        "      --block-size SIZE         squashfs block size, 4K to 1M (default 128K)\n"
-        "  -v, --verbose, -q, --quiet, --debug\n"
-        "                                -v, --debug: end with where the time went (stderr)\n"
-        "  -h, --help                    show this help\n"
-        "\n"
-        "Cache: $FERRY_CACHEDIR, else $XDG_CACHE_HOME/ferry, else ~/.cache/ferry. See ferry(1).\n";
-
-static const char help_inspect[] =
-        "usage: ferry inspect [--json] IMAGE\n"
-        "\n"
-        "Show IMAGE's kind, path, size and compression, and the source, manifest digest and\n"
-        "OCI configuration that ferry pull stored in it.\n"
-        "\n"
-        "Options:\n"
-        "      --json                    print one JSON object\n"
-        "  -v, --verbose, -q, --quiet, --debug\n"
-        "  -h, --help                    show this help\n";
-
-static const char help_images[] =
-        "usage: ferry images [--json]\n"
-        "\n"
-        "List the images in the image cache, most recently used first: size, last use (pull,\n"
-        "reuse or run), source, manifest digest, cache (user, or site for a read-only site\n"
-        "cache from ferry.conf) and path, then the totals. The same as 'ferry cache list'.\n"
-        "\n"
-        "Options:\n"
-        "      --json                    print one JSON array, one object per image\n"
-        "  -v, --verbose, -q, --quiet, --debug\n"
-        "  -h, --help                    show this help\n"
-        "\n"
-        "Cache: $FERRY_CACHEDIR, else $XDG_CACHE_HOME/ferry, else ~/.cache/ferry.\n";
-
-static const char help_cache[] =
-        "usage: ferry cache list [--json]\n"
-        "       ferry cache prune --max-size SIZE [--blobs]\n"
-        "       ferry cache clean\n"
-        "\n"
-        "Manage the image cache that ferry pull fills.\n"
-        "  list    list cached images (see 'ferry images --help')\n"
-        "  prune   remove least recently used images until the images take at most SIZE\n"
-        "  clean   remove every image and every cached blob\n"
-        "Images in use by a running ferry exec, run or shell are never removed: prune and\n"
-        "clean skip them and say so. Read-only site caches (site_cache) are never touched.\n"
-        "\n"
-        "Options:\n"
-        "      --json                    list: print one JSON array\n"
-        "      --max-size SIZE           prune: bytes, or with a K, M, G or T suffix (powers of\n"
-        "                                1024): 500M, 10G; 0 removes every image not in use\n"
-        "      --blobs                   prune: also remove every cached blob (layers are\n"
-        "                                only needed to convert again; pull fetches them anew)\n"
-        "  -v, --verbose, -q, --quiet, --debug\n"
-        "  -h, --help                    show this help\n"
-        "\n"
-        "Cache: $FERRY_CACHEDIR, else $XDG_CACHE_HOME/ferry, else ~/.cache/ferry. See ferry(1).\n";
-
-static const char help_version[] = "usage: ferry version\n"
-                                   "\n"
-                                   "Print ferry's version.\n";
-
-static const char help_help[] = "usage: ferry help [COMMAND]\n"
-                                "\n"
-                                "Show help for COMMAND, or the list of commands.\n";
-
-const char *fy_options_help(enum fy_cmd cmd)
-{
-	switch (cmd) {
-	case FY_CMD_EXEC:
-		return help_exec;
-	case FY_CMD_RUN:
-		return help_run;
-	case FY_CMD_SHELL:
-		return help_shell;
-	case FY_CMD_VERSION:
-		return help_version;
-	case FY_CMD_HELP:
-		return help_help;
-	case FY_CMD_PULL:
-		return help_pull;
-	case FY_CMD_INSPECT:
-		return help_inspect;
-	case FY_CMD_IMAGES:
-		return help_images;
-	case FY_CMD_CACHE:
-		return help_cache;
-	case FY_CMD_NONE:
-		break;
-	}
-	return help_top;
 }

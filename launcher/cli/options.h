@@ -48,11 +48,24 @@ struct fy_opts {
 	bool cleanenv;
 	bool writable_tmpfs;
 	char *hostname;
-	bool pid;      /* new PID namespace with a small init */
-	bool net_none; /* --net=none: new, empty network namespace (loopback only) */
-	bool fakeroot; /* map the caller to uid/gid 0 */
-	bool dry_run;  /* print the plan, do not run */
-	int verbosity; /* 0 normal, 1 --verbose, 2 --debug; -1 --quiet */
+	bool pid;          /* new PID namespace with a small init */
+	bool net_none;     /* --net=none: new, empty network namespace (loopback only) */
+	bool fakeroot;     /* map the caller to uid/gid 0 */
+	bool ipc;          /* --ipc: new IPC namespace */
+	bool uts;          /* --uts: new UTS namespace (the host's hostname until --hostname) */
+	bool net_flag;     /* --net given as a flag (Apptainer's form): needs --network none */
+	char **scratch;    /* -S DIR: an empty scratch directory at DIR (tmpfs, or in --workdir) */
+	char *workdir;     /* -W DIR: where -S and --contain's /tmp, /var/tmp come from */
+	unsigned no_mount; /* --no-mount NAME,...: FY_REQ_NOMOUNT_* bits */
+	char **no_mount_paths; /* --no-mount /DST: site binds left out */
+	char *overlay;         /* -o DIR: writable overlay (upper and work in DIR) */
+	char *shell;           /* shell -s PATH: the shell to start */
+	bool dry_run;          /* print the plan, do not run */
+	bool nv;               /* --nv: the host's NVIDIA GPUs */
+	char *gpus;            /* --gpus all|none|LIST */
+	char **gpu_env;        /* with --nv: the host's CUDA_/NVIDIA_VISIBLE_DEVICES, SLURM_*_GPUS,
+	                        * FERRY_SYSROOT settings (NAME=VALUE) */
+	int verbosity;         /* 0 normal, 1 --verbose, 2 --debug; -1 --quiet */
 
 	/* Registry access: pull, and exec/run/shell of docker:// and oci: sources. */
 	bool insecure;  /* --insecure: plain HTTP to the registry */
@@ -70,6 +83,8 @@ struct fy_opts {
 	enum fy_cache_op cache_op;   /* images: FY_CACHE_LIST */
 	unsigned long long max_size; /* cache prune --max-size SIZE, in bytes (required) */
 	bool blobs;                  /* cache prune --blobs: remove cached blobs too */
+	char *app;                   /* --app NAME: an Apptainer app (/scif/apps/NAME) */
+	int inspect_show; /* inspect: 1 --labels, 2 --runscript, 3 --deffile; 0: the summary */
 };
 
 /* Parse argv (argv[0] is the program). environ supplies FERRY_<OPTION> defaults. */
@@ -78,10 +93,13 @@ int fy_options_parse(int argc, char *const argv[], char *const *environ, struct 
 void fy_options_release(struct fy_opts *opts);
 /* The request the core sees: a copy of opts' container, registry and pull settings (opts
  * stays as it is). On failure req is released. */
-int fy_options_request(const struct fy_opts *opts, struct fy_request *req,
-                       struct fy_error *err);
+int fy_options_request(const struct fy_opts *opts, struct fy_request *req, struct fy_error *err);
 /* ferry's flag for a request field ("--home"), NULL when it has none. */
 const char *fy_options_flag(enum fy_request_field field);
+/* The environment the program should use from here on: environ with APPTAINER_X,
+ * SINGULARITY_X, APPTAINERENV_N, SINGULARITYENV_N made FERRY_X and FERRYENV_N (where ferry's
+ * own names are unset), unless the site turned that off (apptainer_env = no in ferry.conf). */
+int fy_options_env_site(char *const *environ, char ***out, struct fy_error *err);
 /* The help text for a command (FY_CMD_NONE: the top-level help). Static storage. */
 const char *fy_options_help(enum fy_cmd cmd);
 const char *fy_options_cmd_name(enum fy_cmd cmd);

@@ -13,52 +13,94 @@
 #include "image/registry/registry.h"
 #include "image/registry/blobcache.h"
 
-#include <stdarg.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 extern char **environ;
 
-/* Progress on one redrawn stderr line, only for a terminal; redrawn at most every 100 ms so a
- * slow terminal or a remote session never slows the pull down. */
+/* Progress, on stderr. On a terminal: one line redrawn at most every 100 ms, so a slow terminal
+ * or a remote session never slows the pull down. Elsewhere (a batch job's log, issue 14): quiet
+ * for the first LOG_QUIET_NS, so that a quick pull logs nothing; then a line every LOG_EVERY_NS
+ * or each 10% of the download, one per converted layer and a last one with the totals. The
+ * download threads and the converting thread both report: the lock keeps lines whole. */
+#define LOG_QUIET_NS 5000000000ull
+#define LOG_EVERY_NS 5000000000ull
+
 struct progress {
-	bool on;
-	bool drawn;
-	uint64_t last_ns;
-	size_t count, finished;
+	bool tty, log; /* which of the two forms; neither with -q */
+	bool drawn, logged;
+	pthread_mutex_t lock;
+	uint64_t start_ns, last_ns;
+	size_t count, started, finished;
 	uint64_t *done, *total; /* per blob, by index */
+	uint64_t sum_done, sum_total;
+	int last_step; /* the 10% step of the download last logged */
+	bool converting;
+	size_t layer, nlayers, layers_done;
+	uint64_t data_bytes;
 };
 
-static void progress_draw(struct progress *pg, bool force, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+static void progress_line(const struct progress *pg, char *line, size_t len)
+{
+	int n = 0;
 
-static void progress_draw(struct progress *pg, bool force, const char *fmt, ...)
+	if (pg->count && (!pg->converting || pg->finished < pg->count))
+		n = snprintf(line, len, "fetching: %zu/%zu blobs, %.1f/%.1f MiB", pg->finished,
+		             pg->count, (double)pg->sum_done / 1048576.0,
+		             (double)pg->sum_total / 1048576.0);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (pg->converting)
+		snprintf(line + n, len - (size_t)n,
+		         "%sconverting: layer %zu/%zu, %.1f MiB of file data", n ? "; " : "",
+		         pg->layer, pg->nlayers, (double)pg->data_bytes / 1048576.0);
+}
+
+/* Called with the lock held. force: a line a terminal shows at once (a blob or layer done). */
+static void progress_show(struct progress *pg, bool force, bool step)
 {
 	uint64_t now = fy_log_now_ns();
-	char line[160];
-	va_list ap;
+	char line[200] = "";
 
-	if (!force && pg->drawn && now - pg->last_ns < 100000000ull)
+	if (pg->tty) {
+		if (!force && pg->drawn && now - pg->last_ns < 100000000ull)
+			return;
+		progress_line(pg, line, sizeof(line));
+		/* \r and "erase to end of line" (ECMA-48 EL, CSI K) redraw in place. */
+		fprintf(stderr, "\r%s\033[K", line);
+		pg->drawn = true;
+	} else if (pg->log) {
+		if (now - pg->start_ns < LOG_QUIET_NS ||
+		    (!step && pg->logged && now - pg->last_ns < LOG_EVERY_NS))
+			return;
+		progress_line(pg, line, sizeof(line));
+		fprintf(stderr, "ferry: pull: %s\n", line);
+		pg->logged = true;
+	} else {
 		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	/* \r and "erase to end of line" (ECMA-48 EL, CSI K) redraw in place. */
-	fprintf(stderr, "\r%s\033[K", line);
+	}
 	fflush(stderr);
-	pg->drawn = true;
 	pg->last_ns = now;
 }
 
-static void progress_end(struct progress *pg)
+static void progress_end(struct progress *pg, const struct fy_pull_stats *st, int rc)
 {
 	if (pg->drawn)
 		fputs("\r\033[K", stderr);
-	pg->drawn = false;
+	/* The last line of a pull that logged: what the log reader waited for. */
+	if (pg->logged && rc == 0)
+		fprintf(stderr,
+		        "ferry: pull: done: %.1f MiB fetched, %zu layers converted, %.1f MiB "
+		        "written\n",
+		        (double)st->reg.fetched_bytes / 1048576.0, pg->layers_done,
+		        (double)st->cv.output_bytes / 1048576.0);
+	pg->drawn = pg->logged = false;
 	free(pg->done);
 	free(pg->total);
 	pg->done = pg->total = NULL;
@@ -67,47 +109,72 @@ static void progress_end(struct progress *pg)
 static void on_blob(void *ctx, const struct fy_reg_progress *p)
 {
 	struct progress *pg = ctx;
-	uint64_t done = 0, total = 0;
+	bool force;
+	int step;
 
+	pthread_mutex_lock(&pg->lock);
 	if (!pg->done && p->count) {
 		pg->done = calloc(p->count, sizeof(*pg->done));
 		pg->total = calloc(p->count, sizeof(*pg->total));
 		if (!pg->done || !pg->total)
-			return;
+			goto out;
 		pg->count = p->count;
 	}
 	if (!pg->done || p->index >= pg->count)
-		return;
+		goto out;
+	if (!pg->total[p->index] && p->blob->total)
+		pg->started++;
 	pg->done[p->index] = p->blob->done;
 	pg->total[p->index] = p->blob->total;
-	if (p->blob->event == FY_BC_DONE) {
+	force = p->blob->event == FY_BC_DONE;
+	if (force) {
 		pg->done[p->index] = p->blob->total;
 		pg->finished++;
 	}
+	pg->sum_done = pg->sum_total = 0;
 	for (size_t i = 0; i < pg->count; i++) {
-		done += pg->done[i];
-		total += pg->total[i];
+		pg->sum_done += pg->done[i];
+		pg->sum_total += pg->total[i];
 	}
-	progress_draw(pg, p->blob->event == FY_BC_DONE, "fetching: %zu/%zu blobs, %.1f/%.1f MiB",
-	              pg->finished, pg->count, (double)done / 1048576.0, (double)total / 1048576.0);
+	/* Percentages only once every size is known: else they could go down. */
+	step = pg->started == pg->count && pg->sum_total ? (int)(pg->sum_done * 10 / pg->sum_total)
+	                                                 : pg->last_step;
+	progress_show(pg, force, step > pg->last_step);
+	if (step > pg->last_step && pg->logged)
+		pg->last_step = step;
+out:
+	pthread_mutex_unlock(&pg->lock);
 }
 
 static void on_convert(void *ctx, const struct fy_cv_progress *p)
 {
 	struct progress *pg = ctx;
 
-	if (p->stage == FY_CV_LAYER_BEGIN || p->stage == FY_CV_LAYER_END)
-		progress_draw(pg, true, "converting: layer %zu/%zu, %.1f MiB of file data",
-		              p->nlayers - p->layer, p->nlayers, (double)p->data_bytes / 1048576.0);
-	else if (p->stage == FY_CV_WRITE_TABLES)
-		progress_draw(pg, true, "converting: writing the squashfs tables");
+	pthread_mutex_lock(&pg->lock);
+	pg->converting = true;
+	pg->layer = p->nlayers - p->layer;
+	pg->nlayers = p->nlayers;
+	pg->data_bytes = p->data_bytes;
+	if (p->stage == FY_CV_LAYER_END)
+		pg->layers_done++;
+	if (p->stage == FY_CV_LAYER_BEGIN || p->stage == FY_CV_LAYER_END || p->stage == FY_CV_DATA)
+		progress_show(pg, p->stage != FY_CV_DATA, p->stage == FY_CV_LAYER_END);
+	else if (p->stage == FY_CV_WRITE_TABLES && pg->tty) {
+		fprintf(stderr, "\rconverting: writing the squashfs tables\033[K");
+		fflush(stderr);
+		pg->drawn = true;
+	}
+	pthread_mutex_unlock(&pg->lock);
 }
 
-/* Pull with progress drawn on a terminal (stderr), nothing otherwise. With -v or --debug, one
+/* Pull with progress on stderr (none with -q). With -v or --debug, one
  * line on stderr says where the time went (issue 3: registry-bound or ferry-bound?). */
 static int pull(const struct fy_opts *o, char **path, struct fy_error *err)
 {
-	struct progress pg = {.on = isatty(STDERR_FILENO) && o->verbosity >= 0};
+	struct progress pg = {.tty = isatty(STDERR_FILENO) && o->verbosity >= 0,
+	                      .log = !isatty(STDERR_FILENO) && o->verbosity >= 0,
+	                      .lock = PTHREAD_MUTEX_INITIALIZER,
+	                      .start_ns = fy_log_now_ns()};
 	struct fy_pull_hooks hooks = {.ctx = &pg};
 	struct fy_pull_stats st;
 	struct fy_log log;
@@ -117,6 +184,9 @@ static int pull(const struct fy_opts *o, char **path, struct fy_error *err)
 
 	if (r < 0)
 		return r;
+	/* Apptainer refuses to overwrite an image too; --force says it is meant. */
+	if (o->dest && !o->force && faccessat(AT_FDCWD, o->dest, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return fy_error_usage(err, "pull: %s exists (use --force to replace it)", o->dest);
 
 	/* -q: errors only; -v: every retry of the registry client (one is said without). */
 	fy_log_init(&log, "ferry",
@@ -124,12 +194,12 @@ static int pull(const struct fy_opts *o, char **path, struct fy_error *err)
 	            : o->verbosity >= 1 ? FY_LOG_INFO
 	                                : FY_LOG_WARN);
 	hooks.log = &log;
-	if (pg.on) {
+	if (pg.tty || pg.log) {
 		hooks.blob = on_blob;
 		hooks.convert = on_convert;
 	}
 	r = fy_pull(&req, environ, &hooks, &st, path, err);
-	progress_end(&pg);
+	progress_end(&pg, &st, r);
 	if (r == 0 && o->verbosity >= 1) {
 		fy_pull_stats_format(&st, line, sizeof(line));
 		fy_log_info(&log, "%s", line);
@@ -152,12 +222,18 @@ static int cmd_pull(const struct fy_opts *opts)
 
 int main(int argc, char **argv)
 {
+	char **env = NULL;
 	struct fy_opts opts;
 	struct fy_error err;
 	int r;
 
 	memset(&opts, 0, sizeof(opts));
 	fy_error_clear(&err);
+	/* The process's environment from here on: ferry's names for Apptainer's (once more when
+	 * ferry started us: then there is nothing left to translate). Never freed: environ. */
+	if (fy_options_env_site(environ, &env, &err) < 0)
+		return fy_edge_fail(&err);
+	environ = env;
 	if (fy_options_parse(argc, argv, environ, &opts, &err) < 0) {
 		r = fy_edge_fail(&err);
 	} else if (opts.cmd != FY_CMD_PULL) {

@@ -98,10 +98,10 @@ static bool cg_blank(const char *s)
 
 /* ---- where the cgroup goes ---- */
 
-/* The caller's own cgroup: v2 "0::/path"; v1 the path shared by every hierarchy (they may
- * differ, and then a relative cgroupsPath has no single meaning). Returned without the
- * leading '/'. */
-static int cg_own(const struct fy_ocires_layout *l, char **out, struct fy_error *err)
+/* The caller's own cgroup: v2 "0::/path"; v1 the path in hierarchy only (NULL: the path
+ * shared by every hierarchy, an error when they differ). Returned without the leading '/'. */
+static int cg_own_in(const struct fy_ocires_layout *l, const char *only, char **out,
+                     struct fy_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	char *line, *save = NULL;
@@ -123,8 +123,9 @@ static int cg_own(const struct fy_ocires_layout *l, char **out, struct fy_error 
 		else {
 			match = false;
 			for (char **h = l->hier; h && *h && !match; h++)
-				match = strcmp(ctrl, *h) == 0 || (strncmp(ctrl, "name=", 5) == 0 &&
-				                                  strcmp(ctrl + 5, *h) == 0);
+				match = (!only || strcmp(only, *h) == 0) &&
+				        (strcmp(ctrl, *h) == 0 || (strncmp(ctrl, "name=", 5) == 0 &&
+				                                   strcmp(ctrl + 5, *h) == 0));
 		}
 		if (!match)
 			continue;
@@ -143,17 +144,60 @@ static int cg_own(const struct fy_ocires_layout *l, char **out, struct fy_error 
 			return fy_error(err, ENOMEM, "reading /proc/self/cgroup");
 	}
 	if (!*out)
-		return fy_error(err, 0, "no cgroup %s line in /proc/self/cgroup",
-		                l->v2 ? "v2" : "v1");
+		return fy_error(err, 0, "no cgroup %s line in /proc/self/cgroup%s%s",
+		                l->v2 ? "v2" : "v1", only ? " for " : "", only ? only : "");
+	return 0;
+}
+
+static int cg_own(const struct fy_ocires_layout *l, char **out, struct fy_error *err)
+{
+	return cg_own_in(l, NULL, out, err);
+}
+
+/* "/own/cgpath" cleaned, without the leading '/'; "" when it names the root. */
+static char *cg_join_clean(const char *own, const char *cgpath)
+{
+	_cleanup_free_ char *joined = fy_fsutil_asprintf("/%s/%s", own, cgpath);
+	_cleanup_free_ char *clean = joined ? fy_fsutil_path_clean(joined) : NULL;
+
+	return clean ? strdup(clean + 1) : NULL;
+}
+
+/* v1, the caller in different cgroups per hierarchy (/proc/self/cgroup): a relative
+ * cgroupsPath is taken in each hierarchy against the caller's cgroup there, as runc does.
+ * *paths gets one "HIER=REL" per hierarchy, *out the first one's REL. */
+static int cg_resolve_each(const struct fy_ocires_layout *l, const char *cgpath, char **out,
+                           char ***paths, struct fy_error *err)
+{
+	_cleanup_strv_ char **v = NULL;
+
+	for (char **h = l->hier; *h; h++) {
+		_cleanup_free_ char *own = NULL, *rel = NULL, *ent = NULL;
+
+		if (cg_own_in(l, *h, &own, err) < 0)
+			return -1;
+		if (!(rel = cg_join_clean(own, cgpath)))
+			return fy_error(err, ENOMEM, "linux.cgroupsPath");
+		if (!*rel)
+			return fy_error(err, 0,
+			                "linux.cgroupsPath: \"%s\" names the root cgroup of %s",
+			                cgpath, *h);
+		if (!(ent = fy_fsutil_asprintf("%s=%s", *h, rel)) || fy_strv_push(&v, ent) < 0)
+			return fy_error(err, ENOMEM, "linux.cgroupsPath");
+		if (!*out)
+			*out = TAKE_PTR(rel);
+	}
+	*paths = TAKE_PTR(v);
 	return 0;
 }
 
 static int cg_resolve(const struct fy_ocires_layout *l, const char *cgpath, const char *id,
-                      char **out, struct fy_error *err)
+                      char **out, char ***paths, struct fy_error *err)
 {
 	_cleanup_free_ char *joined = NULL, *own = NULL, *clean = NULL;
 
 	*out = NULL;
+	*paths = NULL;
 	if (!cgpath || !*cgpath) {
 		if (!id || !*id || strchr(id, '/') || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
 			return fy_error(err, 0, "invalid container id \"%s\" for a cgroup name",
@@ -175,10 +219,19 @@ static int cg_resolve(const struct fy_ocires_layout *l, const char *cgpath, cons
 		}
 		if (cgpath[0] == '/')
 			joined = strdup(cgpath);
-		else if (cg_own(l, &own, err) < 0)
-			return fy_error_prefix(err, "linux.cgroupsPath \"%s\" is relative", cgpath);
-		else
+		else if (cg_own(l, &own, err) == 0)
 			joined = fy_fsutil_asprintf("/%s/%s", own, cgpath);
+		else if (!l->v2 && l->hier) {
+			fy_error_clear(err);
+			if (cg_resolve_each(l, cgpath, out, paths, err) < 0) {
+				free(*out);
+				*out = NULL;
+				return fy_error_prefix(err, "linux.cgroupsPath \"%s\" is relative",
+				                       cgpath);
+			}
+			return 0;
+		} else
+			return fy_error_prefix(err, "linux.cgroupsPath \"%s\" is relative", cgpath);
 	}
 	if (!joined || !(clean = fy_fsutil_path_clean(joined)))
 		return fy_error(err, ENOMEM, "linux.cgroupsPath");
@@ -345,13 +398,15 @@ static int cg_create(const struct fy_ocires_layout *l, const char *rel, char ***
 		return 0;
 	}
 	for (char **h = l->hier; *h; h++) {
-		_cleanup_free_ char *base = fy_ocires_dir(l, *h, "");
+		/* not fy_ocires_dir: rel may differ per hierarchy (l->paths) */
+		_cleanup_free_ char *base = fy_fsutil_path_join(l->root, *h);
 
 		if (!base)
 			return fy_error(err, ENOMEM, "creating cgroup");
-		if ((r = cg_mkdirs(base, rel, made, err)) != 0)
+		if ((r = cg_mkdirs(base, fy_ocires_rel(l, *h, rel), made, err)) != 0)
 			return r;
-		if (fy_ocires_hier(l, "cpuset") == *h && cg_cpuset_init(base, rel, err) < 0)
+		if (fy_ocires_hier(l, "cpuset") == *h &&
+		    cg_cpuset_init(base, fy_ocires_rel(l, *h, rel), err) < 0)
 			return -1;
 	}
 	return 0;
@@ -397,7 +452,7 @@ int fy_ocicg_enter(const char *root, const char *cgroups_path, const char *id,
 {
 	_cleanup_json_ json_t *res = NULL;
 	_cleanup_free_ char *rel = NULL;
-	_cleanup_strv_ char **warn = NULL;
+	_cleanup_strv_ char **warn = NULL, **paths = NULL;
 	struct fy_ocires_layout l = {0};
 	struct fy_error local;
 	int r;
@@ -419,8 +474,9 @@ int fy_ocicg_enter(const char *root, const char *cgroups_path, const char *id,
 		*why = fy_fsutil_asprintf("no cgroup v1 or v2 hierarchy under %s", root);
 		goto unusable;
 	}
-	if (cg_resolve(&l, cgroups_path, id, &rel, err) < 0)
+	if (cg_resolve(&l, cgroups_path, id, &rel, &paths, err) < 0)
 		goto fail;
+	l.paths = paths;
 	r = cg_enter(&l, rel, res, pid, &warn, err);
 	if (r < 0)
 		goto fail;
@@ -435,6 +491,7 @@ int fy_ocicg_enter(const char *root, const char *cgroups_path, const char *id,
 	}
 	free(cg->path);
 	cg->path = TAKE_PTR(rel);
+	cg->paths = TAKE_PTR(paths);
 	if (warn) {
 		size_t len = 1;
 
@@ -475,6 +532,7 @@ int fy_ocicg_join(const struct fy_ocicg *cg, pid_t pid, struct fy_error *err)
 		return 0;
 	if (cg_probe(cg->root, &l, err) < 0)
 		return -1;
+	l.paths = cg->paths;
 	r = cg_move(&l, cg->path, pid, err);
 	cg_layout_free(&l);
 	return r;
@@ -493,6 +551,7 @@ int fy_ocicg_update(const struct fy_ocicg *cg, const char *resources_json, struc
 		                "updated");
 	if (fy_ocires_parse(resources_json, &res, err) < 0 || cg_probe(cg->root, &l, err) < 0)
 		return -1;
+	l.paths = cg->paths;
 	r = fy_ocires_apply(&l, cg->path, true, res, &warn, err);
 	cg_layout_free(&l);
 	return r;
@@ -509,6 +568,7 @@ static char *cg_main_dir(const struct fy_ocicg *cg, const char *const *prefer, b
 
 	if (cg_probe(cg->root, &l, err) < 0)
 		return NULL;
+	l.paths = cg->paths;
 	if (!l.v2) {
 		for (; *prefer && !hier; prefer++)
 			hier = fy_ocires_hier(&l, *prefer);
@@ -620,8 +680,7 @@ struct cg_pidv {
 	size_t n, cap;
 };
 
-static int cg_collect(int dfd, const char *dir, struct cg_pidv *p, int depth,
-                      struct fy_error *err)
+static int cg_collect(int dfd, const char *dir, struct cg_pidv *p, int depth, struct fy_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_closedir_ DIR *d = NULL;
@@ -710,8 +769,7 @@ int fy_ocicg_pids(const struct fy_ocicg *cg, pid_t **pids, size_t *n, struct fy_
 
 /* rmdir the subtree under dir, children first (the container may have made its own). A
  * cgroup whose last task just exited can be busy for a moment: retry briefly. */
-static int cg_rmtree(const char *dir, int depth, const struct timespec *t0,
-                     struct fy_error *err)
+static int cg_rmtree(const char *dir, int depth, const struct timespec *t0, struct fy_error *err)
 {
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *de;
@@ -754,6 +812,7 @@ int fy_ocicg_remove(const struct fy_ocicg *cg, struct fy_error *err)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (cg_probe(cg->root, &l, err) < 0)
 		return -1;
+	l.paths = cg->paths;
 	for (size_t i = 0; l.v2 ? i < 1 : l.hier && l.hier[i]; i++) {
 		_cleanup_free_ char *dir = fy_ocires_dir(&l, l.v2 ? NULL : l.hier[i], cg->path);
 		struct fy_error one;
@@ -779,5 +838,6 @@ void fy_ocicg_release(struct fy_ocicg *cg)
 		return;
 	free(cg->root);
 	free(cg->path);
+	fy_strv_free(cg->paths);
 	*cg = (struct fy_ocicg){0};
 }

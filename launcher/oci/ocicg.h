@@ -19,10 +19,14 @@ struct fy_ocicg {
 	char *root; /* "/sys/fs/cgroup" */
 	char *path; /* relative, e.g. "default/ID" ("" when the container has no cgroup) */
 	bool v2;    /* unified hierarchy at root (or root/unified holds no controllers: v1) */
+	/* v1, a relative cgroupsPath with the caller in different cgroups per hierarchy (runc
+	 * resolves it per controller): "HIER=REL" for every hierarchy, path then being the first
+	 * one's; NULL otherwise ("paths" object in state.json) */
+	char **paths;
 };
 
 /* cgroups_path: linux.cgroupsPath (absolute: under the root; relative: under the caller's
- * own cgroup, which on v1 must be the same in every hierarchy; NULL or "": "ferry-oci/ID");
+ * own cgroup, on v1 in each hierarchy (cg->paths when they differ); NULL or "": "ferry-oci/ID");
  * ".." components and the systemd "slice:prefix:name" form are refused (no systemd driver).
  * resources_json: linux.resources or NULL. The directories are made (v2: controllers enabled
  * in each parent's cgroup.subtree_control; v1: cpuset.cpus/mems inherited by new levels), the

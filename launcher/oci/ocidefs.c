@@ -358,11 +358,9 @@ char *fy_ocidefs_spec_default(bool rootless, uid_t uid, gid_t gid)
 }
 
 const char *const fy_oci_seccomp_actions[] = {
-        "SCMP_ACT_KILL",        "SCMP_ACT_KILL_PROCESS",
-        "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
-        "SCMP_ACT_ERRNO",       "SCMP_ACT_TRACE",
-        "SCMP_ACT_ALLOW",       "SCMP_ACT_LOG",
-        "SCMP_ACT_NOTIFY",      NULL,
+        "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+        "SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",        "SCMP_ACT_TRACE",
+        "SCMP_ACT_ALLOW", "SCMP_ACT_LOG",          NULL,
 };
 
 const char *const fy_oci_seccomp_ops[] = {

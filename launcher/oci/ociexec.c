@@ -1,4 +1,4 @@
-/* ociexec: create, start and exec for ferry-oci (see ociexec.h for the process layout).
+/* ociexec: create and start for ferry-oci (see ociexec.h for the process layout).
  * The init (I) runs the ociplan steps; every failure before it blocks on exec.fifo travels to
  * the runtime (P) as one struct fy_error over a SOCK_SEQPACKET pair, so `create` reports the
  * real cause in containerd's log. */
@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "plan/environ.h"
 #include "base/error.h"
 #include "base/fsutil.h"
 #include "base/log.h"
@@ -29,7 +28,7 @@
 #include "oci/ociplan.h"
 #include "oci/ocihook.h"
 #include "oci/ociproc.h"
-#include "oci/ocitty.h"
+#include "oci/ocispawn.h"
 #include "oci/spec.h"
 #include "sqfuse/sqfuse.h"
 #include "base/syscalls.h"
@@ -37,18 +36,9 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
-#ifndef CLONE_NEWCGROUP
-#define CLONE_NEWCGROUP 0x02000000
-#endif
 
 #define FIFO_NAME "exec.fifo"
 #define GO_MAX    (256 * 1024) /* state JSON twice plus /proc/PID/cgroup */
-
-/* I -> P: ready (error unset) or the error that stopped the setup. */
-struct report {
-	int failed;
-	struct fy_error err;
-};
 
 /* Everything the container's init needs; built by P before clone, read-only in I. */
 struct init_args {
@@ -64,6 +54,7 @@ struct init_args {
 	int mntns;          /* mount namespace to join or -1 */
 	int fuse;           /* /dev/fuse opened by the runtime (no user namespace), or -1 */
 	bool userns_new;
+	bool host_mntns; /* no linux.namespaces mount entry: the caller's, so chroot */
 };
 
 /* The go message from P: NUL-separated state JSON "creating", "created", and I's cgroups. */
@@ -71,21 +62,6 @@ struct go {
 	char buf[GO_MAX];
 	const char *creating, *created, *cgroups;
 };
-
-static int report(int sock, const struct fy_error *e)
-{
-	struct report r = {.failed = e != NULL};
-
-	if (e)
-		r.err = *e;
-	return send(sock, &r, sizeof(r), MSG_NOSIGNAL) == (ssize_t)sizeof(r) ? 0 : -1;
-}
-
-static _Noreturn void init_fail(const struct init_args *a, struct fy_error *err)
-{
-	(void)report(a->sock, err);
-	_exit(1);
-}
 
 static int run_hooks(const struct fy_oci_spec *spec, enum fy_oci_hook_kind kind, const char *state,
                      const char *what, struct fy_error *err)
@@ -98,93 +74,14 @@ static int run_hooks(const struct fy_oci_spec *spec, enum fy_oci_hook_kind kind,
 	return 0;
 }
 
-/* ---- the executable, looked up with the process's own PATH, as runc does at create ---- */
-
-static bool is_exec(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
-
-static int find_exe(const struct fy_oci_process *p, char **out, struct fy_error *err)
-{
-	const char *name = p->args[0], *path = fy_environ_get(p->env, "PATH");
-
-	if (strchr(name, '/')) {
-		if (!is_exec(name))
-			return fy_error_code(err, FY_EXIT_NOTFOUND, errno ? errno : EACCES,
-			                     "exec: \"%s\"", name);
-		*out = strdup(name);
-		return *out ? 0 : fy_error(err, ENOMEM, "exec");
-	}
-	for (const char *d = path ? path : FY_ENV_DEFAULT_PATH; d;) {
-		const char *colon = strchr(d, ':');
-		size_t len = colon ? (size_t)(colon - d) : strlen(d);
-		_cleanup_free_ char *cand =
-		        fy_fsutil_asprintf("%.*s/%s", (int)(len ? len : 1), len ? d : ".", name);
-
-		if (!cand)
-			return fy_error(err, ENOMEM, "exec");
-		if (is_exec(cand)) {
-			*out = TAKE_PTR(cand);
-			return 0;
-		}
-		d = colon ? colon + 1 : NULL;
-	}
-	return fy_error_code(err, FY_EXIT_NOTFOUND, 0,
-	                     "exec: \"%s\": executable file not found in $PATH", name);
-}
-
-/* runc (and the shells users expect) give the process a HOME when the spec has none: the
- * user's home in the container's /etc/passwd, else "/". Returns env itself or a new vector. */
-static char **with_home(const struct fy_oci_process *p)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	char **env = p->env, **out;
-	const char *home = "/";
-	_cleanup_free_ char *line = NULL, *value = NULL;
-	size_t cap = 0, n = 0;
-
-	if (fy_environ_get(env, "HOME"))
-		return env;
-	f = fopen("/etc/passwd", "re");
-	while (f && getline(&line, &cap, f) > 0) {
-		char *fields[7] = {0}, *save = NULL, *t = line;
-		int i = 0;
-
-		line[strcspn(line, "\n")] = '\0';
-		/* name:x:uid:gid:gecos:dir:shell; gecos may be empty, so no strtok */
-		for (; i < 7 && t; i++) {
-			fields[i] = t;
-			t = strchr(t, ':');
-			if (t)
-				*t++ = '\0';
-		}
-		(void)save;
-		if (i >= 6 && fields[2] && strtoul(fields[2], NULL, 10) == p->user.uid &&
-		    fields[5][0]) {
-			home = fields[5];
-			break;
-		}
-	}
-	value = fy_fsutil_asprintf("HOME=%s", home);
-	while (env && env[n])
-		n++;
-	out = calloc(n + 2, sizeof(*out));
-	if (!value || !out)
-		return env;
-	for (size_t i = 0; i < n; i++)
-		out[i] = env[i];
-	out[n] = TAKE_PTR(value);
-	return out; /* lives until execve */
-}
-
-/* Wait for exec.fifo's reader (`start`), then hand it the byte that says "go". */
-static int wait_start(const struct init_args *a, struct fy_error *err)
+/* Wait for exec.fifo's reader (`start`), then hand it the byte that says "go". The write end
+ * stays open, close-on-exec, above the preserved fds: `start` returns when it sees the fifo
+ * close, that is once the user's program is executed (or the init died, after writing why), so
+ * a signal sent right after `start` reaches the program, not the runtime's setup code. */
+static int wait_start(const struct init_args *a, int *started, struct fy_error *err)
 {
 	char path[64];
-	int fd;
+	int fd, hi;
 
 	snprintf(path, sizeof(path), "self/fd/%d", a->fifo);
 	fd = openat(a->hostproc, path, O_WRONLY | O_CLOEXEC);
@@ -196,8 +93,22 @@ static int wait_start(const struct init_args *a, struct fy_error *err)
 		close(fd);
 		return fy_error(err, e, "cannot write exec.fifo");
 	}
+	hi = fcntl(fd, F_DUPFD_CLOEXEC, 3 + (int)a->o->preserve_fds);
 	close(fd);
+	if (hi < 0)
+		return fy_error(err, errno, "cannot keep exec.fifo open");
+	*started = hi;
 	return 0;
+}
+
+/* After `start` released the init: the reason goes to the log and to `start` (the fifo). */
+static _Noreturn void start_fail(const struct init_args *a, int started, int code,
+                                 const struct fy_error *err)
+{
+	fy_log_error(a->o->proc_log, "%s", err->msg);
+	if (started >= 0)
+		(void)!write(started, err->msg, strlen(err->msg));
+	_exit(code);
 }
 
 static int recv_go(int sock, struct go *g)
@@ -219,28 +130,98 @@ static int recv_go(int sock, struct go *g)
 	return 0;
 }
 
-/* The terminal of process.terminal, from the container's devpts, its master sent over the
- * console socket (after pivot_root, so the pty is the container's). */
-static int console(const struct init_args *a, struct fy_error *err)
+/* The mount point holding path (the longest prefix in /proc/self/mountinfo) and whether it is
+ * shared; mount points with escaped characters (\040) are not matched. */
+static int parent_mount(const char *path, char **mp, bool *shared, struct fy_error *err)
 {
-	const char *ptmx = access("/dev/pts/ptmx", F_OK) == 0 ? "/dev/pts/ptmx" : "/dev/ptmx";
+	_cleanup_free_ char *buf = NULL;
+	char *line, *save = NULL;
+	size_t best = 0;
 
-	if (!a->proc->terminal || a->console < 0)
-		return 0;
-	if (fy_ocitty_setup(ptmx, a->console, a->proc->console_height, a->proc->console_width,
-	                    err) < 0)
+	*mp = NULL;
+	*shared = false;
+	if (fy_fsutil_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 1 << 22, &buf, NULL, err) < 0)
 		return -1;
-	close(a->console);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[5], *opt, *sep = strstr(line, " - "), *s2 = NULL;
+		size_t n;
+
+		for (int i = 0; i < 5; i++)
+			f[i] = strtok_r(i ? NULL : line, " ", &s2);
+		if (!f[4] || !sep)
+			continue;
+		n = strlen(f[4]);
+		if (n < best || (strcmp(f[4], "/") != 0 &&
+		                 (strncmp(path, f[4], n) != 0 || (path[n] && path[n] != '/'))))
+			continue;
+		best = n;
+		free(*mp);
+		if (!(*mp = strdup(f[4])))
+			return fy_error(err, ENOMEM, "mountinfo");
+		*shared = false;
+		for (opt = strtok_r(NULL, " ", &s2); opt && opt < sep;
+		     opt = strtok_r(NULL, " ", &s2))
+			*shared |= strncmp(opt, "shared:", 7) == 0;
+	}
+	return *mp ? 0 : fy_error(err, 0, "no mount holds %s", path);
+}
+
+/* linux.rootfsPropagation as runc applies it: before the root's bind, "/" gets the requested
+ * propagation (unbindable is applied as private there, so the root and the spec's sources
+ * stay bindable); the mount holding the root is made private when shared (pivot_root refuses a
+ * shared parent, and the root's bind would propagate to the host); after pivot_root and the
+ * masks, the new "/" gets the requested propagation itself. */
+static int root_propagation_pre(const struct init_args *a, struct fy_error *err)
+{
+	unsigned long prop = a->plan->root_propagation;
+
+	if (prop & MS_UNBINDABLE)
+		prop = (prop & ~(unsigned long)MS_UNBINDABLE) | MS_PRIVATE;
+	/* The squashfs server mounts in this namespace: never onto the host's peers. */
+	if (a->spec->root_squashfs && (prop & MS_SHARED))
+		prop = MS_SLAVE | MS_REC;
+	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+		return fy_error(err, errno, "cannot set the root propagation");
 	return 0;
 }
 
-static _Noreturn void init_main(struct init_args *a)
+static int root_parent_private(const struct init_args *a, struct fy_error *err)
 {
+	_cleanup_free_ char *mp = NULL;
+	bool shared;
+
+	if (parent_mount(a->rootfs, &mp, &shared, err) < 0)
+		return -1;
+	if (shared && mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+		return fy_error(err, errno, "cannot make %s private", mp);
+	return 0;
+}
+
+/* In the caller's mount namespace pivot_root would change the host's root (and MS_MOVE move
+ * the root over it): chroot, as runc does without a mount namespace. */
+static int enter_root(const struct init_args *a, struct fy_error *err)
+{
+	if (!a->host_mntns)
+		return fy_ocimount_enter_root(a->rootfs, a->o->no_pivot, err);
+	if (chdir(a->rootfs) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return fy_error(err, errno, "cannot chroot into %s", a->rootfs);
+	return 0;
+}
+
+static _Noreturn void init_fail(const struct init_args *a, struct fy_error *err)
+{
+	fy_ocispawn_fail(a->sock, err);
+}
+
+static _Noreturn void init_main(void *arg)
+{
+	struct init_args *a = arg;
 	struct go *g = malloc(sizeof(*g)); /* too large for the stack; freed by execve */
 	struct fy_error err = {0};
 	const struct fy_oci_spec *spec = a->spec;
 	_cleanup_free_ char *exe = NULL;
 	char **env;
+	int e, started = -1;
 
 	if (!g || recv_go(a->sock, g) < 0)
 		_exit(1);
@@ -256,8 +237,8 @@ static _Noreturn void init_main(struct init_args *a)
 	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
 		fy_error(&err, errno, "cannot set domainname %s", spec->domainname),
 		        init_fail(a, &err);
-	if (mount(NULL, "/", NULL, a->plan->root_propagation, NULL) < 0)
-		fy_error(&err, errno, "cannot set the root propagation"), init_fail(a, &err);
+	if (!a->host_mntns && root_propagation_pre(a, &err) < 0)
+		init_fail(a, &err);
 	if (spec->root_squashfs) {
 		char *root = NULL;
 
@@ -272,71 +253,41 @@ static _Noreturn void init_main(struct init_args *a)
 			init_fail(a, &err);
 		a->rootfs = root; /* the child's own copy of a: freed by exec */
 	}
+	if (!a->host_mntns && root_parent_private(a, &err) < 0)
+		init_fail(a, &err);
 	/* pivot_root needs the new root to be a mount point. */
-	if (mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (!a->host_mntns && mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		fy_error(&err, errno, "cannot bind the root %s", a->rootfs), init_fail(a, &err);
 	if (fy_ocimount_pre(a->plan, a->rootfs, g->cgroups, &err) < 0 ||
 	    run_hooks(spec, FY_OCI_HOOK_CREATE_CONTAINER, g->creating, "createContainer", &err) <
 	            0 ||
-	    fy_ocimount_enter_root(a->rootfs, a->o->no_pivot, &err) < 0 ||
-	    fy_ociproc_sysctl(spec, &err) < 0 || fy_ocimount_post(a->plan, &err) < 0)
+	    enter_root(a, &err) < 0 || fy_ociproc_sysctl(spec, &err) < 0 ||
+	    fy_ocimount_cwd(a->proc->cwd, &err) < 0 ||
+	    fy_ocimount_post(a->plan, &err) < 0)
 		init_fail(a, &err);
-	if (console(a, &err) < 0)
+	if (!a->host_mntns && mount(NULL, "/", NULL, a->plan->root_propagation, NULL) < 0)
+		fy_error(&err, errno, "cannot set the root propagation"), init_fail(a, &err);
+	if (fy_ocispawn_console(a->proc, a->console, &err) < 0)
 		init_fail(a, &err);
-	if (fy_ociproc_setup(spec, a->proc, false, &err) < 0 || find_exe(a->proc, &exe, &err) < 0)
+	if (fy_ociproc_setup(spec, a->proc, false, &err) < 0 ||
+	    fy_ocispawn_find_exe(a->proc, &exe, &err) < 0)
 		init_fail(a, &err);
-	env = with_home(a->proc);
-	if (report(a->sock, NULL) < 0)
+	env = fy_ocispawn_with_home(a->proc);
+	if (fy_ocispawn_report(a->sock, NULL) < 0)
 		_exit(1);
 	close(a->sock);
-	if (wait_start(a, &err) < 0 ||
-	    run_hooks(spec, FY_OCI_HOOK_START_CONTAINER, g->created, "startContainer", &err) < 0 ||
-	    fy_ociproc_finish(a->proc, &spec->seccomp, a->o->preserve_fds, &err) < 0) {
-		dprintf(2, "ferry-oci: %s\n", err.msg);
-		_exit(1);
-	}
+	if (wait_start(a, &started, &err) < 0)
+		start_fail(a, -1, 1, &err);
+	if (run_hooks(spec, FY_OCI_HOOK_START_CONTAINER, g->created, "startContainer", &err) < 0 ||
+	    fy_ociproc_finish(a->proc, &spec->seccomp, a->o->preserve_fds, &err) < 0)
+		start_fail(a, started, 1, &err);
 	execve(exe, a->proc->args, env ? env : (char *[]){NULL});
-	dprintf(2, "ferry-oci: exec %s: %s\n", exe, strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
+	e = errno;
+	fy_error(&err, e, "exec %s", exe);
+	start_fail(a, started, e == ENOENT ? 127 : 126, &err);
 }
 
 /* ---- the runtime side ---- */
-
-static const struct {
-	enum fy_oci_ns ns;
-	int flag;
-	const char *name;
-} ns_table[] = {
-        /* user first: joining it gives the rights to join the others (setns(2)) */
-        {FY_OCI_NS_USER, CLONE_NEWUSER, "user"},       {FY_OCI_NS_IPC, CLONE_NEWIPC, "ipc"},
-        {FY_OCI_NS_UTS, CLONE_NEWUTS, "uts"},          {FY_OCI_NS_NETWORK, CLONE_NEWNET, "net"},
-        {FY_OCI_NS_CGROUP, CLONE_NEWCGROUP, "cgroup"}, {FY_OCI_NS_PID, CLONE_NEWPID, "pid"},
-        {FY_OCI_NS_MOUNT, CLONE_NEWNS, "mnt"},
-};
-
-static pid_t raw_clone(unsigned long flags)
-{
-	return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
-}
-
-/* Clone the child that runs fn (the init, or an exec'd process) with the report pair sv: each
- * side keeps its own end. Returns the pid in the parent, <0 with errno on failure. */
-static pid_t spawn(unsigned long flags, struct init_args *a, int sv[2],
-                   void (*fn)(struct init_args *a))
-{
-	pid_t pid = raw_clone(flags);
-
-	if (pid == 0) {
-		close(sv[0]);
-		fn(a); /* does not return */
-		_exit(1);
-	}
-	if (pid > 0) {
-		close(sv[1]);
-		sv[1] = -1;
-	}
-	return pid;
-}
 
 static int write_map(pid_t pid, const char *file, const struct fy_oci_idmap *m, size_t n,
                      struct fy_error *err)
@@ -440,22 +391,6 @@ static int send_go(const struct fy_ociexec_opts *o, int sock, pid_t pid, struct 
 	return 0;
 }
 
-/* Read I's report: 0 ready, <0 with its error (or "exited during setup"). */
-static int await_ready(int sock, struct fy_error *err)
-{
-	struct report r;
-	ssize_t n = recv(sock, &r, sizeof(r), 0);
-
-	if (n != (ssize_t)sizeof(r))
-		return fy_error(err, 0, "the container's init exited during setup");
-	if (r.failed) {
-		r.err.msg[sizeof(r.err.msg) - 1] = '\0';
-		*err = r.err;
-		return -1;
-	}
-	return 0;
-}
-
 static void kill_child(pid_t pid, bool reap)
 {
 	kill(pid, SIGKILL);
@@ -469,31 +404,28 @@ static void kill_child(pid_t pid, bool reap)
 static int join_namespaces(const struct fy_oci_spec *s, int *mntns, unsigned long *flags,
                            struct fy_error *err)
 {
-	for (size_t i = 0; i < sizeof(ns_table) / sizeof(ns_table[0]); i++) {
-		const struct fy_oci_namespace *ns = &s->ns[ns_table[i].ns];
+	for (size_t i = 0; i < FY_OCISPAWN_N_NS; i++) {
+		const struct fy_oci_namespace *ns = &s->ns[fy_ocispawn_ns[i].ns];
 		_cleanup_close_ int fd = -1;
 
 		if (!ns->present)
 			continue;
 		if (!ns->path) {
-			*flags |= (unsigned long)ns_table[i].flag;
+			*flags |= (unsigned long)fy_ocispawn_ns[i].flag;
 			continue;
 		}
 		fd = open(ns->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return fy_error(err, errno, "linux.namespaces: %s namespace %s",
-			                ns_table[i].name, ns->path);
-		if (ns_table[i].ns == FY_OCI_NS_MOUNT) {
+			                fy_ocispawn_ns[i].name, ns->path);
+		if (fy_ocispawn_ns[i].ns == FY_OCI_NS_MOUNT) {
 			*mntns = TAKE_FD(fd);
 			continue;
 		}
-		if (setns(fd, ns_table[i].flag) < 0)
+		if (setns(fd, fy_ocispawn_ns[i].flag) < 0)
 			return fy_error(err, errno, "cannot join the %s namespace %s",
-			                ns_table[i].name, ns->path);
+			                fy_ocispawn_ns[i].name, ns->path);
 	}
-	/* Mount namespace: always a new one unless joined (runc requires it as well). */
-	if (*mntns < 0)
-		*flags |= CLONE_NEWNS;
 	if (s->ns[FY_OCI_NS_TIME].present)
 		return fy_error(err, 0, "linux.namespaces: the time namespace is not supported");
 	return 0;
@@ -510,26 +442,6 @@ static int prepare_fifo(int dirfd, int *fifo, struct fy_error *err)
 	if (*fifo < 0)
 		return fy_error(err, errno, "cannot open %s", FIFO_NAME);
 	return 0;
-}
-
-static int open_console(const struct fy_oci_process *p, const struct fy_ociexec_opts *o,
-                        int *console, struct fy_error *err)
-{
-	*console = -1;
-	if (!p->terminal)
-		return 0;
-	if (!o->console_socket) {
-		if (o->detach)
-			return fy_error(
-			        err, 0,
-			        "cannot allocate tty if ferry-oci will detach without setting "
-			        "console socket");
-		fy_log_warn(o->log, "process.terminal without --console-socket: the process keeps "
-		                    "the caller's stdin, stdout and stderr");
-		return 0;
-	}
-	*console = fy_ocitty_connect(o->console_socket, err);
-	return *console < 0 ? -1 : 0;
 }
 
 int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_opts *o,
@@ -549,7 +461,7 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	                      .sock = -1};
 	_cleanup_free_ char *rootfs = NULL;
 	_cleanup_close_ int fifo = -1, hostproc = -1, console = -1, mntns = -1, fuse = -1;
-	int sv[2] = {-1, -1}, r = -1;
+	int sv[2] = {-1, -1}, r = -1, ready;
 	unsigned long flags = SIGCHLD | (o->detach ? CLONE_PARENT : 0);
 	bool userns = spec->ns[FY_OCI_NS_USER].present && !spec->ns[FY_OCI_NS_USER].path;
 	pid_t pid;
@@ -565,6 +477,8 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	if (spec->process.selinux_label && spec->process.selinux_label[0])
 		return fy_error(err, 0,
 		                "process.selinuxLabel: SELinux is not supported by ferry-oci");
+	if (fy_ociproc_check(spec, err) < 0)
+		return -1;
 	if (spec->root_squashfs && access(spec->root_squashfs, R_OK) < 0)
 		return fy_error_code(err, FY_EXIT_IMAGE, errno, "annotation %s: %s",
 		                     FY_OCI_ANNOT_SQUASHFS, spec->root_squashfs);
@@ -579,6 +493,24 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 		                "root filesystem of its own",
 		                spec->root_path);
 	a.rootfs = rootfs;
+	/* Without a mount namespace of its own (the spec: inherit the caller's) every mount lands
+	 * on the host; what would change the host's own mounts is refused, as runc does. */
+	if (!spec->ns[FY_OCI_NS_MOUNT].present) {
+		const char *what = spec->masked_paths && spec->masked_paths[0] ? "linux.maskedPaths"
+		                   : spec->readonly_paths && spec->readonly_paths[0]
+		                           ? "linux.readonlyPaths"
+		                   : spec->root_readonly      ? "root.readonly"
+		                   : spec->root_squashfs      ? "a squashfs root"
+		                   : spec->rootfs_propagation ? "linux.rootfsPropagation"
+		                                              : NULL;
+
+		if (what)
+			return fy_error(err, 0,
+			                "%s needs a mount namespace of the container's own "
+			                "(linux.namespaces has no mount entry, so the caller's is "
+			                "used)",
+			                what);
+	}
 	if (userns && (spec->n_uid_mappings == 0 || spec->n_gid_mappings == 0))
 		return fy_error(err, 0,
 		                "linux.uidMappings and gidMappings are required with a new "
@@ -596,12 +528,17 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	                             in_initial_userns(),
 	                     &plan, err) < 0)
 		return -1;
+	/* Root making a user namespace: what its root could not make is made here. */
+	if (userns && geteuid() == 0 && in_initial_userns() &&
+	    fy_ocimount_prepare(&plan, spec, err) < 0)
+		goto out;
 	hostproc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (hostproc < 0) {
 		fy_error(err, errno, "cannot open /proc");
 		goto out;
 	}
-	if (open_console(&spec->process, o, &console, err) < 0 ||
+	if (fy_ocispawn_console_open(&spec->process, o->console_socket, o->detach, o->log, &console,
+	                             err) < 0 ||
 	    prepare_fifo(o->state_dirfd, &fifo, err) < 0)
 		goto out;
 	/* Opened here, outside the container's cgroup, whose device rules (deny-all plus runc's
@@ -623,7 +560,8 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 	a.mntns = mntns;
 	a.fuse = fuse;
 	a.userns_new = userns;
-	pid = spawn(flags, &a, sv, init_main);
+	a.host_mntns = !spec->ns[FY_OCI_NS_MOUNT].present;
+	pid = fy_ocispawn_clone(flags, sv, init_main, &a);
 	if (pid < 0) {
 		fy_error(err, errno, "cannot create the container's init (clone)");
 		goto out;
@@ -639,7 +577,12 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
 		    run_hooks(spec, FY_OCI_HOOK_CREATE_RUNTIME, st, "createRuntime", err) < 0)
 			goto fail;
 	}
-	if (send_go(o, sv[0], pid, err) < 0 || await_ready(sv[0], err) < 0)
+	if (send_go(o, sv[0], pid, err) < 0)
+		goto fail;
+	ready = fy_ocispawn_read_report(sv[0], err);
+	if (ready == 0)
+		fy_error(err, 0, "the container's init exited during setup");
+	if (ready <= 0)
 		goto fail;
 	*pid_out = pid;
 	r = 0;
@@ -661,6 +604,36 @@ out:
 static int pidfd_open_(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Read what the init writes after the "go" byte until it closes exec.fifo (its execve, or its
+ * death): any text is why the user's program was not executed. */
+static int wait_exec(int fifo, struct fy_error *err)
+{
+	char msg[1024];
+	size_t len = 0;
+
+	for (;;) {
+		struct pollfd p = {.fd = fifo, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return fy_error(err, errno, "poll");
+		}
+		n = read(fifo, msg + len, sizeof(msg) - 1 - len);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return fy_error(err, errno, "cannot read exec.fifo");
+		if (n > 0)
+			len += (size_t)n;
+		if (n == 0 || len == sizeof(msg) - 1)
+			break;
+	}
+	if (len == 0)
+		return 0;
+	msg[len] = '\0';
+	return fy_error(err, 0, "%s", msg);
 }
 
 int fy_ociexec_start(int state_dirfd, pid_t pid, struct fy_error *err)
@@ -699,124 +672,7 @@ int fy_ociexec_start(int state_dirfd, pid_t pid, struct fy_error *err)
 	}
 	if (unlinkat(state_dirfd, FIFO_NAME, 0) < 0 && errno != ENOENT)
 		return fy_error(err, errno, "cannot remove exec.fifo");
-	return 0;
-}
-
-/* ---- exec ---- */
-
-static bool same_ns(pid_t pid, const char *name)
-{
-	char a[64], b[64];
-	struct stat sa, sb;
-
-	snprintf(a, sizeof(a), "/proc/%d/ns/%s", (int)pid, name);
-	snprintf(b, sizeof(b), "/proc/self/ns/%s", name);
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_ino == sb.st_ino &&
-	       sa.st_dev == sb.st_dev;
-}
-
-static _Noreturn void exec_child(struct init_args *a)
-{
-	struct fy_error err = {0};
-	_cleanup_free_ char *exe = NULL;
-	char **env;
-
-	if (console(a, &err) < 0)
-		init_fail(a, &err);
-	if (fy_ociproc_setup(a->spec, a->proc, false, &err) < 0 ||
-	    find_exe(a->proc, &exe, &err) < 0)
-		init_fail(a, &err);
-	env = with_home(a->proc);
-	if (fy_ociproc_finish(a->proc, &a->spec->seccomp, a->o->preserve_fds, &err) < 0)
-		init_fail(a, &err);
-	/* The report socket is CLOEXEC: a successful execve closes it, which P reads as
-	 * "started"; a failed one reports the error. */
-	execve(exe, a->proc->args, env ? env : (char *[]){NULL});
-	fy_error_code(&err, errno == ENOENT ? FY_EXIT_NOTFOUND : FY_EXIT_NOEXEC, errno, "exec %s",
-	              exe);
-	init_fail(a, &err);
-}
-
-int fy_ociexec_exec(pid_t pid, const struct fy_oci_spec *spec, const struct fy_oci_process *proc,
-                    const struct fy_ociexec_opts *o, pid_t *out_pid, struct fy_error *err)
-{
-	struct init_args a = {.spec = spec,
-	                      .proc = proc,
-	                      .o = o,
-	                      .fifo = -1,
-	                      .hostproc = -1,
-	                      .console = -1,
-	                      .mntns = -1,
-	                      .fuse = -1,
-	                      .sock = -1};
-	_cleanup_close_ int console = -1;
-	int sv[2] = {-1, -1}, fds[7];
-	size_t nfd = sizeof(ns_table) / sizeof(ns_table[0]);
-	struct report r;
-	pid_t child;
-	ssize_t n;
-
-	for (size_t i = 0; i < nfd; i++)
-		fds[i] = -1;
-	if (open_console(proc, o, &console, err) < 0)
-		return -1;
-	/* Open every namespace first: after joining the mount namespace /proc is the
-	 * container's. */
-	for (size_t i = 0; i < nfd; i++) {
-		char path[64];
-
-		if (same_ns(pid, ns_table[i].name))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_table[i].name);
-		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[i] < 0) {
-			fy_error(err, errno, "cannot open %s", path);
-			goto fail;
-		}
-	}
-	for (size_t i = 0; i < nfd; i++)
-		if (fds[i] >= 0 && setns(fds[i], ns_table[i].flag) < 0) {
-			fy_error(err, errno, "cannot join the container's %s namespace",
-			         ns_table[i].name);
-			goto fail;
-		}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		fy_error(err, errno, "socketpair");
-		goto fail;
-	}
-	a.sock = sv[1];
-	a.console = console;
-	child = spawn(SIGCHLD | (o->detach ? CLONE_PARENT : 0), &a, sv, exec_child);
-	if (child < 0) {
-		fy_error(err, errno, "cannot create the process (clone)");
-		goto fail;
-	}
-	n = recv(sv[0], &r, sizeof(r), 0);
-	close(sv[0]);
-	sv[0] = -1;
-	for (size_t i = 0; i < nfd; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	if (n == (ssize_t)sizeof(r) && r.failed) {
-		r.err.msg[sizeof(r.err.msg) - 1] = '\0';
-		*err = r.err;
-		if (!o->detach)
-			(void)fy_ociexec_wait(child, NULL);
-		return -1;
-	}
-	*out_pid = child;
-	if (o->detach)
-		return 0;
-	return fy_ociexec_wait(child, err);
-fail:
-	for (size_t i = 0; i < nfd; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	if (sv[0] >= 0)
-		close(sv[0]);
-	if (sv[1] >= 0)
-		close(sv[1]);
-	return -1;
+	return wait_exec(fifo, err);
 }
 
 /* Wait for our child, forwarding the signals a user sends to the runtime (runc run does). */

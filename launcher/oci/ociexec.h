@@ -1,4 +1,6 @@
-/* ociexec: create an OCI container from a parsed spec the way runc does, for ferry-oci.
+/* ociexec: create an OCI container from a parsed spec the way runc does, for ferry-oci (exec
+ * into a running one: ociexecproc). Never prints: errors return in struct fy_error or go to the
+ * logs in the options.
  * Process layout (runc's contract with containerd's shim, doc/ferry-oci.md section 4):
  *   caller (shim, a subreaper) -> ferry-oci create (P) -> container init (I)
  * P joins the namespaces the spec names by path, clones I into the new ones (with CLONE_PARENT
@@ -29,6 +31,10 @@ struct fy_ociexec_opts {
 	bool no_pivot;              /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
 	bool detach;                /* I becomes the caller's child (create, run -d, exec -d) */
 	const struct fy_log *log;
+	/* The init's failures after create has returned (startContainer hooks, the last process
+	 * attributes, execve): nobody reads the report socket any more, so they go here, with
+	 * the init's own fds (the container's stderr for ferry-oci). NULL: dropped. */
+	const struct fy_log *proc_log;
 	fy_ociexec_state_fn state_json;
 	void *state_ctx;
 };
@@ -41,14 +47,11 @@ int fy_ociexec_create(const struct fy_oci_spec *spec, const struct fy_ociexec_op
                       void *cgroup_ctx, pid_t *pid, struct fy_error *err);
 
 /* `start`: open ROOT/ID/exec.fifo, wait for I's byte (or I's death: "cannot start a
- * container that has stopped"), remove the fifo. pidfd watches I. */
+ * container that has stopped"), remove the fifo, then wait until I closes its end: I keeps it
+ * close-on-exec, so on success the user's program is executed when this returns (poststart
+ * hooks and signals see it); text I wrote first is the error (startContainer hook, seccomp,
+ * execve). pidfd watches I. */
 int fy_ociexec_start(int state_dirfd, pid_t pid, struct fy_error *err);
-
-/* `exec`: run process in the namespaces of the running init `pid` (setns through
- * /proc/PID/ns). *out_pid: the new process's pid. Detached: it becomes the caller's child;
- * otherwise the function waits and returns its exit status (128+N for signal N). */
-int fy_ociexec_exec(pid_t pid, const struct fy_oci_spec *spec, const struct fy_oci_process *proc,
-                    const struct fy_ociexec_opts *o, pid_t *out_pid, struct fy_error *err);
 
 /* Wait for a child pid (run attached) and return its status as a shell would. */
 int fy_ociexec_wait(pid_t pid, struct fy_error *err);

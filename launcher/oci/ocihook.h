@@ -7,7 +7,8 @@ struct fy_error;
 struct fy_oci_hook;
 
 /* Run one hook (runtime-spec config.md "POSIX-platform Hooks"): path with args (args[0] is
- * argv[0]; none: path) and env (none: empty environment), state_json written to its stdin,
+ * argv[0]; none: path) and env (none: empty; fy_spec_hooks_default_env fills a missing one),
+ * state_json written to its stdin,
  * in its own process group, killed (group included) with SIGKILL after timeout seconds (0: no
  * limit). Its stdout and stderr share one pipe, kept (up to 4 KiB, newlines as spaces) for the
  * error message: "hook PATH exited with status N: OUTPUT", "hook PATH was killed by signal N

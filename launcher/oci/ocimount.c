@@ -2,6 +2,7 @@
 #include "oci/ocimount.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "base/fsutil.h"
 #include "runtime/mounts.h"
 #include "oci/ociplan.h"
+#include "oci/spec.h"
 #include "base/resolve.h"
 #include "sqfuse/sqfuse.h"
 #include "base/syscalls.h"
@@ -78,7 +80,7 @@ static char *top_path(const char *root, const struct fy_mnt_target *t, int *fd,
 {
 	char *at;
 
-	*fd = fy_mounts_reopen(root, 0, t, err);
+	*fd = fy_mounts_reopen_top(root, PROC, 0, t, err);
 	if (*fd < 0)
 		return NULL;
 	at = fy_mounts_fd_path(PROC, *fd);
@@ -87,23 +89,31 @@ static char *top_path(const char *root, const struct fy_mnt_target *t, int *fd,
 	return at;
 }
 
+/* tree: the source as the runtime opened it (fy_ocimount_prepare), or -1: src by path. */
 static int do_bind(const char *root, const struct fy_ocip_step *s, const char *src,
-                   unsigned long flags, struct fy_error *err)
+                   unsigned long flags, int tree, struct fy_error *err)
 {
 	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
 	_cleanup_free_ char *at = NULL, *top = NULL;
 	_cleanup_close_ int topfd = -1;
 	struct stat st;
+	int r;
 
-	if (stat(src, &st) < 0)
+	if ((tree >= 0 ? fstat(tree, &st) : stat(src, &st)) < 0)
 		return fy_error(err, errno, "mount %s: source %s", s->dst, src);
 	if (fy_mounts_create_at(root, 0, s->dst, S_ISDIR(st.st_mode), &t, err) < 0)
 		return -1;
 	at = fy_mounts_fd_path(PROC, t.fd);
 	if (!at)
 		return fy_error(err, ENOMEM, "mount %s", s->dst);
-	if (mount(src, at, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+	if (tree >= 0) {
+		r = fy_syscalls_move_mount(tree, "", t.fd, "",
+		                           MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		if (r < 0)
+			return fy_error(err, -r, "cannot bind %s on %s", src, s->dst);
+	} else if (mount(src, at, NULL, MS_BIND | (flags & MS_REC), NULL) < 0) {
 		return fy_error(err, errno, "cannot bind %s on %s", src, s->dst);
+	}
 	if (!(top = top_path(root, &t, &topfd, err)))
 		return -1;
 	if ((flags & REMOUNT_BITS) && remount_bind(top, flags & REMOUNT_BITS, s->dst, err) < 0)
@@ -205,7 +215,7 @@ static int do_fs(const char *root, const struct fy_ocip_step *s, struct fy_error
 		/* Rootless without the namespace that owns the filesystem (sysfs needs the
 		 * network namespace, mqueue the IPC one): take the host's, as runc does. */
 		if ((e == EPERM || e == EACCES) && s->fallback == FY_OCIP_FB_RBIND_HOST)
-			return do_bind(root, s, s->dst, flags | MS_REC, err);
+			return do_bind(root, s, s->dst, flags | MS_REC, -1, err);
 		return fy_error(err, e, "cannot mount %s on %s", s->fstype, s->dst);
 	}
 	if (!(top = top_path(root, &t, &topfd, err)))
@@ -244,7 +254,7 @@ static int do_cgroup(const char *root, const struct fy_ocip_step *s, const char 
 			                                               : -1;
 		if (errno != EPERM && errno != EBUSY)
 			return fy_error(err, errno, "cannot mount cgroup2 on %s", s->dst);
-		return do_bind(root, s, "/sys/fs/cgroup", flags | MS_REC, err);
+		return do_bind(root, s, "/sys/fs/cgroup", flags | MS_REC, -1, err);
 	}
 	if (mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
 		return fy_error(err, errno, "cannot mount a tmpfs on %s", s->dst);
@@ -383,73 +393,230 @@ static int host_node(int hostdev, const struct fy_ocip_step *s)
 	return fd;
 }
 
-/* hostdev: the host's /dev, opened before any spec mount could hide it (a root.path of "/"
- * puts the container's tmpfs over it); -1 when it could not be opened. */
-static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mknod, int hostdev,
+/* Bind the node fd holds onto t: the new mount API, else mount(2) on "/proc/self/fd/N". */
+static int bind_node(int node, const struct fy_mnt_target *t)
+{
+	_cleanup_close_ int tree = fy_syscalls_open_tree(
+	        node, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	_cleanup_free_ char *from = NULL, *at = NULL;
+
+	if (tree >= 0)
+		return fy_syscalls_move_mount(tree, "", t->fd, "",
+		                              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	if (tree != -ENOSYS)
+		return tree;
+	if (!(from = fy_mounts_fd_path(PROC, node)) || !(at = fy_mounts_fd_path(PROC, t->fd)))
+		return -ENOMEM;
+	return mount(from, at, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+}
+
+/* Replace the file t holds by a node made with mknodat in its directory, owned and moded as the
+ * spec says. Everything goes through fds: the directory, the entry (checked to still be t's
+ * file before it is removed) and the new node (checked to be ours before chown and chmod). */
+static int make_node(const char *root, const struct fy_ocip_step *s, const struct fy_mnt_target *t,
                      struct fy_error *err)
 {
-	_cleanup_free_ char *target = NULL;
-	_cleanup_close_ int node = -1, tree = -1;
+	_cleanup_close_ int dir = -1, node = -1;
+	_cleanup_free_ char *at = NULL;
 	char what[PATH_MAX + 64];
-	int r;
+	struct stat old, cur, st;
+	const char *name;
 
-	/* A fifo needs no privilege to make. */
-	if (!use_mknod && !S_ISFIFO(s->mode)) {
-		/* Found before the mount point is made, so a missing one leaves nothing. */
-		if (hostdev < 0)
-			return fy_error(err, 0,
-			                "%s: the host's /dev cannot be opened to bind it from",
-			                dev_what(s, what, sizeof(what)));
-		node = host_node(hostdev, s);
-		if (node < 0)
-			return fy_error(
-			        err, 0,
-			        "%s: no such device in the host's /dev to bind (without root, "
-			        "device nodes cannot be made, only the host's bound)",
-			        dev_what(s, what, sizeof(what)));
-		if (fy_mounts_create(root, s->dst, false, &target, err) < 0)
-			return -1;
-		tree = fy_syscalls_open_tree(node, "",
-		                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-		if (tree < 0)
-			return fy_error(err, -tree, "%s: cannot bind the host's node",
-			                dev_what(s, what, sizeof(what)));
-		r = fy_syscalls_move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
-		if (r < 0)
-			return fy_error(err, -r, "%s: cannot bind the host's node",
-			                dev_what(s, what, sizeof(what)));
-		return 0;
-	}
-	if (fy_mounts_create(root, s->dst, false, &target, err) < 0)
-		return -1;
-	/* ensure_target left a file (new, or the image's): replace it by the node. */
-	if (unlink(target) < 0 && errno != ENOENT)
+	if ((dir = fy_mounts_parent(root, 0, t, &name, err)) < 0)
+		return fy_error_prefix(err, "device %s", s->dst);
+	if (fstat(t->fd, &old) < 0 || fstatat(dir, name, &cur, AT_SYMLINK_NOFOLLOW) < 0)
 		return fy_error(err, errno, "device %s", s->dst);
-	if (mknod(target, s->mode, s->rdev) < 0)
+	if (old.st_dev != cur.st_dev || old.st_ino != cur.st_ino)
+		return fy_error(err, ESTALE, "device %s: replaced while it was created", s->dst);
+	/* fy_mounts_create_at left a file (new, or the image's): replace it by the node. */
+	if (unlinkat(dir, name, 0) < 0 && errno != ENOENT)
+		return fy_error(err, errno, "device %s", s->dst);
+	if (mknodat(dir, name, s->mode, s->rdev) < 0)
 		return fy_error(err, errno, "cannot create %s", dev_what(s, what, sizeof(what)));
-	if (chown(target, s->uid, s->gid) < 0 || chmod(target, s->mode & 07777) < 0)
+	node = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (node < 0 || fstat(node, &st) < 0)
+		return fy_error(err, errno, "device %s", s->dst);
+	if ((st.st_mode & S_IFMT) != (s->mode & S_IFMT) || st.st_rdev != s->rdev)
+		return fy_error(err, ESTALE, "device %s: replaced while it was created", s->dst);
+	/* chmod(2) follows "/proc/self/fd/N" to the node itself; an O_PATH fd has no fchmod. */
+	if (!(at = fy_mounts_fd_path(PROC, node)))
+		return fy_error(err, ENOMEM, "device %s", s->dst);
+	if (fchownat(node, "", s->uid, s->gid, AT_EMPTY_PATH) < 0 || chmod(at, s->mode & 07777) < 0)
 		return fy_error(err, errno, "device %s", s->dst);
 	return 0;
 }
 
+/* hostdev: the host's /dev, opened before any spec mount could hide it (a root.path of "/"
+ * puts the container's tmpfs over it); -1 when it could not be opened. */
+static int move_tree(int tree, const struct fy_mnt_target *t);
+
+/* tree: the node the runtime made (fy_ocimount_prepare), or -1. */
+static int do_device(const char *root, const struct fy_ocip_step *s, bool use_mknod, int hostdev,
+                     int tree, struct fy_error *err)
+{
+	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_close_ int node = -1;
+	char what[PATH_MAX + 64];
+	int r;
+
+	if (tree >= 0) {
+		if (fy_mounts_create_at(root, 0, s->dst, false, &t, err) < 0)
+			return -1;
+		r = move_tree(tree, &t);
+		return r < 0 ? fy_error(err, -r, "%s: cannot mount the node",
+		                        dev_what(s, what, sizeof(what)))
+		             : 0;
+	}
+
+	/* A fifo needs no privilege to make. */
+	if (use_mknod || S_ISFIFO(s->mode))
+		return fy_mounts_create_at(root, 0, s->dst, false, &t, err) < 0
+		               ? -1
+		               : make_node(root, s, &t, err);
+	/* Found before the mount point is made, so a missing one leaves nothing. */
+	if (hostdev < 0)
+		return fy_error(err, 0, "%s: the host's /dev cannot be opened to bind it from",
+		                dev_what(s, what, sizeof(what)));
+	node = host_node(hostdev, s);
+	if (node < 0)
+		return fy_error(err, 0,
+		                "%s: no such device in the host's /dev to bind (without root, "
+		                "device nodes cannot be made, only the host's bound)",
+		                dev_what(s, what, sizeof(what)));
+	if (fy_mounts_create_at(root, 0, s->dst, false, &t, err) < 0)
+		return -1;
+	r = bind_node(node, &t);
+	if (r < 0)
+		return fy_error(err, -r, "%s: cannot bind the host's node",
+		                dev_what(s, what, sizeof(what)));
+	return 0;
+}
+
+/* Only a missing entry gets the link: an image's own entry (a link too, as /dev/stdin ->
+ * /proc/self/fd/0, which resolves nowhere before the container runs) wins, so the last component
+ * is looked at, never followed. */
 static int do_symlink(const char *root, const struct fy_ocip_step *s, struct fy_error *err)
 {
 	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *dir = strdup(s->dst);
+	const char *name;
 	struct fy_resolved res;
+	struct stat st;
+	char *slash;
 	int r;
 
 	if (rootfd < 0)
 		return fy_error(err, errno, "cannot open the root %s", root);
-	r = fy_resolve_partial(rootfd, s->dst, 0, &res);
+	if (!dir || !(slash = strrchr(dir, '/')) || !slash[1])
+		return fy_error(err, dir ? EINVAL : ENOMEM, "symlink %s", s->dst);
+	name = s->dst + (slash - dir) + 1;
+	*slash = '\0';
+	r = fy_resolve_partial(rootfd, dir[0] ? dir : "/", 0, &res);
 	if (r < 0)
 		return fy_error(err, -r, "symlink %s", s->dst);
-	/* Only a missing last component gets the link: an image's own entry wins. */
 	r = 0;
-	if (res.rest[0] && !strchr(res.rest, '/') && symlinkat(s->src, res.fd, res.rest) < 0 &&
-	    errno != EEXIST)
+	if (!res.rest[0] && fstatat(res.fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT && symlinkat(s->src, res.fd, name) < 0 && errno != EEXIST)
 		r = fy_error(err, errno, "cannot create symlink %s", s->dst);
 	fy_resolve_resolved_free(&res);
 	return r;
+}
+
+/* The host id of container id `id` under maps (-1: unmapped). */
+static int64_t host_id(const struct fy_oci_idmap *m, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (id >= m[i].container_id && id - m[i].container_id < m[i].size)
+			return (int64_t)m[i].host_id + (id - m[i].container_id);
+	return -1;
+}
+
+/* A device node as crun makes it for a user namespace: mknod by the runtime (root) in a tmpfs of
+ * no namespace (fsmount), owned by the entry's ids as the host sees them, then cloned as a
+ * detached mount of that one file for the init to move onto the entry's path. */
+static int prepare_device(const struct fy_ocip_step *s, size_t i, int *tmpfs,
+                          const struct fy_oci_spec *spec, int *tree, struct fy_error *err)
+{
+	int64_t hu = host_id(spec->uid_mappings, spec->n_uid_mappings, s->uid);
+	int64_t hg = host_id(spec->gid_mappings, spec->n_gid_mappings, s->gid);
+	char what[PATH_MAX + 64], name[32];
+	int r;
+
+	if (hu < 0 || hg < 0)
+		return fy_error(err, 0, "%s: %s %u is not mapped in the user namespace",
+		                dev_what(s, what, sizeof(what)), hu < 0 ? "uid" : "gid",
+		                hu < 0 ? (unsigned)s->uid : (unsigned)s->gid);
+	if (*tmpfs < 0) {
+		_cleanup_close_ int fs = fy_syscalls_fsopen("tmpfs", FSOPEN_CLOEXEC);
+
+		r = fs;
+		/* Reached by no path, only through our fds: its mode does not matter. */
+		if (fs >= 0 &&
+		    (r = fy_syscalls_fsconfig(fs, FY_FSCONFIG_CMD_CREATE, NULL, NULL, 0)) == 0)
+			r = *tmpfs = fy_syscalls_fsmount(fs, FSMOUNT_CLOEXEC,
+			                                 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+		if (r == -ENOSYS)
+			return 0; /* no new mount API: the init binds the host's node (do_device) */
+		if (r < 0)
+			return fy_error(err, -r, "%s: cannot make a tmpfs for the node",
+			                dev_what(s, what, sizeof(what)));
+	}
+	snprintf(name, sizeof(name), "dev%zu", i);
+	if (mknodat(*tmpfs, name, s->mode, s->rdev) < 0)
+		return fy_error(err, errno, "cannot create %s", dev_what(s, what, sizeof(what)));
+	if (fchownat(*tmpfs, name, (uid_t)hu, (gid_t)hg, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(*tmpfs, name, s->mode & 07777, 0) < 0)
+		return fy_error(err, errno, "device %s", s->dst);
+	*tree = fy_syscalls_open_tree(*tmpfs, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (*tree < 0) {
+		r = *tree;
+		*tree = -1;
+		return fy_error(err, -r, "%s: cannot clone the node's mount",
+		                dev_what(s, what, sizeof(what)));
+	}
+	return 0;
+}
+
+int fy_ocimount_prepare(struct fy_ocip *plan, const struct fy_oci_spec *spec, struct fy_error *err)
+{
+	_cleanup_close_ int tmpfs = -1;
+
+	if (plan->n_pre == 0)
+		return 0;
+	if (!(plan->trees = malloc(plan->n_pre * sizeof(*plan->trees))))
+		return fy_error(err, ENOMEM, "mounts");
+	for (size_t i = 0; i < plan->n_pre; i++)
+		plan->trees[i] = -1;
+	for (size_t i = 0; i < plan->n_pre; i++) {
+		const struct fy_ocip_step *s = &plan->pre[i];
+
+		if (s->kind == FY_OCIP_DEVICE && !plan->mknod && !S_ISFIFO(s->mode) &&
+		    prepare_device(s, i, &tmpfs, spec, &plan->trees[i], err) < 0)
+			return -1;
+		/* A bind source is opened with the runtime's identity, as runc and crun do: the
+		 * container's root (another host uid) may not reach it (a mode-000 parent), and a
+		 * symlinked source is followed on the host, where it was written. */
+		if (s->kind == FY_OCIP_BIND) {
+			int t = fy_syscalls_open_tree(
+			        AT_FDCWD, s->src,
+			        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+			                (s->flags & MS_REC ? AT_RECURSIVE : 0));
+
+			if (t == -ENOSYS)
+				continue; /* the init binds it by path (do_bind) */
+			if (t < 0)
+				return fy_error(err, -t, "mount %s: source %s", s->dst, s->src);
+			plan->trees[i] = t;
+		}
+	}
+	return 0;
+}
+
+/* Move the detached mount tree (fy_ocimount_prepare) onto t. */
+static int move_tree(int tree, const struct fy_mnt_target *t)
+{
+	return fy_syscalls_move_mount(tree, "", t->fd, "",
+	                              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 }
 
 int fy_ocimount_pre(const struct fy_ocip *plan, const char *rootfs, const char *cgroups,
@@ -464,7 +631,8 @@ int fy_ocimount_pre(const struct fy_ocip *plan, const char *rootfs, const char *
 
 		switch (s->kind) {
 		case FY_OCIP_BIND:
-			r = do_bind(rootfs, s, s->src, s->flags, err);
+			r = do_bind(rootfs, s, s->src, s->flags, plan->trees ? plan->trees[i] : -1,
+			            err);
 			break;
 		case FY_OCIP_FS:
 			r = do_fs(rootfs, s, err);
@@ -473,7 +641,8 @@ int fy_ocimount_pre(const struct fy_ocip *plan, const char *rootfs, const char *
 			r = do_cgroup(rootfs, s, cgroups, err);
 			break;
 		case FY_OCIP_DEVICE:
-			r = do_device(rootfs, s, plan->mknod, hostdev, err);
+			r = do_device(rootfs, s, plan->mknod, hostdev,
+			              plan->trees ? plan->trees[i] : -1, err);
 			break;
 		case FY_OCIP_SYMLINK:
 			r = do_symlink(rootfs, s, err);
@@ -487,33 +656,146 @@ int fy_ocimount_pre(const struct fy_ocip *plan, const char *rootfs, const char *
 	return 0;
 }
 
-/* After pivot_root: "/" is the container's root, so paths resolve as the container sees them. */
+/* Mask what fd holds (a masked path): a read-only tmpfs over a directory, the container's
+ * /dev/null over anything else, as runc. New mount API, else mount(2) on "/proc/self/fd/N". */
+static int mask_fd(int rootfd, int fd, bool dir, const char *what, struct fy_error *err)
+{
+	_cleanup_close_ int null = -1, tree = -1;
+	_cleanup_free_ char *at = fy_mounts_fd_path(PROC, fd), *from = NULL;
+	int r;
+
+	if (!at)
+		return fy_error(err, ENOMEM, "cannot mask %s", what);
+	if (dir) {
+		/* A read-only superblock as well as a read-only mount, as mount(2) MS_RDONLY. */
+		_cleanup_close_ int fs = fy_syscalls_fsopen("tmpfs", FSOPEN_CLOEXEC);
+
+		r = fs;
+		if (fs >= 0 &&
+		    (r = fy_syscalls_fsconfig(fs, FY_FSCONFIG_SET_FLAG, "ro", NULL, 0)) == 0 &&
+		    (r = fy_syscalls_fsconfig(fs, FY_FSCONFIG_CMD_CREATE, NULL, NULL, 0)) == 0 &&
+		    (r = tree = fy_syscalls_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY)) >= 0)
+			r = fy_syscalls_move_mount(tree, "", fd, "",
+			                           MOVE_MOUNT_F_EMPTY_PATH |
+			                                   MOVE_MOUNT_T_EMPTY_PATH);
+		else if (r == -ENOSYS)
+			r = mount("tmpfs", at, "tmpfs", MS_RDONLY, NULL) < 0 ? -errno : 0;
+		return r < 0 ? fy_error(err, -r, "cannot mask %s", what) : 0;
+	}
+	null = fy_resolve_open(rootfd, "/dev/null", O_PATH, 0);
+	if (null < 0)
+		return fy_error(err, -null, "cannot mask %s: /dev/null", what);
+	tree = fy_syscalls_open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree >= 0)
+		r = fy_syscalls_move_mount(tree, "", fd, "",
+		                           MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	else if (tree != -ENOSYS)
+		r = tree;
+	else if (!(from = fy_mounts_fd_path(PROC, null)))
+		r = -ENOMEM;
+	else
+		r = mount(from, at, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+	return r < 0 ? fy_error(err, -r, "cannot mask %s", what) : 0;
+}
+
+/* Make t read-only (a read-only path, or the root "/" itself): a recursive bind of it onto
+ * itself whose top mount alone is read-only, as runc's bind + remount (the root is remounted in
+ * place). mount_setattr keeps every other flag; without it, a bind remount on
+ * "/proc/self/fd/N" of the new top, carrying the flags a user namespace may not drop. */
+static int readonly_fd(const char *what, const struct fy_mnt_target *t, struct fy_error *err)
+{
+	struct fy_mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+	bool root = strcmp(t->path, "/") == 0;
+	_cleanup_free_ char *at = NULL;
+	_cleanup_close_ int tree = -1, top = -1;
+	int r;
+
+	if (root) {
+		r = fy_syscalls_mount_setattr(t->fd, "", AT_EMPTY_PATH, &attr);
+		if (r != -ENOSYS)
+			return r < 0 ? fy_error(err, -r, "cannot make %s read-only", what) : 0;
+		if ((top = fcntl(t->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+			return fy_error(err, errno, "%s", what);
+	} else {
+		tree = fy_syscalls_open_tree(t->fd, "",
+		                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+		                                     AT_RECURSIVE);
+		r = tree < 0 ? tree : fy_syscalls_mount_setattr(tree, "", AT_EMPTY_PATH, &attr);
+		if (r == 0)
+			r = fy_syscalls_move_mount(tree, "", t->fd, "",
+			                           MOVE_MOUNT_F_EMPTY_PATH |
+			                                   MOVE_MOUNT_T_EMPTY_PATH);
+		if (r != -ENOSYS)
+			return r < 0 ? fy_error(err, -r, "cannot make %s read-only", what) : 0;
+		if (!(at = fy_mounts_fd_path(PROC, t->fd)))
+			return fy_error(err, ENOMEM, "%s", what);
+		if (mount(at, at, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return fy_error(err, errno, "cannot make %s read-only", what);
+		/* t->fd stays on the file under the new bind: the remount needs the bind. */
+		if ((top = fy_mounts_reopen_top("/", PROC, 0, t, err)) < 0)
+			return -1;
+		free(at);
+	}
+	if (!(at = fy_mounts_fd_path(PROC, top)))
+		return fy_error(err, ENOMEM, "%s", what);
+	return remount_bind(at, MS_RDONLY | fy_mounts_locked_flags(at), what, err);
+}
+
+int fy_ocimount_cwd(const char *cwd, struct fy_error *err)
+{
+	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct fy_resolved res = {-1, NULL, NULL};
+	bool missing;
+	int r;
+
+	if (!cwd || !cwd[0])
+		return 0;
+	if (rootfd < 0)
+		return fy_error(err, errno, "cannot open the container's root");
+	r = fy_resolve_partial(rootfd, cwd, 0, &res);
+	if (r < 0)
+		return fy_error(err, -r, "process.cwd %s", cwd);
+	missing = res.rest[0] != '\0';
+	fy_resolve_resolved_free(&res);
+	if (missing && fy_mounts_create_at("/", 0, cwd, true, &t, err) < 0)
+		return fy_error_prefix(err, "process.cwd");
+	return 0;
+}
+
+/* After pivot_root: "/" is the container's root. Each path is resolved inside it by fd
+ * (symlinks followed as the container sees them, as runc follows them, never out of it) and
+ * mounted on through that fd. */
 int fy_ocimount_post(const struct fy_ocip *plan, struct fy_error *err)
 {
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (rootfd < 0)
+		return fy_error(err, errno, "cannot open the container's root");
 	for (size_t i = 0; i < plan->n_post; i++) {
 		const struct fy_ocip_step *s = &plan->post[i];
+		struct fy_resolved res = {-1, NULL, NULL};
+		struct fy_mnt_target t;
 		struct stat st;
+		int r = fy_resolve_partial(rootfd, s->dst, 0, &res);
 
-		if (lstat(s->dst, &st) < 0) {
-			if (errno == ENOENT)
-				continue; /* runtime-spec: masking/protecting a missing path is a
-				             no-op */
-			return fy_error(err, errno, "%s", s->dst);
+		if (r < 0)
+			return fy_error(err, -r, "%s", s->dst);
+		if (res.rest[0]) {
+			fy_resolve_resolved_free(&res);
+			continue; /* runtime-spec: masking/protecting a missing path is a no-op */
 		}
-		if (s->kind == FY_OCIP_MASK) {
-			int r = S_ISDIR(st.st_mode)
-			                ? mount("tmpfs", s->dst, "tmpfs", MS_RDONLY, NULL)
-			                : mount("/dev/null", s->dst, NULL, MS_BIND, NULL);
-			if (r < 0)
-				return fy_error(err, errno, "cannot mask %s", s->dst);
-		} else if (s->kind == FY_OCIP_RO) {
-			if (strcmp(s->dst, "/") != 0 &&
-			    mount(s->dst, s->dst, NULL, MS_BIND | MS_REC, NULL) < 0)
-				return fy_error(err, errno, "cannot make %s read-only", s->dst);
-			if (remount_bind(s->dst, MS_RDONLY | fy_mounts_locked_flags(s->dst), s->dst,
-			                 err) < 0)
-				return -1;
-		}
+		t.fd = res.fd;
+		t.path = res.path;
+		if (fstat(t.fd, &st) < 0)
+			r = fy_error(err, errno, "%s", s->dst);
+		else if (s->kind == FY_OCIP_MASK)
+			r = mask_fd(rootfd, t.fd, S_ISDIR(st.st_mode), s->dst, err);
+		else if (s->kind == FY_OCIP_RO)
+			r = readonly_fd(s->dst, &t, err);
+		fy_resolve_resolved_free(&res);
+		if (r < 0)
+			return -1;
 	}
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/error.h"
@@ -47,6 +48,10 @@ void fy_ociplan_release(struct fy_ocip *plan)
 		step_free(&plan->pre[i]);
 	for (size_t i = 0; i < plan->n_post; i++)
 		step_free(&plan->post[i]);
+	for (size_t i = 0; plan->trees && i < plan->n_pre; i++)
+		if (plan->trees[i] >= 0)
+			close(plan->trees[i]);
+	free(plan->trees);
 	free(plan->pre);
 	free(plan->post);
 	memset(plan, 0, sizeof(*plan));
@@ -242,23 +247,31 @@ int fy_ociplan_build(const struct fy_oci_spec *spec, bool can_mknod, struct fy_o
                      struct fy_error *err)
 {
 	struct fy_ocip p = {.mknod = can_mknod};
+	bool dev_bound = false;
 	int r = 0;
 
 	p.root_propagation =
 	        spec->rootfs_propagation ? spec->rootfs_propagation : MS_SLAVE | MS_REC;
 	for (size_t i = 0; r == 0 && i < spec->n_mounts; i++)
 		r = add_mount(&p, spec, &spec->mounts[i], err);
-	for (size_t i = 0; r == 0 && i < sizeof(default_devices) / sizeof(default_devices[0]); i++)
+	/* A bind of a /dev (the host's, usually) is the container's /dev as it is: runc
+	 * (needsSetupDev) then makes no device nodes and no /dev links, which would land in the
+	 * host's /dev, and whose links there (stdin -> /proc/self/fd/0) resolve nowhere. */
+	for (size_t i = 0; i < p.n_pre; i++)
+		if (p.pre[i].kind == FY_OCIP_BIND && strcmp(p.pre[i].dst, "/dev") == 0)
+			dev_bound = true;
+	for (size_t i = 0;
+	     r == 0 && !dev_bound && i < sizeof(default_devices) / sizeof(default_devices[0]); i++)
 		r = add_device(&p, -1, default_devices[i].path, 'c', default_devices[i].major,
 		               default_devices[i].minor, 0666, 0, 0, err);
-	for (size_t i = 0; r == 0 && i < spec->n_devices; i++) {
+	for (size_t i = 0; r == 0 && !dev_bound && i < spec->n_devices; i++) {
 		const struct fy_oci_device *d = &spec->devices[i];
 
 		r = add_device(&p, (int)i, d->path, d->type, (unsigned)d->major, (unsigned)d->minor,
 		               d->has_mode ? d->file_mode : 0666, d->has_uid ? d->uid : 0,
 		               d->has_gid ? d->gid : 0, err);
 	}
-	if (r == 0)
+	if (r == 0 && !dev_bound)
 		r = add_links(&p, spec, err);
 	/* runc's order: read-only paths, then masks (a mask inside a read-only path wins). */
 	if (r == 0)

@@ -54,6 +54,9 @@ struct fy_ocip {
 	size_t n_pre, n_post;
 	unsigned long root_propagation; /* applied to "/" first (default MS_SLAVE|MS_REC) */
 	bool mknod; /* device nodes are created with mknod (real root, no user namespace) */
+	/* fy_ocimount_prepare: per pre step, a detached mount (open_tree) made by the runtime
+	 * for the init to move into place, or -1; NULL: none. Closed by fy_ociplan_release. */
+	int *trees;
 };
 
 /* can_mknod: the runtime is root in the initial user namespace and the spec has no user

@@ -106,6 +106,85 @@ int fy_ociproc_sysctl(const struct fy_oci_spec *spec, struct fy_error *err)
 	return 0;
 }
 
+/* A netns path that names the runtime's own network namespace ("host" meaning "current", as
+ * runc's isHostNetNS). */
+static bool is_current_netns(const char *path)
+{
+	struct stat a, b;
+
+	return stat(path, &a) == 0 && stat("/proc/self/ns/net", &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* runc's validator (libcontainer/configs/validate): only sysctls of a namespace the container
+ * has; the rest would change the host. */
+static int check_sysctl(const struct fy_oci_spec *spec, const char *key, const char *value,
+                        struct fy_error *err)
+{
+	static const char *const ipc[] = {
+	        "kernel.msgmax", "kernel.msgmnb",          "kernel.msgmni",
+	        "kernel.sem",    "kernel.shmall",          "kernel.shmmax",
+	        "kernel.shmmni", "kernel.shm_rmid_forced", NULL,
+	};
+	const struct fy_oci_namespace *net = &spec->ns[FY_OCI_NS_NETWORK];
+	bool is_ipc = strncmp(key, "fs.mqueue.", 10) == 0;
+
+	for (size_t i = 0; !is_ipc && ipc[i]; i++)
+		is_ipc = strcmp(key, ipc[i]) == 0;
+	if (is_ipc) {
+		if (spec->ns[FY_OCI_NS_IPC].present)
+			return 0;
+		return fy_error(err, 0, "sysctl \"%s\" is not allowed in the hosts ipc namespace",
+		                key);
+	}
+	if (strncmp(key, "net.", 4) == 0) {
+		if (net->present && !(net->path && is_current_netns(net->path)))
+			return 0;
+		return fy_error(err, 0, "sysctl \"%s\" not allowed in host network namespace", key);
+	}
+	if (spec->ns[FY_OCI_NS_UTS].present) {
+		if (strcmp(key, "kernel.hostname") == 0)
+			return fy_error(err, 0,
+			                "sysctl \"%s\" is not allowed as it conflicts with the OCI "
+			                "\"hostname\" field",
+			                key);
+		if (strcmp(key, "kernel.domainname") == 0) {
+			if (!spec->domainname || strcmp(spec->domainname, value) == 0)
+				return 0;
+			return fy_error(err, 0,
+			                "sysctl \"%s\" is not allowed as it conflicts with the OCI "
+			                "\"domainname\" field",
+			                key);
+		}
+	}
+	return fy_error(err, 0, "sysctl \"%s\" is not in a separate kernel namespace", key);
+}
+
+int fy_ociproc_check(const struct fy_oci_spec *spec, struct fy_error *err)
+{
+	const struct fy_oci_seccomp *sc = &spec->seccomp;
+
+	/* No user notification: a filter whose NOTIFY rules nobody answers would hang the
+	 * container's syscalls, so create fails instead of running without them. */
+	if (sc->present && sc->listener_path)
+		return fy_error(err, 0,
+		                "linux.seccomp: SCMP_ACT_NOTIFY is not supported (listenerPath %s)",
+		                sc->listener_path);
+	if (sc->present && strcmp(sc->default_action, "SCMP_ACT_NOTIFY") == 0)
+		return fy_error(err, 0,
+		                "linux.seccomp: SCMP_ACT_NOTIFY is not supported (defaultAction)");
+	for (size_t i = 0; sc->present && i < sc->n_rules; i++)
+		if (strcmp(sc->rules[i].action, "SCMP_ACT_NOTIFY") == 0)
+			return fy_error(err, 0,
+			                "linux.seccomp: SCMP_ACT_NOTIFY is not supported "
+			                "(syscalls[%zu])",
+			                i);
+	for (size_t i = 0; i < spec->n_sysctl; i++)
+		if (check_sysctl(spec, spec->sysctl[i].key, spec->sysctl[i].value, err) < 0)
+			return fy_error_prefix(err, "linux.sysctl");
+	return 0;
+}
+
 static int apply_oom_score_adj(const struct fy_oci_process *p, struct fy_error *err)
 {
 	char buf[16];

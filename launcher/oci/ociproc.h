@@ -23,6 +23,12 @@ struct fy_oci_spec;
 struct fy_oci_process;
 struct fy_oci_seccomp;
 
+/* What create refuses before anything runs, in runc's words: sysctls without the namespace
+ * they belong to (fs.mqueue.* and the SysV IPC ones need an IPC namespace, net.* a network
+ * namespace other than the runtime's, kernel.domainname a UTS namespace and no other
+ * domainname; kernel.hostname conflicts with hostname; any other would change the host), and
+ * seccomp user notification (SCMP_ACT_NOTIFY, listenerPath), which ferry-oci does not do. */
+int fy_ociproc_check(const struct fy_oci_spec *spec, struct fy_error *err);
 /* linux.sysctl written under /proc/sys (key dots as slashes; "/", ".." and empty components
  * refused). Call it before linux.readonlyPaths (runc's order: the default spec makes /proc/sys
  * read-only) and pass with_sysctl false to setup then. */

@@ -31,9 +31,20 @@ const char *fy_ocires_hier(const struct fy_ocires_layout *l, const char *ctrl)
 	return NULL;
 }
 
+const char *fy_ocires_rel(const struct fy_ocires_layout *l, const char *hier, const char *rel)
+{
+	size_t n = hier ? strlen(hier) : 0;
+
+	for (char *const *p = hier ? l->paths : NULL; p && *p; p++)
+		if (strncmp(*p, hier, n) == 0 && (*p)[n] == '=')
+			return *p + n + 1;
+	return rel;
+}
+
 /* Directory of cgroup rel in hierarchy hier (NULL for v2). */
 char *fy_ocires_dir(const struct fy_ocires_layout *l, const char *hier, const char *rel)
 {
+	rel = fy_ocires_rel(l, hier, rel);
 	if (hier)
 		return fy_fsutil_asprintf("%s/%s%s%s", l->root, hier, *rel ? "/" : "", rel);
 	return fy_fsutil_asprintf("%s%s%s", l->root, *rel ? "/" : "", rel);

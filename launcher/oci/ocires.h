@@ -18,6 +18,9 @@ struct fy_ocires_layout {
 	const char *root;
 	bool v2;
 	char **hier;
+	/* v1 only, NULL unless a relative cgroupsPath resolved differently per hierarchy: "HIER=REL"
+	 * entries that replace the rel argument of fy_ocires_dir for their hierarchy (not owned) */
+	char *const *paths;
 };
 
 /* The v1 hierarchy directory whose name lists controller ctrl, or NULL. */
@@ -25,6 +28,8 @@ const char *fy_ocires_hier(const struct fy_ocires_layout *l, const char *ctrl);
 /* Directory of cgroup rel (relative, "" for the root) in hierarchy hier (NULL for v2); the
  * caller frees it; NULL when out of memory. */
 char *fy_ocires_dir(const struct fy_ocires_layout *l, const char *hier, const char *rel);
+/* rel as it applies to hierarchy hier: its entry in l->paths, else rel itself. */
+const char *fy_ocires_rel(const struct fy_ocires_layout *l, const char *hier, const char *rel);
 /* dir/file written with one write(2) (never created), or read whole into *out (the caller's). */
 int fy_ocires_write(const char *dir, const char *file, const char *val, struct fy_error *err);
 int fy_ocires_read(const char *dir, const char *file, char **out, struct fy_error *err);

@@ -198,6 +198,10 @@ int fy_spec_parse(const char *json, size_t len, const char *bundle, struct fy_oc
 /* Read BUNDLE/config.json and parse it. */
 int fy_spec_load(const char *bundle, struct fy_oci_spec *spec, struct fy_error *err);
 void fy_spec_release(struct fy_oci_spec *spec);
+/* Give every hook without an "env" (absent or null, not []) a copy of env: runc runs such a
+ * hook with the runtime's own environment (Go's exec.Cmd with a nil Env), so its PATH. The
+ * caller passes environ; the library reads no environment itself. */
+int fy_spec_hooks_default_env(struct fy_oci_spec *spec, char *const *env, struct fy_error *err);
 
 /* Parse a runtime-spec process object on its own (`exec --process FILE`, runc's specs.Process).
  * Errors name the JSON path without the "config.json: " prefix ("process.args must be a

@@ -114,7 +114,23 @@ static int cgroup_to_json(json_t *o, const struct fy_ocicg *cg)
 {
 	json_t *c = json_pack("{s:s,s:s,s:b}", "root", cg->root, "path", cg->path ? cg->path : "",
 	                      "v2", cg->v2);
+	json_t *paths = NULL;
 
+	if (c && cg->paths) {
+		if (!(paths = json_object()) || json_object_set_new(c, "paths", paths) < 0) {
+			json_decref(c);
+			return -1;
+		}
+		for (char **p = cg->paths; *p; p++) {
+			const char *eq = strchr(*p, '=');
+			_cleanup_free_ char *h = eq ? strndup(*p, (size_t)(eq - *p)) : NULL;
+
+			if (!h || json_object_set_new(paths, h, json_string(eq + 1)) < 0) {
+				json_decref(c);
+				return -1;
+			}
+		}
+	}
 	return c ? json_object_set_new(o, "ferryCgroup", c) : -1;
 }
 
@@ -204,7 +220,8 @@ static int parse_cgroup(json_t *o, struct fy_ocicg *cg, struct fy_error *err)
 {
 	json_t *c = json_object_get(o, "ferryCgroup");
 	json_t *root = json_object_get(c, "root"), *path = json_object_get(c, "path");
-	json_t *v2 = json_object_get(c, "v2");
+	json_t *v2 = json_object_get(c, "v2"), *paths, *rel;
+	const char *h;
 
 	if (!c)
 		return 0;
@@ -219,6 +236,20 @@ static int parse_cgroup(json_t *o, struct fy_ocicg *cg, struct fy_error *err)
 	if (!cg->root || !cg->path)
 		return fy_error(err, ENOMEM, "state.json");
 	cg->v2 = json_is_true(v2);
+	paths = json_object_get(c, "paths");
+	if (paths && !json_is_object(paths))
+		return fy_error(err, 0, "state.json: ferryCgroup.paths must be an object");
+	json_object_foreach(paths, h, rel)
+	{
+		_cleanup_free_ char *ent = NULL;
+
+		if (!json_is_string(rel))
+			return fy_error(err, 0, "state.json: ferryCgroup.paths.%s must be a string",
+			                h);
+		ent = fy_fsutil_asprintf("%s=%s", h, json_string_value(rel));
+		if (!ent || fy_strv_push(&cg->paths, ent) < 0)
+			return fy_error(err, ENOMEM, "state.json");
+	}
 	return 0;
 }
 
@@ -422,6 +453,7 @@ void fy_state_release(struct fy_oci_state *st)
 	 * on the cgroup code. */
 	free(st->cgroup.root);
 	free(st->cgroup.path);
+	fy_strv_free(st->cgroup.paths);
 	memset(st, 0, sizeof(*st));
 }
 

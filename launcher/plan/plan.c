@@ -1,5 +1,6 @@
 #include "plan/plan.h"
 
+#include "plan/action.h"
 #include "plan/bind.h"
 #include "base/cleanup.h"
 #include "plan/siteconf.h"
@@ -7,10 +8,12 @@
 #include "base/error.h"
 #include "base/fsutil.h"
 #include "plan/host.h"
+#include "image/apptainer.h"
 #include "image/image.h"
 #include "image/imgcfg.h"
 #include "plan/request.h"
 #include "base/strv.h"
+#include "runtime/devices/gpu_nvidia.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -45,6 +48,7 @@ void fy_plan_release(struct fy_plan *plan)
 		return;
 	free(plan->root.path);
 	free(plan->root.tmpfs_opts);
+	free(plan->root.overlay_dir);
 	for (size_t i = 0; i < plan->n_mounts; i++) {
 		free(plan->mounts[i].src);
 		free(plan->mounts[i].dst);
@@ -120,7 +124,8 @@ static int add_system_mounts(struct fy_plan *plan, const struct fy_request *opts
                              char **home_dst, bool *cwd_visible, struct fy_error *err)
 {
 	_cleanup_free_ char *tmpopts = tmpfs_opts(conf, "1777");
-	bool tmp_private = contain || !conf->mount_tmp;
+	bool tmp_private = contain || !conf->mount_tmp || (opts->no_mount & FY_REQ_NOMOUNT_TMP);
+	bool no_home = opts->no_home || (opts->no_mount & FY_REQ_NOMOUNT_HOME);
 
 	if (!tmpopts)
 		return fy_error(err, ENOMEM, "plan");
@@ -131,10 +136,26 @@ static int add_system_mounts(struct fy_plan *plan, const struct fy_request *opts
 		plan->contain_dev = true;
 		if (fy_plan_add_mount(plan, FY_MNT_DEV_MINIMAL, NULL, "/dev", NULL, 0, err) < 0)
 			return -1;
+	} else if (opts->nv.on) {
+		/* The GPUs not selected must not show: the host's /dev without its nvidia nodes,
+		 * the selected ones bound back in (add_nvidia). */
+		if (fy_plan_add_mount(plan, FY_MNT_DEV_HOST, NULL, "/dev", "nvidia", 0, err) < 0)
+			return -1;
 	} else if (fy_plan_add_mount(plan, FY_MNT_BIND, "/dev", "/dev", NULL, 0, err) < 0) {
 		return -1;
 	}
-	if (tmp_private) {
+	if (contain && opts->workdir) {
+		/* --workdir: the private /tmp and /var/tmp persist there (Apptainer's -W). */
+		_cleanup_free_ char *t = fy_fsutil_path_join(opts->workdir, "tmp");
+		_cleanup_free_ char *vt = fy_fsutil_path_join(opts->workdir, "var_tmp");
+
+		if (!t || !vt)
+			return fy_error(err, ENOMEM, "plan");
+		if (fy_plan_add_mount(plan, FY_MNT_BIND, t, "/tmp", NULL, FY_MNT_F_USER, err) < 0 ||
+		    fy_plan_add_mount(plan, FY_MNT_BIND, vt, "/var/tmp", NULL, FY_MNT_F_USER, err) <
+		            0)
+			return -1;
+	} else if (tmp_private) {
 		if (fy_plan_add_mount(plan, FY_MNT_TMPFS, NULL, "/tmp", tmpopts, 0, err) < 0 ||
 		    fy_plan_add_mount(plan, FY_MNT_TMPFS, NULL, "/var/tmp", tmpopts, 0, err) < 0)
 			return -1;
@@ -158,7 +179,7 @@ static int add_system_mounts(struct fy_plan *plan, const struct fy_request *opts
 		*home_dst = strdup(plan->ns_uid == 0 && opts->fakeroot ? "/root" : host->home);
 		if (!*home_dst)
 			return fy_error(err, ENOMEM, "plan");
-		if (opts->no_home) {
+		if (no_home) {
 			/* nothing */
 		} else if (contain) {
 			_cleanup_free_ char *o = tmpfs_opts(conf, "0700");
@@ -174,8 +195,8 @@ static int add_system_mounts(struct fy_plan *plan, const struct fy_request *opts
 
 	/* The current directory, unless it is already visible through another mount. */
 	*cwd_visible = false;
-	if (host->cwd && !contain) {
-		bool home_bound = !opts->no_home && (opts->home || conf->mount_home) &&
+	if (host->cwd && !contain && !(opts->no_mount & FY_REQ_NOMOUNT_CWD)) {
+		bool home_bound = !no_home && (opts->home || conf->mount_home) &&
 		                  strcmp(*home_dst, host->home) == 0 &&
 		                  fy_fsutil_path_under(host->cwd, host->home);
 
@@ -191,7 +212,7 @@ static int add_system_mounts(struct fy_plan *plan, const struct fy_request *opts
 		}
 	}
 
-	if (conf->mount_hostfiles) {
+	if (conf->mount_hostfiles && !(opts->no_mount & FY_REQ_NOMOUNT_HOSTFILES)) {
 		static const char *const files[] = {"/etc/hosts", "/etc/resolv.conf",
 		                                    "/etc/localtime"};
 
@@ -199,6 +220,27 @@ static int add_system_mounts(struct fy_plan *plan, const struct fy_request *opts
 			if (fy_plan_add_mount(plan, FY_MNT_BIND, files[i], files[i], NULL,
 			                      FY_MNT_F_OPTIONAL | FY_MNT_F_RO, err) < 0)
 				return -1;
+	}
+	return 0;
+}
+
+/* -S DIR: a private tmpfs, or with --workdir WORKDIR/scratch/DIR (which the caller made). */
+static int add_scratch(struct fy_plan *plan, const struct fy_request *opts,
+                       const struct fy_conf *conf, struct fy_error *err)
+{
+	_cleanup_free_ char *o = tmpfs_opts(conf, "0755");
+
+	if (!o)
+		return fy_error(err, ENOMEM, "plan");
+	for (size_t i = 0; opts->scratch && opts->scratch[i]; i++) {
+		_cleanup_free_ char *dst = fy_fsutil_path_clean(opts->scratch[i]), *src = NULL;
+
+		if (!dst || (opts->workdir &&
+		             !(src = fy_fsutil_asprintf("%s/scratch%s", opts->workdir, dst))))
+			return fy_error(err, ENOMEM, "plan");
+		if (fy_plan_add_mount(plan, src ? FY_MNT_BIND : FY_MNT_TMPFS, src, dst,
+		                      src ? NULL : o, FY_MNT_F_USER, err) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -224,11 +266,13 @@ static int add_identity(struct fy_plan *plan, const struct fy_host *host, const 
 	return 0;
 }
 
+/* skip: --no-mount's destinations (NULL: none); every entry of l, if skip_all. */
 static int add_binds(struct fy_plan *plan, const struct fy_bind_list *l, unsigned flags,
-                     struct fy_error *err)
+                     char *const *skip, struct fy_error *err)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (fy_plan_add_mount(plan, FY_MNT_BIND, l->v[i].src, l->v[i].dst, NULL,
+		if (!fy_strv_contains(skip, l->v[i].dst) &&
+		    fy_plan_add_mount(plan, FY_MNT_BIND, l->v[i].src, l->v[i].dst, NULL,
 		                      flags | (l->v[i].ro ? FY_MNT_F_RO : 0), err) < 0)
 			return -1;
 	return 0;
@@ -244,6 +288,17 @@ static int build_argv(struct fy_plan *plan, const struct fy_request *opts,
 		plan->argv = fy_strv_dup(opts->argv);
 		break;
 	case FY_REQ_RUN:
+		if (icfg && icfg->apptainer.present && (opts->app || !icfg->present)) {
+			if (!opts->app && !icfg->apptainer.runscript)
+				return fy_error_code(err, FY_EXIT_USAGE, 0,
+				                     "run: image %s has neither an OCI config (%s) "
+				                     "nor a runscript "
+				                     "(%s): use 'ferry exec %s CMD'",
+				                     image, FY_IMGCFG_CONFIG,
+				                     FY_APPTAINER_RUNSCRIPT, image);
+			plan->argv = fy_strv_dup(opts->argv); /* the runscript's arguments */
+			break;
+		}
 		if (!icfg || !icfg->present)
 			return fy_error_code(
 			        err, FY_EXIT_USAGE, 0,
@@ -262,13 +317,211 @@ static int build_argv(struct fy_plan *plan, const struct fy_request *opts,
 			                     image);
 		break;
 	case FY_REQ_SHELL:
-		plan->shell = true;
-		plan->argv = fy_strv_dup((char *[]){"/bin/bash", NULL});
+		/* A shell asked for must exist; only the default falls back to /bin/sh. */
+		plan->shell = !opts->shell;
+		plan->argv = fy_strv_dup((char *[]){opts->shell ? opts->shell : "/bin/bash", NULL});
 		break;
 	default:
 		return fy_error_code(err, FY_EXIT_USAGE, 0, "no container command");
 	}
 	return plan->argv ? 0 : fy_error(err, ENOMEM, "plan");
+}
+
+/* The variables the caller set by name (FERRYENV_ and its Apptainer spellings, --env-file,
+ * --env), with their final values in envp: the action script sets them again after the image's
+ * scripts, so they win over %environment as in Apptainer. */
+static int explicit_env(const struct fy_request *opts, const struct fy_host *host, char **envp,
+                        char ***keep, struct fy_error *err)
+{
+	static const char *const prefixes[] = {"FERRYENV_", "APPTAINERENV_", "SINGULARITYENV_"};
+	_cleanup_strv_ char **passed = NULL, **set = NULL;
+
+	for (char *const *e = host->environ; e && *e; e++)
+		for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+			if (strncmp(*e, prefixes[i], strlen(prefixes[i])) == 0 &&
+			    fy_strv_push(&passed, *e) < 0)
+				return fy_error(err, ENOMEM, "plan");
+	{
+		struct fy_env_input in = {
+		        .host = passed,
+		        .cleanenv = true,
+		        .env_files = opts->env_files,
+		        .env_opts = opts->env,
+		};
+
+		if (fy_environ_build(&in, &set, err) < 0)
+			return -1;
+	}
+	for (char **kv = set; kv && *kv; kv++) {
+		size_t n = strcspn(*kv, "=");
+		_cleanup_free_ char *name = strndup(*kv, n);
+		const char *v = name ? fy_environ_get(envp, name) : NULL;
+		_cleanup_free_ char *final = NULL;
+
+		if (!name)
+			return fy_error(err, ENOMEM, "plan");
+		/* PATH is in every environment built: only one the caller changed is theirs. */
+		if (!v ||
+		    (strcmp(name, "PATH") == 0 && strcmp(*kv + n + 1, FY_ENV_DEFAULT_PATH) == 0))
+			continue;
+		final = fy_fsutil_asprintf("%s=%s", name, v);
+		if (!final || fy_strv_push(keep, final) < 0)
+			return fy_error(err, ENOMEM, "plan");
+	}
+	return 0;
+}
+
+/* An image with Apptainer's layout runs everything through the action script (action.h):
+ * exec's command, run's OCI Entrypoint + Cmd (an OCI config wins, as ferry pull's images have
+ * no runscript of their own) or else the runscript, shell's shell. The argv that build_argv()
+ * made is what the script execs in exec mode. */
+static int apply_apptainer(struct fy_plan *plan, const struct fy_request *opts,
+                           const struct fy_host *host, const struct fy_imgcfg *icfg,
+                           const char *image, struct fy_error *err)
+{
+	static const struct fy_apptainer none;
+	const struct fy_apptainer *ap = icfg ? &icfg->apptainer : &none;
+	struct fy_action a = {.mode = FY_ACTION_EXEC, .app = opts->app};
+	_cleanup_strv_ char **keep = NULL, **argv = NULL;
+	_cleanup_free_ char *script = NULL;
+	char *const *args = plan->argv;
+
+	if (opts->app) {
+		_cleanup_free_ char *list = NULL;
+
+		if (!fy_apptainer_app_name_ok(opts->app))
+			return fy_error_code(
+			        err, FY_EXIT_USAGE, 0,
+			        "app '%s': not an app name (letters, digits, '_', '.', "
+			        "'-')",
+			        opts->app);
+		if (!ap->present)
+			return fy_error_code(
+			        err, FY_EXIT_USAGE, 0,
+			        "app '%s': image %s has no Apptainer layout (%s), so no "
+			        "apps",
+			        opts->app, image, FY_APPTAINER_DIR);
+		if (!fy_strv_contains(ap->apps, opts->app)) {
+			size_t n = 0;
+
+			for (char **p = ap->apps; p && *p; p++)
+				n += strlen(*p) + 2;
+			list = calloc(1, n + 1);
+			if (!list)
+				return fy_error(err, ENOMEM, "plan");
+			for (char **p = ap->apps; p && *p; p++) {
+				if (p != ap->apps)
+					strcat(list, ", ");
+				strcat(list, *p);
+			}
+			return fy_error_code(err, FY_EXIT_USAGE, 0,
+			                     "app '%s' is not in image %s (%s%s)", opts->app, image,
+			                     *list ? "its apps: "
+			                           : "it has no apps under " FY_APPTAINER_APPS,
+			                     list);
+		}
+	}
+	if (!ap->present)
+		return 0;
+	if (opts->cmd == FY_REQ_SHELL) {
+		a.mode = FY_ACTION_SHELL;
+		args = NULL;
+	} else if (opts->cmd == FY_REQ_RUN && (opts->app || !icfg->present)) {
+		a.mode = FY_ACTION_RUN;
+		args = opts->argv;
+	}
+	if (explicit_env(opts, host, plan->envp, &keep, err) < 0)
+		return -1;
+	a.keep = keep;
+	script = fy_action_script(&a);
+	if (!script || fy_strv_push(&argv, "/bin/sh") < 0 ||
+	    fy_strv_push(&argv, FY_APPTAINER_ACTION) < 0 || fy_strv_extend(&argv, args) < 0)
+		return fy_error(err, ENOMEM, "plan");
+	if (fy_plan_add_mount(plan, FY_MNT_FILE, NULL, FY_APPTAINER_ACTION, script, 0, err) < 0)
+		return -1;
+	fy_strv_free(plan->argv);
+	plan->argv = TAKE_PTR(argv);
+	plan->shell = false; /* the script picks the shell */
+	return 0;
+}
+
+/* --nv without CDI: the selected GPUs' nodes and /proc entries, the control nodes, the
+ * driver's libraries and tools (read-only), and CUDA's variables. Device nodes are bound from
+ * the host, never made. */
+static int add_nvidia(struct fy_plan *plan, const struct fy_request *opts,
+                      const struct fy_conf *conf, struct fy_error *err)
+{
+	const char *sysroot = opts->nv.sysroot && *opts->nv.sysroot ? opts->nv.sysroot : "/";
+	_cleanup_free_ char *list = NULL;
+	struct fy_gpu_nvidia_want w = {opts->nv.gpus, opts->nv.cuda_visible,
+	                               opts->nv.nvidia_visible, opts->nv.slurm_step_gpus,
+	                               opts->nv.slurm_job_gpus};
+	struct fy_gpu_nvidia_plan p;
+	int r = 0;
+
+	if (conf->path && strrchr(conf->path, '/'))
+		list = fy_fsutil_asprintf("%.*s/nvidia-libs.conf",
+		                          (int)(strrchr(conf->path, '/') - conf->path), conf->path);
+	else
+		list = strdup(SYSCONFDIR "/ferry/nvidia-libs.conf");
+	if (!list)
+		return fy_error(err, ENOMEM, "plan");
+	if (fy_gpu_nvidia_plan(sysroot, list, &w, &p, err) < 0) {
+		fy_gpu_nvidia_plan_release(&p);
+		if (err->exit_code == FY_EXIT_USAGE)
+			fy_request_err_field(err, FY_REQ_F_GPUS);
+		return -1;
+	}
+	for (size_t i = 0; r == 0 && i < p.n_nodes; i++)
+		r = fy_plan_add_mount(plan, FY_MNT_BIND, p.nodes[i].src, p.nodes[i].dst, NULL, 0,
+		                      err);
+	/* /proc/driver/nvidia exists only where the driver is loaded: a fake sysroot has no
+	 * place for it in the container's /proc. */
+	if (r == 0 && strcmp(sysroot, "/") == 0 && p.proc_dirs)
+		r = fy_plan_add_mount(plan, FY_MNT_TMPFS, NULL, "/proc/driver/nvidia/gpus",
+		                      "mode=0555", 0, err);
+	for (size_t i = 0; r == 0 && strcmp(sysroot, "/") == 0 && p.proc_dirs && p.proc_dirs[i];
+	     i++) {
+		_cleanup_free_ char *d =
+		        fy_fsutil_asprintf("/proc/driver/nvidia/gpus/%s", p.proc_dirs[i]);
+
+		r = d ? fy_plan_add_mount(plan, FY_MNT_BIND, d, d, NULL, FY_MNT_F_RO, err)
+		      : fy_error(err, ENOMEM, "plan");
+	}
+	for (size_t i = 0; r == 0 && i < p.n_files; i++)
+		r = fy_plan_add_mount(plan, FY_MNT_BIND, p.files[i].src, p.files[i].dst, NULL,
+		                      FY_MNT_F_RO, err);
+	if (r == 0)
+		r = fy_gpu_nvidia_env_apply(&p, &plan->envp, err);
+	fy_gpu_nvidia_plan_release(&p);
+	return r;
+}
+
+/* What a package manager running as root asks of the kernel about ids and devices (the set of
+ * Charliecloud's seccomp mode and enroot's): file owners (dpkg's chown to root or _apt),
+ * supplementary groups and process ids (apt's drop to _apt, su, runuser), device nodes. The
+ * 32-bit names are there for i386 programs. */
+static const struct fy_fake_call fake_calls[] = {
+        {"chown", -1},       {"fchown", -1},    {"lchown", -1},      {"fchownat", -1},
+        {"chown32", -1},     {"fchown32", -1},  {"lchown32", -1},    {"setgroups", -1},
+        {"setgroups32", -1}, {"setuid", -1},    {"setuid32", -1},    {"setgid", -1},
+        {"setgid32", -1},    {"setreuid", -1},  {"setreuid32", -1},  {"setregid", -1},
+        {"setregid32", -1},  {"setresuid", -1}, {"setresuid32", -1}, {"setresgid", -1},
+        {"setresgid32", -1}, {"setfsuid", -1},  {"setfsuid32", -1},  {"setfsgid", -1},
+        {"setfsgid32", -1},  {"mknod", 1},      {"mknodat", 2},
+};
+
+/* apt checks that its drop to _apt really changed the ids (APT::Sandbox::Verify::IDs), which
+ * no faked setresuid can make true: it must not try. APT_CONFIG adds this file to apt's own
+ * configuration (apt.conf(5)), so the image stays as it is. */
+static const char fakeroot_apt_conf[] =
+        "// ferry --fakeroot: only uid 0 is mapped, apt cannot switch to its sandbox user\n"
+        "APT::Sandbox::User \"root\";\n";
+
+const struct fy_fake_call *fy_plan_fake_calls(size_t *n)
+{
+	*n = sizeof(fake_calls) / sizeof(fake_calls[0]);
+	return fake_calls;
 }
 
 int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
@@ -297,20 +550,24 @@ int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
 	plan->root.path = strdup(img->path);
 	plan->root.offset = img->offset;
 	plan->root.writable_tmpfs = opts->writable_tmpfs;
+	plan->root.overlay_dir = opts->overlay ? strdup(opts->overlay) : NULL;
 	plan->root.tmpfs_opts = opts->writable_tmpfs ? tmpfs_opts(conf, "0755") : NULL;
 	plan->host_uid = host->uid;
 	plan->host_gid = host->gid;
 	plan->ns_uid = opts->fakeroot ? 0 : host->uid;
 	plan->ns_gid = opts->fakeroot ? 0 : host->gid;
+	if (opts->fakeroot && conf->fakeroot_fake_ids)
+		plan->fake_calls = fy_plan_fake_calls(&plan->n_fake_calls);
 	plan->new_pid = opts->pid || opts->containall;
-	plan->new_ipc = opts->containall;
+	plan->new_ipc = opts->containall || opts->ipc;
 	plan->new_net = opts->net_none;
-	plan->new_uts = opts->hostname != NULL;
+	plan->new_uts = opts->hostname != NULL || opts->uts;
 	plan->hostname = opts->hostname ? strdup(opts->hostname) : NULL;
 	plan->fuse_dev = strdup(conf->fuse_device ? conf->fuse_device : "/dev/fuse");
 	plan->fuse_threads = conf->fuse_threads;
 	if (!plan->root.path || !plan->fuse_dev || (opts->hostname && !plan->hostname) ||
-	    (opts->writable_tmpfs && !plan->root.tmpfs_opts))
+	    (opts->writable_tmpfs && !plan->root.tmpfs_opts) ||
+	    (opts->overlay && !plan->root.overlay_dir))
 		return fy_error(err, ENOMEM, "plan");
 
 	if (build_argv(plan, opts, icfg, img->path, err) < 0)
@@ -319,8 +576,14 @@ int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
 		return -1;
 	if (add_identity(plan, host, home, err) < 0)
 		return -1;
-	if (add_binds(plan, &conf->binds, 0, err) < 0 ||
-	    add_binds(plan, &opts->binds, FY_MNT_F_USER, err) < 0)
+	if (plan->n_fake_calls &&
+	    fy_plan_add_mount(plan, FY_MNT_FILE, NULL, FY_PLAN_FAKEROOT_APT_CONF, fakeroot_apt_conf,
+	                      0, err) < 0)
+		return -1;
+	if ((!(opts->no_mount & FY_REQ_NOMOUNT_BINDPATHS) &&
+	     add_binds(plan, &conf->binds, 0, opts->no_mount_paths, err) < 0) ||
+	    add_binds(plan, &opts->binds, FY_MNT_F_USER, NULL, err) < 0 ||
+	    add_scratch(plan, opts, conf, err) < 0)
 		return -1;
 	/* A user bind may make the current directory visible too. */
 	for (size_t i = 0; host->cwd && !cwd_visible && !contain && i < opts->binds.n; i++)
@@ -342,6 +605,7 @@ int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
 		plan->cwd = strdup("/");
 	if (!plan->cwd)
 		return fy_error(err, ENOMEM, "plan");
+	plan->cwd_fallback = !opts->pwd;
 
 	{
 		_cleanup_free_ char *h = fy_fsutil_asprintf("HOME=%s", home);
@@ -360,10 +624,18 @@ int fy_plan_build(const struct fy_request *opts, const struct fy_conf *conf,
 		    fy_strv_push(&ferry_set, "FERRY_CONTAINER=1") < 0 ||
 		    fy_strv_push(&ferry_set, i) < 0 || fy_strv_push(&ferry_set, p) < 0)
 			return fy_error(err, ENOMEM, "plan");
+		if (plan->n_fake_calls &&
+		    fy_strv_push(&ferry_set, "APT_CONFIG=" FY_PLAN_FAKEROOT_APT_CONF) < 0)
+			return fy_error(err, ENOMEM, "plan");
 		in.ferry_set = ferry_set;
 		if (fy_environ_build(&in, &plan->envp, err) < 0)
 			return -1;
 	}
+	if (opts->nv.on && add_nvidia(plan, opts, conf, err) < 0)
+		return -1;
+	if ((opts->app || (icfg && icfg->apptainer.present)) &&
+	    apply_apptainer(plan, opts, host, icfg, img->path, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -380,6 +652,8 @@ static const char *kind_name(enum fy_mount_kind k)
 		return "dev";
 	case FY_MNT_FILE:
 		return "file";
+	case FY_MNT_DEV_HOST:
+		return "dev";
 	}
 	return "?";
 }
@@ -397,12 +671,21 @@ char *fy_plan_describe(const struct fy_plan *plan)
 	if (plan->root.offset)
 		fprintf(f, " (offset %llu)", (unsigned long long)plan->root.offset);
 	fprintf(f, "%s\n",
-	        plan->root.writable_tmpfs ? " + writable tmpfs overlay" : " (read-only)");
+	        plan->root.overlay_dir      ? " + writable overlay"
+	        : plan->root.writable_tmpfs ? " + writable tmpfs overlay"
+	                                    : " (read-only)");
 	fprintf(f, "ids: uid %u -> %u, gid %u -> %u\n", (unsigned)plan->host_uid,
 	        (unsigned)plan->ns_uid, (unsigned)plan->host_gid, (unsigned)plan->ns_gid);
 	fprintf(f, "namespaces: user mount%s%s%s%s\n", plan->new_pid ? " pid" : "",
 	        plan->new_uts ? " uts" : "", plan->new_net ? " net" : "",
 	        plan->new_ipc ? " ipc" : "");
+	if (plan->n_fake_calls) {
+		fprintf(f, "faked (return 0):");
+		for (size_t i = 0; i < plan->n_fake_calls; i++)
+			fprintf(f, " %s%s", plan->fake_calls[i].name,
+			        plan->fake_calls[i].mode_arg >= 0 ? "(devices)" : "");
+		fprintf(f, "\n");
+	}
 	if (plan->hostname)
 		fprintf(f, "hostname: %s\n", plan->hostname);
 	for (size_t i = 0; i < plan->n_mounts; i++) {
@@ -411,7 +694,7 @@ char *fy_plan_describe(const struct fy_plan *plan)
 		fprintf(f, "mount: %-5s %s", kind_name(m->kind), m->dst);
 		if (m->src)
 			fprintf(f, " <- %s", m->src);
-		if (m->kind == FY_MNT_TMPFS && m->data)
+		if ((m->kind == FY_MNT_TMPFS || m->kind == FY_MNT_DEV_HOST) && m->data)
 			fprintf(f, " (%s)", m->data);
 		fprintf(f, "%s%s%s\n", m->flags & FY_MNT_F_RO ? " ro" : "",
 		        m->flags & FY_MNT_F_OPTIONAL ? " optional" : "",

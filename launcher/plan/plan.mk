@@ -6,4 +6,5 @@ libferry_la_SOURCES += \
 	launcher/plan/environ.c launcher/plan/environ.h \
 	launcher/plan/host.c launcher/plan/host.h \
 	launcher/plan/request.c launcher/plan/request.h \
-	launcher/plan/plan.c launcher/plan/plan.h
+	launcher/plan/plan.c launcher/plan/plan.h \
+	launcher/plan/action.c launcher/plan/action.h

@@ -20,10 +20,22 @@ void fy_request_release(struct fy_request *req)
 	free(req->pwd);
 	free(req->home);
 	free(req->hostname);
+	free(req->nv.gpus);
+	free(req->nv.sysroot);
+	free(req->nv.cuda_visible);
+	free(req->nv.nvidia_visible);
+	free(req->nv.slurm_step_gpus);
+	free(req->nv.slurm_job_gpus);
+	free(req->app);
 	free(req->creds);
 	free(req->platform);
 	free(req->dest);
 	free(req->compression);
+	fy_strv_free(req->scratch);
+	free(req->workdir);
+	fy_strv_free(req->no_mount_paths);
+	free(req->overlay);
+	free(req->shell);
 	*req = (struct fy_request){0};
 }
 
@@ -53,6 +65,11 @@ const char *fy_request_field_name(enum fy_request_field field)
 	        [FY_REQ_F_COMPRESSION] = "compression",
 	        [FY_REQ_F_LEVEL] = "compression level",
 	        [FY_REQ_F_BLOCK_SIZE] = "block size",
+	        [FY_REQ_F_SCRATCH] = "scratch directory",
+	        [FY_REQ_F_WORKDIR] = "work directory",
+	        [FY_REQ_F_OVERLAY] = "overlay directory",
+	        [FY_REQ_F_SHELL] = "shell",
+	        [FY_REQ_F_GPUS] = "GPU selection",
 	};
 
 	if ((int)field < 0 || field >= FY_REQ_F_MAX || !names[field])

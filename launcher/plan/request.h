@@ -19,6 +19,15 @@
 
 struct fy_error;
 
+/* Default mounts a request can leave out (Apptainer's --no-mount names). */
+enum {
+	FY_REQ_NOMOUNT_HOME = 1u << 0,
+	FY_REQ_NOMOUNT_CWD = 1u << 1,
+	FY_REQ_NOMOUNT_TMP = 1u << 2,       /* private tmpfs instead of the host's /tmp, /var/tmp */
+	FY_REQ_NOMOUNT_HOSTFILES = 1u << 3, /* /etc/hosts, /etc/resolv.conf, /etc/localtime */
+	FY_REQ_NOMOUNT_BINDPATHS = 1u << 4, /* the site's binds */
+};
+
 /* What to start in the container. */
 enum fy_request_cmd {
 	FY_REQ_NONE,
@@ -51,6 +60,11 @@ enum fy_request_field {
 	FY_REQ_F_COMPRESSION,
 	FY_REQ_F_LEVEL,
 	FY_REQ_F_BLOCK_SIZE,
+	FY_REQ_F_SCRATCH,
+	FY_REQ_F_WORKDIR,
+	FY_REQ_F_OVERLAY,
+	FY_REQ_F_SHELL,
+	FY_REQ_F_GPUS,
 	FY_REQ_F_MAX, /* not a field: the number of ids */
 };
 
@@ -66,13 +80,30 @@ struct fy_request {
 	char *pwd;                 /* working directory inside; NULL: derived */
 	char *home;                /* home directory SRC[:DST]; NULL: the site's default */
 	bool no_home;              /* mount no home directory */
-	bool contain;        /* minimal /dev, private /tmp and /var/tmp, no host home or cwd */
-	bool containall;     /* contain + cleanenv + pid + private IPC */
-	bool writable_tmpfs; /* a tmpfs overlay makes the image root writable */
-	char *hostname;      /* NULL: keep the host's (no UTS namespace) */
-	bool pid;            /* new PID namespace with a small init */
-	bool net_none;       /* new, empty network namespace (loopback only) */
-	bool fakeroot;       /* map the caller to uid/gid 0 */
+	bool contain;          /* minimal /dev, private /tmp and /var/tmp, no host home or cwd */
+	bool containall;       /* contain + cleanenv + pid + private IPC */
+	bool writable_tmpfs;   /* a tmpfs overlay makes the image root writable */
+	char *hostname;        /* NULL: keep the host's (no UTS namespace) */
+	bool pid;              /* new PID namespace with a small init */
+	bool net_none;         /* new, empty network namespace (loopback only) */
+	bool fakeroot;         /* map the caller to uid/gid 0 */
+	bool ipc;              /* new IPC namespace (containall implies it) */
+	bool uts;              /* new UTS namespace even without a hostname */
+	char **scratch;        /* empty directories at these container paths */
+	char *workdir;         /* host dir: scratch/<path> and, with contain, tmp and var_tmp are
+	                        * bound from here instead of tmpfs (the caller creates them) */
+	unsigned no_mount;     /* FY_REQ_NOMOUNT_* bits: default mounts left out */
+	char **no_mount_paths; /* destinations of site binds left out */
+	char *overlay;         /* host dir: a persistent writable overlay (DIR/upper, DIR/work) */
+	char *shell;           /* SHELL: the shell to start; NULL: /bin/bash, else /bin/sh */
+	char *app; /* an Apptainer (SCIF) app in an image with /.singularity.d; NULL: none */
+	/* NVIDIA GPUs (runtime/devices/gpu_nvidia.h); the edge copies the host's variables. */
+	struct {
+		bool on;       /* --nv */
+		char *gpus;    /* --gpus all|none|LIST; NULL: from the variables */
+		char *sysroot; /* FERRY_SYSROOT (a test knob); NULL: "/" */
+		char *cuda_visible, *nvidia_visible, *slurm_step_gpus, *slurm_job_gpus;
+	} nv;
 
 	/* Registry access, for images that are sources to pull. */
 	bool insecure;  /* plain HTTP to the registry */

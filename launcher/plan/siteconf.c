@@ -36,6 +36,8 @@ void fy_siteconf_defaults(struct fy_conf *conf)
 	conf->mount_hostfiles = true;
 	conf->allow_writable_tmpfs = true;
 	conf->allow_fakeroot = true;
+	conf->fakeroot_fake_ids = true;
+	conf->apptainer_env = true;
 	/* NULL only when out of memory; fy_siteconf_load() reports that. */
 	conf->fuse_device = strdup(FY_CONF_DEFAULT_FUSE);
 	conf->fuse_threads = 0;
@@ -224,6 +226,8 @@ static int conf_set(const struct conf_loc *loc, const char *key, const char *val
 	        {"mount_hostfiles", offsetof(struct fy_conf, mount_hostfiles)},
 	        {"allow_writable_tmpfs", offsetof(struct fy_conf, allow_writable_tmpfs)},
 	        {"allow_fakeroot", offsetof(struct fy_conf, allow_fakeroot)},
+	        {"fakeroot_fake_ids", offsetof(struct fy_conf, fakeroot_fake_ids)},
+	        {"apptainer_env", offsetof(struct fy_conf, apptainer_env)},
 	};
 
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)

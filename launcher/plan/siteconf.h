@@ -24,11 +24,13 @@ struct fy_conf {
 	bool mount_hostfiles; /* mount_hostfiles = yes|no: /etc/hosts, resolv.conf, localtime */
 	bool allow_writable_tmpfs; /* allow_writable_tmpfs = yes|no */
 	bool allow_fakeroot;       /* allow_fakeroot = yes|no */
+	bool fakeroot_fake_ids;    /* fakeroot_fake_ids = yes|no: chown, setuid... return 0 */
 	char **env_deny;           /* env_deny = NAME or PREFIX*  (repeatable) */
 	char *fuse_device;         /* fuse_device = PATH  (default /dev/fuse) */
 	unsigned fuse_threads;     /* fuse_threads = N  (0: one per online CPU, at most 16) */
 	char *tmpfs_size;          /* tmpfs_size = SIZE for --contain /tmp and --writable-tmpfs */
 	char **site_caches; /* site_cache = DIR  (repeatable): read-only image caches, in order */
+	bool apptainer_env; /* apptainer_env = yes|no: APPTAINER_*, SINGULARITY_* names too */
 };
 
 /* Defaults, then the file. path NULL: FERRY_CONF from env, else default_path. */

@@ -3,6 +3,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "runtime/fakeroot.h"
 #include "plan/environ.h"
 #include "base/log.h"
 #include "runtime/mounts.h"
@@ -100,16 +101,50 @@ static struct fy_sqfuse_extra *mount_points(const struct fy_plan *plan, char *co
 	return v;
 }
 
+/* --overlay DIR: upper and work in the caller's DIR (seen under HOST), so changes outlive the
+ * container. Without "userxattr" overlayfs keeps its metadata in trusted.* xattrs, which a
+ * user namespace may not write on most filesystems; older kernels lack the option. */
+static int mount_overlay_dir(const char *dir, const char *lower, const struct fy_log *log,
+                             struct fy_error *err)
+{
+	_cleanup_free_ char *upper = fy_fsutil_asprintf("%s%s/upper", HOST, dir);
+	_cleanup_free_ char *work = fy_fsutil_asprintf("%s%s/work", HOST, dir);
+	_cleanup_free_ char *opts = NULL;
+
+	if (!upper || !work)
+		return fy_error(err, ENOMEM, "--overlay");
+	if ((mkdir(upper, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(work, 0700) < 0 && errno != EEXIST))
+		return fy_error(err, errno, "--overlay %s: cannot create upper and work", dir);
+	opts = fy_fsutil_asprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lower, upper,
+	                          work);
+	if (!opts)
+		return fy_error(err, ENOMEM, "--overlay");
+	if (mount("overlay", ROOT, "overlay", MS_NOSUID | MS_NODEV, opts) < 0) {
+		opts[strlen(opts) - strlen(",userxattr")] = '\0';
+		if (mount("overlay", ROOT, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+			return fy_error_code(
+			        err, FY_EXIT_SYSTEM, errno,
+			        "--overlay %s: cannot mount overlayfs there in a user "
+			        "namespace (needs Linux >= 5.11 and a local filesystem "
+			        "such as ext4 or xfs)",
+			        dir);
+	}
+	fy_log_debug(log, "overlay %s mounted", dir);
+	return 0;
+}
+
 static int mount_root(const struct fy_plan *plan, int image_fd, int fuse_fd,
                       const struct fy_sqfuse_extra *extra, struct fy_sqfuse **fuse,
                       const struct fy_log *log, struct fy_error *err)
 {
-	const char *target = plan->root.writable_tmpfs ? LOWER : ROOT;
+	bool overlay = plan->root.writable_tmpfs || plan->root.overlay_dir;
+	const char *target = overlay ? LOWER : ROOT;
 	_cleanup_free_ char *src = fy_fsutil_path_join(HOST, plan->root.path);
 
 	if (!src)
 		return fy_error(err, ENOMEM, "root filesystem");
-	if (plan->root.writable_tmpfs && mkdir(target, 0755) < 0)
+	if (overlay && mkdir(target, 0755) < 0)
 		return fy_error(err, errno, "cannot create %s", target);
 	if (plan->root.kind == FY_ROOT_SQUASHFS) {
 		struct fy_sqfuse_opts o = {
@@ -128,6 +163,8 @@ static int mount_root(const struct fy_plan *plan, int image_fd, int fuse_fd,
 		return fy_error_prefix(err, "image directory %s", plan->root.path);
 	}
 	fy_log_debug(log, "root filesystem mounted");
+	if (plan->root.overlay_dir)
+		return mount_overlay_dir(plan->root.overlay_dir, target, log, err);
 	if (plan->root.writable_tmpfs) {
 		_cleanup_free_ char *opts = NULL;
 
@@ -141,11 +178,17 @@ static int mount_root(const struct fy_plan *plan, int image_fd, int fuse_fd,
 		if (mkdir("/overlay/upper", 0755) < 0 || mkdir("/overlay/work", 0755) < 0)
 			return fy_error(err, errno,
 			                "--writable-tmpfs: cannot create overlay directories");
-		opts = fy_fsutil_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", target,
+		/* userxattr (tmpfs has user.* xattrs since Linux 6.6): without xattrs overlayfs
+		 * refuses to rename directories (EXDEV), and dpkg renames every directory it
+		 * unpacks. Older kernels mount without. */
+		opts = fy_fsutil_asprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", target,
 		                          "/overlay/upper", "/overlay/work");
 		if (!opts)
 			return fy_error(err, ENOMEM, "--writable-tmpfs");
 		if (mount("overlay", ROOT, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+			opts[strlen(opts) - strlen(",userxattr")] = '\0';
+		if (!strstr(opts, ",userxattr") &&
+		    mount("overlay", ROOT, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
 			return fy_error_code(
 			        err, FY_EXIT_SYSTEM, errno,
 			        "--writable-tmpfs: this kernel cannot mount overlayfs in "
@@ -164,7 +207,7 @@ static void stop_root(const struct fy_plan *plan, struct fy_sqfuse *fuse, const 
 	fy_log_debug(log, "FUSE server stopped");
 	umount2(ROOT, MNT_DETACH);
 	fy_log_debug(log, "root unmounted");
-	if (plan->root.writable_tmpfs)
+	if (plan->root.writable_tmpfs || plan->root.overlay_dir)
 		umount2(LOWER, MNT_DETACH);
 }
 
@@ -196,7 +239,7 @@ static int finish_root(const struct fy_plan *plan, char *const *srcs, const stru
 	        .staging = STAGING,
 	        .proc = HOST "/proc",
 	        .fresh_proc = plan->new_pid,
-	        .writable_root = plan->root.writable_tmpfs,
+	        .writable_root = plan->root.writable_tmpfs || plan->root.overlay_dir,
 	        .log = log,
 	};
 
@@ -259,6 +302,10 @@ static __attribute__((noreturn)) void exec_command(const struct fy_plan *plan, c
 	/* Descriptors the caller handed to ferry pass on to the command, as with any exec (MPI's
 	 * PMI_FD among them); every descriptor ferry opens itself is close-on-exec. */
 	if (plan->ns_uid == 0 && nest_userns(plan, &err) < 0)
+		child_fail(errfd, &err);
+	/* Last, after our own id and map changes (nest_userns writes them), so that the faked
+	 * calls are only ever the command's. */
+	if (fy_fakeroot_install(plan->fake_calls, plan->n_fake_calls, &err) < 0)
 		child_fail(errfd, &err);
 	fy_supervise_restore(old);
 	if (strchr(cmd, '/')) {
@@ -334,9 +381,21 @@ static __attribute__((noreturn)) void child_main(const struct fy_plan *plan, cha
 	if (finish_root(plan, srcs, log, &err) < 0)
 		child_fail(errfd, &err);
 	if (chdir(plan->cwd ? plan->cwd : "/") < 0) {
-		fy_error_code(&err, FY_EXIT_FAILURE, errno, "cannot change to working directory %s",
-		              plan->cwd);
-		child_fail(errfd, &err);
+		int e = errno;
+
+		/* An image's WorkingDir the user cannot enter (/root of most images) would make
+		 * every exec fail; like Apptainer, warn and start in / (issue 14). */
+		if (plan->cwd_fallback && (e == EACCES || e == ENOENT || e == ENOTDIR) &&
+		    chdir("/") == 0) {
+			fy_log_warn(log,
+			            "cannot enter the working directory %s (%s): starting in / "
+			            "(--pwd DIR chooses another)",
+			            plan->cwd, strerror(e));
+		} else {
+			fy_error_code(&err, FY_EXIT_FAILURE, e,
+			              "cannot change to working directory %s", plan->cwd);
+			child_fail(errfd, &err);
+		}
 	}
 	/* No privilege can be gained by exec from here on: setuid bits and file capabilities in
 	 * the image are inert (prctl(2), PR_SET_NO_NEW_PRIVS). */

@@ -5,10 +5,11 @@
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "plan/plan.h"
+#include "runtime/devfs.h"
+#include "runtime/splice.h"
 #include "base/resolve.h"
 #include "base/syscalls.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -60,6 +61,70 @@ int fy_mounts_reopen(const char *root, unsigned rflags, const struct fy_mnt_targ
 	return fd >= 0 ? fd : fy_error(err, -fd, "cannot open %s in the container", t->path);
 }
 
+int fy_mounts_parent(const char *root, unsigned rflags, const struct fy_mnt_target *t,
+                     const char **name, struct fy_error *err)
+{
+	_cleanup_close_ int rootfd = -1;
+	_cleanup_free_ char *dir = NULL;
+	const char *slash = strrchr(t->path, '/');
+	int fd;
+
+	if (!slash || !slash[1])
+		return fy_error(err, EINVAL, "%s has no parent in the container", t->path);
+	if ((rootfd = open_root(root, err)) < 0)
+		return -1;
+	dir = strndup(t->path, slash == t->path ? 1 : (size_t)(slash - t->path));
+	if (!dir)
+		return fy_error(err, ENOMEM, "%s", t->path);
+	fd = fy_resolve_open(rootfd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW, rflags);
+	if (fd < 0)
+		return fy_error(err, -fd, "cannot open %s in the container", dir);
+	*name = slash + 1;
+	return fd;
+}
+
+/* The mount id of the file fd holds ("mnt_id:" of fdinfo, O_PATH fds included), or -1. */
+static long fd_mnt_id(const char *proc, int fd)
+{
+	_cleanup_free_ char *path = fy_fsutil_asprintf("%s/self/fdinfo/%d", proc, fd);
+	_cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
+	char line[128];
+	long id = -1;
+
+	while (f && id < 0 && fgets(line, sizeof(line), f))
+		if (strncmp(line, "mnt_id:", 7) == 0)
+			id = strtol(line + 7, NULL, 10);
+	return id;
+}
+
+int fy_mounts_reopen_top(const char *root, const char *proc, unsigned rflags,
+                         const struct fy_mnt_target *t, struct fy_error *err)
+{
+	_cleanup_close_ int parent = -1, top = -1;
+	const char *name;
+	long under, over;
+
+	/* The root's own mount: opening the root by its host path crosses onto the top. */
+	if (strcmp(t->path, "/") == 0)
+		return fy_mounts_reopen(root, rflags, t, err);
+	if ((parent = fy_mounts_parent(root, rflags, t, &name, err)) < 0)
+		return -1;
+	/* A lookup of the name in its directory crosses onto the mount on top of it, which
+	 * neither t->fd nor "/proc/self/fd/N" of it do (they stay on the file under it). */
+	top = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (top < 0)
+		return fy_error(err, errno, "cannot open %s in the container", t->path);
+	/* The name must now lead to another mount than t->fd's: if the entry was swapped since,
+	 * it names a plain file or directory of the tree instead. */
+	under = fd_mnt_id(proc, t->fd);
+	over = fd_mnt_id(proc, top);
+	if (under < 0 || over < 0)
+		return fy_error(err, EIO, "cannot read the mount ids of %s", t->path);
+	if (under == over)
+		return fy_error(err, ESTALE, "%s was replaced while it was mounted on", t->path);
+	return TAKE_FD(top);
+}
+
 /* Mount (classic API) onto the file fd holds. */
 static int mount_on_fd(const char *proc, const char *what, int fd, const char *type,
                        unsigned long flags, const char *data)
@@ -72,9 +137,9 @@ static int mount_on_fd(const char *proc, const char *what, int fd, const char *t
 }
 
 /* Bind the tree at (sdir, sname) (sname "" for sdir itself) onto target t inside root. */
-static int bind_onto(const char *root, const char *proc, unsigned rflags, int sdir,
-                     const char *sname, const char *what, const struct fy_mnt_target *t, bool ro,
-                     struct fy_error *err)
+int fy_mounts_bind_onto(const char *root, const char *proc, unsigned rflags, int sdir,
+                        const char *sname, const char *what, const struct fy_mnt_target *t, bool ro,
+                        struct fy_error *err)
 {
 	unsigned tflags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
 	                  (sname[0] ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH);
@@ -109,12 +174,20 @@ static int bind_onto(const char *root, const char *proc, unsigned rflags, int sd
 		return 0;
 	/* Without mount_setattr only the top mount can be made read-only; the remount must
 	 * name the new mount, not the directory under it that t->fd holds. */
-	top = fy_mounts_reopen(root, rflags, t, err);
+	top = fy_mounts_reopen_top(root, proc, rflags, t, err);
 	if (top < 0)
 		return -1;
 	r = mount_on_fd(proc, NULL, top, NULL,
 	                MS_REMOUNT | MS_BIND | MS_RDONLY | fy_mounts_locked_flags(from), NULL);
 	return r < 0 ? fy_error(err, -r, "cannot make bind of %s read-only", what) : 0;
+}
+
+int fy_mounts_mount_fs(const char *proc, const char *what, const char *type, int fd,
+                       unsigned long flags, const char *data, const char *dst, struct fy_error *err)
+{
+	int r = mount_on_fd(proc, what, fd, type, flags, data);
+
+	return r < 0 ? fy_error(err, -r, "cannot mount %s on %s", type, dst) : 0;
 }
 
 /* D2: image content never chooses a host path that ferry creates, writes or mounts over. A
@@ -252,143 +325,12 @@ classic:
 	return 0;
 }
 
-/* Replace the read-only directory at t (inside ctx->root) with a writable tmpfs copy whose
- * entries are bind mounts of the originals. */
-static int splice_dir(struct fy_mnt_ctx *ctx, const struct fy_mnt_target *t,
-                      struct fy_error *err)
-{
-	_cleanup_free_ char *stage =
-	        fy_fsutil_asprintf("%s/splice%u", ctx->staging, ctx->counter++);
-	_cleanup_close_ int stagefd = -1;
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	struct stat st;
-	int dfd, r;
-
-	if (!stage)
-		return fy_error(err, ENOMEM, "splicing %s", t->path);
-	if (fstat(t->fd, &st) < 0)
-		return fy_error(err, errno, "cannot stat %s", t->path);
-	if (mkdir(stage, st.st_mode & 07777) < 0 && errno != EEXIST)
-		return fy_error(err, errno, "cannot create %s", stage);
-	stagefd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	dfd = openat(t->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (stagefd < 0 || dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
-		return fy_error(err, errno, "cannot list %s", t->path);
-	}
-	while ((de = readdir(d))) {
-		struct fy_mnt_target to = {-1, NULL};
-		struct stat es;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (fstatat(dfd, de->d_name, &es, AT_SYMLINK_NOFOLLOW) < 0)
-			return fy_error(err, errno, "cannot stat %s/%s", t->path, de->d_name);
-		if (S_ISLNK(es.st_mode)) {
-			char target[PATH_MAX];
-			ssize_t n = readlinkat(dfd, de->d_name, target, sizeof(target) - 1);
-
-			if (n < 0)
-				return fy_error(err, errno, "cannot read symlink %s/%s", t->path,
-				                de->d_name);
-			target[n] = '\0';
-			if (symlinkat(target, stagefd, de->d_name) < 0)
-				return fy_error(err, errno, "cannot create symlink %s/%s", stage,
-				                de->d_name);
-			continue;
-		}
-		if (S_ISDIR(es.st_mode)) {
-			if (mkdirat(stagefd, de->d_name, es.st_mode & 07777) < 0)
-				return fy_error(err, errno, "cannot create %s/%s", stage,
-				                de->d_name);
-		} else {
-			int fd = openat(stagefd, de->d_name,
-			                O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-
-			if (fd < 0)
-				return fy_error(err, errno, "cannot create %s/%s", stage,
-				                de->d_name);
-			close(fd);
-		}
-		to.fd = openat(stagefd, de->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (to.fd < 0)
-			return fy_error(err, errno, "cannot open %s/%s", stage, de->d_name);
-		r = bind_onto(ctx->root, ctx->proc, ctx->resolve, dfd, de->d_name, de->d_name, &to,
-		              false, err);
-		close(to.fd);
-		if (r < 0)
-			return -1;
-	}
-	if (bind_onto(ctx->root, ctx->proc, ctx->resolve, stagefd, "", stage, t, false, err) < 0)
-		return -1;
-	ctx->splices++;
-	fy_log_debug(ctx->log, "spliced %s to create mount points in it", t->path);
-	return 0;
-}
-
-/* Splice the directory at t with one overlay mount: the directory itself as the lower layer,
- * an empty upper layer on the staging tmpfs. One mount instead of one per entry, so a large
- * /etc costs the same as an empty one; but submounts below it would be hidden, so this is used
- * only before any mount exists there (fy_mounts_presplice). Needs overlayfs in a user namespace
- * (5.11). The lower layer is named by its fd, so no path string of the image is looked up. */
-static int splice_overlay(struct fy_mnt_ctx *ctx, const struct fy_mnt_target *t)
-{
-	_cleanup_free_ char *top = fy_fsutil_asprintf("%s/ovl%u", ctx->staging, ctx->counter++);
-	_cleanup_free_ char *upper = NULL, *work = NULL, *opts = NULL, *lower = NULL;
-	struct stat st;
-
-	if (!top || fstat(t->fd, &st) < 0)
-		return -1;
-	lower = fy_mounts_fd_path(ctx->proc, t->fd);
-	upper = fy_fsutil_path_join(top, "u");
-	work = fy_fsutil_path_join(top, "w");
-	if (!lower || !upper || !work || strpbrk(lower, ",:\\"))
-		return -1;
-	opts = fy_fsutil_asprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
-	if (!opts)
-		return -1;
-	if (mkdir(top, 0700) < 0 || mkdir(upper, st.st_mode & 07777) < 0 || mkdir(work, 0700) < 0)
-		return -1;
-	if (mount_on_fd(ctx->proc, "overlay", t->fd, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
-		return -1;
-	ctx->splices++;
-	fy_log_debug(ctx->log, "spliced %s (overlay) to create mount points in it", t->path);
-	return 0;
-}
-
-#define SPLICE_BIND_MAX 32
-
-static size_t count_entries(int fd)
-{
-	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	size_t n = 0;
-
-	if (dfd >= 0 && !d)
-		close(dfd);
-	while (d && readdir(d))
-		n++;
-	return n > 2 ? n - 2 : 0;
-}
-
 bool fy_mounts_nested(const struct fy_mount *mounts, size_t i)
 {
 	for (size_t j = 0; j < i; j++)
 		if (fy_fsutil_path_under(mounts[i].dst, mounts[j].dst))
 			return true;
 	return false;
-}
-
-/* True unless the directory fd holds is on a read-only mount or not writable for us. */
-static bool fd_writable(const char *proc, int fd)
-{
-	_cleanup_free_ char *at = fy_mounts_fd_path(proc, fd);
-	struct statvfs sv;
-
-	return at && faccessat(AT_FDCWD, at, W_OK, AT_EACCESS) == 0 && fstatvfs(fd, &sv) == 0 &&
-	       !(sv.f_flag & ST_RDONLY);
 }
 
 static int resolve_in(const char *root, unsigned rflags, const char *dst, struct fy_resolved *res,
@@ -409,7 +351,6 @@ int fy_mounts_presplice(struct fy_mnt_ctx *ctx, const struct fy_mount *mounts, s
 	for (size_t i = 0; i < n; i++) {
 		struct fy_resolved res = {-1, NULL, NULL};
 		struct fy_mnt_target t;
-		struct stat st;
 		int r = 0;
 
 		/* Destinations inside another mount of the plan are created when that mount is
@@ -420,20 +361,8 @@ int fy_mounts_presplice(struct fy_mnt_ctx *ctx, const struct fy_mount *mounts, s
 			return -1;
 		t.fd = res.fd;
 		t.path = res.path;
-		/* Writable already (a writable-tmpfs root, or spliced for an earlier one)? A
-		 * non-directory is left to the main pass to report. */
-		if (res.rest[0] && !fd_writable(ctx->proc, res.fd) && fstat(res.fd, &st) == 0 &&
-		    S_ISDIR(st.st_mode)) {
-			/* Small directories (the root, /home, /mnt) keep their filesystem
-			 * identity with a bind per entry; only large ones (/etc) are worth an
-			 * overlay layer. */
-			if ((ctx->writable_root || count_entries(res.fd) > SPLICE_BIND_MAX) &&
-			    splice_overlay(ctx, &t) == 0)
-				r = 0;
-			else if (splice_dir(ctx, &t, err) < 0)
-				r = fy_error_prefix(err, "cannot create mount point %s",
-				                    mounts[i].dst);
-		}
+		if (res.rest[0] && fy_splice_early(ctx, &t, err) < 0)
+			r = fy_error_prefix(err, "cannot create mount point %s", mounts[i].dst);
 		fy_resolve_resolved_free(&res);
 		if (r < 0)
 			return -1;
@@ -524,7 +453,7 @@ again:
 	if (ctx && !spliced && (fd == -EROFS || fd == -EACCES || fd == -EPERM)) {
 		struct fy_mnt_target base = {res.fd, res.path};
 
-		if (splice_dir(ctx, &base, err) < 0) {
+		if (fy_splice_dir(ctx, &base, err) < 0) {
 			fy_error_prefix(err, "cannot create mount point %s", dst);
 			goto fail;
 		}
@@ -561,18 +490,6 @@ int fy_mounts_create_at(const char *root, unsigned rflags, const char *dst, bool
                         struct fy_mnt_target *t, struct fy_error *err)
 {
 	return ensure_at(NULL, root, rflags, dst, dir, t, err);
-}
-
-int fy_mounts_create(const char *root, const char *dst, bool dir, char **target,
-                     struct fy_error *err)
-{
-	struct fy_mnt_target t;
-
-	if (fy_mounts_create_at(root, 0, dst, dir, &t, err) < 0)
-		return -1;
-	*target = fy_fsutil_path_join(root, t.path);
-	fy_mounts_target_free(&t);
-	return *target ? 0 : fy_error(err, ENOMEM, "resolving %s", dst);
 }
 
 char *fy_mounts_merge_db(const char *image_text, const char *ours)
@@ -677,7 +594,8 @@ static int apply_file(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct f
 	sfd = open(stage, O_PATH | O_CLOEXEC);
 	if (sfd < 0)
 		return fy_error(err, errno, "cannot open %s", stage);
-	return bind_onto(ctx->root, ctx->proc, ctx->resolve, sfd, "", m->dst, &t, true, err);
+	return fy_mounts_bind_onto(ctx->root, ctx->proc, ctx->resolve, sfd, "", m->dst, &t, true,
+	                           err);
 }
 
 static int apply_bind(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const char *resolved,
@@ -699,80 +617,10 @@ static int apply_bind(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const ch
 		return fy_error(err, errno, "bind source %s", m->src);
 	if (fy_mounts_ensure(ctx, m->dst, S_ISDIR(st.st_mode), &t, err) < 0)
 		return -1;
-	if (bind_onto(ctx->root, ctx->proc, ctx->resolve, sfd, "", m->src, &t,
-	              m->flags & FY_MNT_F_RO, err) < 0)
+	if (fy_mounts_bind_onto(ctx->root, ctx->proc, ctx->resolve, sfd, "", m->src, &t,
+	                        m->flags & FY_MNT_F_RO, err) < 0)
 		return -1;
 	return record_host_bind(ctx, m->dst, t.path, err);
-}
-
-static int mount_fs(const char *proc, const char *what, const char *type, int fd,
-                    unsigned long flags, const char *data, const char *dst,
-                    struct fy_error *err)
-{
-	int r = mount_on_fd(proc, what, fd, type, flags, data);
-
-	return r < 0 ? fy_error(err, -r, "cannot mount %s on %s", type, dst) : 0;
-}
-
-/* A minimal /dev: a tmpfs with the harmless host device nodes bound in (a user namespace cannot
- * mknod), a private devpts instance, and a private /dev/shm. */
-static int apply_dev_minimal(struct fy_mnt_ctx *ctx, const struct fy_mount *m,
-                             struct fy_error *err)
-{
-	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
-	static const char *const links[][2] = {
-	        {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"},
-	        {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
-	        {"ptmx", "pts/ptmx"},          {"core", "/proc/kcore"}};
-	_cleanup_(fy_mounts_target_free) struct fy_mnt_target t = {-1, NULL};
-	_cleanup_close_ int dev = -1, pts = -1, shm = -1;
-	_cleanup_free_ char *hostdev = fy_fsutil_path_join(ctx->host, "/dev");
-	_cleanup_close_ int hostfd = -1;
-
-	if (!hostdev)
-		return fy_error(err, ENOMEM, "preparing /dev");
-	if (fy_mounts_ensure(ctx, m->dst, true, &t, err) < 0)
-		return -1;
-	if (mount_fs(ctx->proc, "tmpfs", "tmpfs", t.fd, MS_NOSUID | MS_NOEXEC,
-	             "mode=0755,size=512k", m->dst, err) < 0)
-		return -1;
-	/* Our new tmpfs, not the directory under it. */
-	dev = fy_mounts_reopen(ctx->root, ctx->resolve, &t, err);
-	if (dev < 0)
-		return -1;
-	hostfd = open(hostdev, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	for (size_t i = 0; hostfd >= 0 && i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		struct fy_mnt_target to = {-1, NULL};
-		int fd, r;
-
-		if (faccessat(hostfd, nodes[i], F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		fd = openat(dev, nodes[i], O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-		            0666);
-		if (fd < 0)
-			return fy_error(err, errno, "cannot create /dev/%s", nodes[i]);
-		close(fd);
-		to.fd = openat(dev, nodes[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (to.fd < 0)
-			return fy_error(err, errno, "cannot create /dev/%s", nodes[i]);
-		r = bind_onto(ctx->root, ctx->proc, ctx->resolve, hostfd, nodes[i], nodes[i], &to,
-		              false, err);
-		close(to.fd);
-		if (r < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]) - 1; i++)
-		if (symlinkat(links[i][1], dev, links[i][0]) < 0)
-			return fy_error(err, errno, "cannot create /dev/%s", links[i][0]);
-	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
-	    (pts = openat(dev, "pts", O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (shm = openat(dev, "shm", O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return fy_error(err, errno, "cannot create /dev/pts or /dev/shm");
-	if (mount_fs(ctx->proc, "devpts", "devpts", pts, MS_NOSUID | MS_NOEXEC,
-	             "newinstance,ptmxmode=0666,mode=0620", "/dev/pts", err) < 0)
-		return -1;
-	return mount_fs(ctx->proc, "tmpfs", "tmpfs", shm, MS_NOSUID | MS_NODEV, "mode=1777",
-	                "/dev/shm", err);
 }
 
 static int apply_proc(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct fy_error *err)
@@ -784,8 +632,8 @@ static int apply_proc(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct f
 	if (fy_mounts_ensure(ctx, m->dst, true, &t, err) < 0)
 		return -1;
 	if (ctx->fresh_proc)
-		return mount_fs(ctx->proc, "proc", "proc", t.fd, MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		                NULL, m->dst, err);
+		return fy_mounts_mount_fs(ctx->proc, "proc", "proc", t.fd,
+		                          MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, m->dst, err);
 	/* The host's PID namespace is not ours to mount a procfs for: bind the host's /proc. */
 	proc = fy_fsutil_path_join(ctx->host, "/proc");
 	if (!proc)
@@ -793,7 +641,8 @@ static int apply_proc(struct fy_mnt_ctx *ctx, const struct fy_mount *m, struct f
 	pfd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (pfd < 0)
 		return fy_error(err, errno, "cannot open %s", proc);
-	if (bind_onto(ctx->root, ctx->proc, ctx->resolve, pfd, "", "/proc", &t, false, err) < 0)
+	if (fy_mounts_bind_onto(ctx->root, ctx->proc, ctx->resolve, pfd, "", "/proc", &t, false,
+	                        err) < 0)
 		return -1;
 	return record_host_bind(ctx, m->dst, t.path, err);
 }
@@ -812,13 +661,17 @@ int fy_mounts_apply(struct fy_mnt_ctx *ctx, const struct fy_mount *m, const char
 		r = apply_file(ctx, m, err);
 		break;
 	case FY_MNT_DEV_MINIMAL:
-		r = apply_dev_minimal(ctx, m, err);
+		r = fy_devfs_minimal(ctx, m, err);
+		break;
+	case FY_MNT_DEV_HOST:
+		r = fy_devfs_host(ctx, m, err);
 		break;
 	case FY_MNT_TMPFS:
 		r = fy_mounts_ensure(ctx, m->dst, true, &t, err);
 		if (r == 0)
-			r = mount_fs(ctx->proc, "tmpfs", "tmpfs", t.fd, MS_NOSUID | MS_NODEV,
-			             m->data ? m->data : "mode=1777", m->dst, err);
+			r = fy_mounts_mount_fs(ctx->proc, "tmpfs", "tmpfs", t.fd,
+			                       MS_NOSUID | MS_NODEV,
+			                       m->data ? m->data : "mode=1777", m->dst, err);
 		fy_mounts_target_free(&t);
 		break;
 	case FY_MNT_PROC:

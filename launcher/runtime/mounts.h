@@ -7,7 +7,8 @@
  * that would have to be created inside a host bind applied earlier (home, /tmp, the cwd, -B), or
  * that an image symlink leads into one, is refused. A destination missing from a
  * read-only image is created by "splicing" its nearest existing parent: a tmpfs copy of that
- * directory whose entries are bind mounts of the originals, so nothing of the image is hidden. */
+ * directory whose entries are bind mounts of the originals, so nothing of the image is hidden
+ * (runtime/splice.h). The minimal /dev is runtime/devfs.h's. */
 #ifndef FERRY_MOUNTS_H
 #define FERRY_MOUNTS_H
 
@@ -54,6 +55,29 @@ char *fy_mounts_fd_path(const char *proc, int fd);
 int fy_mounts_reopen(const char *root, unsigned rflags, const struct fy_mnt_target *t,
                      struct fy_error *err);
 
+/* After a mount on t: an fd of the mount now on top of t, looked up by its name in its parent
+ * directory (fy_mounts_parent) and checked to be another mount than t->fd's, so an entry swapped
+ * meanwhile is refused rather than remounted. proc: a procfs whose "self/fdinfo" describes this
+ * process's fds. */
+int fy_mounts_reopen_top(const char *root, const char *proc, unsigned rflags,
+                         const struct fy_mnt_target *t, struct fy_error *err);
+/* An O_PATH fd of the directory holding t (by t->path, resolved in the root without symlinks);
+ * *name: t's last component (in t->path). Fails for the root itself. */
+int fy_mounts_parent(const char *root, unsigned rflags, const struct fy_mnt_target *t,
+                     const char **name, struct fy_error *err);
+
+/* Bind the tree at (sdir, sname) (sname "" for sdir itself; what names it in errors) onto the
+ * target t inside root, recursively, read-only if ro: the new mount API onto t->fd, else
+ * mount(2) on "PROC/self/fd/N". */
+int fy_mounts_bind_onto(const char *root, const char *proc, unsigned rflags, int sdir,
+                        const char *sname, const char *what, const struct fy_mnt_target *t, bool ro,
+                        struct fy_error *err);
+/* mount(2) a filesystem of type (source what, options data) onto the file fd holds; errors
+ * name dst. */
+int fy_mounts_mount_fs(const char *proc, const char *what, const char *type, int fd,
+                       unsigned long flags, const char *data, const char *dst,
+                       struct fy_error *err);
+
 /* Make sure dst exists in the container as a directory (dir) or non-directory, creating it (and
  * splicing read-only parents) when needed; *t receives it, open. */
 int fy_mounts_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, struct fy_mnt_target *t,
@@ -62,9 +86,6 @@ int fy_mounts_ensure(struct fy_mnt_ctx *ctx, const char *dst, bool dir, struct f
  * created in place, never spliced. */
 int fy_mounts_create_at(const char *root, unsigned rflags, const char *dst, bool dir,
                         struct fy_mnt_target *t, struct fy_error *err);
-/* fy_mounts_create_at, giving the path (root + the resolved path) instead of the fd. */
-int fy_mounts_create(const char *root, const char *dst, bool dir, char **target,
-                     struct fy_error *err);
 /* True if mounts[i] lies inside an earlier mount of the list (its mount point is created once
  * that mount is in place); otherwise its mount point lives in the image itself. */
 bool fy_mounts_nested(const struct fy_mount *mounts, size_t i);

@@ -301,8 +301,12 @@ ${4:-    pass}" || die "cannot write bad-$1.tar"
 	umoci raw add-layer --image "bad-$1:hc" "bad-$1.tar"
 	[ -z "${4:-}" ] || umoci raw add-layer --image "bad-$1:hc" "bad-$1-up.tar"
 	mkdir "bad-$1.out"
-	if "$conv" "oci:bad-$1:hc" "bad-$1.out/x.sqfs" 2>"bad-$1.err"; then
+	local rc=0
+	"$conv" "oci:bad-$1:hc" "bad-$1.out/x.sqfs" 2>"bad-$1.err" || rc=$?
+	if [ "$rc" = 0 ]; then
 		ko "$1: accepted"
+	elif [ "$rc" != 4 ]; then
+		ko "$1: exit status $rc, want 4 (a bad image): $(cat "bad-$1.err")"
 	elif grep -qE "$3" "bad-$1.err" && [ -z "$(ls -A "bad-$1.out")" ]; then
 		ok "$1: $(cat "bad-$1.err")"
 	else

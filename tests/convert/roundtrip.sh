@@ -1,10 +1,11 @@
 #!/bin/sh
-# Round trip for the converter (not yet part of `make check`): build OCI layouts with umoci,
+# Round trip for the converter (part of `make check`): build OCI layouts with umoci,
 # skopeo and hand-written tar layers (whiteouts, opaque directories, hardlinks into lower
 # layers, xattrs, devices, long names, deep paths), convert them with fy-convert, and compare
 # the unsquashfs'ed result with `umoci unpack` of the same image: the same entries, modes,
 # owners, times, contents, symlink targets, devices, xattrs and hardlink groups.
-# Needs root (devices, ownership, security.* xattrs), umoci, skopeo, zstd, unsquashfs, python3.
+# Needs root (devices, ownership, security.* xattrs), umoci, skopeo, zstd, unsquashfs, python3,
+# setcap (scripts/install-deps.sh test installs them); without them it fails, saying which.
 # Usage: FERRY_BUILDDIR=/path/to/build sh tests/convert/roundtrip.sh
 set -eu
 
@@ -17,10 +18,10 @@ fail=0
 pass=0
 
 for tool in umoci skopeo unsquashfs python3 zstd setcap; do
-	command -v $tool >/dev/null || { echo "SKIP: $tool missing"; exit 77; }
+	command -v $tool >/dev/null || { echo "FAIL: $tool missing (scripts/install-deps.sh test)"; exit 1; }
 done
 [ -x "$conv" ] || { echo "FAIL: $conv not built"; exit 1; }
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (devices, ownership, security.* xattrs)"; exit 1; }
 
 ok() { pass=$((pass + 1)); echo "PASS: $*"; }
 ko() { fail=$((fail + 1)); echo "FAIL: $*"; }
@@ -118,7 +119,9 @@ umoci raw add-layer --image lay:t1 l4.tar
 umoci config --image lay:t1 --config.cmd /bin/sh --config.env FOO=bar
 
 # ---- variants: zstd layers through skopeo ----
-skopeo copy -q --dest-compress-format zstd oci:lay:t1 oci:layz:t1 || true
+# Checked below: a failed copy must not drop the zstd-layer case silently.
+zcopy=0
+skopeo copy -q --dest-compress-format zstd oci:lay:t1 oci:layz:t1 2>skopeo.err || zcopy=$?
 
 umoci unpack --image lay:t1 ref >/dev/null
 python3 "$here/treelist.py" ref/rootfs >ref.list
@@ -152,11 +155,14 @@ for comp in zstd lz4 gzip none; do
 		ko "$comp: convert failed: $(cat err)"
 	fi
 done
-if [ -f layz/index.json ] && grep -q zstd layz/blobs/sha256/* 2>/dev/null; then
-	if "$conv" oci:layz:t1 out-z.sqfs 2>err; then check zstd-layers layz:t1 out-z.sqfs
-	else ko "zstd layers: $(cat err)"; fi
+if [ "$zcopy" != 0 ]; then
+	ko "zstd layers: skopeo copy --dest-compress-format zstd failed ($zcopy): $(cat skopeo.err)"
+elif ! grep -q 'application/vnd.oci.image.layer.v1.tar+zstd' layz/blobs/sha256/*; then
+	ko "zstd layers: skopeo wrote no layer of media type ...tar+zstd"
+elif "$conv" oci:layz:t1 out-z.sqfs 2>err; then
+	check zstd-layers layz:t1 out-z.sqfs
 else
-	echo "NOTE: skopeo did not produce zstd layers"
+	ko "zstd layers: $(cat err)"
 fi
 
 # metadata, as doc/image-format.md says
@@ -181,12 +187,18 @@ big=$(ls -S bad/blobs/sha256 | head -1)
 chmod u+w bad/blobs/sha256/$big
 printf 'XXXX' | dd of=bad/blobs/sha256/$big bs=1 seek=5000 conv=notrunc 2>/dev/null
 mkdir outdir
-if "$conv" oci:bad:t1 outdir/bad.sqfs 2>err; then ko "corrupt layer accepted"
+rc=0
+"$conv" oci:bad:t1 outdir/bad.sqfs 2>err || rc=$?
+if [ $rc = 0 ]; then ko "corrupt layer accepted"
+elif [ $rc != 4 ]; then ko "corrupt layer: exit status $rc, want 4: $(cat err)"
 elif grep -q "sha256:$big" err && [ -z "$(ls -A outdir)" ]; then ok "corrupt layer: $(cat err)"
 else ko "corrupt layer: $(cat err); outdir: $(ls -A outdir)"; fi
 # truncated blob
 head -c 100000 lay/blobs/sha256/$big >bad/blobs/sha256/$big
-if "$conv" oci:bad:t1 outdir/bad.sqfs 2>err; then ko "truncated layer accepted"
+rc=0
+"$conv" oci:bad:t1 outdir/bad.sqfs 2>err || rc=$?
+if [ $rc = 0 ]; then ko "truncated layer accepted"
+elif [ $rc != 4 ]; then ko "truncated layer: exit status $rc, want 4: $(cat err)"
 elif grep -Eq "sha256[:/]$big" err && [ -z "$(ls -A outdir)" ]; then ok "truncated layer: $(cat err)"
 else ko "truncated layer: $(cat err)"; fi
 # unknown tag, layer trying to write /.ferry

@@ -23,10 +23,12 @@ fuzz_manifest_libs = $(JANSSON_LIBS)
 fuzz_auth_src = $(srcdir)/image/registry/auth.c $(srcdir)/launcher/base/fsutil.c $(fuzz_base)
 fuzz_auth_libs = $(JANSSON_LIBS) $(CRYPTO_LIBS)
 fuzz_ref_src = $(srcdir)/image/registry/ref.c $(srcdir)/launcher/base/fsutil.c $(fuzz_base)
-fuzz_merge_src = $(srcdir)/image/convert/merge.c $(fuzz_base)
+fuzz_merge_src = $(srcdir)/image/convert/merge.c $(srcdir)/image/convert/mergelink.c $(fuzz_base)
 fuzz_sqfs_sb_src = $(srcdir)/image/sqfs_sb.c $(fuzz_base)
 fuzz_sif_src = $(srcdir)/image/sif.c $(fuzz_base)
-fuzz_oci_spec_src = $(srcdir)/launcher/oci/spec.c $(srcdir)/launcher/oci/ocidefs.c \
+fuzz_oci_spec_src = $(srcdir)/launcher/oci/spec.c $(srcdir)/launcher/oci/specget.c \
+	$(srcdir)/launcher/oci/specproc.c $(srcdir)/launcher/oci/speclinux.c \
+	$(srcdir)/launcher/oci/ocidefs.c \
 	$(srcdir)/launcher/base/strv.c $(srcdir)/launcher/base/fsutil.c $(fuzz_base)
 fuzz_oci_spec_libs = $(JANSSON_LIBS)
 # The FUSE server without libfuse: the harness replaces libfuse's request and reply functions.

@@ -24,6 +24,19 @@ int fy_image_read_file(const struct fy_image *img, const char *path, size_t max,
 	return fy_error(err, ENOSYS, "%s: not available in the fuzzer", path);
 }
 
+/* The Apptainer layout probe (image/apptainer.c) reads through image.c too: never called. */
+int fy_apptainer_probe(const struct fy_image *img, struct fy_apptainer *a, struct fy_error *err)
+{
+	(void)img;
+	(void)a;
+	return fy_error(err, ENOSYS, "Apptainer probe: not available in the fuzzer");
+}
+
+void fy_apptainer_release(struct fy_apptainer *a)
+{
+	(void)a;
+}
+
 static void check_strv(char **v)
 {
 	/* Every element must be a readable, NUL-terminated string. */

@@ -4,8 +4,9 @@
 # under /var/tmp (see lib.sh) so the unprivileged test user can read them.
 #
 #   bb.dir        busybox-static root (applets linked as busybox --list-full names them), passwd,
-#                 group, os-release, hosts, /.ferry/config.json (OCI image config: Env with PATH
-#                 and FOO=from-image, Entrypoint/Cmd, WorkingDir)
+#                 group, os-release, hosts, /opt/fy/bin/fy-probe, /.ferry/config.json (OCI image
+#                 config: Env with PATH=/opt/fy/bin:<ferry's default PATH> and FOO=from-image,
+#                 Entrypoint/Cmd, WorkingDir)
 #   bb.sqfs       that, squashed with `mksquashfs DIR IMG -noappend -all-root` (gzip)
 #   bb-{gzip,xz,lz4,zstd}.sqfs   other compressors
 #   bb.sif        SIF made by tests/tools/mksif.py
@@ -62,6 +63,11 @@ make_busybox_root() {
 	printf '%s\n' 'NAME="ferrytest busybox"' 'ID=fyitest' 'VERSION_ID=1' >"$r/etc/os-release"
 	printf '%s\n' '127.0.0.1 fyimage-localhost' >"$r/etc/hosts"
 	echo 'image motd' >"$r/etc/motd"
+	# Only the image config's PATH names /opt/fy/bin (ferry's default PATH does not), so a
+	# lookup that finds fy-probe proves the image PATH was used.
+	mkdir -p "$r/opt/fy/bin"
+	printf '%s\n' '#!/bin/sh' 'echo fy-probe-from-image-path' >"$r/opt/fy/bin/fy-probe"
+	chmod 755 "$r/opt/fy/bin/fy-probe"
 	echo 'not executable' >"$r/etc/notexec"
 	chmod 644 "$r/etc/notexec"
 }
@@ -74,7 +80,7 @@ oci_config() { # oci_config ENTRYPOINT_JSON CMD_JSON WORKDIR
   "os": "linux",
   "config": {
     "Env": [
-      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "PATH=/opt/fy/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
       "FOO=from-image"
     ],
     "Entrypoint": $1,

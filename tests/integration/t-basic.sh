@@ -13,7 +13,11 @@ echo 'marker in cwd' >"$WORK/cwd-marker"
 t_demo() {
 	fy run "$DEMO"
 	expect_rc 0
-	[ -n "$OUT" ] || fail "the demo printed nothing"
+	# The greeting, and facts only a container run as the caller with no_new_privs can report.
+	[ "$(sed -n 1p "$OUT_F")" = 'Hello from inside a ferry container!' ] || fail "no greeting from the demo"
+	expect_out_re "^  user +: uid=$TUID gid=$TGID \($TUSER\)$"
+	expect_out_re '^  image os +: ferry demo image'
+	expect_out_re '^  no_new_privs +: 1$'
 }
 check "ferry run demo.sqfs (the README's first command)" t_demo
 
@@ -113,7 +117,9 @@ check "--home SRC:DST and --home SRC" t_home_opt
 
 t_no_home() {
 	fy exec --no-home "$IMG" cat "$THOME/.fyitest-marker"
-	[ "$RC" != 0 ] || fail "with --no-home the host home is still visible"
+	# cat's own message: the container ran and the home was not there.
+	expect_rc 1
+	expect_err_has "cat: can't open '$THOME/.fyitest-marker': No such file or directory"
 }
 check "--no-home hides the host home" t_no_home
 
@@ -150,6 +156,8 @@ t_nosuid() {
 	[ ! -u "$FERRY_ORIG" ] && [ ! -g "$FERRY_ORIG" ] || fail_plain "$FERRY_ORIG is setuid or setgid"
 	if command -v getcap >/dev/null; then
 		[ -z "$(getcap "$FERRY_ORIG")" ] || fail_plain "$FERRY_ORIG has file capabilities"
+	else
+		fail_plain "getcap is missing (libcap2-bin: scripts/install-deps.sh test): cannot check file capabilities"
 	fi
 	fy exec "$IMG" grep CapEff /proc/self/status
 	expect_rc 0
@@ -162,18 +170,26 @@ t_help() {
 	for h in --help help; do
 		fy $h
 		expect_rc 0
+		[ "$(sed -n 1p "$OUT_F")" = 'usage: ferry [--debug | -v | -q] COMMAND [ARGS]' ] ||
+			fail "ferry $h: the first line is not the usage line"
 		expect_out_has exec
 		expect_out_has run
 		expect_out_has shell
 	done
 	fy exec --help
 	expect_rc 0
+	[ "$(sed -n 1p "$OUT_F")" = 'usage: ferry exec [OPTIONS] IMAGE CMD [ARG...]' ] ||
+		fail "ferry exec --help: the first line is not the usage line"
 	expect_out_has --bind
 	expect_out_has --contain
 	fy run --help
 	expect_rc 0
+	[ "$(sed -n 1p "$OUT_F")" = 'usage: ferry run [OPTIONS] IMAGE [ARG...]' ] ||
+		fail "ferry run --help: the first line is not the usage line"
 	fy shell --help
 	expect_rc 0
+	[ "$(sed -n 1p "$OUT_F")" = 'usage: ferry shell [OPTIONS] IMAGE' ] ||
+		fail "ferry shell --help: the first line is not the usage line"
 }
 check "--help, help, CMD --help exit 0 and list the commands and options" t_help
 
@@ -190,21 +206,39 @@ t_version() {
 check "--version and version print the package version" t_version
 
 t_verbosity() {
-	fy -q exec "$IMG" true
+	fy -q exec "$IMG" echo quiet-ran
 	expect_rc 0
+	expect_out quiet-ran
 	expect_err_empty
-	fy --debug exec "$IMG" true
+	fy --debug exec "$IMG" echo debug-ran
 	expect_rc 0
-	[ -s "$ERR_F" ] || fail "--debug printed nothing on stderr"
-	fy -v exec "$IMG" true
+	expect_out debug-ran
+	# The start-up trace: "ferry[PID] T ms: step" for the steps of every exec.
+	local step
+	for step in 'plan built: ' 'user namespace entered' 'root filesystem mounted' 'container root ready'; do
+		grep -qE "^ferry\[[0-9]+\] +[0-9.]+ ms: $step" "$ERR_F" || fail "--debug: no trace line '$step'"
+	done
+	# -v says more than the default but is not the trace (an exec has nothing more to say).
+	fy -v exec "$IMG" echo verbose-ran
 	expect_rc 0
+	expect_out verbose-ran
+	! grep -q ' ms: ' "$ERR_F" || fail "-v printed the --debug trace"
+	fy -v --debug exec "$IMG" true
+	expect_rc 0
+	grep -q ' ms: root filesystem mounted' "$ERR_F" || fail "--debug after -v: no trace"
 }
-check "-q is quiet, --debug talks, -v works" t_verbosity
+check "-q is quiet, --debug traces each step, -v runs without the trace" t_verbosity
 
 t_dry_run() {
 	fy exec --dry-run "$IMG" touch "$WORK/dry-run-marker"
 	expect_rc 0
-	[ -n "$OUT$ERR" ] || fail "--dry-run printed no plan"
+	# The plan: the root, the binds of the defaults, the command, the image's Env.
+	local l
+	for l in "root: squashfs $IMG (read-only)" "mount: bind  $THOME <- $THOME optional" "cwd: $WORK" \
+		"argv: touch $WORK/dry-run-marker" 'env: FOO=from-image' \
+		'env: PATH=/opt/fy/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'; do
+		grep -qxF -- "$l" "$OUT_F" || fail "--dry-run: no plan line '$l'"
+	done
 	[ ! -e "$WORK/dry-run-marker" ] || fail "--dry-run ran the command"
 }
 check "--dry-run prints the plan and runs nothing" t_dry_run

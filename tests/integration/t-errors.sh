@@ -115,4 +115,11 @@ t_bad_conf() {
 }
 check "FERRY_CONF naming a missing file: exit 3" t_bad_conf
 
+# issue 8 D9: an empty CMD is a bad command line, not a program the container could not run.
+t_empty_cmd() {
+	fy exec "$IMG" ''
+	expect_error 2 "^ferry: exec: empty CMD$"
+}
+check "ferry exec IMG '': exit 2, 'exec: empty CMD' (issue 8 D9)" t_empty_cmd
+
 fy_done

@@ -51,11 +51,18 @@ t_noexec() {
 check "command not executable (file, directory): exit 126, one line" t_noexec
 
 t_path_lookup() {
-	fy exec --fakeroot --writable-tmpfs "$IMG" sh -c 'printf "#!/bin/sh\necho from-path\n" > /usr/local/bin/myprog; chmod +x /usr/local/bin/myprog; myprog'
+	# fixtures.sh: /opt/fy/bin is only in the image config's PATH, not in ferry's default PATH.
+	fy exec "$IMG" fy-probe
+	expect_rc 0
+	expect_out fy-probe-from-image-path
+	fy exec --fakeroot --writable-tmpfs "$IMG" sh -c 'printf "#!/bin/sh\necho from-path\n" > /opt/fy/bin/myprog; chmod +x /opt/fy/bin/myprog; myprog'
 	expect_rc 0
 	expect_out from-path
+	# Without an image config the default PATH applies, which lacks /opt/fy/bin.
+	fy exec "$FIXDIR/nocfg.sqfs" fy-probe
+	expect_error 127 'fy-probe'
 }
-check "command looked up in the image PATH" t_path_lookup
+check "command looked up in the image PATH (by ferry and by the shell)" t_path_lookup
 
 # Signal forwarding: the container's sh traps SIG and exits 0 after printing it. Signals arrive
 # at ferry from outside (the harness, as root or as the same user).
@@ -152,6 +159,9 @@ t_zombies() {
 		sleep 1
 		for f in /proc/[0-9]*/stat; do read -r l < "$f" && echo "$l"; done'
 	expect_rc 0
+	# The list was printed (the init, pid 1, and the shell at least), and holds no zombie.
+	grep -qE '^1 \([^)]*\) [A-Z] ' "$OUT_F" || fail "the process list lacks the init (pid 1)"
+	[ "$(grep -cE '^[0-9]+ \([^)]*\) [A-Z] ' "$OUT_F")" -ge 2 ] || fail "the process list has fewer than 2 processes"
 	if grep -qE '^[0-9]+ \([^)]*\) Z' "$OUT_F"; then
 		fail "zombie processes remain under --pid"
 	fi

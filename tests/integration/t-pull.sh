@@ -337,7 +337,7 @@ t_overlap_corrupt() {
 	FY_ENV=("FERRY_CACHEDIR=$cache")
 	fy pull -v --insecure "docker://127.0.0.1:$RPORT/twobad:latest"
 	expect_rc_in "1 4"
-	expect_one_error_line "^ferry: pull docker://127.0.0.1:$RPORT/twobad:latest: docker://127.0.0.1:$RPORT/twobad:latest: blob sha256:$SLOW_BAD: digest mismatch: content is sha256:[0-9a-f]{64}; discarded$"
+	expect_one_error_line "^ferry: pull docker://127.0.0.1:$RPORT/twobad:latest: blob sha256:$SLOW_BAD: digest mismatch: content is sha256:[0-9a-f]{64}; discarded$"
 	expect_out ""
 	[ -z "$(find "$cache" -name '*.sqfs*' ! -name '*.sqfs.lock')" ] ||
 		fail "an image (or part of one) was published: $(find "$cache" -name '*.sqfs*')"
@@ -564,5 +564,172 @@ t_pull_retries_said() {
 check "-v says every retry of a registry answering 503 (issue 8 D8)" t_pull_retries_said
 kill "$FLAKY_PID" 2>/dev/null
 wait "$FLAKY_PID" 2>/dev/null
+
+# ---- issue 8 D9: bad layer content is a bad image (exit 4), like bad layout metadata -----------
+# The busybox image with one more gzip layer each: cut in half, a member named ../../escape, and
+# a hardlink to a file no layer has (manifest and index fixed up, so every digest matches).
+BADLAY=$REG/badlay
+(
+	set -e
+	cd "$REG"
+	fy_umoci_busybox badlay latest bl true
+	umoci repack --image badlay:latest bl
+	python3 - "$BADLAY" <<'PY'
+import gzip, hashlib, io, json, os, sys, tarfile
+lay = sys.argv[1]
+def blob(d):
+    return os.path.join(lay, "blobs", *d.split(":"))
+def put(data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    open(blob(d), "wb").write(data)
+    return d, len(data)
+def gztar(ti, data=None):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w", format=tarfile.PAX_FORMAT) as t:
+        t.addfile(ti, io.BytesIO(data) if data is not None else None)
+    return gzip.compress(b.getvalue(), mtime=0)
+def reg(name, data=b"x\n"):
+    ti = tarfile.TarInfo(name)
+    ti.size = len(data)
+    return gztar(ti, data)
+link = tarfile.TarInfo("etc/link")
+link.type, link.linkname = tarfile.LNKTYPE, "no/such/target"
+good = reg("etc/ok")
+layers = {"trunc": good[: len(good) // 2], "dotdot": reg("../../escape"), "hardlink": gztar(link)}
+idx = json.load(open(os.path.join(lay, "index.json")))
+base = idx["manifests"][0]
+man0 = json.load(open(blob(base["digest"])))
+for tag, data in layers.items():
+    man = json.loads(json.dumps(man0))
+    d, n = put(data)
+    man["layers"].append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": n})
+    md, ms = put(json.dumps(man).encode())
+    idx["manifests"].append({"mediaType": base["mediaType"], "digest": md, "size": ms,
+                             "annotations": {"org.opencontainers.image.ref.name": tag}})
+json.dump(idx, open(os.path.join(lay, "index.json"), "w"))
+PY
+) >"$REG/badlay.log" 2>&1 || fy_die "building the bad-layer images failed: $(tail -3 "$REG/badlay.log")"
+chmod -R a+rX "$BADLAY" || fy_die "cannot open $BADLAY to the test user"
+
+t_pull_bad_layers() {
+	local tag re
+	for tag in trunc dotdot hardlink; do
+		case $tag in
+		trunc) re="layer sha256:[0-9a-f]{64}: truncated gzip stream after [0-9]+ bytes" ;;
+		dotdot) re="layer sha256:[0-9a-f]{64}: path '\.\./\.\./escape' climbs above the root" ;;
+		hardlink) re="hardlink to 'no/such/target': no such file in this or a lower layer" ;;
+		esac
+		FY_ENV=("FERRY_CACHEDIR=$BADCACHE")
+		fy pull "oci:$BADLAY:$tag"
+		expect_error 4 "^ferry: pull oci:$BADLAY:$tag: " "$re"
+		FY_ENV=("FERRY_CACHEDIR=$BADCACHE")
+		fy exec "oci:$BADLAY:$tag" /bin/busybox true
+		expect_error 4 "^ferry: pull oci:$BADLAY:$tag: " "$re"
+	done
+	[ -z "$(find "$BADCACHE" -name '*.sqfs')" ] ||
+		fail "a failed pull left an image in the cache: $(find "$BADCACHE" -name '*.sqfs')"
+}
+check "truncated gzip, '..' and a dangling hardlink in a layer: exit 4, one line (issue 8 D9)" t_pull_bad_layers
+
+# ---- issue 14 item 6: progress a batch log shows -----------------------------------------------
+# The registry again, behind the relay with its throttle on (about 640 KiB/s a connection), and an
+# image with 8 MiB of noise: its pull lasts over 10 s, so ferry-pull, whose stderr is a file here,
+# logs lines. Their numbers must grow; -q logs none. No time is measured: the throttle only makes
+# the pull long enough to have something to log.
+docker-registry serve "$REG/config.yml" >>"$REG/log" 2>&1 &
+REG_PID=$!
+for _ in $(seq 100); do
+	curl -s -o /dev/null "http://127.0.0.1:$PORT/v2/" && break
+	sleep 0.1
+done
+curl -s -o /dev/null "http://127.0.0.1:$PORT/v2/" || fy_die "registry did not restart: $(tail -3 "$REG/log")"
+(
+	set -e
+	cd "$REG"
+	fy_umoci_busybox lay big u-big cat
+	head -c 8388608 /dev/urandom >u-big/rootfs/noise
+	umoci repack --image lay:big u-big
+	skopeo copy -q --dest-tls-verify=false oci:lay:big "docker://127.0.0.1:$PORT/big:latest"
+) >>"$REG/setup.log" 2>&1 || fy_die "building or pushing big failed: $(tail -3 "$REG/setup.log")"
+RPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+touch "$REG/throttle"
+python3 "$FERRY_SRCDIR/tests/registry/relay.py" "$RPORT" "$PORT" --throttle-file "$REG/throttle" \
+	>>"$REG/relay.log" 2>&1 &
+RELAY_PID=$!
+for _ in $(seq 50); do
+	curl -s -o /dev/null "http://127.0.0.1:$RPORT/v2/" && break
+	sleep 0.1
+done
+curl -s -o /dev/null "http://127.0.0.1:$RPORT/v2/" || fy_die "the relay did not start: $(cat "$REG/relay.log")"
+
+t_progress_log() {
+	fy_user_dir "$DATA/progcache"
+	FY_ENV=("FERRY_CACHEDIR=$DATA/progcache")
+	fy pull --insecure "docker://127.0.0.1:$RPORT/big:latest"
+	expect_rc 0
+	grep -qE '^ferry: pull: fetching: [0-9]+/[0-9]+ blobs, [0-9.]+/[0-9.]+ MiB' "$ERR_F" ||
+		fail "expected 'ferry: pull: fetching: ...' lines in the log"
+	# The MiB fetched so far: never less than the line before, and more at the end than at first.
+	grep -oE '^ferry: pull: fetching: [0-9]+/[0-9]+ blobs, [0-9.]+' "$ERR_F" | sed 's/.*, //' |
+		awk 'NR > 1 && $1 < prev { bad = 1 } NR == 1 { first = $1 } { prev = $1; n++ }
+		     END { exit !(n >= 2 && !bad && prev > first) }' ||
+		fail "expected at least two fetching lines with growing MiB"
+	grep -qE '^ferry: pull: .*converting: layer [0-9]+/[0-9]+, [0-9.]+ MiB of file data$' "$ERR_F" ||
+		fail "expected a converting line"
+	tail -n1 "$ERR_F" | grep -qE '^ferry: pull: done: [0-9.]+ MiB fetched, 1 layers converted, [0-9.]+ MiB written$' ||
+		fail "expected the last line to be 'ferry: pull: done: ...'"
+	grep -v '^ferry: pull: ' "$ERR_F" | grep -q . && fail "expected progress lines only on stderr"
+	[[ "$OUT" == "$DATA/progcache/images/"*.sqfs ]] || fail "expected the image path on stdout, got '$OUT'"
+	fy_user_dir "$DATA/progcache-q"
+	FY_ENV=("FERRY_CACHEDIR=$DATA/progcache-q")
+	fy -q pull --insecure "docker://127.0.0.1:$RPORT/big:latest"
+	expect_rc 0
+	expect_err_empty
+}
+check "a pull logged to a file shows progress lines with growing numbers and a last line; -q none" t_progress_log
+
+# ---- issue 14 item 7: errors that say what to do -----------------------------------------------
+t_error_hints() {
+	FY_ENV=("FERRY_CACHEDIR=$CACHE")
+	# https (the default) against the plain-HTTP registry: OpenSSL's "wrong version number".
+	fy pull "docker://127.0.0.1:$PORT/test:latest"
+	expect_error 1 "^ferry: pull docker://127\.0\.0\.1:$PORT/test:latest: manifest latest: https://127\.0\.0\.1:$PORT: .*wrong version number \(does this registry speak plain HTTP\? then pull with --insecure, or list it in FERRY_INSECURE_REGISTRIES\)$"
+	# The source once, and the registry's words last (no strerror after them).
+	fy pull --insecure "docker://127.0.0.1:$PORT/test:nope"
+	expect_error 4 "^ferry: pull docker://127\.0\.0\.1:$PORT/test:nope: manifest nope: not found in 127\.0\.0\.1:$PORT/test: MANIFEST_UNKNOWN: manifest unknown$"
+}
+check "registry errors: --insecure hinted for plain HTTP, the source once, no stray strerror" t_error_hints
+
+# An image whose WorkingDir is /root, mode 0700 and root's: the user cannot enter it. exec and run
+# start in / with one warning (as Apptainer does); an explicit --pwd stays an error.
+(
+	set -e
+	cd "$REG"
+	fy_umoci_busybox lay wd u-wd pwd
+	mkdir -m 700 u-wd/rootfs/root
+	umoci repack --image lay:wd u-wd
+	umoci config --image lay:wd --config.workingdir /root --config.entrypoint /bin/pwd
+) >>"$REG/setup.log" 2>&1 || fy_die "building the WorkingDir image failed: $(tail -3 "$REG/setup.log")"
+chmod -R a+rX "$LAY" || fy_die "cannot open $LAY to the test user"
+
+t_workdir_fallback() {
+	local img cmd warn="^ferry: warning: cannot enter the working directory /root \(Permission denied\): starting in / \(--pwd DIR chooses another\)$"
+	fy_user_dir "$DATA/wdcache"
+	FY_ENV=("FERRY_CACHEDIR=$DATA/wdcache")
+	fy pull "oci:$LAY:wd"
+	expect_rc 0
+	img=$OUT
+	for cmd in "exec $img /bin/pwd" "run $img"; do
+		FY_CWD=/ fy $cmd
+		expect_rc 0
+		expect_out "/"
+		expect_one_error_line "$warn"
+	done
+	fy exec --pwd /root "$img" /bin/pwd
+	expect_error 1 "cannot change to working directory /root: Permission denied$"
+}
+check "a WorkingDir the user cannot enter: exec and run start in / with one warning" t_workdir_fallback
+stop_relay
+stop_registry
 
 fy_done

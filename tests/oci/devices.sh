@@ -18,7 +18,7 @@ oci_init devices
 oci_need_tools python3 setpriv useradd
 
 RT=$T/bin/$(basename "$OCI_RUNTIME")
-mkdir -p "$T/bin" && install -m 755 "$OCI_RUNTIME" "$RT" || oci_die "cannot copy $OCI_RUNTIME"
+oci_install_runtime "$T/bin" || oci_die "cannot copy $OCI_RUNTIME"
 TUSER=${OCI_TEST_USER:-ferrytest}
 id -u "$TUSER" >/dev/null 2>&1 || useradd -m -s /bin/sh "$TUSER" || oci_die "useradd $TUSER"
 TUID=$(id -u "$TUSER")

@@ -26,6 +26,10 @@
 #   oci_make_rootfs DIR  a busybox-static root filesystem (applet links, passwd, group, os-release)
 #   oci_make_image OUT.tar REF   a docker-archive (ctr images import, podman load) of that rootfs
 #                        made with umoci + skopeo; image Env PATH and FOO=from-image, Cmd /bin/sh
+#   oci_install_runtime DIR  copy $OCI_RUNTIME to DIR/<same basename> (the test user may not reach
+#                        the build dir); with $OCI_WRAP (a program that runs its arguments as a
+#                        command, such as tests/tools/no-openat2) DIR/<basename> is a script that
+#                        runs a copy of the runtime through a copy of $OCI_WRAP
 #   oci_argv_wrapper     replace OCI_RUNTIME by $T/argv/<same basename>, a script that appends its
 #                        argv (one line, words joined by spaces) to $OCI_ARGV_LOG and execs the real
 #                        runtime OCI_RUNTIME_REAL; OCI_SHOW_ARGV=1 makes oci_done print the distinct
@@ -239,6 +243,22 @@ oci_make_image() {
 			skopeo copy --quiet "oci:$w/layout:t" "docker-archive:$out:$ref"
 	} >"$w/log" 2>&1 || oci_die "building image $ref failed: $(tail -n 5 "$w/log")"
 	rm -rf "$w"
+}
+
+# ---- the runtime's copy -------------------------------------------------------------------------
+oci_install_runtime() {
+	local name
+	name=$(basename "$OCI_RUNTIME")
+	mkdir -p "$1" || return 1
+	if [ -z "${OCI_WRAP:-}" ]; then
+		install -m 755 "$OCI_RUNTIME" "$1/$name"
+		return
+	fi
+	# exec keeps the pid and every fd; the real binary keeps the basename (--version).
+	mkdir -p "$1/real" && install -m 755 "$OCI_RUNTIME" "$1/real/$name" &&
+		install -m 755 "$OCI_WRAP" "$1/real/wrap" || return 1
+	printf '#!/bin/sh\nexec %q %q "$@"\n' "$1/real/wrap" "$1/real/$name" >"$1/$name" &&
+		chmod 755 "$1/$name"
 }
 
 # ---- argv capture ------------------------------------------------------------------------------

@@ -179,7 +179,13 @@ t_nothing_left() {
 	local left
 	left=$("${P[@]}" ps -a -q)
 	[ -z "$left" ] || fail "containers left: $left"
-	left=$(find /sys/fs/cgroup/*/"$CGP" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u | live_pids | tr '\n' ,)
+	# podman's own exit command (conmon, `podman container cleanup --rm`) runs after `podman run`
+	# has returned and can take seconds on a loaded machine: give it up to 30 s to go.
+	for _ in $(seq 60); do
+		left=$(find /sys/fs/cgroup/*/"$CGP" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u | live_pids | tr '\n' ,)
+		[ -n "$left" ] || break
+		sleep 0.5
+	done
 	[ -z "$left" ] || fail "processes left in the cgroups $CGP: $(ps -o pid=,ppid=,args= -p "${left%,}" | tr '\n' ';')"
 	left=$(awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo)
 	[ -z "$left" ] || fail "mounts left under $T: $left"

@@ -32,7 +32,7 @@ static void test_defaults(void **state)
 	assert_null(c.allowed_images);
 	assert_int_equal(c.dev_mode, FY_DEV_HOST);
 	assert_true(c.mount_home && c.mount_tmp && c.mount_cwd && c.mount_hostfiles);
-	assert_true(c.allow_writable_tmpfs && c.allow_fakeroot);
+	assert_true(c.allow_writable_tmpfs && c.allow_fakeroot && c.fakeroot_fake_ids);
 	assert_null(c.env_deny);
 	assert_string_equal(c.fuse_device, "/dev/fuse");
 	assert_int_equal(c.fuse_threads, 0);
@@ -58,6 +58,7 @@ static void test_every_key(void **state)
 	                   "mount_hostfiles = 0\n"
 	                   "allow_writable_tmpfs = no\n"
 	                   "allow_fakeroot = no\n"
+	                   "fakeroot_fake_ids = no\n"
 	                   "env_deny = AWS_SECRET_ACCESS_KEY\n"
 	                   "env_deny = SLURM_*\n"
 	                   "fuse_device = /dev/fuse2\n"
@@ -84,7 +85,7 @@ static void test_every_key(void **state)
 	assert_string_equal(c.allowed_images[1], "/shared/containers");
 	assert_int_equal(c.dev_mode, FY_DEV_MINIMAL);
 	assert_false(c.mount_home || c.mount_tmp || c.mount_cwd || c.mount_hostfiles);
-	assert_false(c.allow_writable_tmpfs || c.allow_fakeroot);
+	assert_false(c.allow_writable_tmpfs || c.allow_fakeroot || c.fakeroot_fake_ids);
 	assert_int_equal(fy_strv_len(c.env_deny), 2);
 	assert_string_equal(c.env_deny[0], "AWS_SECRET_ACCESS_KEY");
 	assert_string_equal(c.env_deny[1], "SLURM_*");
@@ -375,6 +376,7 @@ static void test_shipped_file(void **state)
 	        "mount_hostfiles",
 	        "allow_writable_tmpfs",
 	        "allow_fakeroot",
+	        "apptainer_env",
 	        "env_deny",
 	        "fuse_device",
 	        "fuse_threads",
@@ -448,6 +450,8 @@ static void test_shipped_file(void **state)
 	assert_int_equal(c.mount_hostfiles, d.mount_hostfiles);
 	assert_int_equal(c.allow_writable_tmpfs, d.allow_writable_tmpfs);
 	assert_int_equal(c.allow_fakeroot, d.allow_fakeroot);
+	assert_int_equal(c.fakeroot_fake_ids, d.fakeroot_fake_ids);
+	assert_int_equal(c.apptainer_env, d.apptainer_env);
 	assert_string_equal(c.fuse_device, d.fuse_device);
 	assert_int_equal(c.fuse_threads, d.fuse_threads);
 	{
@@ -455,8 +459,8 @@ static void test_shipped_file(void **state)
 
 		for (const char *p = uncommented; *p; p++)
 			lines += *p == '\n';
-		/* The nine keys with a concrete default value (not "none"/"unset"). */
-		assert_int_equal(lines, 9);
+		/* The eleven keys with a concrete default value (not "none"/"unset"). */
+		assert_int_equal(lines, 11);
 	}
 	fy_siteconf_release(&c);
 	fy_siteconf_release(&d);

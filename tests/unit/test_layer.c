@@ -194,6 +194,9 @@ static void expect_fail(const unsigned char *blob, size_t len, unsigned flags, c
 		fail_msg("no error, want '%s'", msg);
 	if (strstr(err.msg, msg) == NULL)
 		fail_msg("got '%s', want '%s'", err.msg, msg);
+	/* corrupt or truncated layer content is a bad image (exit 4), not a failure of the host */
+	if (err.exit_code != FY_EXIT_IMAGE)
+		fail_msg("'%s': exit code %d, want %d", err.msg, err.exit_code, FY_EXIT_IMAGE);
 	free(out);
 }
 
@@ -247,6 +250,7 @@ static void test_digest_and_size(void **state)
 	assert_true(run(gz, n, 0, "sha512:abcd", n, 0, out, &outlen, &comp, &err) < 0);
 	assert_string_equal(err.msg,
 	                    "layer sha256:test: unsupported digest algorithm in 'sha512:abcd'");
+	assert_int_equal(err.exit_code, FY_EXIT_IMAGE);
 	free(in);
 	free(out);
 	free(gz);

@@ -57,6 +57,8 @@ static void add_fails(int layer, enum fy_mg_type type, const char *path, const c
 	assert_true(fy_merge_add(tree, layer, &e, &n, &err) < 0);
 	assert_null(n);
 	assert_string_equal(err.msg, msg);
+	/* bad layer content is a bad image, as ferry(1) EXIT STATUS says */
+	assert_int_equal(err.exit_code, FY_EXIT_IMAGE);
 }
 
 static struct fy_mg_node *get(const char *path)
@@ -92,6 +94,7 @@ static void test_clean_path(void **state)
 	free(p);
 	assert_null(fy_merge_clean_path("a/../../etc/passwd", &err));
 	assert_string_equal(err.msg, "path 'a/../../etc/passwd' climbs above the root");
+	assert_int_equal(err.exit_code, FY_EXIT_IMAGE);
 	assert_null(fy_merge_clean_path("../x", &err));
 	memset(longname, 'n', 256);
 	longname[256] = '\0';
@@ -258,6 +261,7 @@ static void test_hardlink_errors(void **state)
 	assert_true(fy_merge_finish(tree, &err) < 0);
 	assert_string_equal(
 	        err.msg, "layer 1: hardlink to 'missing': no such file in this or a lower layer");
+	assert_int_equal(err.exit_code, FY_EXIT_IMAGE);
 }
 
 /* The link names the version its layer saw: a lower layer's file, handed to the link's node. */

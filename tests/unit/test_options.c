@@ -13,6 +13,8 @@
 #include "plan/host.h"
 #include "image/image.h"
 #include "cli/options.h"
+#include "cli/options_int.h"
+#include "plan/environ.h"
 #include "plan/plan.h"
 #include "plan/request.h"
 #include "plan/siteconf.h"
@@ -431,16 +433,16 @@ static void test_errors(void **state)
 	EXPECT_ERROR("unknown command 'frobnicate' (see 'ferry --help')", "frobnicate");
 	EXPECT_ERROR("unknown command 'bogus'", "help", "bogus");
 	EXPECT_ERROR("version: unexpected argument 'x'", "version", "x");
-	EXPECT_ERROR("exec: --net: unsupported network 'host' (only 'none' is supported)", "exec",
-	             "--net=host", "i", "c");
+	EXPECT_ERROR("exec: --net: unsupported network 'host' (ferry has only '--network none'",
+	             "exec", "--net=host", "i", "c");
 	EXPECT_ERROR("exec: --net: unsupported network 'bridge'", "exec", "--net", "bridge", "i",
 	             "c");
 	EXPECT_ERROR("exec: -B: invalid bind '/a::ro': empty destination", "exec", "-B", "/a::ro",
 	             "i", "c");
 	EXPECT_ERROR("exec: --bind: invalid bind '/a:/b:xx': unknown option 'xx'", "exec",
 	             "--bind=/a:/b:xx", "i", "c");
-	EXPECT_ERROR("exec: --mount: invalid mount 'type=tmpfs,dst=/t': type 'tmpfs'", "exec",
-	             "--mount", "type=tmpfs,dst=/t", "i", "c");
+	EXPECT_ERROR("exec: --mount: invalid mount 'type=volume,dst=/t': type 'volume'", "exec",
+	             "--mount", "type=volume,dst=/t", "i", "c");
 	EXPECT_ERROR("exec: --pwd: 'work' is not an absolute path", "exec", "--pwd", "work", "i",
 	             "c");
 	EXPECT_ERROR("exec: --env: 'NOEQUALS' is not NAME=VALUE", "exec", "--env", "NOEQUALS", "i",
@@ -600,9 +602,19 @@ static void test_inspect(void **state)
 	assert_int_equal(PARSE(&o, &err, "help", "inspect"), 0);
 	assert_int_equal(o.action, FY_ACT_HELP);
 	assert_int_equal(o.cmd, FY_CMD_INSPECT);
-	assert_contains(fy_options_help(o.cmd), "usage: ferry inspect [--json] IMAGE");
+	assert_contains(fy_options_help(o.cmd),
+	                "usage: ferry inspect [--json | --labels | --runscript | --deffile] IMAGE");
 	fy_options_release(&o);
-	assert_contains(fy_options_help(FY_CMD_PULL), "usage: ferry pull [OPTIONS] SOURCE");
+	assert_int_equal(PARSE(&o, &err, "inspect", "--deffile", "img.sif"), 0);
+	assert_int_equal(o.inspect_show, 3);
+	fy_options_release(&o);
+	assert_int_equal(PARSE(&o, &err, "inspect", "--labels", "--runscript", "img.sif"), -1);
+	assert_contains(err.msg, "exclude each other");
+	fy_options_release(&o);
+	assert_int_equal(PARSE(&o, &err, "run", "--app", "foo", "img.sif"), 0);
+	assert_string_equal(o.app, "foo");
+	fy_options_release(&o);
+	assert_contains(fy_options_help(FY_CMD_PULL), "usage: ferry pull [OPTIONS] [FILE] SOURCE");
 	assert_contains(fy_options_help(FY_CMD_PULL), "--block-size SIZE");
 	assert_contains(fy_options_help(FY_CMD_NONE), "  pull ");
 	assert_contains(fy_options_help(FY_CMD_NONE), "  inspect ");
@@ -615,7 +627,8 @@ static void test_pull_errors(void **state)
 {
 	EXPECT_ERROR("pull: missing SOURCE (see 'ferry pull --help')", "pull", "--force");
 	EXPECT_ERROR("inspect: missing IMAGE (see 'ferry inspect --help')", "inspect", "--json");
-	EXPECT_ERROR("pull: unexpected argument 'b' (only one SOURCE)", "pull", "a", "b");
+	EXPECT_ERROR("pull: unexpected argument 'c' (only one SOURCE; the output file comes first",
+	             "pull", "a", "b", "c");
 	EXPECT_ERROR("inspect: unexpected argument 'b' (only one IMAGE)", "inspect", "a", "b");
 	EXPECT_ERROR("pull: empty SOURCE", "pull", "");
 	EXPECT_ERROR("pull: --compression: unknown compression 'xz' (use zstd, lz4, gzip or none)",
@@ -879,6 +892,163 @@ static void test_core_error_names_flag(void **state)
 	assert_string_equal(line, "a b home directory");
 }
 
+/* Apptainer's and Singularity's names (issue 14, item 2). */
+static void test_apptainer_env(void **state)
+{
+	char *env[] = {"APPTAINER_BIND=/a:/x,/b:/y",
+	               "SINGULARITY_BIND=/never",
+	               "SINGULARITY_PWD=/sing",
+	               "APPTAINER_CONTAINALL=1",
+	               "APPTAINERENV_OMP_NUM_THREADS=4",
+	               "SINGULARITYENV_OMP_NUM_THREADS=9",
+	               "SINGULARITYENV_ONLY=s",
+	               "FERRYENV_MINE=f",
+	               "APPTAINERENV_MINE=a",
+	               "APPTAINER_CACHEDIR=/c",
+	               "APPTAINER_DOCKER_USERNAME=u",
+	               "APPTAINER_CONF=/apptainer/only",
+	               "FERRY_HOSTNAME=",
+	               "SINGULARITY_HOSTNAME=s-host",
+	               "KEEP=1",
+	               NULL};
+	char **out = NULL;
+	struct fy_error err;
+	struct fy_opts o;
+
+	(void)state;
+	fy_error_clear(&err);
+	assert_int_equal(fy_options_env_compat(env, true, &out, &err), 0);
+	assert_string_equal(fy_environ_get(out, "FERRY_BIND"), "/a:/x,/b:/y");
+	assert_string_equal(fy_environ_get(out, "FERRY_PWD"), "/sing");
+	assert_string_equal(fy_environ_get(out, "FERRY_CONTAINALL"), "1");
+	assert_string_equal(fy_environ_get(out, "FERRYENV_OMP_NUM_THREADS"), "4");
+	assert_string_equal(fy_environ_get(out, "FERRYENV_ONLY"), "s");
+	assert_string_equal(fy_environ_get(out, "FERRYENV_MINE"), "f");
+	assert_string_equal(fy_environ_get(out, "FERRY_CACHEDIR"), "/c");
+	assert_string_equal(fy_environ_get(out, "FERRY_REGISTRY_USER"), "u");
+	/* An empty FERRY_X is unset: the Singularity name fills it. */
+	assert_string_equal(fy_environ_get(out, "FERRY_HOSTNAME"), "s-host");
+	/* Consumed names are gone; others stay. */
+	assert_null(fy_environ_get(out, "APPTAINER_BIND"));
+	assert_null(fy_environ_get(out, "SINGULARITY_BIND"));
+	assert_null(fy_environ_get(out, "APPTAINERENV_OMP_NUM_THREADS"));
+	assert_null(fy_environ_get(out, "SINGULARITYENV_ONLY"));
+	assert_string_equal(fy_environ_get(out, "APPTAINER_CONF"), "/apptainer/only");
+	assert_string_equal(fy_environ_get(out, "KEEP"), "1");
+	/* What the parser makes of it: the command line still wins. */
+	assert_int_equal(PARSE_ENV(&o, &err, out, "exec", "--pwd", "/cl", "-B", "/z", "i", "c"), 0);
+	assert_string_equal(o.pwd, "/cl");
+	assert_int_equal(o.binds.n, 3);
+	assert_string_equal(o.binds.v[0].dst, "/x");
+	assert_string_equal(o.binds.v[2].src, "/z");
+	assert_true(o.containall && o.contain && o.cleanenv);
+	fy_options_release(&o);
+	fy_strv_free(out);
+
+	/* FERRY_X over APPTAINER_X; the site switch off leaves everything as it was. */
+	{
+		char *e2[] = {"FERRY_PWD=/f", "APPTAINER_PWD=/a", "APPTAINERENV_X=1", NULL};
+
+		assert_int_equal(fy_options_env_compat(e2, true, &out, &err), 0);
+		assert_string_equal(fy_environ_get(out, "FERRY_PWD"), "/f");
+		assert_null(fy_environ_get(out, "APPTAINER_PWD"));
+		fy_strv_free(out);
+		assert_int_equal(fy_options_env_compat(e2, false, &out, &err), 0);
+		assert_string_equal(fy_environ_get(out, "APPTAINER_PWD"), "/a");
+		assert_string_equal(fy_environ_get(out, "APPTAINERENV_X"), "1");
+		assert_null(fy_environ_get(out, "FERRYENV_X"));
+		fy_strv_free(out);
+	}
+}
+
+/* Apptainer's options (issue 14, item 3). */
+static void test_apptainer_options(void **state)
+{
+	struct fy_opts o;
+	struct fy_error err;
+	struct fy_request req;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, &err, "exec", "-H", "/h:/home/me", "-f", "-i", "--uts", "-u",
+	                       "--env", "A=1,B=x,y,C=3", "--env", "LDFLAGS=-Wl,-rpath,/x", "-S",
+	                       "/s1,/s2", "--mount", "type=tmpfs,dst=/t", "--no-mount",
+	                       "home,cwd,tmp,hostfiles,bind-paths,/site", "-n", "none", "-W", "/",
+	                       "-o", "/", "img", "cmd"),
+	                 0);
+	assert_string_equal(o.home, "/h:/home/me");
+	assert_true(o.fakeroot && o.ipc && o.uts && o.net_none);
+	assert_int_equal(fy_strv_len(o.env), 4);
+	assert_string_equal(o.env[0], "A=1");
+	assert_string_equal(o.env[1], "B=x,y");
+	assert_string_equal(o.env[2], "C=3");
+	assert_string_equal(o.env[3], "LDFLAGS=-Wl,-rpath,/x");
+	assert_int_equal(fy_strv_len(o.scratch), 3);
+	assert_string_equal(o.scratch[2], "/t");
+	assert_int_equal(o.no_mount, FY_REQ_NOMOUNT_HOME | FY_REQ_NOMOUNT_CWD | FY_REQ_NOMOUNT_TMP |
+	                                     FY_REQ_NOMOUNT_HOSTFILES | FY_REQ_NOMOUNT_BINDPATHS);
+	assert_string_equal(o.no_mount_paths[0], "/site");
+	assert_string_equal(o.workdir, "/");
+	assert_string_equal(o.overlay, "/");
+	assert_int_equal(fy_options_request(&o, &req, &err), 0);
+	assert_true(req.ipc && req.uts);
+	assert_string_equal(req.scratch[1], "/s2");
+	assert_string_equal(req.workdir, "/");
+	assert_string_equal(req.overlay, "/");
+	assert_string_equal(req.no_mount_paths[0], "/site");
+	fy_request_release(&req);
+	fy_options_release(&o);
+
+	/* Apptainer's "--net --network none" and "-n --network none". */
+	assert_int_equal(PARSE(&o, &err, "exec", "--net", "--network", "none", "img", "c"), 0);
+	assert_true(o.net_none);
+	fy_options_release(&o);
+	assert_int_equal(PARSE(&o, &err, "exec", "-n", "--network=none", "img", "c"), 0);
+	assert_true(o.net_none);
+	fy_options_release(&o);
+	/* shell -s and FERRY_SHELL (APPTAINER_SHELL after translation). */
+	assert_int_equal(PARSE(&o, &err, "shell", "-s", "/bin/zsh", "img"), 0);
+	assert_string_equal(o.shell, "/bin/zsh");
+	fy_options_release(&o);
+	assert_int_equal(
+	        PARSE_ENV(&o, &err, ((char *[]){"FERRY_SHELL=/bin/ksh", NULL}), "shell", "img"), 0);
+	assert_string_equal(o.shell, "/bin/ksh");
+	fy_options_release(&o);
+	/* pull OUT SOURCE is pull --dest OUT SOURCE. */
+	assert_int_equal(PARSE(&o, &err, "pull", "out.sif", "docker://x/y"), 0);
+	assert_string_equal(o.dest, "out.sif");
+	assert_string_equal(o.image, "docker://x/y");
+	fy_options_release(&o);
+}
+
+static void test_apptainer_refusals(void **state)
+{
+	(void)state;
+	EXPECT_ERROR("--rocm is not supported: GPU support is not available yet", "exec", "--rocm",
+	             "img", "c");
+	EXPECT_ERROR("--nvccli is not supported: use --nv", "exec", "--nvccli", "img", "c");
+	EXPECT_ERROR("-w is not supported: images are read-only: use --writable-tmpfs or --overlay",
+	             "exec", "-w", "img", "c");
+	EXPECT_ERROR("--add-caps is not supported", "exec", "--add-caps=x", "img", "c");
+	EXPECT_ERROR("--net needs --network none", "exec", "--net", "-c", "img", "c");
+	EXPECT_ERROR("unsupported network 'bridge' (ferry has only '--network none'", "exec",
+	             "--network", "bridge", "img", "c");
+	EXPECT_ERROR("'dev' cannot be left out", "exec", "--no-mount", "home,dev", "img", "c");
+	EXPECT_ERROR("unknown mount 'x'", "exec", "--no-mount", "x", "img", "c");
+	EXPECT_ERROR("type=tmpfs takes dst=DIR only", "exec", "--mount", "type=tmpfs,dst=/t,size=1",
+	             "img", "c");
+	EXPECT_ERROR("is a file: overlay images cannot be mounted", "exec", "--overlay",
+	             "/etc/passwd", "img", "c");
+	EXPECT_ERROR("read-only overlays are not supported", "exec", "-o", "/tmp:ro", "img", "c");
+	EXPECT_ERROR("create the directory first", "exec", "-W", "/nonexistent-fy", "img", "c");
+	EXPECT_ERROR("--overlay and --writable-tmpfs cannot be used together", "exec", "-o", "/",
+	             "--writable-tmpfs", "img", "c");
+	EXPECT_ERROR("-S: 'rel' is not an absolute path", "exec", "-S", "/a,/s,rel", "img", "c");
+	EXPECT_ERROR("option '-s' does not apply to exec", "exec", "-s", "/bin/sh", "img", "c");
+	EXPECT_ERROR("both name the output file", "pull", "out.sif", "--dest", "o2", "docker://x");
+	EXPECT_ERROR("both name the output file", "pull", "--dest", "o2", "out.sif", "docker://x");
+	EXPECT_ERROR("the output file comes first or with --dest", "pull", "a", "b", "c");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -905,6 +1075,9 @@ int main(void)
 	        cmocka_unit_test(test_images_cache_errors),
 	        cmocka_unit_test(test_request_from_options),
 	        cmocka_unit_test(test_core_error_names_flag),
+	        cmocka_unit_test(test_apptainer_env),
+	        cmocka_unit_test(test_apptainer_options),
+	        cmocka_unit_test(test_apptainer_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

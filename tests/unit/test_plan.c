@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,6 +233,63 @@ static void test_fakeroot(void **state)
 	assert_string_equal(find_mount(&f->plan, "/root")->src, "/home/alice");
 }
 
+static bool fakes(const struct fy_plan *p, const char *name, int mode_arg)
+{
+	for (size_t i = 0; i < p->n_fake_calls; i++)
+		if (!strcmp(p->fake_calls[i].name, name))
+			return p->fake_calls[i].mode_arg == mode_arg;
+	return false;
+}
+
+/* The calls apt and dpkg make as root about other ids are faked, and listed by --dry-run. */
+static void test_fakeroot_fakes_id_calls(void **state)
+{
+	struct fixture *f = *state;
+	const struct fy_mount *m;
+	char *d;
+
+	assert_int_equal(build(f), 0);
+	assert_int_equal(f->plan.n_fake_calls, 0);
+	assert_null(f->plan.fake_calls);
+	assert_null(fy_environ_get(f->plan.envp, "APT_CONFIG"));
+	assert_null(find_mount(&f->plan, FY_PLAN_FAKEROOT_APT_CONF));
+	fy_plan_release(&f->plan);
+
+	f->req.fakeroot = true;
+	assert_int_equal(build(f), 0);
+	assert_true(f->plan.n_fake_calls > 0);
+	for (const char *const *n =
+	             (const char *const[]){"chown", "fchown", "lchown", "fchownat", "setgroups",
+	                                   "setuid", "setgid", "setreuid", "setregid", "setresuid",
+	                                   "setresgid", "setfsuid", "setfsgid", "chown32",
+	                                   "setresuid32", NULL};
+	     *n; n++)
+		assert_true(fakes(&f->plan, *n, -1));
+	/* mknod only for devices: its mode is argument 1, mknodat's argument 2. */
+	assert_true(fakes(&f->plan, "mknod", 1));
+	assert_true(fakes(&f->plan, "mknodat", 2));
+	assert_false(fakes(&f->plan, "chmod", -1));
+	assert_false(fakes(&f->plan, "setns", -1));
+	/* apt must not try its sandbox user: APT_CONFIG names a file the plan mounts. */
+	assert_string_equal(fy_environ_get(f->plan.envp, "APT_CONFIG"), FY_PLAN_FAKEROOT_APT_CONF);
+	assert_non_null(m = find_mount(&f->plan, FY_PLAN_FAKEROOT_APT_CONF));
+	assert_int_equal(m->kind, FY_MNT_FILE);
+	assert_non_null(strstr(m->data, "APT::Sandbox::User \"root\";"));
+	assert_non_null(d = fy_plan_describe(&f->plan));
+	assert_non_null(strstr(d, "\nfaked (return 0): chown fchown "));
+	assert_non_null(strstr(d, " mknod(devices) mknodat(devices)\n"));
+	free(d);
+	fy_plan_release(&f->plan);
+
+	/* The site may keep the kernel's answers. */
+	f->conf.fakeroot_fake_ids = false;
+	assert_int_equal(build(f), 0);
+	assert_int_equal(f->plan.ns_uid, 0);
+	assert_int_equal(f->plan.n_fake_calls, 0);
+	assert_null(fy_environ_get(f->plan.envp, "APT_CONFIG"));
+	assert_null(find_mount(&f->plan, FY_PLAN_FAKEROOT_APT_CONF));
+}
+
 static void test_fakeroot_refused_by_site(void **state)
 {
 	struct fixture *f = *state;
@@ -282,6 +340,71 @@ static void test_namespaces_from_options(void **state)
 	assert_true(f->plan.new_uts);
 	assert_string_equal(f->plan.hostname, "box");
 	assert_false(f->plan.new_ipc);
+}
+
+/* Apptainer's options (issue 14): --ipc, --uts, -S, -W, --no-mount, --overlay, --shell. */
+static void test_apptainer_options(void **state)
+{
+	struct fixture *f = *state;
+	struct fy_error err;
+	const struct fy_mount *m;
+
+	f->req.ipc = true;
+	f->req.uts = true;
+	assert_int_equal(fy_strv_push(&f->req.scratch, "/scratch/s1"), 0);
+	f->req.overlay = strdup("/home/alice/ov");
+	assert_int_equal(build(f), 0);
+	assert_true(f->plan.new_ipc);
+	assert_true(f->plan.new_uts);
+	assert_null(f->plan.hostname);
+	assert_string_equal(f->plan.root.overlay_dir, "/home/alice/ov");
+	assert_false(f->plan.root.writable_tmpfs);
+	assert_non_null(m = find_mount(&f->plan, "/scratch/s1"));
+	assert_int_equal(m->kind, FY_MNT_TMPFS);
+	assert_true(m->flags & FY_MNT_F_USER);
+	fy_plan_release(&f->plan);
+
+	/* -W with --contain: /tmp, /var/tmp and the scratch dirs come from the workdir. */
+	f->req.contain = true;
+	f->req.workdir = strdup("/work/w");
+	assert_int_equal(build(f), 0);
+	assert_non_null(m = find_mount(&f->plan, "/tmp"));
+	assert_int_equal(m->kind, FY_MNT_BIND);
+	assert_string_equal(m->src, "/work/w/tmp");
+	assert_non_null(m = find_mount(&f->plan, "/var/tmp"));
+	assert_string_equal(m->src, "/work/w/var_tmp");
+	assert_non_null(m = find_mount(&f->plan, "/scratch/s1"));
+	assert_int_equal(m->kind, FY_MNT_BIND);
+	assert_string_equal(m->src, "/work/w/scratch/scratch/s1");
+	fy_plan_release(&f->plan);
+	f->req.contain = false;
+
+	/* --no-mount by name, and a site bind by its destination. */
+	assert_int_equal(fy_bind_parse("/site/a:/a,/site/b:/b", &f->conf.binds, &err), 0);
+	f->req.no_mount = FY_REQ_NOMOUNT_HOME | FY_REQ_NOMOUNT_CWD | FY_REQ_NOMOUNT_TMP |
+	                  FY_REQ_NOMOUNT_HOSTFILES;
+	assert_int_equal(fy_strv_push(&f->req.no_mount_paths, "/a"), 0);
+	assert_int_equal(build(f), 0);
+	assert_null(find_mount(&f->plan, "/home/alice"));
+	assert_null(find_mount(&f->plan, "/scratch/alice/run1"));
+	assert_null(find_mount(&f->plan, "/etc/hosts"));
+	assert_null(find_mount(&f->plan, "/a"));
+	assert_non_null(find_mount(&f->plan, "/b"));
+	assert_non_null(m = find_mount(&f->plan, "/tmp"));
+	assert_int_equal(m->kind, FY_MNT_TMPFS);
+	fy_plan_release(&f->plan);
+	f->req.no_mount = FY_REQ_NOMOUNT_BINDPATHS;
+	assert_int_equal(build(f), 0);
+	assert_null(find_mount(&f->plan, "/b"));
+	assert_non_null(find_mount(&f->plan, "/home/alice"));
+	fy_plan_release(&f->plan);
+
+	/* shell --shell PATH: that shell, with no /bin/sh fallback. */
+	f->req.cmd = FY_REQ_SHELL;
+	f->req.shell = strdup("/bin/zsh");
+	assert_int_equal(build(f), 0);
+	assert_string_equal(f->plan.argv[0], "/bin/zsh");
+	assert_false(f->plan.shell);
 }
 
 static void test_user_binds_after_system_and_site(void **state)
@@ -483,9 +606,11 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_contain, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_containall, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_fakeroot, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_fakeroot_fakes_id_calls, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_fakeroot_refused_by_site, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_writable_tmpfs, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_namespaces_from_options, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_apptainer_options, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_user_binds_after_system_and_site, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_home_option, setup, teardown),

@@ -266,6 +266,25 @@ static void test_refuses_creat(void **state)
 	drop_tree(&t);
 }
 
+/* O_TMPFILE's bits include O_DIRECTORY: a directory open is no temporary file. */
+static void test_directory_open(void **state)
+{
+	unsigned fl = flags_of(state);
+	struct tree t;
+	int fd;
+
+	make_tree(&t);
+	fd = fy_resolve_open(t.rootfd, "/linkroot/a/b", O_PATH | O_DIRECTORY | O_NOFOLLOW, fl);
+	assert_same(fd, t.root, "a/b");
+	close(fd);
+	fd = fy_resolve_open(t.rootfd, "/", O_PATH | O_DIRECTORY, fl);
+	assert_same(fd, t.root, "");
+	close(fd);
+	assert_int_equal(fy_resolve_open(t.rootfd, "/etc/hosts", O_PATH | O_DIRECTORY, fl),
+	                 -ENOTDIR);
+	drop_tree(&t);
+}
+
 #define BOTH(f)                                                                                    \
 	cmocka_unit_test_prestate(f, (void *)&with_openat2),                                       \
 	        cmocka_unit_test_prestate(f, (void *)&with_walk)
@@ -280,6 +299,7 @@ int main(void)
 	        BOTH(test_absolute_link_to_host_path),
 	        BOTH(test_swapped_component),
 	        BOTH(test_refuses_creat),
+	        BOTH(test_directory_open),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
