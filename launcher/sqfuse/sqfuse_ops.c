@@ -99,24 +99,102 @@ static bool sqo_dir_ok(sqfs *fs, const sqfs_inode *inode)
 	                 inode->xtra.dir.offset, 0);
 }
 
-sqfs_err fy_sqfuse_ops_dir_open(sqfs *fs, sqfs_inode *inode, sqfs_dir *dir, off_t off)
+/* A metadata cursor that sqfs_md_read() may start from. */
+static bool sqo_cur_ok(sqfs *fs, const sqfs_md_cursor *cur)
 {
-	if (!sqo_dir_ok(fs, inode))
-		return SQFS_ERR;
-	return sqfs_dir_open(fs, inode, dir, off);
+	return sqo_md_ok(fs, cur->block, cur->offset, 0);
 }
 
-sqfs_err fy_sqfuse_ops_dir_lookup(sqfs *fs, sqfs_inode *dir, const char *name, size_t len,
+/* A reimplementation of libsquashfuse's sqfs_dir_ff_header() (dir.c, static), which both
+ * sqfs_dir_lookup() and sqfs_dir_open() with an offset run: it reads the directory's index
+ * entries (struct squashfs_dir_index, after the inode) and copies an entry's name of as many
+ * bytes as its 32-bit size says into the caller's name buffer, then starts the listing at the
+ * entry's block and offset as they are. Both happen inside the library's own call, where
+ * nothing can be checked first, so the walk is done here: names of at most
+ * SQUASHFS_NAME_LEN, offsets that grow and stay inside the listing, a start the metadata
+ * reader can use. Positions dir (opened at 0) at the last index entry before name (or before
+ * off, when name is NULL). */
+static sqfs_err sqo_dir_ff(sqfs *fs, const sqfs_inode *inode, sqfs_dir *dir, const char *name,
+                           size_t namelen, sqfs_off_t off)
+{
+	sqfs_md_cursor cur = inode->next;
+	sqfs_off_t block = dir->cur.block, skipped = 0;
+
+	for (size_t count = inode->xtra.dir.idx_count; count > 0; count--) {
+		struct squashfs_dir_index idx;
+		char cmp[SQUASHFS_NAME_LEN];
+		uint32_t index, size;
+
+		if (!sqo_cur_ok(fs, &cur) || sqfs_md_read(fs, &cur, &idx, sizeof(idx)) != SQFS_OK)
+			return SQFS_ERR;
+		index = le32toh(idx.index);
+		size = le32toh(idx.size);
+		if (size >= SQUASHFS_NAME_LEN || (sqfs_off_t)index < skipped ||
+		    (sqfs_off_t)index >= dir->total)
+			return SQFS_ERR;
+		if (!sqo_cur_ok(fs, &cur) || sqfs_md_read(fs, &cur, cmp, size + 1) != SQFS_OK)
+			return SQFS_ERR;
+		if (name) {
+			/* The library's order: stop at the first index name past the one sought. */
+			int order = strncmp(cmp, name, size + 1 < namelen ? size + 1 : namelen);
+
+			if (order > 0 || (order == 0 && size + 1 > namelen))
+				break;
+		} else if ((sqfs_off_t)index >= off) {
+			break;
+		}
+		block = (sqfs_off_t)(fs->sb.directory_table_start + le32toh(idx.start_block));
+		skipped = index;
+	}
+	dir->cur.block = block;
+	dir->offset = skipped;
+	dir->cur.offset = (dir->cur.offset + (size_t)skipped) % SQUASHFS_METADATA_SIZE;
+	return sqo_cur_ok(fs, &dir->cur) ? SQFS_OK : SQFS_ERR;
+}
+
+sqfs_err fy_sqfuse_ops_dir_open(sqfs *fs, sqfs_inode *inode, sqfs_dir *dir, off_t off)
+{
+	sqfs_dir_entry entry;
+	sqfs_err err = SQFS_OK;
+	fy_sqo_name *name;
+
+	if (!sqo_dir_ok(fs, inode) || sqfs_dir_open(fs, inode, dir, 0) != SQFS_OK)
+		return SQFS_ERR;
+	if (off <= 0)
+		return SQFS_OK;
+	/* sqfs_dir_open()'s own fast-forward to off, with the index walk checked. */
+	if (sqo_dir_ff(fs, inode, dir, NULL, 0, off) != SQFS_OK)
+		return SQFS_ERR;
+	if (!(name = malloc(sizeof(*name))))
+		return SQFS_ERR;
+	sqfs_dentry_init(&entry, *name);
+	while (dir->offset < off && fy_sqfuse_ops_dir_next(fs, dir, &entry, &err))
+		;
+	free(name);
+	return err == SQFS_OK && dir->offset == off ? SQFS_OK : SQFS_ERR;
+}
+
+/* sqfs_dir_lookup(), with the index walk checked (sqo_dir_ff) and each entry read through
+ * fy_sqfuse_ops_dir_next(). */
+sqfs_err fy_sqfuse_ops_dir_lookup(sqfs *fs, sqfs_inode *inode, const char *name, size_t len,
                                   sqfs_dir_entry *entry, bool *found)
 {
+	sqfs_err err = SQFS_OK;
+	sqfs_dir dir;
+
 	*found = false;
-	if (!sqo_dir_ok(fs, dir))
+	if (!sqo_dir_ok(fs, inode) || sqfs_dir_open(fs, inode, &dir, 0) != SQFS_OK ||
+	    sqo_dir_ff(fs, inode, &dir, name, len, 0) != SQFS_OK)
 		return SQFS_ERR;
-	if (sqfs_dir_lookup(fs, dir, name, len, entry, found) != SQFS_OK)
-		return SQFS_ERR;
-	if (*found && sqfs_dentry_name_size(entry) > SQUASHFS_NAME_LEN)
-		return SQFS_ERR;
-	return SQFS_OK;
+	while (fy_sqfuse_ops_dir_next(fs, &dir, entry, &err)) {
+		int order = strncmp(sqfs_dentry_name(entry), name, len);
+
+		if (order == 0 && sqfs_dentry_name_size(entry) == len)
+			*found = true;
+		if (order >= 0)
+			break;
+	}
+	return err;
 }
 
 /* A name the kernel accepts in a listing and that names one entry: no NUL, no '/', not "." or
@@ -132,7 +210,9 @@ bool fy_sqfuse_ops_dir_next(sqfs *fs, sqfs_dir *dir, sqfs_dir_entry *entry, sqfs
 {
 	if (!sqfs_dir_next(fs, dir, entry, err))
 		return false;
-	if (sqfs_dentry_name_size(entry) > SQUASHFS_NAME_LEN ||
+	/* A header's count is not bounded by the listing's size: the library would read on
+	 * through the rest of the image. */
+	if (dir->offset > dir->total || sqfs_dentry_name_size(entry) > SQUASHFS_NAME_LEN ||
 	    !sqo_name_ok(sqfs_dentry_name(entry), sqfs_dentry_name_size(entry))) {
 		*err = SQFS_ERR;
 		return false;
@@ -744,6 +824,12 @@ static void sqfuse_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	/* The size is the image's 32-bit word: a target the kernel could never take (a FUSE
+	 * readlink reply is at most a page) must not make the server allocate gigabytes. */
+	if (inode.xtra.symlink_size >= PATH_MAX) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
 	size = inode.xtra.symlink_size + 1;
 	target = malloc(size);
 	if (!target) {
@@ -855,6 +941,25 @@ static int sqfuse_xattr_find(sqfs_xattr *x, const char *name)
 	return ENODATA;
 }
 
+/* sqfs_xattr_value_size() follows an out-of-line value's reference (a position in the xattr
+ * table, stored where the value would be) and reads there without a check, inside the one
+ * call: the reference is read here first, from the same cursor sqfs_xattr_name() left, and
+ * checked before the library follows it. */
+static sqfs_err sqo_xattr_value_size(sqfs *fs, sqfs_xattr *x, size_t *vsize)
+{
+	if (x->ool) {
+		sqfs_md_cursor c = x->c_vsize;
+		struct squashfs_xattr_val val;
+		uint64_t ref;
+
+		if (!sqo_cur_ok(fs, &c) || sqfs_md_read(fs, &c, &val, sizeof(val)) != SQFS_OK ||
+		    !sqo_cur_ok(fs, &c) || sqfs_md_read(fs, &c, &ref, sizeof(ref)) != SQFS_OK ||
+		    !sqo_ref_ok(fs, le64toh(ref), fs->xattr_info.xattr_table_start))
+			return SQFS_ERR;
+	}
+	return sqfs_xattr_value_size(x, vsize);
+}
+
 static void sqfuse_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct fy_sqfuse *srv = fuse_req_userdata(req);
@@ -882,7 +987,7 @@ static void sqfuse_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, si
 		return;
 	}
 	r = sqfuse_xattr_find(&x, name);
-	if (!r && sqfs_xattr_value_size(&x, &vsize) != SQFS_OK)
+	if (!r && sqo_xattr_value_size(&t->fs, &x, &vsize) != SQFS_OK)
 		r = EIO;
 	if (r) {
 		fuse_reply_err(req, r);
