@@ -32,6 +32,7 @@
 
 #include "sqfuse/sqfuse.h"
 #include "sqfuse/sqfuse_int.h"
+#include "sqfuse/sqfuse_dir.h"
 #include "sqfuse/sqfuse_ops.h"
 
 #include "base/error.h"
@@ -164,7 +165,7 @@ static int sqfuse_open_image(struct fy_sqfuse *srv, const struct fy_sqfuse_opts 
 			                     opts->image);
 	}
 	srv->root_id = sqfs_inode_root(&srv->probe);
-	if (fy_sqfuse_ops_inode_get(&srv->probe, &root, srv->root_id) != SQFS_OK ||
+	if (fy_sqfuse_dir_inode_get(&srv->probe, &root, srv->root_id) != SQFS_OK ||
 	    !S_ISDIR(root.base.mode))
 		return fy_error_code(err, FY_EXIT_IMAGE, 0,
 		                     "image %s is corrupt: cannot read its root directory",

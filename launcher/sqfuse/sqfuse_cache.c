@@ -3,6 +3,7 @@
 
 #include "sqfuse/sqfuse_cache.h"
 #include "sqfuse/sqfuse_int.h"
+#include "sqfuse/sqfuse_dir.h"
 
 #include "base/log.h"
 
@@ -263,7 +264,7 @@ static int fy_sqc_file_block(struct sqfuse_thread *t, sqfs_inode *inode, sqfs_bl
 		uint32_t idx = inode->xtra.reg.frag_idx;
 
 		if (idx == SQUASHFS_INVALID_FRAG ||
-		    fy_sqfuse_ops_frag_entry(&t->fs, &frag, idx) != SQFS_OK)
+		    fy_sqfuse_dir_frag_entry(&t->fs, &frag, idx) != SQFS_OK)
 			return EIO;
 		offset = inode->xtra.reg.frag_off;
 		r = fy_sqc_cache_get(t, frag.start_block, frag.size, use_private, sp);

@@ -4,6 +4,7 @@
 
 #include "sqfuse/sqfuse_extra.h"
 #include "sqfuse/sqfuse_int.h"
+#include "sqfuse/sqfuse_dir.h"
 
 #include "base/error.h"
 #include "base/log.h"
@@ -99,7 +100,7 @@ static const char *sqx_add_path(struct fy_sqx *x, sqfs *fs, sqfs_inode_id root_i
 	*r = 0;
 	if (path[0] != '/')
 		return "not absolute";
-	if (fy_sqfuse_ops_inode_get(fs, &inode, root_id) != SQFS_OK)
+	if (fy_sqfuse_dir_inode_get(fs, &inode, root_id) != SQFS_OK)
 		return "cannot read the image's root";
 	while (*p == '/')
 		p++;
@@ -120,15 +121,14 @@ static const char *sqx_add_path(struct fy_sqx *x, sqfs *fs, sqfs_inode_id root_i
 			memcpy(name, p, len);
 			name[len] = '\0';
 			sqfs_dentry_init(&entry, namebuf);
-			if (fy_sqfuse_ops_dir_lookup(fs, &inode, name, len, &entry, &found) !=
-			    SQFS_OK)
+			if (fy_sqfuse_dir_lookup(fs, &inode, name, len, &entry, &found) != SQFS_OK)
 				return "cannot read the image";
 			if (found) {
 				if (last)
 					return NULL; /* in the image: nothing to add */
 				if (!S_ISDIR(sqfs_dentry_mode(&entry)))
 					return "crosses a symlink or non-directory of the image";
-				if (fy_sqfuse_ops_inode_get(fs, &inode,
+				if (fy_sqfuse_dir_inode_get(fs, &inode,
 				                            sqfs_dentry_inode(&entry)) != SQFS_OK)
 					return "cannot read the image";
 				cur = sqfuse_node_of(root_id, sqfs_dentry_inode(&entry));

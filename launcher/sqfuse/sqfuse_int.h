@@ -1,5 +1,6 @@
 /* sqfuse_int: the server and worker-thread state shared by sqfuse.c (set-up, threads),
- * sqfuse_ops.c (FUSE operations) and sqfuse_cache.c (shared caches). Not for other modules. */
+ * sqfuse_ops.c and sqfuse_xattr.c (FUSE operations) and sqfuse_cache.c (shared caches).
+ * Not for other modules. */
 #ifndef FERRY_SQFUSE_INT_H
 #define FERRY_SQFUSE_INT_H
 
@@ -80,20 +81,10 @@ struct sqfuse_thread {
 	uint64_t load_ns;
 };
 
-/* A buffer for sqfs_dir_next()'s names. libsquashfuse reads as many bytes as the image's entry
- * says (its size field is 16 bits) into a buffer it assumes holds SQUASHFS_NAME_LEN, then
- * appends a NUL: this one holds whatever the image says, and callers refuse longer names. */
-typedef char fy_sqo_name[UINT16_MAX + 2];
-
-/* The reads of image content that libsquashfuse does without bounds checks, checked first;
- * each returns SQFS_OK or SQFS_ERR (sqfuse_ops.c). A crafted image must never crash the
- * server: whatever it holds, a request gets EIO. */
-sqfs_err fy_sqfuse_ops_inode_get(sqfs *fs, sqfs_inode *inode, sqfs_inode_id id);
-sqfs_err fy_sqfuse_ops_dir_open(sqfs *fs, sqfs_inode *inode, sqfs_dir *dir, off_t off);
-sqfs_err fy_sqfuse_ops_dir_lookup(sqfs *fs, sqfs_inode *dir, const char *name, size_t len,
-                                  sqfs_dir_entry *entry, bool *found);
-bool fy_sqfuse_ops_dir_next(sqfs *fs, sqfs_dir *dir, sqfs_dir_entry *entry, sqfs_err *err);
-sqfs_err fy_sqfuse_ops_frag_entry(sqfs *fs, struct squashfs_fragment_entry *frag, uint32_t idx);
+/* Resolve the request's thread instance and the inode behind ino (sqfuse_ops.c, for the
+ * operations kept in other files); returns 0 or an errno. */
+int fy_sqfuse_ops_inode(fuse_req_t req, fuse_ino_t ino, struct sqfuse_thread **tp,
+                        sqfs_inode *inode);
 
 /* For tests (tests/fuzz/fuzz_sqfuse.c): open the image as fy_sqfuse_mount does and build one
  * worker's instance, but mount nothing and start no thread; the caller serves requests by

@@ -4,6 +4,8 @@
 
 #include "sqfuse/sqfuse_ops.h"
 #include "sqfuse/sqfuse_int.h"
+#include "sqfuse/sqfuse_dir.h"
+#include "sqfuse/sqfuse_xattr.h"
 
 #include "base/cleanup.h"
 
@@ -39,210 +41,8 @@ static sqfs_inode_id sqfuse_id(const struct fy_sqfuse *srv, fuse_ino_t ino)
 	return sqfuse_id_of(srv->root_id, ino);
 }
 
-/* ---- bounds checks libsquashfuse lacks ----
- *
- * libsquashfuse (0.1.10x) trusts the image: sqfs_md_read() copies from a metadata block at
- * whatever offset a reference gives (an unsigned underflow when the offset is past the
- * block's end), sqfs_table_get() indexes its table without looking at the count, and the
- * directory reader takes a name's length from the entry. Every position taken from the image
- * is checked here, through libsquashfuse's own metadata cache, before it is handed over. */
-
-/* Whether a cursor at offset into the metadata block at image position pos may be read from
- * (plus need bytes that must lie in that one block, for table entries). */
-static bool sqo_md_ok(sqfs *fs, sqfs_off_t pos, size_t offset, size_t need)
-{
-	sqfs_block *block;
-
-	if (pos < 0 || offset >= SQUASHFS_METADATA_SIZE ||
-	    sqfs_md_cache(fs, &pos, &block) != SQFS_OK || !block)
-		return false; /* no block: its cache keeps an entry whose read failed */
-	return offset <= block->size && need <= block->size - offset;
-}
-
-/* Whether entry idx of a table of count entries may be read with sqfs_table_get(). */
-static bool sqo_table_ok(sqfs *fs, sqfs_table *table, size_t count, size_t idx)
-{
-	size_t pos = idx * table->each;
-
-	if (idx >= count || !table->blocks)
-		return false;
-	return sqo_md_ok(fs, (sqfs_off_t)table->blocks[pos / SQUASHFS_METADATA_SIZE],
-	                 pos % SQUASHFS_METADATA_SIZE, table->each);
-}
-
-/* A reference (block << 16 | offset) into the metadata table at base. */
-static bool sqo_ref_ok(sqfs *fs, uint64_t ref, uint64_t base)
-{
-	return (ref >> 16) <= (uint64_t)INT64_MAX - base &&
-	       sqo_md_ok(fs, (sqfs_off_t)(base + (ref >> 16)), ref & 0xffff, 0);
-}
-
-sqfs_err fy_sqfuse_ops_inode_get(sqfs *fs, sqfs_inode *inode, sqfs_inode_id id)
-{
-	if (!sqo_ref_ok(fs, id, fs->sb.inode_table_start))
-		return SQFS_ERR;
-	return sqfs_inode_get(fs, inode, id);
-}
-
-static sqfs_err sqo_id_get(sqfs *fs, uint16_t idx, sqfs_id_t *id)
-{
-	if (!sqo_table_ok(fs, &fs->id_table, fs->sb.no_ids, idx))
-		return SQFS_ERR;
-	return sqfs_id_get(fs, idx, id);
-}
-
-static bool sqo_dir_ok(sqfs *fs, const sqfs_inode *inode)
-{
-	return S_ISDIR(inode->base.mode) &&
-	       sqo_md_ok(fs,
-	                 (sqfs_off_t)(fs->sb.directory_table_start + inode->xtra.dir.start_block),
-	                 inode->xtra.dir.offset, 0);
-}
-
-/* A metadata cursor that sqfs_md_read() may start from. */
-static bool sqo_cur_ok(sqfs *fs, const sqfs_md_cursor *cur)
-{
-	return sqo_md_ok(fs, cur->block, cur->offset, 0);
-}
-
-/* A reimplementation of libsquashfuse's sqfs_dir_ff_header() (dir.c, static), which both
- * sqfs_dir_lookup() and sqfs_dir_open() with an offset run: it reads the directory's index
- * entries (struct squashfs_dir_index, after the inode) and copies an entry's name of as many
- * bytes as its 32-bit size says into the caller's name buffer, then starts the listing at the
- * entry's block and offset as they are. Both happen inside the library's own call, where
- * nothing can be checked first, so the walk is done here: names of at most
- * SQUASHFS_NAME_LEN, offsets that grow and stay inside the listing, a start the metadata
- * reader can use. Positions dir (opened at 0) at the last index entry before name (or before
- * off, when name is NULL). */
-static sqfs_err sqo_dir_ff(sqfs *fs, const sqfs_inode *inode, sqfs_dir *dir, const char *name,
-                           size_t namelen, sqfs_off_t off)
-{
-	sqfs_md_cursor cur = inode->next;
-	sqfs_off_t block = dir->cur.block, skipped = 0;
-
-	for (size_t count = inode->xtra.dir.idx_count; count > 0; count--) {
-		struct squashfs_dir_index idx;
-		char cmp[SQUASHFS_NAME_LEN];
-		uint32_t index, size;
-
-		if (!sqo_cur_ok(fs, &cur) || sqfs_md_read(fs, &cur, &idx, sizeof(idx)) != SQFS_OK)
-			return SQFS_ERR;
-		index = le32toh(idx.index);
-		size = le32toh(idx.size);
-		if (size >= SQUASHFS_NAME_LEN || (sqfs_off_t)index < skipped ||
-		    (sqfs_off_t)index >= dir->total)
-			return SQFS_ERR;
-		if (!sqo_cur_ok(fs, &cur) || sqfs_md_read(fs, &cur, cmp, size + 1) != SQFS_OK)
-			return SQFS_ERR;
-		if (name) {
-			/* The library's order: stop at the first index name past the one sought. */
-			int order = strncmp(cmp, name, size + 1 < namelen ? size + 1 : namelen);
-
-			if (order > 0 || (order == 0 && size + 1 > namelen))
-				break;
-		} else if ((sqfs_off_t)index >= off) {
-			break;
-		}
-		block = (sqfs_off_t)(fs->sb.directory_table_start + le32toh(idx.start_block));
-		skipped = index;
-	}
-	dir->cur.block = block;
-	dir->offset = skipped;
-	dir->cur.offset = (dir->cur.offset + (size_t)skipped) % SQUASHFS_METADATA_SIZE;
-	return sqo_cur_ok(fs, &dir->cur) ? SQFS_OK : SQFS_ERR;
-}
-
-sqfs_err fy_sqfuse_ops_dir_open(sqfs *fs, sqfs_inode *inode, sqfs_dir *dir, off_t off)
-{
-	sqfs_dir_entry entry;
-	sqfs_err err = SQFS_OK;
-	fy_sqo_name *name;
-
-	if (!sqo_dir_ok(fs, inode) || sqfs_dir_open(fs, inode, dir, 0) != SQFS_OK)
-		return SQFS_ERR;
-	if (off <= 0)
-		return SQFS_OK;
-	/* sqfs_dir_open()'s own fast-forward to off, with the index walk checked. */
-	if (sqo_dir_ff(fs, inode, dir, NULL, 0, off) != SQFS_OK)
-		return SQFS_ERR;
-	if (!(name = malloc(sizeof(*name))))
-		return SQFS_ERR;
-	sqfs_dentry_init(&entry, *name);
-	while (dir->offset < off && fy_sqfuse_ops_dir_next(fs, dir, &entry, &err))
-		;
-	free(name);
-	return err == SQFS_OK && dir->offset == off ? SQFS_OK : SQFS_ERR;
-}
-
-/* sqfs_dir_lookup(), with the index walk checked (sqo_dir_ff) and each entry read through
- * fy_sqfuse_ops_dir_next(). */
-sqfs_err fy_sqfuse_ops_dir_lookup(sqfs *fs, sqfs_inode *inode, const char *name, size_t len,
-                                  sqfs_dir_entry *entry, bool *found)
-{
-	sqfs_err err = SQFS_OK;
-	sqfs_dir dir;
-
-	*found = false;
-	if (!sqo_dir_ok(fs, inode) || sqfs_dir_open(fs, inode, &dir, 0) != SQFS_OK ||
-	    sqo_dir_ff(fs, inode, &dir, name, len, 0) != SQFS_OK)
-		return SQFS_ERR;
-	while (fy_sqfuse_ops_dir_next(fs, &dir, entry, &err)) {
-		int order = strncmp(sqfs_dentry_name(entry), name, len);
-
-		if (order == 0 && sqfs_dentry_name_size(entry) == len)
-			*found = true;
-		if (order >= 0)
-			break;
-	}
-	return err;
-}
-
-/* A name the kernel accepts in a listing and that names one entry: no NUL, no '/', not "." or
- * ".." (fs/fuse/readdir.c refuses the listing otherwise; "..", worse, would be followed). */
-static bool sqo_name_ok(const char *name, size_t len)
-{
-	return len > 0 && len <= SQUASHFS_NAME_LEN && !memchr(name, '\0', len) &&
-	       !memchr(name, '/', len) && !(len == 1 && name[0] == '.') &&
-	       !(len == 2 && name[0] == '.' && name[1] == '.');
-}
-
-bool fy_sqfuse_ops_dir_next(sqfs *fs, sqfs_dir *dir, sqfs_dir_entry *entry, sqfs_err *err)
-{
-	if (!sqfs_dir_next(fs, dir, entry, err))
-		return false;
-	/* A header's count is not bounded by the listing's size: the library would read on
-	 * through the rest of the image. */
-	if (dir->offset > dir->total || sqfs_dentry_name_size(entry) > SQUASHFS_NAME_LEN ||
-	    !sqo_name_ok(sqfs_dentry_name(entry), sqfs_dentry_name_size(entry))) {
-		*err = SQFS_ERR;
-		return false;
-	}
-	return true;
-}
-
-sqfs_err fy_sqfuse_ops_frag_entry(sqfs *fs, struct squashfs_fragment_entry *frag, uint32_t idx)
-{
-	if (!sqo_table_ok(fs, &fs->frag_table, fs->sb.fragments, idx))
-		return SQFS_ERR;
-	return sqfs_frag_entry(fs, frag, idx);
-}
-
-/* sqfs_xattr_open() with its table entry and the reference in it checked. */
-static sqfs_err sqo_xattr_open(sqfs *fs, sqfs_inode *inode, sqfs_xattr *x)
-{
-	struct squashfs_xattr_id xid;
-
-	if (inode->xattr != SQUASHFS_INVALID_XATTR) {
-		if (!sqo_table_ok(fs, &fs->xattr_table, fs->xattr_info.xattr_ids, inode->xattr) ||
-		    sqfs_table_get(&fs->xattr_table, fs, inode->xattr, &xid) != SQFS_OK ||
-		    !sqo_ref_ok(fs, le64toh(xid.xattr), fs->xattr_info.xattr_table_start))
-			return SQFS_ERR;
-	}
-	return sqfs_xattr_open(fs, inode, x);
-}
-
 /* Resolve the request's thread instance and the inode behind ino; returns 0 or an errno. */
-static int sqfuse_inode(fuse_req_t req, fuse_ino_t ino, struct sqfuse_thread **tp,
+int fy_sqfuse_ops_inode(fuse_req_t req, fuse_ino_t ino, struct sqfuse_thread **tp,
                         sqfs_inode *inode)
 {
 	struct fy_sqfuse *srv = fuse_req_userdata(req);
@@ -250,7 +50,7 @@ static int sqfuse_inode(fuse_req_t req, fuse_ino_t ino, struct sqfuse_thread **t
 
 	if (!t || fy_sqfuse_extra_is(ino))
 		return EIO; /* synthetic nodes are answered before (sqfuse_extra.h) */
-	if (fy_sqfuse_ops_inode_get(&t->fs, inode, sqfuse_id(srv, ino)) != SQFS_OK)
+	if (fy_sqfuse_dir_inode_get(&t->fs, inode, sqfuse_id(srv, ino)) != SQFS_OK)
 		return EIO;
 	*tp = t;
 	return 0;
@@ -267,10 +67,10 @@ static int sqfuse_stat(sqfs *fs, const sqfs_inode *inode, struct stat *st)
 	 * node id (derived from the inode id) stays internal. */
 	st->st_ino = inode->base.inode_number;
 	st->st_mtime = st->st_ctime = st->st_atime = inode->base.mtime;
-	if (sqo_id_get(fs, inode->base.uid, &id) != SQFS_OK)
+	if (fy_sqfuse_dir_id_get(fs, inode->base.uid, &id) != SQFS_OK)
 		return EIO;
 	st->st_uid = id;
-	if (sqo_id_get(fs, inode->base.guid, &id) != SQFS_OK)
+	if (fy_sqfuse_dir_id_get(fs, inode->base.guid, &id) != SQFS_OK)
 		return EIO;
 	st->st_gid = id;
 	switch (st->st_mode & S_IFMT) {
@@ -301,7 +101,7 @@ static int sqfuse_entry(struct fy_sqfuse *srv, sqfs *fs, sqfs_inode_id id,
 	sqfs_inode inode;
 
 	memset(e, 0, sizeof(*e));
-	if (fy_sqfuse_ops_inode_get(fs, &inode, id) != SQFS_OK)
+	if (fy_sqfuse_dir_inode_get(fs, &inode, id) != SQFS_OK)
 		return EIO;
 	e->ino = sqfuse_ino(srv, id);
 	e->attr_timeout = SQFUSE_TIMEOUT;
@@ -400,7 +200,7 @@ static void sqfuse_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			                   fy_sqfuse_extra_lookup(&srv->extra, parent, name));
 		return;
 	}
-	r = sqfuse_inode(req, parent, &t, &dir);
+	r = fy_sqfuse_ops_inode(req, parent, &t, &dir);
 	if (r) {
 		fuse_reply_err(req, r);
 		return;
@@ -411,7 +211,7 @@ static void sqfuse_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	sqfs_dentry_init(&entry, namebuf);
 	if (len <= SQUASHFS_NAME_LEN &&
-	    fy_sqfuse_ops_dir_lookup(&t->fs, &dir, name, len, &entry, &found) != SQFS_OK) {
+	    fy_sqfuse_dir_lookup(&t->fs, &dir, name, len, &entry, &found) != SQFS_OK) {
 		fuse_reply_err(req, EIO);
 		return;
 	}
@@ -460,7 +260,7 @@ static void sqfuse_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 		}
 		return;
 	}
-	r = sqfuse_inode(req, ino, &t, &inode);
+	r = fy_sqfuse_ops_inode(req, ino, &t, &inode);
 	if (!r)
 		r = sqfuse_stat(&t->fs, &inode, &st);
 	if (!r && S_ISDIR(st.st_mode))
@@ -488,7 +288,7 @@ static void sqfuse_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 		if (!node)
 			return;
 		inode.base.mode = node->dir ? S_IFDIR : S_IFREG;
-	} else if ((r = sqfuse_inode(req, ino, &t, &inode))) {
+	} else if ((r = fy_sqfuse_ops_inode(req, ino, &t, &inode))) {
 		fuse_reply_err(req, r);
 		return;
 	}
@@ -535,10 +335,10 @@ static int sqfuse_add_real(fuse_req_t req, struct sqfuse_thread *t, sqfs_inode *
 	size_t n;
 	int r = 0;
 
-	if (fy_sqfuse_ops_dir_open(&t->fs, inode, &dir, off > 2 ? off - 2 : 0) != SQFS_OK)
+	if (fy_sqfuse_dir_open(&t->fs, inode, &dir, off > 2 ? off - 2 : 0) != SQFS_OK)
 		return EIO;
 	sqfs_dentry_init(&entry, namebuf);
-	while (fy_sqfuse_ops_dir_next(&t->fs, &dir, &entry, &serr)) {
+	while (fy_sqfuse_dir_next(&t->fs, &dir, &entry, &serr)) {
 		off_t next = sqfs_dentry_next_offset(&entry) + 2;
 
 		if (plus) {
@@ -613,7 +413,7 @@ static void sqfuse_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, o
 			return;
 		}
 		st_ino = srv->extra.first_ino + (ino - FY_SQX_INO_BASE);
-	} else if ((r = sqfuse_inode(req, ino, &t, &inode))) {
+	} else if ((r = fy_sqfuse_ops_inode(req, ino, &t, &inode))) {
 		fuse_reply_err(req, r);
 		return;
 	} else {
@@ -705,7 +505,7 @@ static void sqfuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		}
 		return;
 	}
-	r = sqfuse_inode(req, ino, &t, &inode);
+	r = fy_sqfuse_ops_inode(req, ino, &t, &inode);
 	if (r) {
 		fuse_reply_err(req, r);
 		return;
@@ -746,7 +546,7 @@ static void sqfuse_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (!inode) {
 		/* no_open: no handle, decode the inode (its metadata block is cached) */
-		r = sqfuse_inode(req, ino, &t, &fresh);
+		r = fy_sqfuse_ops_inode(req, ino, &t, &fresh);
 		if (r) {
 			fuse_reply_err(req, r);
 			return;
@@ -814,7 +614,7 @@ static void sqfuse_readlink(fuse_req_t req, fuse_ino_t ino)
 	sqfs_inode inode;
 	_cleanup_free_ char *target = NULL;
 	size_t size;
-	int r = fy_sqfuse_extra_is(ino) ? EINVAL : sqfuse_inode(req, ino, &t, &inode);
+	int r = fy_sqfuse_extra_is(ino) ? EINVAL : fy_sqfuse_ops_inode(req, ino, &t, &inode);
 
 	if (r) {
 		fuse_reply_err(req, r);
@@ -841,172 +641,6 @@ static void sqfuse_readlink(fuse_req_t req, fuse_ino_t ino)
 		return;
 	}
 	fuse_reply_readlink(req, target);
-}
-
-/* Xattr name prefixes by squashfs type (squashfs_fs.h: USER 0, TRUSTED 1, SECURITY 2). Our own
- * table: libsquashfuse 0.1.104 lists "security." before "trusted.", swapping the two, and its
- * sqfs_xattr_find() can overrun its name buffer, so we only use its low-level iterator. */
-static const char *const sqfuse_xattr_prefix[] = {"user.", "trusted.", "security."};
-
-static const char *sqfuse_xattr_type_prefix(const sqfs_xattr *x)
-{
-	if (x->type >= sizeof(sqfuse_xattr_prefix) / sizeof(sqfuse_xattr_prefix[0]))
-		return NULL;
-	return sqfuse_xattr_prefix[x->type];
-}
-
-static void sqfuse_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-	struct sqfuse_thread *t;
-	sqfs_inode inode;
-	sqfs_xattr x;
-	_cleanup_free_ char *buf = NULL;
-	size_t used = 0;
-	int r;
-
-	if (fy_sqfuse_extra_is(ino)) {
-		/* no attributes */
-		if (size)
-			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_xattr(req, 0);
-		return;
-	}
-	r = sqfuse_inode(req, ino, &t, &inode);
-	if (r) {
-		fuse_reply_err(req, r);
-		return;
-	}
-	if (size) {
-		buf = malloc(size);
-		if (!buf) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-	}
-	if (sqo_xattr_open(&t->fs, &inode, &x) != SQFS_OK) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
-	while (x.remain > 0) {
-		const char *prefix;
-		size_t plen, need;
-
-		if (sqfs_xattr_read(&x) != SQFS_OK || !(prefix = sqfuse_xattr_type_prefix(&x))) {
-			fuse_reply_err(req, EIO);
-			return;
-		}
-		plen = strlen(prefix);
-		need = plen + x.entry.size + 1;
-		if (buf) {
-			if (need > size - used) {
-				fuse_reply_err(req, ERANGE);
-				return;
-			}
-			memcpy(buf + used, prefix, plen);
-			if (sqfs_xattr_name(&x, buf + used + plen, false) != SQFS_OK) {
-				fuse_reply_err(req, EIO);
-				return;
-			}
-			buf[used + need - 1] = '\0';
-		}
-		used += need;
-	}
-	if (buf)
-		fuse_reply_buf(req, buf, used);
-	else
-		fuse_reply_xattr(req, used);
-}
-
-/* Position x on the attribute called name; returns 0, ENODATA or EIO. */
-static int sqfuse_xattr_find(sqfs_xattr *x, const char *name)
-{
-	char cmp[XATTR_NAME_MAX + 1];
-
-	while (x->remain > 0) {
-		const char *prefix;
-		size_t plen;
-
-		if (sqfs_xattr_read(x) != SQFS_OK || !(prefix = sqfuse_xattr_type_prefix(x)))
-			return EIO;
-		plen = strlen(prefix);
-		if (strncmp(name, prefix, plen) != 0 || strlen(name + plen) != x->entry.size ||
-		    x->entry.size > XATTR_NAME_MAX)
-			continue;
-		if (sqfs_xattr_name(x, cmp, false) != SQFS_OK)
-			return EIO;
-		if (memcmp(cmp, name + plen, x->entry.size) == 0)
-			return 0;
-	}
-	return ENODATA;
-}
-
-/* sqfs_xattr_value_size() follows an out-of-line value's reference (a position in the xattr
- * table, stored where the value would be) and reads there without a check, inside the one
- * call: the reference is read here first, from the same cursor sqfs_xattr_name() left, and
- * checked before the library follows it. */
-static sqfs_err sqo_xattr_value_size(sqfs *fs, sqfs_xattr *x, size_t *vsize)
-{
-	if (x->ool) {
-		sqfs_md_cursor c = x->c_vsize;
-		struct squashfs_xattr_val val;
-		uint64_t ref;
-
-		if (!sqo_cur_ok(fs, &c) || sqfs_md_read(fs, &c, &val, sizeof(val)) != SQFS_OK ||
-		    !sqo_cur_ok(fs, &c) || sqfs_md_read(fs, &c, &ref, sizeof(ref)) != SQFS_OK ||
-		    !sqo_ref_ok(fs, le64toh(ref), fs->xattr_info.xattr_table_start))
-			return SQFS_ERR;
-	}
-	return sqfs_xattr_value_size(x, vsize);
-}
-
-static void sqfuse_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
-{
-	struct fy_sqfuse *srv = fuse_req_userdata(req);
-	struct sqfuse_thread *t;
-	sqfs_inode inode;
-	sqfs_xattr x;
-	size_t vsize;
-	_cleanup_free_ char *buf = NULL;
-	int r;
-
-	if (!srv->has_xattrs) {
-		/* No xattr table in the image: ENOSYS makes the kernel answer EOPNOTSUPP itself
-		 * from now on, sparing a round trip per exec (security.capability) and per
-		 * `ls -l` entry (ACL and SELinux probes). */
-		fuse_reply_err(req, ENOSYS);
-		return;
-	}
-	r = fy_sqfuse_extra_is(ino) ? ENODATA : sqfuse_inode(req, ino, &t, &inode);
-	if (r) {
-		fuse_reply_err(req, r);
-		return;
-	}
-	if (sqo_xattr_open(&t->fs, &inode, &x) != SQFS_OK) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
-	r = sqfuse_xattr_find(&x, name);
-	if (!r && sqo_xattr_value_size(&t->fs, &x, &vsize) != SQFS_OK)
-		r = EIO;
-	if (r) {
-		fuse_reply_err(req, r);
-		return;
-	}
-	if (size == 0) {
-		fuse_reply_xattr(req, vsize);
-		return;
-	}
-	if (size < vsize) {
-		fuse_reply_err(req, ERANGE);
-		return;
-	}
-	buf = malloc(vsize ? vsize : 1);
-	if (!buf || sqfs_xattr_value(&x, buf) != SQFS_OK) {
-		fuse_reply_err(req, buf ? EIO : ENOMEM);
-		return;
-	}
-	fuse_reply_buf(req, buf, vsize);
 }
 
 static void sqfuse_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -1039,7 +673,7 @@ const struct fuse_lowlevel_ops fy_sqo_ops = {
         .read = sqfuse_read,
         .release = sqfuse_release_fh,
         .readlink = sqfuse_readlink,
-        .listxattr = sqfuse_listxattr,
-        .getxattr = sqfuse_getxattr,
+        .listxattr = fy_sqfuse_xattr_list,
+        .getxattr = fy_sqfuse_xattr_get,
         .statfs = sqfuse_statfs,
 };

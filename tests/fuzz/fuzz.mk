@@ -34,6 +34,7 @@ fuzz_oci_spec_libs = $(JANSSON_LIBS)
 # The FUSE server without libfuse: the harness replaces libfuse's request and reply functions.
 fuzz_sqfuse_src = $(srcdir)/launcher/sqfuse/sqfuse.c $(srcdir)/launcher/sqfuse/sqfuse_ops.c \
 	$(srcdir)/launcher/sqfuse/sqfuse_cache.c $(srcdir)/launcher/sqfuse/sqfuse_extra.c \
+	$(srcdir)/launcher/sqfuse/sqfuse_dir.c $(srcdir)/launcher/sqfuse/sqfuse_xattr.c \
 	$(srcdir)/image/sqfs_sb.c $(srcdir)/launcher/base/log.c $(fuzz_base)
 fuzz_sqfuse_libs = $(SQUASHFUSE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) -lpthread
 
@@ -63,7 +64,8 @@ tests/fuzz/fuzz_oci_spec: $(srcdir)/tests/fuzz/fuzz_oci_spec.c $(fuzz_oci_spec_s
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz_oci_spec.c $(fuzz_oci_spec_src) $(fuzz_oci_spec_libs)
 tests/fuzz/fuzz_sqfuse: $(srcdir)/tests/fuzz/fuzz_sqfuse.c $(fuzz_sqfuse_src) \
-		$(srcdir)/launcher/sqfuse/sqfuse_int.h $(srcdir)/launcher/sqfuse/sqfuse_cache.h
+		$(srcdir)/launcher/sqfuse/sqfuse_int.h $(srcdir)/launcher/sqfuse/sqfuse_cache.h \
+		$(srcdir)/launcher/sqfuse/sqfuse_dir.h $(srcdir)/launcher/sqfuse/sqfuse_xattr.h
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) $(SQUASHFUSE_CFLAGS) $(FUSE3_CFLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz_sqfuse.c $(fuzz_sqfuse_src) $(fuzz_sqfuse_libs)
 
