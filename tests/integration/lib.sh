@@ -294,8 +294,12 @@ fy_new_user_pids() {
 	done
 }
 
+# Mounts that ferry could leave behind. Mount points under another test script's own private
+# directory (tests/oci/*.sh make /tmp/ferry-<name>-test.XXXX, e.g. cli.sh's shared-propagation
+# check) are that script's to check: make -j runs them beside us.
 fy_mounts() {
-	grep -E 'fuse|ferry|squash' /proc/self/mountinfo | grep -v ' - fusectl ' | awk '{print $5, $9, $10}' | sort
+	grep -E 'fuse|ferry|squash' /proc/self/mountinfo | grep -v ' - fusectl ' | awk '{print $5, $9, $10}' |
+		grep -Ev '^/tmp/ferry-[a-z0-9-]+-test\.' | sort
 }
 
 # Temporary entries of the test user. Other sessions on a shared machine may run as the same
