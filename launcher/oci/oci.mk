@@ -27,6 +27,7 @@ libferry_la_SOURCES += \
 	launcher/oci/ociexecproc.c launcher/oci/ociexecproc.h \
 	launcher/oci/ocispawn.c launcher/oci/ocispawn.h \
 	launcher/oci/ocimount.c launcher/oci/ocimount.h \
+	launcher/oci/ocidev.c launcher/oci/ocidev.h \
 	launcher/oci/ociproc.c launcher/oci/ociproc.h \
 	launcher/oci/ocihook.c launcher/oci/ocihook.h \
 	launcher/oci/ocitty.c launcher/oci/ocitty.h \
