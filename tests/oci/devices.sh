@@ -50,32 +50,11 @@ sys.exit(1)
 PY
 }
 
-# bundle MODE NAME SCRIPT DEVICES_JSON [PYTHON]: the runtime's own spec (--rootless for the
-# test user), args sh -c SCRIPT, linux.devices DEVICES_JSON; PYTHON edits `c` further.
+# bundle MODE NAME SCRIPT DEVICES_JSON [PYTHON]: oci_bundle (lib.sh) with linux.devices
+# DEVICES_JSON; PYTHON edits `c` further.
 bundle() {
-	local mode=$1 dir=$T/$1/$2
-	mkdir -p "$dir"
-	[ -d "$T/$mode/rootfs" ] || oci_make_rootfs "$T/$mode/rootfs"
-	rm -f "$dir/config.json"
-	if [ "$mode" = root ]; then
-		(cd "$dir" && "$RT" spec) || return 1
-	else
-		chown -R "$TUID:$TGID" "$T/$mode"
-		(cd "$dir" && setpriv --reuid="$TUID" --regid="$TGID" --init-groups "$RT" spec --rootless) ||
-			return 1
-	fi
-	python3 - "$dir/config.json" "$T/$mode/rootfs" "$3" "$4" "${5:-}" <<'PY' || return 1
-import json, sys
-path, rootfs, script, devices, extra = sys.argv[1:]
-c = json.load(open(path))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["sh", "-c", script]
-c["root"] = {"path": rootfs, "readonly": True}
-c["linux"]["devices"] = json.loads(devices)
-exec(extra)
-json.dump(c, open(path, "w"), indent=1)
-PY
-	[ "$mode" = root ] || chown -R "$TUID:$TGID" "$T/$mode"
+	oci_bundle "$1" "$2" "$3" "c['linux']['devices'] = json.loads(args[0])
+${5:-}" "$4"
 }
 
 # rt MODE ARG...: the runtime as the mode's user with a private --root.

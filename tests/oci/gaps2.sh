@@ -28,32 +28,8 @@ TUID=$(id -u "$TUSER")
 TGID=$(id -g "$TUSER")
 chmod 755 "$T"
 
-# bundle MODE NAME SCRIPT [PYTHON]: the runtime's own spec (--rootless for the test user), args
-# sh -c SCRIPT, a read-only busybox root; PYTHON edits `c` (the config) further.
-bundle() {
-	local mode=$1 dir=$T/$1/$2
-	mkdir -p "$dir"
-	[ -d "$T/$mode/rootfs" ] || oci_make_rootfs "$T/$mode/rootfs"
-	rm -f "$dir/config.json"
-	if [ "$mode" = root ]; then
-		(cd "$dir" && "$RT" spec) || return 1
-	else
-		chown -R "$TUID:$TGID" "$T/$mode"
-		(cd "$dir" && setpriv --reuid="$TUID" --regid="$TGID" --init-groups "$RT" spec --rootless) ||
-			return 1
-	fi
-	python3 - "$dir/config.json" "$T/$mode/rootfs" "$3" "${4:-}" "$T" <<'PY' || return 1
-import json, sys
-path, rootfs, script, extra, T = sys.argv[1:]
-c = json.load(open(path))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["sh", "-c", script]
-c["root"] = {"path": rootfs, "readonly": True}
-exec(extra)
-json.dump(c, open(path, "w"), indent=1)
-PY
-	[ "$mode" = root ] || chown -R "$TUID:$TGID" "$T/$mode"
-}
+# bundle MODE NAME SCRIPT [PYTHON]: see oci_bundle in lib.sh.
+bundle() { oci_bundle "$@"; }
 
 # rt MODE ARG...: the runtime as the mode's user with a private --root and PATH=$RT_PATH.
 RT_PATH=/usr/sbin:/usr/bin:/sbin:/bin

@@ -228,6 +228,36 @@ oci_make_rootfs() {
 	: >"$r/etc/resolv.conf"
 }
 
+# oci_bundle MODE NAME SCRIPT [PYTHON [ARG...]]: a bundle $T/MODE/NAME with the runtime's own
+# spec ($RT spec, or spec --rootless as the test user TUID:TGID for MODE rootless), args sh -c
+# SCRIPT and a read-only busybox root at $T/MODE/rootfs; PYTHON edits `c` (the config) further,
+# with `T` and the ARGs (as `args`) at hand.
+oci_bundle() {
+	local mode=$1 dir=$T/$1/$2
+	mkdir -p "$dir"
+	[ -d "$T/$mode/rootfs" ] || oci_make_rootfs "$T/$mode/rootfs"
+	rm -f "$dir/config.json"
+	if [ "$mode" = root ]; then
+		(cd "$dir" && "$RT" spec) || return 1
+	else
+		chown -R "$TUID:$TGID" "$T/$mode"
+		(cd "$dir" && setpriv --reuid="$TUID" --regid="$TGID" --init-groups "$RT" spec --rootless) ||
+			return 1
+	fi
+	python3 - "$dir/config.json" "$T/$mode/rootfs" "$3" "${4:-}" "$T" "${@:5}" <<'PY' || return 1
+import json, sys
+path, rootfs, script, extra, T = sys.argv[1:6]
+args = sys.argv[6:]
+c = json.load(open(path))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["sh", "-c", script]
+c["root"] = {"path": rootfs, "readonly": True}
+exec(extra)
+json.dump(c, open(path, "w"), indent=1)
+PY
+	[ "$mode" = root ] || chown -R "$TUID:$TGID" "$T/$mode"
+}
+
 oci_make_image() {
 	local out=$1 ref=$2 w
 	w=$(mktemp -d "$T/image.XXXXXX")
