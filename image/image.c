@@ -545,27 +545,38 @@ static int sqfs_read_whole(sqfs *fs, sqfs_inode *inode, const char *path, size_t
 	return 0;
 }
 
+/* Open img's squashfs and a walk from its root: *fd and *w are the caller's, and so is fs, which
+ * it sqfs_destroy()s on success. sqfs_init() checks the superblock again and sets up tables and
+ * caches; sqfs_destroy() frees them but leaves the fd to us. */
+static int sqfs_walk_open(const struct fy_image *img, const char *path, int *fd, sqfs *fs,
+                          struct sqfs_walk **w, struct fy_error *err)
+{
+	sqfs_err e;
+
+	*fd = open(img->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (*fd < 0)
+		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open image");
+	*w = calloc(1, sizeof(**w));
+	if (!*w)
+		return fy_error(err, ENOMEM, "%s", path);
+	e = sqfs_init(fs, *fd, (size_t)img->offset);
+	if (e != SQFS_OK) /* sqfs_init() already freed what it had set up */
+		return sqfs_init_error(e, err);
+	(*w)->fs = fs;
+	(*w)->ids[0] = sqfs_inode_root(fs);
+	return 0;
+}
+
 static int sqfs_read_file(const struct fy_image *img, const char *path, size_t max, char **out,
                           size_t *len, struct fy_error *err)
 {
-	_cleanup_close_ int fd = open(img->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_close_ int fd = -1;
 	_cleanup_free_ struct sqfs_walk *w = NULL;
 	sqfs fs;
-	sqfs_err e;
 	int r;
 
-	if (fd < 0)
-		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open image");
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return fy_error(err, ENOMEM, "%s", path);
-	/* sqfs_init() checks the superblock again and sets up tables and caches; sqfs_destroy()
-	 * frees them but leaves the fd to us. */
-	e = sqfs_init(&fs, fd, (size_t)img->offset);
-	if (e != SQFS_OK) /* sqfs_init() already freed what it had set up */
-		return sqfs_init_error(e, err);
-	w->fs = &fs;
-	w->ids[0] = sqfs_inode_root(&fs);
+	if (sqfs_walk_open(img, path, &fd, &fs, &w, err) < 0)
+		return -1;
 	r = walk(path, &sqfs_ops, w, err);
 	if (r == 1)
 		r = sqfs_read_whole(&fs, &w->file, path, max, out, len, err) < 0 ? -1 : 1;
@@ -714,23 +725,14 @@ static int dir_list(const struct fy_image *img, const char *path, size_t max, ch
 static int sqfs_lookup(const struct fy_image *img, const char *path, int *kind, size_t max,
                        char ***names, size_t *n, struct fy_error *err)
 {
-	_cleanup_close_ int fd = open(img->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_close_ int fd = -1;
 	_cleanup_free_ struct sqfs_walk *w = NULL;
 	sqfs fs;
-	sqfs_err e;
 	int r;
 
 	*kind = FY_IMAGE_PATH_ABSENT;
-	if (fd < 0)
-		return fy_error_code(err, FY_EXIT_IMAGE, errno, "cannot open image");
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return fy_error(err, ENOMEM, "%s", path);
-	e = sqfs_init(&fs, fd, (size_t)img->offset);
-	if (e != SQFS_OK)
-		return sqfs_init_error(e, err);
-	w->fs = &fs;
-	w->ids[0] = sqfs_inode_root(&fs);
+	if (sqfs_walk_open(img, path, &fd, &fs, &w, err) < 0)
+		return -1;
 	r = walk_path(path, true, &sqfs_ops, w, err);
 	if (r >= 0) {
 		*kind = r == 3   ? FY_IMAGE_PATH_OTHER
